@@ -1,0 +1,377 @@
+"""The worksheet: what gradebot asks about a customer and how each answer is worth points.
+
+A worksheet is data (YAML), not code, so a sales leader can tune questions, weights and grade
+bands without a release. Everything here is validated at load time so that a bad file fails
+with one located message (file, question or dimension id, what is wrong) rather than surfacing
+later as a wrong grade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_WORKSHEET_PATH = Path(__file__).parent / "worksheets" / "default.yml"
+
+Id = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class Good(StrEnum):
+    """The three goods a healthy book of business keeps in balance."""
+
+    OTHERS = "good_for_others"
+    SKILLS = "good_at_it"
+    US = "good_for_you"
+
+    @property
+    def label(self) -> str:
+        return GOOD_LABELS[self]
+
+
+GOOD_LABELS: dict[Good, str] = {
+    Good.OTHERS: "Good for others",
+    Good.SKILLS: "Good at it",
+    Good.US: "Good for you",
+}
+
+
+class Cadence(StrEnum):
+    """How often a customer is (re-)graded; each cadence asks its own subset of questions."""
+
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+    STRATEGIC = "strategic"
+
+
+class Recommendation(StrEnum):
+    """What to do with the customer. Ordered from most to least investment (see RANK)."""
+
+    INVEST_MORE = "invest_more"
+    MAINTAIN = "maintain"
+    INVEST_LESS = "invest_less"
+    EXIT = "exit"
+
+    @property
+    def rank(self) -> int:
+        """Higher means more investment; a knock-out can only lower it."""
+        return _RECOMMENDATION_RANK[self]
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+_RECOMMENDATION_RANK = {
+    Recommendation.INVEST_MORE: 3,
+    Recommendation.MAINTAIN: 2,
+    Recommendation.INVEST_LESS: 1,
+    Recommendation.EXIT: 0,
+}
+
+
+class AnswerType(StrEnum):
+    SCALE = "scale"
+    YES_NO = "yes_no"
+    CHOICE = "choice"
+    PERCENT = "percent"
+    NUMBER = "number"
+    TEXT = "text"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dimension(_Strict):
+    """A scored facet of a customer (for example "Fit"); feeds at most one of the three goods."""
+
+    id: Id
+    name: str = Field(min_length=1, max_length=60)
+    weight: float = Field(gt=0)
+    good: Good | None = None
+    text: str = Field(default="", max_length=500)
+
+
+class Choice(_Strict):
+    """One option of a single-choice question; ``value`` is the 0–100 score it is worth."""
+
+    key: Id
+    label: str = Field(min_length=1, max_length=75)
+    value: float = Field(ge=0, le=100)
+    synonyms: tuple[str, ...] = ()
+
+
+class Band(_Strict):
+    """A numeric band: answers up to and including ``upto`` score ``score``."""
+
+    upto: float
+    score: float = Field(ge=0, le=100)
+
+
+class Question(_Strict):
+    """One worksheet question. ``label`` is the short name used in explanations."""
+
+    id: Id
+    label: str = Field(min_length=1, max_length=40)
+    prompt: str = Field(min_length=1, max_length=300)
+    help: str = Field(default="", max_length=600)
+    why: str = Field(default="", max_length=600)
+    dimension: Id | None = None
+    type: AnswerType
+    weight: float = Field(default=1.0, gt=0)
+    cadences: tuple[Cadence, ...] = (Cadence.ANNUAL,)
+    # scale: exactly five labels, for 1..5
+    labels: tuple[str, ...] = ()
+    reverse: bool = False
+    # yes_no: the score of each answer (not "yes:"/"no:" keys: YAML reads those as booleans)
+    yes_score: float = Field(default=100, ge=0, le=100)
+    no_score: float = Field(default=0, ge=0, le=100)
+    unsure_score: float = Field(default=50, ge=0, le=100)
+    # choice
+    choices: tuple[Choice, ...] = ()
+    # number / percent
+    min: float | None = None
+    max: float | None = None
+    unit: str = Field(default="", max_length=20)
+    bands: tuple[Band, ...] = ()
+
+    @field_validator("cadences", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _type_specific(self) -> Question:
+        t = self.type
+        if t is AnswerType.TEXT:
+            if self.dimension is not None:
+                raise ValueError("a text question is not scored, so it cannot have a dimension")
+        elif self.dimension is None:
+            raise ValueError(f"a {t.value} question needs a dimension")
+        if t is AnswerType.SCALE:
+            if len(self.labels) != 5:
+                raise ValueError("a scale question needs exactly 5 labels (for 1 to 5)")
+            if any(not lab.strip() or len(lab) > 75 for lab in self.labels):
+                raise ValueError("scale labels must be 1-75 characters")
+        if t is AnswerType.CHOICE:
+            if len(self.choices) < 2:
+                raise ValueError("a choice question needs at least 2 choices")
+            if len(self.choices) > 10:
+                raise ValueError("a choice question may have at most 10 choices")
+            keys = [c.key for c in self.choices]
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"duplicate choice keys: {_dupes(keys)}")
+        if t in (AnswerType.NUMBER, AnswerType.PERCENT):
+            lo, hi = self.bounds
+            if lo >= hi:
+                raise ValueError(f"min ({lo}) must be below max ({hi})")
+            uptos = [b.upto for b in self.bands]
+            if uptos != sorted(uptos) or len(set(uptos)) != len(uptos):
+                raise ValueError(f"bands must be in strictly increasing order of 'upto': {uptos}")
+            if t is AnswerType.NUMBER and not self.bands:
+                raise ValueError("a number question needs bands (how many points each range earns)")
+            if self.bands and self.bands[-1].upto < hi:
+                raise ValueError(f"the last band must reach max ({hi}); it stops at {uptos[-1]}")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        if self.type is AnswerType.PERCENT:
+            return (0.0 if self.min is None else self.min, 100.0 if self.max is None else self.max)
+        return (self.min if self.min is not None else 0.0,
+                self.max if self.max is not None else 1e12)
+
+    @property
+    def scored(self) -> bool:
+        return self.type is not AnswerType.TEXT
+
+    def choice(self, key: str) -> Choice | None:
+        return next((c for c in self.choices if c.key == key), None)
+
+
+class KnockOut(_Strict):
+    """A rule that caps the recommendation whatever the score, e.g. a clear mis-fit."""
+
+    id: Id
+    question: Id
+    op: Literal["<=", ">=", "==", "<", ">", "in"]
+    value: Any
+    cap: Recommendation
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class GradeBand(_Strict):
+    letter: str = Field(pattern=r"^[A-F]$")
+    min: float = Field(ge=0, le=100)
+    recommendation: Recommendation
+
+
+class TargetBalance(_Strict):
+    """The share (percent) of the book each good should hold; sums to 100."""
+
+    good_for_you: float = Field(ge=0, le=100)
+    good_at_it: float = Field(ge=0, le=100)
+    good_for_others: float = Field(ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> TargetBalance:
+        total = self.good_for_you + self.good_at_it + self.good_for_others
+        if abs(total - 100) > 0.01:
+            raise ValueError(f"target balance must add up to 100, not {total:g}")
+        return self
+
+    def share(self, good: Good) -> float:
+        return float(getattr(self, good.value))
+
+
+class Worksheet(_Strict):
+    id: Id
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1, max_length=100)
+    dimensions: tuple[Dimension, ...] = Field(min_length=1)
+    questions: tuple[Question, ...] = Field(min_length=1)
+    knockouts: tuple[KnockOut, ...] = ()
+    grade_bands: tuple[GradeBand, ...] = Field(min_length=2)
+    target_balance: TargetBalance
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Worksheet:
+        dim_ids = [d.id for d in self.dimensions]
+        if len(set(dim_ids)) != len(dim_ids):
+            raise ValueError(f"duplicate dimension ids: {_dupes(dim_ids)}")
+        q_ids = [q.id for q in self.questions]
+        if len(set(q_ids)) != len(q_ids):
+            raise ValueError(f"duplicate question ids: {_dupes(q_ids)}")
+        known = set(dim_ids)
+        for q in self.questions:
+            if q.dimension is not None and q.dimension not in known:
+                raise ValueError(f"question {q.id!r}: unknown dimension {q.dimension!r}"
+                                 f" (known: {', '.join(dim_ids)})")
+        used = {q.dimension for q in self.questions}
+        for d in self.dimensions:
+            if d.id not in used:
+                raise ValueError(f"dimension {d.id!r} has no questions")
+        letters = [b.letter for b in self.grade_bands]
+        mins = [b.min for b in self.grade_bands]
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"duplicate grade letters: {_dupes(letters)}")
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError(f"grade_bands must go from best to worst with falling 'min': {mins}")
+        if mins[-1] != 0:
+            raise ValueError("the last grade band must start at min 0 so every score has a letter")
+        by_id = {q.id: q for q in self.questions}
+        for k in self.knockouts:
+            q = by_id.get(k.question)
+            if q is None:
+                raise ValueError(f"knock-out {k.id!r}: unknown question {k.question!r}")
+            if not q.scored:
+                raise ValueError(f"knock-out {k.id!r}: question {q.id!r} is free text")
+        for c in Cadence:
+            if c is not Cadence.STRATEGIC and not self.questions_for(c):
+                raise ValueError(f"no question is asked at the {c.value} cadence")
+        return self
+
+    def questions_for(self, cadence: Cadence | str) -> tuple[Question, ...]:
+        c = Cadence(cadence)
+        return tuple(q for q in self.questions if c in q.cadences)
+
+    @cached_property
+    def question_map(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
+    @cached_property
+    def dimension_map(self) -> dict[str, Dimension]:
+        return {d.id: d for d in self.dimensions}
+
+
+class WorksheetError(Exception):
+    """A worksheet file that cannot be used; the message says where and why."""
+
+
+def _dupes(items: Iterable[str]) -> str:
+    seen: set[str] = set()
+    dupes: list[str] = []
+    for i in items:
+        if i in seen and i not in dupes:
+            dupes.append(i)
+        seen.add(i)
+    return ", ".join(dupes)
+
+
+def _locate(raw: Any, loc: tuple[Any, ...]) -> str:
+    """Turn pydantic's index path (questions.3.labels) into ids a human wrote (question 'x')."""
+    parts: list[str] = []
+    node = raw
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        if isinstance(node, dict) and key in node:
+            child = node[key]
+            if isinstance(child, list) and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+                idx = loc[i + 1]
+                item = child[idx] if idx < len(child) else None
+                kind = {"questions": "question", "dimensions": "dimension", "choices": "choice",
+                        "knockouts": "knock-out", "grade_bands": "grade band",
+                        "bands": "band"}.get(str(key), str(key))
+                ident = None
+                if isinstance(item, dict):
+                    ident = item.get("id") or item.get("key") or item.get("letter")
+                parts.append(f"{kind} {ident!r}" if ident else f"{kind} #{idx + 1}")
+                node = item
+                i += 2
+                continue
+            parts.append(str(key))
+            node = child
+        else:
+            parts.append(str(key))
+            node = None
+        i += 1
+    return ", ".join(parts)
+
+
+def parse_worksheet(raw: Any, source: str = "<worksheet>") -> Worksheet:
+    """Validate already-loaded YAML data; errors name ``source`` and the offending ids."""
+    if not isinstance(raw, dict):
+        raise WorksheetError(f"{source}: a worksheet must be a mapping, not {type(raw).__name__}")
+    try:
+        return Worksheet.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            where = _locate(raw, tuple(err["loc"]))
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "enum":
+                msg = f"{msg} (got {err.get('input')!r})"
+            lines.append(f"{where}: {msg}" if where else msg)
+        raise WorksheetError(f"{source}: " + "; ".join(lines)) from None
+
+
+def load_worksheet(path: str | Path | None = None) -> Worksheet:
+    """Read and validate a worksheet YAML file (the shipped default when ``path`` is None)."""
+    p = Path(path) if path is not None else DEFAULT_WORKSHEET_PATH
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorksheetError(f"{p}: cannot read worksheet ({exc.strerror or exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise WorksheetError(f"{p}: not valid YAML{where}: {problem}") from None
+    return parse_worksheet(raw, str(p))
