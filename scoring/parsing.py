@@ -55,7 +55,8 @@ ParseResult = Parsed | Unparsed
 def normalize(text: str) -> str:
     """Lower-case, accent-free, whitespace-collapsed text with trailing punctuation dropped."""
     t = unicodedata.normalize("NFKD", text)
-    t = "".join(ch for ch in t if not unicodedata.combining(ch) and unicodedata.category(ch)[0] != "C")
+    t = "".join(ch for ch in t
+                if not unicodedata.combining(ch) and unicodedata.category(ch)[0] != "C")
     t = t.replace("\u2019", "'").lower().strip()
     t = re.sub(r"\s+", " ", t)
     return t.strip(" .!,;")
@@ -65,11 +66,13 @@ def hint_for(q: Question) -> str:
     """A one-line description of what a legal answer looks like."""
     t = q.type
     if t is AnswerType.SCALE:
-        return "Answer 1 to 5 (" + ", ".join(f"{i} = {lab}" for i, lab in enumerate(q.labels, 1)) + ")."
+        scale = ", ".join(f"{i} = {lab}" for i, lab in enumerate(q.labels, 1))
+        return f"Answer 1 to 5 ({scale})."
     if t is AnswerType.YES_NO:
         return "Answer yes, no or not sure."
     if t is AnswerType.CHOICE:
-        return "Pick one: " + ", ".join(f"{i} = {c.label}" for i, c in enumerate(q.choices, 1)) + "."
+        options = ", ".join(f"{i} = {c.label}" for i, c in enumerate(q.choices, 1))
+        return f"Pick one: {options}."
     if t is AnswerType.PERCENT:
         lo, hi = q.bounds
         return f"Answer a percent from {lo:g} to {hi:g}, like 35%."

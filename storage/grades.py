@@ -1,0 +1,195 @@
+"""Grades and books: the latest grade of a customer, its history, a rep's or a team's book."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, false, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from scoring import BookEntry, Cadence, Good, RegradePolicy
+from scoring.cadence import period_start
+from scoring.grading import Grade as ScoredGrade
+from storage.models import Customer, CustomerStatus, Grade, Person
+from storage.types import utcnow
+
+
+def grade_row(scored: ScoredGrade, *, workspace_id: int, customer: Customer,
+              grader_id: int | None, period: str, answers: Mapping[str, Any],
+              session_id: int | None = None, summary: str | None = None) -> Grade:
+    """The immutable row for a computed grade (not yet added to a session)."""
+    return Grade(
+        workspace_id=workspace_id, customer_id=customer.id, session_id=session_id,
+        previous_grade_id=customer.latest_grade_id, grader_id=grader_id,
+        cadence=scored.cadence.value, period=period, worksheet_id=scored.worksheet_id,
+        worksheet_version=scored.worksheet_version, total=scored.total, letter=scored.letter,
+        recommendation=scored.recommendation.value,
+        profile=scored.profile.value if scored.profile else None, coverage=scored.coverage,
+        dimensions={d.id: d.score for d in scored.dimensions},
+        goods={g.value: s for g, s in scored.goods.items()},
+        explanation=scored.explanation(), answers=dict(answers),
+        summary=summary[:1000] if summary else None,
+    )
+
+
+def add_grade(session: Session, row: Grade, customer: Customer) -> Grade:
+    """Add ``row`` and move the customer's latest-grade pointer, without committing: the
+    caller commits both together with whatever else the save changes."""
+    session.add(row)
+    session.flush()
+    customer.latest_grade_id = row.id
+    customer.updated_at = utcnow()
+    session.add(customer)
+    return row
+
+
+def save_grade(session: Session, row: Grade, customer: Customer) -> Grade:
+    add_grade(session, row, customer)
+    session.commit()
+    return row
+
+
+def latest_grade(session: Session, customer: Customer) -> Grade | None:
+    if customer.latest_grade_id is None:
+        return None
+    return session.get(Grade, customer.latest_grade_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LatestGrade:
+    """A customer with its latest grade, as the look-ups need it (one query)."""
+
+    customer_id: int
+    name: str
+    owner_id: int | None
+    grade_id: int | None
+    letter: str | None
+    total: float | None
+    recommendation: str | None
+    created_at: datetime | None
+
+
+_latest_stmt = (
+    select(Customer.id, Customer.name, Customer.owner_id, Grade.id, Grade.letter, Grade.total,
+           Grade.recommendation, Grade.created_at)
+    .select_from(Customer)
+    .outerjoin(Grade, Grade.id == Customer.latest_grade_id)
+)
+
+
+def latest_grade_by_name(session: Session, workspace_id: int, name: str) -> LatestGrade | None:
+    """The latest grade of the customer with this (normalized) name, in one indexed query."""
+    from storage.names import normalize_name
+
+    row = session.execute(_latest_stmt.where(
+        Customer.workspace_id == workspace_id,
+        Customer.normalized_name == normalize_name(name))).first()
+    return LatestGrade(*row) if row is not None else None
+
+
+def grade_history(session: Session, customer_id: int, limit: int = 20) -> Sequence[Grade]:
+    """Newest first."""
+    return session.exec(select(Grade).where(Grade.customer_id == customer_id)
+                        .order_by(col(Grade.created_at).desc(), col(Grade.id).desc())
+                        .limit(limit)).all()
+
+
+def policy_for(by_letter: Mapping[str, Cadence | str] | None) -> RegradePolicy:
+    if not by_letter:
+        return RegradePolicy()
+    return RegradePolicy(by_letter={k: Cadence(v) for k, v in by_letter.items()})
+
+
+_prev = aliased(Grade, name="prev")
+_book_stmt = (
+    select(Customer.id, Customer.name, Customer.owner_id, Grade.letter, Grade.total,
+           Grade.profile, Grade.recommendation, Grade.created_at, _prev.total, _prev.letter)
+    .select_from(Customer)
+    .outerjoin(Grade, Grade.id == Customer.latest_grade_id)
+    .outerjoin(_prev, _prev.id == Grade.previous_grade_id)
+    .where(col(Customer.archived).is_(False), Customer.status != CustomerStatus.FORMER)
+)
+
+
+def _entry(row: Any, policy: RegradePolicy) -> BookEntry:
+    cid, name, _owner, letter, total, profile, rec, created, ptotal, pletter = row
+    graded_on = created.date() if created is not None else None
+    return BookEntry(cid, name, letter, total, Good(profile) if profile else None, rec, ptotal,
+                     pletter, graded_on, policy.due_date(graded_on, letter))
+
+
+def book(session: Session, owner_ids: Iterable[int], policy: RegradePolicy | None = None
+         ) -> dict[int, list[BookEntry]]:
+    """Each owner's customers with latest and previous grade and due date (one query)."""
+    ids = list(owner_ids)
+    policy = policy or RegradePolicy()
+    out: dict[int, list[BookEntry]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = session.execute(_book_stmt.where(col(Customer.owner_id).in_(ids))
+                           .order_by(Customer.name)).all()
+    for row in rows:
+        out[row[2]].append(_entry(row, policy))
+    return out
+
+
+def rep_book(session: Session, person_id: int,
+             policy: RegradePolicy | None = None) -> list[BookEntry]:
+    return book(session, [person_id], policy)[person_id]
+
+
+def team_book(session: Session, manager: Person,
+              policy: RegradePolicy | None = None) -> dict[int, list[BookEntry]]:
+    """The book of each of the manager's reports (admins: everyone), keyed by person id."""
+    from storage.people import team_of
+
+    return book(session, [p.id for p in team_of(session, manager) if p.id is not None], policy)
+
+
+@dataclass(frozen=True, slots=True)
+class DueCustomer:
+    customer_id: int
+    name: str
+    owner_id: int
+    letter: str | None
+    graded_at: datetime | None
+
+
+def due_customers(session: Session, workspace_id: int, today: date,
+                  policy: RegradePolicy | None = None,
+                  owner_ids: Iterable[int] | None = None) -> dict[int, list[DueCustomer]]:
+    """Everything due for re-grading on ``today``, grouped by owner, in one query.
+
+    A customer is due when never graded, or when its latest grade is older than the start of
+    the current period of the cadence its letter calls for."""
+    policy = policy or RegradePolicy()
+    cutoffs: dict[Cadence, datetime] = {}
+    for c in (Cadence.QUARTERLY, Cadence.ANNUAL):
+        start = period_start(today, c)
+        cutoffs[c] = datetime(start.year, start.month, start.day, tzinfo=utcnow().tzinfo)
+    known = list(policy.by_letter)
+    conds = [col(Grade.id).is_(None)]
+    for cad in (Cadence.QUARTERLY, Cadence.ANNUAL):
+        letters = [k for k, v in policy.by_letter.items() if v == cad]
+        if letters:
+            conds.append(and_(col(Grade.letter).in_(letters), Grade.created_at < cutoffs[cad]))
+    if policy.default in cutoffs:
+        conds.append(and_(col(Grade.letter).not_in(known) if known else false().is_(False),
+                          Grade.created_at < cutoffs[policy.default]))
+    stmt = (select(Customer.id, Customer.name, Customer.owner_id, Grade.letter, Grade.created_at)
+            .select_from(Customer)
+            .outerjoin(Grade, Grade.id == Customer.latest_grade_id)
+            .where(Customer.workspace_id == workspace_id, col(Customer.archived).is_(False),
+                   col(Customer.owner_id).is_not(None), Customer.status != CustomerStatus.FORMER,
+                   or_(*conds))
+            .order_by(Customer.owner_id, Customer.name))
+    if owner_ids is not None:
+        stmt = stmt.where(col(Customer.owner_id).in_(list(owner_ids)))
+    out: dict[int, list[DueCustomer]] = {}
+    for cid, name, owner, letter, created in session.execute(stmt):
+        out.setdefault(owner, []).append(DueCustomer(cid, name, owner, letter, created))
+    return out

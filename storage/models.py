@@ -1,0 +1,290 @@
+"""The tables. Every string column has a maximum length; every timestamp is aware UTC.
+
+Enumerations are stored as short strings (not database enum types) so that adding a value is
+a code change, not a migration; the StrEnums below are the single list of legal values.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
+from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from scoring import Cadence, TargetBalance
+from storage.types import UTCDateTime, utcnow
+
+NAME_MAX = 200
+ID_MAX = 64
+
+
+class Platform(StrEnum):
+    SLACK = "slack"
+    TEAMS = "teams"
+    CLI = "cli"
+
+
+class Role(StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class CustomerStatus(StrEnum):
+    PROSPECT = "prospect"
+    CUSTOMER = "customer"
+    FORMER = "former"
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"            # answering questions
+    REVIEW = "review"        # all asked; waiting for save / change / discard
+    PAUSED = "paused"        # the rep said pause; resumes where it was
+    EXPIRED = "expired"      # idle too long; answers kept as a draft
+    SAVED = "saved"
+    DISCARDED = "discarded"
+
+
+ACTIVE_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW, SessionStatus.PAUSED)
+
+
+class AnswerSource(StrEnum):
+    BUTTON = "button"
+    TEXT = "text"
+    LLM = "llm"
+    RULES = "rules"
+    FORM = "form"
+
+
+class DeliveryStatus(StrEnum):
+    CLAIMED = "claimed"   # a process owns it until lease_until
+    SENT = "sent"         # the thread exists; follow-ups may come
+    DONE = "done"         # everything due was graded
+    FAILED = "failed"     # gave up after max attempts
+
+
+class WorkspaceSettings(BaseModel):
+    """Per-workspace settings an admin can change (stored as JSON on the workspace)."""
+
+    timezone: str = PydanticField(default="UTC", max_length=64)
+    target_balance: TargetBalance | None = None  # None: the worksheet's default
+    reminder_channel: str | None = PydanticField(default=None, max_length=ID_MAX)
+    digest_channel: str | None = PydanticField(default=None, max_length=ID_MAX)
+    annual_month: int = PydanticField(default=1, ge=1, le=12)
+    reminder_hour: int = PydanticField(default=9, ge=0, le=23)
+    followup_days: int = PydanticField(default=3, ge=1, le=60)
+    regrade_by_letter: dict[str, Cadence] = PydanticField(
+        default_factory=lambda: {"A": Cadence.ANNUAL, "B": Cadence.QUARTERLY,
+                                 "C": Cadence.QUARTERLY, "D": Cadence.QUARTERLY})
+    strategic_dates: list[date] = PydanticField(default_factory=list)
+
+
+class Workspace(SQLModel, table=True):
+    """A tenant: one Slack workspace, one Teams tenant, or the local terminal."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=ID_MAX)
+    name: str = Field(default="", max_length=NAME_MAX)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def get_settings(self) -> WorkspaceSettings:
+        return WorkspaceSettings.model_validate(self.settings or {})
+
+
+class Person(SQLModel, table=True):
+    """A user of a workspace: a rep, their manager, or an admin."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    external_id: str = Field(max_length=ID_MAX)
+    display_name: str = Field(default="", max_length=NAME_MAX)
+    email: str | None = Field(default=None, max_length=254, index=True)
+    timezone: str | None = Field(default=None, max_length=64)
+    role: str = Field(default=Role.REP, max_length=16)
+    manager_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    dm_channel: str | None = Field(default=None, max_length=ID_MAX)
+    # Teams: conversation id and service URL, to send reminders proactively
+    conversation_ref: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    away_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Customer(SQLModel, table=True):
+    """A customer or prospect. ``latest_grade_id`` is a pointer kept by ``save_grade`` in the
+    same transaction as the grade, so look-ups and books never scan grade history."""
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "normalized_name"),
+        Index("ix_customer_ws_external_ref", "workspace_id", "external_ref"),
+        Index("ix_customer_owner", "owner_id", "archived"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    name: str = Field(max_length=NAME_MAX)
+    normalized_name: str = Field(max_length=NAME_MAX)
+    owner_id: int | None = Field(default=None, foreign_key="person.id")
+    segment: str | None = Field(default=None, max_length=100)
+    status: str = Field(default=CustomerStatus.CUSTOMER, max_length=16)
+    external_ref: str | None = Field(default=None, max_length=100)
+    archived: bool = Field(default=False)
+    latest_grade_id: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GradingSession(SQLModel, table=True):
+    """A grading conversation in progress: where it is, and where it lives in the chat.
+
+    ``version`` is an optimistic lock: every write is ``UPDATE ... WHERE version = :seen``.
+    At most one active session per rep and customer (a partial unique index)."""
+
+    __tablename__ = "grading_session"
+    __table_args__ = (
+        Index("ux_session_active", "person_id", "customer_id", unique=True,
+              sqlite_where=text("status IN ('open', 'review', 'paused')"),
+              postgresql_where=text("status IN ('open', 'review', 'paused')")),
+        Index("ix_session_thread", "channel", "thread_ts"),
+        Index("ix_session_person_status", "person_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    person_id: int = Field(foreign_key="person.id")
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    kind: str = Field(default="grade", max_length=16)  # grade | strategic
+    cadence: str = Field(max_length=16)
+    worksheet_id: str = Field(max_length=40)
+    worksheet_version: int
+    position: int = Field(default=0)
+    status: str = Field(default=SessionStatus.OPEN, max_length=16)
+    platform: str = Field(default=Platform.CLI, max_length=16)
+    channel: str | None = Field(default=None, max_length=ID_MAX)
+    thread_ts: str | None = Field(default=None, max_length=ID_MAX)
+    # channel-specific message references (e.g. Slack ts of each question's message) and
+    # engine scratch (pending confirmations, the strategic review's queue)
+    refs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    state: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Answer(SQLModel, table=True):
+    """One answer to one question. A changed answer is a new row; the old one gets
+    ``superseded_at`` so the history of what the rep said is kept."""
+
+    __table_args__ = (
+        Index("ix_answer_session_question", "session_id", "question_id"),
+        UniqueConstraint("session_id", "input_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="grading_session.id")
+    question_id: str = Field(max_length=40)
+    raw_text: str = Field(default="", max_length=3000)
+    value: Any = Field(default=None, sa_type=JSON)
+    source: str = Field(max_length=16)
+    confidence: float = Field(default=1.0)
+    person_id: int = Field(foreign_key="person.id")
+    input_key: str | None = Field(default=None, max_length=128)  # dedupe of retried inputs
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    superseded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Grade(SQLModel, table=True):
+    """A saved grade. Immutable: it stores the answers and worksheet version it came from,
+    so it can be recomputed and explained years later."""
+
+    __table_args__ = (Index("ix_grade_customer_created", "customer_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    session_id: int | None = Field(default=None, foreign_key="grading_session.id")
+    previous_grade_id: int | None = Field(default=None, foreign_key="grade.id")
+    grader_id: int | None = Field(default=None, foreign_key="person.id")
+    cadence: str = Field(max_length=16)
+    period: str = Field(max_length=16)
+    worksheet_id: str = Field(max_length=40)
+    worksheet_version: int
+    total: float
+    letter: str = Field(max_length=2)
+    recommendation: str = Field(max_length=16)
+    profile: str | None = Field(default=None, max_length=24)
+    coverage: float
+    dimensions: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    goods: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    explanation: list[str] = Field(default_factory=list, sa_type=JSON)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    summary: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Decision(SQLModel, table=True):
+    """A strategic-review decision on one customer: invest more / maintain / less / exit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    session_id: int | None = Field(default=None, foreign_key="grading_session.id")
+    decision: str = Field(max_length=16)
+    period: str = Field(max_length=16)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReminderDelivery(SQLModel, table=True):
+    """The claim row for one reminder: the unique key is what makes "exactly once" hold
+    across processes and replicas. A claim expires at ``lease_until`` so a process that died
+    between claim and send does not leave the rep un-reminded forever."""
+
+    __tablename__ = "reminder_delivery"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "person_id", "cadence", "period"),
+        Index("ix_delivery_status", "status", "next_followup_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    person_id: int = Field(foreign_key="person.id")
+    cadence: str = Field(max_length=16)
+    period: str = Field(max_length=16)
+    status: str = Field(default=DeliveryStatus.CLAIMED, max_length=16)
+    attempts: int = Field(default=0)
+    claimed_by: str | None = Field(default=None, max_length=ID_MAX)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel: str | None = Field(default=None, max_length=ID_MAX)
+    thread_ts: str | None = Field(default=None, max_length=ID_MAX)
+    customers_due: int = Field(default=0)
+    followups: int = Field(default=0)
+    next_followup_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Platform event ids already handled (Slack retries the same event_id)."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("scope", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=ID_MAX)  # e.g. "slack:T123"
+    event_id: str = Field(max_length=128)
+    kind: str = Field(default="", max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

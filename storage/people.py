@@ -1,0 +1,129 @@
+"""Workspaces and people: who is asking, in which tenant, with which role."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from storage.errors import InvalidInput, NotFound
+from storage.models import Person, Role, Workspace, WorkspaceSettings
+from storage.names import clean_text
+
+
+def get_or_create_workspace(session: Session, platform: str, external_id: str,
+                            name: str = "") -> Workspace:
+    """The tenant row for a platform id, created on first sight (race-safe)."""
+    stmt = select(Workspace).where(Workspace.platform == platform,
+                                   Workspace.external_id == external_id)
+    ws = session.exec(stmt).first()
+    if ws is not None:
+        return ws
+    ws = Workspace(platform=platform, external_id=clean_text(external_id, "Workspace id", 64),
+                   name=clean_text(name, "Workspace name", required=False))
+    session.add(ws)
+    try:
+        session.commit()
+    except IntegrityError:  # another replica created it first
+        session.rollback()
+        return session.exec(stmt).one()
+    return ws
+
+
+def update_workspace_settings(session: Session, workspace: Workspace,
+                              **changes: Any) -> WorkspaceSettings:
+    """Validate and store settings changes (admins only; the caller checks the role)."""
+    merged = {**workspace.get_settings().model_dump(mode="json"), **changes}
+    try:
+        settings = WorkspaceSettings.model_validate(merged)
+    except ValueError as exc:
+        raise InvalidInput(f"Invalid setting: {exc}") from None
+    workspace.settings = settings.model_dump(mode="json")
+    session.add(workspace)
+    session.commit()
+    return settings
+
+
+def get_or_create_person(session: Session, workspace: Workspace, external_id: str,
+                         display_name: str = "", *, email: str | None = None,
+                         timezone: str | None = None) -> Person:
+    """The person for a platform user id; refreshes name/email/timezone when they change."""
+    stmt = select(Person).where(Person.workspace_id == workspace.id,
+                                Person.external_id == external_id)
+    person = session.exec(stmt).first()
+    name = clean_text(display_name, "Display name", required=False) if display_name else ""
+    if person is not None:
+        changed = False
+        for attr, val in (("display_name", name), ("email", email), ("timezone", timezone)):
+            if val and getattr(person, attr) != val:
+                setattr(person, attr, val)
+                changed = True
+        if changed:
+            session.add(person)
+            session.commit()
+        return person
+    person = Person(workspace_id=workspace.id, external_id=clean_text(external_id, "User id", 64),
+                    display_name=name or external_id, email=email, timezone=timezone)
+    session.add(person)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return session.exec(stmt).one()
+    return person
+
+
+def find_person(session: Session, workspace_id: int, key: str) -> Person | None:
+    """A person by platform id, email or display name (case-insensitive)."""
+    key = key.strip().lstrip("@")
+    for cond in (Person.external_id == key, Person.email == key.lower()):
+        p = session.exec(select(Person).where(Person.workspace_id == workspace_id, cond)).first()
+        if p is not None:
+            return p
+    people = session.exec(select(Person).where(Person.workspace_id == workspace_id)).all()
+    return next((p for p in people if p.display_name.casefold() == key.casefold()), None)
+
+
+def set_role(session: Session, person: Person, role: Role | str,
+             manager: Person | None = None) -> Person:
+    try:
+        person.role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"Unknown role {role!r}: use rep, manager or admin.") from None
+    if manager is not None:
+        if manager.id == person.id:
+            raise InvalidInput("A person cannot be their own manager.")
+        person.manager_id = manager.id
+    session.add(person)
+    session.commit()
+    return person
+
+
+def set_away(session: Session, person: Person, until: datetime | None) -> None:
+    person.away_until = until
+    session.add(person)
+    session.commit()
+
+
+def team_of(session: Session, manager: Person) -> Sequence[Person]:
+    """The manager's direct reports (and, for admins, everyone in the workspace)."""
+    if manager.role == Role.ADMIN:
+        return session.exec(select(Person).where(Person.workspace_id == manager.workspace_id)).all()
+    return session.exec(select(Person).where(Person.manager_id == manager.id)).all()
+
+
+def can_see(viewer: Person, owner: Person | None) -> bool:
+    """Reps see their own customers; managers their team's; admins everyone's."""
+    if viewer.role == Role.ADMIN or owner is None or owner.id == viewer.id:
+        return True
+    return viewer.role == Role.MANAGER and owner.manager_id == viewer.id
+
+
+def get_person(session: Session, person_id: int) -> Person:
+    p = session.get(Person, person_id)
+    if p is None:
+        raise NotFound(f"No person {person_id}.")
+    return p
