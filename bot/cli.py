@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
+from bot.config import ConfigError, load_settings
+from bot.services import Services, build_services
 from scoring import WorksheetError, load_worksheet
 
 app = typer.Typer(
@@ -20,8 +23,86 @@ app = typer.Typer(
 worksheet_app = typer.Typer(help="Inspect and validate worksheet files.", no_args_is_help=True)
 app.add_typer(worksheet_app, name="worksheet")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+T = TypeVar("T")
+
+AsOption = Annotated[str | None, typer.Option("--as", help="Who you are (default: your login)")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one clear line (no traceback) and exit."""
+    err.print(f"[red]✗[/red] {message}", markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def services(**kw: object) -> Services:
+    try:
+        return build_services(load_settings(), **kw)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def chat(
+    customer: Annotated[str | None, typer.Argument(help="Start grading this customer")] = None,
+    as_: AsOption = None,
+) -> None:
+    """Grade customers in the terminal (the same conversation as in Slack)."""
+    from bot.terminal import TerminalChat
+
+    sv = services()
+    actor, person = sv.local_actor(as_)
+    console.print(f"[dim]Database: {sv.settings.database_url} · you are "
+                  f"{person.display_name}[/dim]", markup=True)
+    TerminalChat(sv, actor, console, lambda p: console.input(p, markup=False)).run(customer)
+
+
+@app.command("customer")
+def customer_cmd(name: Annotated[str, typer.Argument(help="Customer name")],
+                 as_: AsOption = None) -> None:
+    """Show a customer's latest grade."""
+    from bot.lookups import customer_card
+    from bot.terminal import render_card
+
+    sv = services()
+    _, person = sv.local_actor(as_)
+    with sv.session() as s:
+        render_card(console, customer_card(s, person, name))
+
+
+@app.command("grades")
+def grades_cmd(arg: Annotated[str, typer.Argument(help="overdue, or a person")] = "",
+               as_: AsOption = None) -> None:
+    """List your book sorted by grade (or someone's, if you manage them)."""
+    from bot.lookups import book_view
+    from bot.terminal import render_book
+
+    sv = services()
+    _, person = sv.local_actor(as_)
+    with sv.session() as s:
+        render_book(console, book_view(s, person, arg, sv.conversation.today()))
+
+
+@app.command("portfolio")
+def portfolio_cmd(as_: AsOption = None,
+                  team: Annotated[bool, typer.Option(help="Your team's book")] = False) -> None:
+    """The balance of the three goods in your book against the target."""
+    from bot.lookups import portfolio_view
+    from bot.terminal import render_portfolio
+
+    sv = services()
+    _, person = sv.local_actor(as_)
+    with sv.session() as s:
+        render_portfolio(console, portfolio_view(s, person, sv.worksheet,
+                                                 sv.conversation.today(), team=team))
 
 
 @worksheet_app.command("check")
@@ -33,12 +114,11 @@ def worksheet_check(
     try:
         ws = load_worksheet(path)
     except WorksheetError as exc:
-        err.print(f"[red]✗[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     console.print(f"[green]✓[/green] {ws.title} (id {ws.id}, version {ws.version}): "
                   f"{len(ws.dimensions)} dimensions, "
                   f"{len(ws.questions_for('annual'))} annual and "
-                  f"{len(ws.questions_for('quarterly'))} quarterly questions", highlight=False)
+                  f"{len(ws.questions_for('quarterly'))} quarterly questions")
 
 
 def main() -> None:

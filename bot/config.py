@@ -1,0 +1,116 @@
+"""Configuration from the environment (and an optional ``.env``), validated once at start.
+
+A missing or wrong setting is reported as one line naming the variable, never a traceback:
+``ConfigError`` carries that line and the CLI prints it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from scoring import Worksheet, WorksheetError, load_worksheet
+from storage.engine import DEFAULT_URL, normalize_url
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the message is the one line to show."""
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", populate_by_name=True)
+
+    # Slack
+    slack_bot_token: str | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(
+        default=None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(default=None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field(default="https://slack.com/api/",
+                               validation_alias=_env("SLACK_API_URL"))
+    # Storage
+    database_url: str = Field(default=DEFAULT_URL, validation_alias=_env("DATABASE_URL"))
+    # LLM (optional)
+    openai_api_key: str | None = Field(default=None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=_env("OPENAI_BASE_URL"))
+    llm_model: str | None = Field(default=None, validation_alias=_env("GRADEBOT_LLM_MODEL"))
+    llm_enabled: bool = Field(default=True, validation_alias=_env("GRADEBOT_LLM_ENABLED"))
+    llm_timeout: float = Field(default=4.0, gt=0, le=30,
+                               validation_alias=_env("GRADEBOT_LLM_TIMEOUT"))
+    # Behaviour
+    timezone: str = Field(default="UTC", validation_alias=_env("GRADEBOT_TIMEZONE", "TZ"))
+    worksheet_path: Path | None = Field(default=None, validation_alias=_env("GRADEBOT_WORKSHEET"))
+    session_idle_days: float = Field(default=7, gt=0,
+                                     validation_alias=_env("GRADEBOT_SESSION_IDLE_DAYS"))
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                   validation_alias=_env("GRADEBOT_ADMINS"))
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v if v.endswith("/") else v + "/"  # WebClient joins paths with urljoin
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        v = normalize_url(v.strip())
+        if not v.startswith(("sqlite:", "postgresql+psycopg:")):
+            raise ValueError("use sqlite:///path.db or postgresql://user@host/db")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        v = v.lstrip(":") or "UTC"
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name like Europe/Paris)")\
+                from None
+        return v
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [x.strip() for x in v.split(",") if x.strip()]
+        return v
+
+    @property
+    def llm_configured(self) -> bool:
+        return self.llm_enabled and bool(self.llm_model) and bool(
+            self.openai_api_key or self.openai_base_url)
+
+    def load_worksheet(self) -> Worksheet:
+        try:
+            return load_worksheet(self.worksheet_path)
+        except WorksheetError as exc:
+            raise ConfigError(f"GRADEBOT_WORKSHEET: {exc}") from None
+
+
+_VAR = {"slack_api_url": "SLACK_API_URL", "database_url": "DATABASE_URL",
+        "timezone": "GRADEBOT_TIMEZONE", "llm_timeout": "GRADEBOT_LLM_TIMEOUT",
+        "session_idle_days": "GRADEBOT_SESSION_IDLE_DAYS", "llm_enabled": "GRADEBOT_LLM_ENABLED",
+        "worksheet_path": "GRADEBOT_WORKSHEET"}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; raises ConfigError with one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        name = _VAR.get(field, field.upper())
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {msg}") from None

@@ -1,0 +1,706 @@
+"""The channel-neutral grading conversation.
+
+``Conversation.handle`` takes who is speaking, an input (start, text, a chosen option) and
+the session it belongs to, and returns prompts as plain data. All state lives in the
+database and every step is one transaction, so a restart, a second replica or a rep coming
+back next week finds the grading exactly where it was. A step that loses an optimistic-lock
+race is re-run on fresh state (never dropped); a retried input (same ``input_key``) is
+recognised and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.engine import inputs as inp
+from bot.engine.inputs import Choose, Input, Start
+from bot.engine.prompts import (
+    AnswerLine,
+    DimensionLine,
+    Kind,
+    Option,
+    Progress,
+    Prompt,
+    Reply,
+    Review,
+)
+from bot.interpret import Interpretation, Interpreter, RulesInterpreter
+from scoring import (
+    AnswerType,
+    Cadence,
+    NoAnswersError,
+    Question,
+    Recommendation,
+    Worksheet,
+    cadence_to_ask,
+    display_value,
+    grade,
+    is_legal,
+    parse_answer,
+    period_key,
+)
+from scoring.grading import Grade as ScoredGrade
+from scoring.parsing import Parsed, hint_for
+from storage import customers as customers_db
+from storage import grades as grades_db
+from storage import sessions as sessions_db
+from storage.engine import session_scope
+from storage.errors import Conflict, InvalidInput, NotFound
+from storage.models import (
+    ACTIVE_STATUSES,
+    AnswerSource,
+    Customer,
+    GradingSession,
+    Person,
+    SessionStatus,
+)
+from storage.names import clean_name
+from storage.people import can_see
+from storage.types import utcnow
+
+CONFIDENT = 0.75  # interpretations at or above are recorded; below, confirmed first
+MAX_TEXT = 3000
+Summarizer = Callable[[ScoredGrade, str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is talking: ids in our database (channels resolve platform ids to these)."""
+
+    workspace_id: int
+    person_id: int
+    platform: str = "cli"
+
+
+HELP_TEXT = (
+    "Answer with the buttons or in your own words. You can also say: "
+    "back (previous question), skip, why (why this question matters), change N (change "
+    "answer N), review, pause, resume, save, discard or cancel."
+)
+
+_DECISIONS = [Recommendation.INVEST_MORE, Recommendation.MAINTAIN, Recommendation.INVEST_LESS,
+              Recommendation.EXIT]
+
+
+class Conversation:
+    """The grading conversation engine. Thread-safe: it holds no per-conversation state."""
+
+    def __init__(self, db: Engine, worksheet: Worksheet, *,
+                 interpreter: Interpreter | None = None, summarizer: Summarizer | None = None,
+                 idle: timedelta = timedelta(days=7), timezone: str = "UTC",
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.ws = worksheet
+        self.rules = RulesInterpreter()
+        self.interpreter = interpreter or self.rules
+        self.summarizer = summarizer
+        self.idle = idle
+        self.tz = ZoneInfo(timezone)
+        self.clock = clock
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, actor: Actor, message: Input, *, session_id: int | None = None,
+               input_key: str | None = None) -> Reply:
+        """Apply ``message`` and say what comes next. Never raises for user input: bad
+        input gets an ERROR or REASK prompt that says what to do instead."""
+        for attempt in range(4):
+            with session_scope(self.db) as s:
+                try:
+                    return self._dispatch(s, actor, message, session_id, input_key)
+                except Conflict:
+                    if attempt == 3:
+                        raise
+                    s.rollback()  # someone moved the session first: redo on fresh state
+        raise AssertionError("unreachable")
+
+    def _dispatch(self, s: Session, actor: Actor, message: Input, session_id: int | None,
+                  input_key: str | None) -> Reply:
+        if isinstance(message, Start):
+            return self._start(s, actor, message.customer, message.cadence)
+        if isinstance(message, Choose):
+            opt = inp.parse_option(message.value)
+            if opt is None:
+                return [_error("That button is no longer valid. Type help to see what you "
+                               "can do.")]
+            if opt[0] in ("pick", "create"):
+                return self._start_from_option(s, actor, opt)
+            if opt[0] == "c" and opt[1] in ("resume", "restart") and opt[2].isdigit():
+                session_id = int(opt[2])  # the offer names the session it is about
+        gs = self._session_for(s, actor, session_id)
+        if gs is None:
+            return [_error("There is no grading in progress here. Start one with "
+                           "/grade <customer>.")]
+        if gs.status in ACTIVE_STATUSES and self._expired(gs):
+            sessions_db.update_session(s, gs, status=SessionStatus.EXPIRED)
+            return [_info(gs, "This grading was idle too long, so it was put aside. Your "
+                          "answers are kept as a draft: start it again to pick up where you "
+                          "left off.")]
+        if isinstance(message, Choose):
+            return self._choose(s, actor, gs, opt, input_key)  # type: ignore[arg-type]
+        text = message.text.strip()
+        if not text:
+            return [self._current(s, gs)]
+        if len(text) > MAX_TEXT:
+            return [_error(f"That message is too long ({len(text):,} characters). Please keep "
+                           f"answers under {MAX_TEXT:,}.", gs)]
+        cmd = inp.command_of(text)
+        if cmd is not None:
+            return self._command(s, actor, gs, cmd[0], cmd[1])
+        if gs.status != SessionStatus.OPEN:
+            return [_info(gs, "This grading is " + gs.status + ". Say resume to continue, or "
+                          "help for options.")]
+        if gs.kind == "strategic":
+            return self._strategic_text(s, actor, gs, text, input_key)
+        return self._answer_text(s, actor, gs, text, input_key)
+
+    def _session_for(self, s: Session, actor: Actor, session_id: int | None
+                     ) -> GradingSession | None:
+        if session_id is None:
+            active = sessions_db.active_sessions_of(s, actor.person_id)
+            return active[0] if active else None
+        try:
+            gs = sessions_db.get_session(s, session_id)
+        except NotFound:
+            return None
+        if gs.person_id != actor.person_id:
+            return None  # never act on someone else's conversation
+        return gs
+
+    def _expired(self, gs: GradingSession) -> bool:
+        return self.clock() - gs.updated_at > self.idle
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    # ------------------------------------------------------------------ starting
+    def _start(self, s: Session, actor: Actor, name: str, cadence: Cadence | None) -> Reply:
+        if not name.strip():
+            if cadence is Cadence.STRATEGIC:
+                return self._start_strategic(s, actor)
+            return [_error("Which customer? Try /grade Acme (optionally followed by "
+                           "quarterly, annual or strategic).")]
+        try:
+            name = clean_name(name)
+        except InvalidInput as exc:
+            return [_error(str(exc))]
+        match = customers_db.find_customer(s, actor.workspace_id, name)
+        if match.exact is None:
+            options = [Option(value=inp.pick_option(c.id, cadence), label=c.name)  # type: ignore[arg-type]
+                       for c in match.suggestions]
+            options.append(Option(value=inp.create_option(name, cadence),
+                                  label=f"Create {name}", style="primary"))
+            text = f"I don't know a customer called {name}."
+            if match.suggestions:
+                text += " Did you mean one of these?"
+            return [Prompt(kind=Kind.CHOOSE_CUSTOMER, text=text, customer=name,
+                           detail="Or create it as a new customer you own.", choices=options)]
+        return self._open(s, actor, match.exact, cadence)
+
+    def _start_from_option(self, s: Session, actor: Actor, opt: tuple[str, str, str]) -> Reply:
+        kind, cad, arg = opt
+        cadence = Cadence(cad) if cad in {c.value for c in Cadence} else None
+        if kind == "pick":
+            try:
+                customer = customers_db.get_customer(s, actor.workspace_id, int(arg))
+            except (NotFound, ValueError):
+                return [_error("That customer no longer exists. Start again with /grade.")]
+        else:
+            try:
+                customer, _ = customers_db.find_or_create_customer(
+                    s, actor.workspace_id, arg, actor.person_id)
+            except InvalidInput as exc:
+                return [_error(str(exc))]
+        return self._open(s, actor, customer, cadence)
+
+    def _open(self, s: Session, actor: Actor, customer: Customer,
+              cadence: Cadence | None) -> Reply:
+        person = s.get(Person, actor.person_id)
+        owner = s.get(Person, customer.owner_id) if customer.owner_id else None
+        if person is None:
+            return [_error("I don't know you yet. Try again in a moment.")]
+        if not can_see(person, owner):
+            who = owner.display_name if owner else "someone else"
+            return [_error(f"{customer.name} is in {who}'s book. Ask them or your manager to "
+                           "grade it.")]
+        if customer.owner_id is None:
+            customers_db.set_owner(s, customer, person.id)
+        active = sessions_db.active_session(s, actor.person_id, customer.id)
+        if active is not None and not self._expired(active):
+            return [self._resume_offer(s, active, customer, "You are already grading")]
+        if active is not None:
+            sessions_db.update_session(s, active, status=SessionStatus.EXPIRED)
+        draft = sessions_db.latest_draft(s, actor.person_id, customer.id)  # type: ignore[arg-type]
+        if draft is not None and sessions_db.current_answers(s, draft.id):  # type: ignore[arg-type]
+            return [self._resume_offer(s, draft, customer, "You have a draft grading of")]
+        if cadence is None:
+            latest = grades_db.latest_grade(s, customer)
+            last = latest.created_at.astimezone(self.tz).date() if latest else None
+            cadence = cadence_to_ask(last, self.today())
+        if cadence is Cadence.STRATEGIC and not self.ws.questions_for(cadence):
+            cadence = Cadence.ANNUAL
+        return self._new_session(s, actor, customer, cadence)
+
+    def _new_session(self, s: Session, actor: Actor, customer: Customer,
+                     cadence: Cadence) -> Reply:
+        try:
+            gs = sessions_db.start_session(
+                s, workspace_id=actor.workspace_id, person_id=actor.person_id,
+                customer_id=customer.id, cadence=cadence.value, worksheet_id=self.ws.id,
+                worksheet_version=self.ws.version, platform=actor.platform,
+                state={"customer": customer.name})
+        except sessions_db.ActiveSessionExists as exc:
+            return [self._resume_offer(s, exc.existing, customer, "You are already grading")]
+        qs = self.questions(gs)
+        intro = _info(gs, f"Grading {customer.name}: the {cadence.value} worksheet, "
+                      f"{len(qs)} questions.",
+                      "Use the buttons or answer in your own words. Say help at any time.")
+        return [intro, self._question(gs, 0)]
+
+    def _resume_offer(self, s: Session, gs: GradingSession, customer: Customer,
+                      lead: str) -> Prompt:
+        n = len(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+        return Prompt(kind=Kind.RESUME_OR_RESTART, session_id=gs.id, customer=customer.name,
+                      text=f"{lead} {customer.name} ({gs.cadence}, {n} answered). Resume it or "
+                           "start over?",
+                      choices=[Option(value=inp.command_option("resume", gs.id),
+                                      label="Resume", style="primary"),
+                               Option(value=inp.command_option("restart", gs.id),
+                                      label="Start over")])
+
+    # ------------------------------------------------------------------ questions
+    def questions(self, gs: GradingSession) -> tuple[Question, ...]:
+        return self.ws.questions_for(gs.cadence)
+
+    def customer_name(self, gs: GradingSession) -> str:
+        return str(gs.state.get("customer", ""))
+
+    def _question(self, gs: GradingSession, index: int, lead: str = "") -> Prompt:
+        qs = self.questions(gs)
+        q = qs[index]
+        name = self.customer_name(gs)
+        choices = _answer_options(q)
+        actions = [Option(value=inp.command_option("back"), label="Back")] if index else []
+        actions += [Option(value=inp.command_option("skip"), label="Skip"),
+                    Option(value=inp.command_option("why"), label="Why?")]
+        return Prompt(kind=Kind.QUESTION, session_id=gs.id, question_id=q.id, customer=name,
+                      text=(lead + " " if lead else "") + q.prompt.replace("{customer}", name),
+                      detail=q.help or hint_for(q), progress=Progress(index=index + 1,
+                                                                      total=len(qs)),
+                      choices=choices, actions=actions)
+
+    def _current(self, s: Session, gs: GradingSession) -> Prompt:
+        """Where the conversation stands: the current question, the review, or status."""
+        if gs.kind == "strategic":
+            return self._decision_prompt(s, gs)
+        if gs.status == SessionStatus.REVIEW or gs.position >= len(self.questions(gs)):
+            return self._review(s, gs)
+        if gs.status in (SessionStatus.OPEN, SessionStatus.PAUSED):
+            return self._question(gs, gs.position)
+        return _info(gs, f"This grading is {gs.status}.")
+
+    def _next_position(self, s: Session, gs: GradingSession, answered: set[str]) -> int:
+        qs = self.questions(gs)
+        if gs.state.get("return_to_review"):
+            return len(qs)
+        for i in range(gs.position + 1, len(qs)):
+            if qs[i].id not in answered:
+                return i
+        return len(qs)
+
+    # ------------------------------------------------------------------ answering
+    def _answer_text(self, s: Session, actor: Actor, gs: GradingSession, text: str,
+                     input_key: str | None) -> Reply:
+        qs = self.questions(gs)
+        if gs.position >= len(qs):
+            return [_error("All questions are answered: say save, discard, or change N.", gs),
+                    self._review(s, gs)]
+        q = qs[gs.position]
+        # explicit answers ("4", "yes") never reach the LLM; only what the rules cannot read
+        reading = self.rules.read(q, (), text, self.customer_name(gs))
+        if reading.failure is not None and self.interpreter is not self.rules:
+            answered = set(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+            others = [o for o in qs if o.id != q.id and o.id not in answered and o.scored]
+            reading = self.interpreter.read(q, others, text, self.customer_name(gs))
+        by_id = {x.id: x for x in qs}
+        legal = [a for a in reading.answers
+                 if a.question_id in by_id and is_legal(by_id[a.question_id], a.value)]
+        mine = next((a for a in legal if a.question_id == q.id), None)
+        extra = [a for a in legal if a.question_id != q.id]
+        if mine is None:
+            failure = reading.failure
+            reason = failure.reason if failure else "I couldn't read that as an answer."
+            reply = [Prompt(kind=Kind.REASK, session_id=gs.id, question_id=q.id,
+                            text=reason, detail=hint_for(q), customer=self.customer_name(gs))]
+            reply += [self._confirm(gs, by_id[a.question_id], a) for a in extra]
+            return [*reply, self._question(gs, gs.position)]
+        if mine.confidence < CONFIDENT:
+            return [self._confirm(gs, q, mine, nearest=True)] + \
+                   [self._confirm(gs, by_id[a.question_id], a) for a in extra]
+        src = AnswerSource.TEXT if q.type is AnswerType.TEXT else (
+            AnswerSource.LLM if mine.source == "llm" else AnswerSource.RULES)
+        reply = self._record(s, actor, gs, q, mine.value, text, src, mine.confidence,
+                             input_key)
+        if extra and reply:
+            reply[1:1] = [self._confirm(gs, by_id[a.question_id], a) for a in extra]
+        return reply
+
+    def _confirm(self, gs: GradingSession, q: Question, a: Interpretation,
+                 nearest: bool = False) -> Prompt:
+        shown = display_value(q, a.value)
+        options = [Option(value=inp.answer_option(q.id, a.value), label=f"Yes: {shown}",
+                          style="primary")]
+        if nearest:
+            options += [o for o in _answer_options(q, near=a.value)
+                        if o.value != options[0].value][:4]
+        why = f" ({a.rationale})" if a.rationale else ""
+        return Prompt(kind=Kind.CONFIRM, session_id=gs.id, question_id=q.id,
+                      customer=self.customer_name(gs),
+                      text=f"{q.label}: did you mean {shown}?{why}",
+                      detail="Pick one, or type your answer again.", choices=options)
+
+    def _record(self, s: Session, actor: Actor, gs: GradingSession, q: Question,
+                value: object, raw: str, source: str, confidence: float,
+                input_key: str | None) -> Reply:
+        qs = self.questions(gs)
+        answered = set(sessions_db.current_answers(s, gs.id)) | {q.id}  # type: ignore[arg-type]
+        is_current = gs.position < len(qs) and qs[gs.position].id == q.id
+        changes: dict[str, object] = {}
+        if is_current:
+            nxt = self._next_position(s, gs, answered)
+            changes["position"] = nxt
+            if nxt >= len(qs):
+                changes["status"] = SessionStatus.REVIEW
+                changes["state"] = {**gs.state, "return_to_review": False}
+        recorded = sessions_db.record_answers(
+            s, gs, [{"question_id": q.id, "value": value, "raw_text": raw[:MAX_TEXT],
+                     "source": source, "confidence": confidence}],
+            person_id=actor.person_id, input_key=input_key, **changes)
+        if recorded and recorded[0].duplicate:
+            return []  # a retried delivery: it was handled the first time
+        echo = Prompt(kind=Kind.ECHO, session_id=gs.id, question_id=q.id,
+                      customer=self.customer_name(gs),
+                      text=f"Got it: {display_value(q, value)}",
+                      actions=[Option(value=inp.command_option("change", qs.index(q) + 1),
+                                      label="Change")] if q in qs else [])
+        return [echo, self._current(s, gs)]
+
+    # ------------------------------------------------------------------ options
+    def _choose(self, s: Session, actor: Actor, gs: GradingSession, opt: tuple[str, str, str],
+                input_key: str | None) -> Reply:
+        kind, a, b = opt
+        if kind == "c":
+            arg: int | None = None
+            if b.isdigit():
+                arg = int(b)
+            if a in ("resume", "restart") and arg is not None and arg != gs.id:
+                return [_error("That button belongs to another grading.")]
+            return self._command(s, actor, gs, a, arg)
+        if kind == "d":
+            return self._decide(s, actor, gs, a, b, input_key)
+        if gs.kind != "grade" or gs.status not in (SessionStatus.OPEN, SessionStatus.REVIEW):
+            return [_info(gs, f"This grading is {gs.status}; that answer was not recorded.")]
+        q = next((x for x in self.questions(gs) if x.id == a), None)
+        if q is None:
+            return [_error("That answer belongs to a question this grading does not ask.", gs)]
+        parsed = parse_answer(q, b)
+        if not isinstance(parsed, Parsed):
+            return [_error(f"That is not a valid answer: {parsed.reason}", gs)]
+        return self._record(s, actor, gs, q, parsed.value, b, AnswerSource.BUTTON, 1.0,
+                            input_key)
+
+    # ------------------------------------------------------------------ commands
+    def _command(self, s: Session, actor: Actor, gs: GradingSession, word: str,
+                 arg: int | None) -> Reply:
+        qs = self.questions(gs)
+        active = gs.status in ACTIVE_STATUSES
+        if word == "help":
+            return [_info(gs, HELP_TEXT)]
+        if word == "why":
+            if gs.kind == "grade" and gs.position < len(qs):
+                q = qs[gs.position]
+                return [_info(gs, f"Why we ask about {q.label.lower()}: "
+                              f"{q.why or 'it feeds the ' + q.dimension + ' score.'}")]
+            return [_info(gs, "The review shows what lifted and what held back the grade.")]
+        if word == "resume":
+            if gs.status in (SessionStatus.PAUSED, SessionStatus.EXPIRED):
+                status = SessionStatus.REVIEW if gs.position >= len(qs) and gs.kind == "grade" \
+                    else SessionStatus.OPEN
+                try:
+                    sessions_db.update_session(s, gs, status=status)
+                except IntegrityError:  # another grading of this customer is active
+                    return [_error("You already have another grading of this customer open.")]
+            elif not active:
+                return [_info(gs, f"This grading is {gs.status} and cannot be resumed.")]
+            return [_info(gs, "Picking up where you left off."), self._current(s, gs)]
+        if word == "restart":
+            customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
+            if gs.status != SessionStatus.SAVED:
+                sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED)
+            if customer is None:
+                return self._start_strategic(s, actor)
+            return self._new_session(s, actor, customer, Cadence(gs.cadence))
+        if not active:
+            return [_info(gs, f"This grading is {gs.status}. Start a new one with /grade.")]
+        if word == "pause":
+            sessions_db.update_session(s, gs, status=SessionStatus.PAUSED)
+            return [_info(gs, "Paused. Say resume (or run /grade again) when you're ready; "
+                          "your answers are kept.")]
+        if word in ("cancel", "discard"):
+            sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED)
+            return [_info(gs, "Discarded. Nothing was saved as a grade.")]
+        if gs.status == SessionStatus.PAUSED:
+            return [_info(gs, "This grading is paused. Say resume to continue.")]
+        if gs.kind == "strategic":
+            return self._strategic_command(s, actor, gs, word)
+        if word == "back":
+            pos = max(0, min(gs.position, len(qs)) - 1)
+            sessions_db.update_session(s, gs, position=pos, status=SessionStatus.OPEN,
+                                       state={**gs.state, "return_to_review": False})
+            return [self._question(gs, pos)]
+        if word == "skip":
+            if gs.position >= len(qs):
+                return [self._review(s, gs)]
+            answered = set(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+            nxt = self._next_position(s, gs, answered)
+            changes: dict[str, object] = {"position": nxt}
+            if nxt >= len(qs):
+                changes["status"] = SessionStatus.REVIEW
+                changes["state"] = {**gs.state, "return_to_review": False}
+            sessions_db.update_session(s, gs, **changes)
+            return [self._current(s, gs)]
+        if word == "change":
+            if arg is None or not 1 <= arg <= len(qs):
+                return [_error(f"Say change 1 to change {len(qs)}.", gs)]
+            back_to_review = gs.status == SessionStatus.REVIEW or bool(
+                gs.state.get("return_to_review"))
+            sessions_db.update_session(s, gs, position=arg - 1, status=SessionStatus.OPEN,
+                                       state={**gs.state, "return_to_review": back_to_review})
+            return [self._question(gs, arg - 1)]
+        if word == "review":
+            return [self._review(s, gs)]
+        if word == "save":
+            return self._save(s, actor, gs)
+        return [_info(gs, HELP_TEXT)]
+
+    # ------------------------------------------------------------------ review & save
+    def _scored(self, s: Session, gs: GradingSession) -> tuple[ScoredGrade | None, dict]:
+        answers = {k: a.value for k, a in
+                   sessions_db.current_answers(s, gs.id).items()}  # type: ignore[arg-type]
+        try:
+            return grade(self.ws, answers, gs.cadence), answers
+        except NoAnswersError:
+            return None, answers
+        except ValueError:  # an answer the current worksheet no longer accepts
+            legal = {k: v for k, v in answers.items() if k in self.ws.question_map
+                     and is_legal(self.ws.question_map[k], v)}
+            try:
+                return grade(self.ws, legal, gs.cadence), legal
+            except NoAnswersError:
+                return None, legal
+
+    def _review(self, s: Session, gs: GradingSession) -> Prompt:
+        scored, answers = self._scored(s, gs)
+        qs = self.questions(gs)
+        name = self.customer_name(gs)
+        lines = [AnswerLine(number=i + 1, question_id=q.id, label=q.label,
+                            answer=display_value(q, answers[q.id]) if q.id in answers else None)
+                 for i, q in enumerate(qs)]
+        actions = [Option(value=inp.command_option("save"), label="Save", style="primary"),
+                   Option(value=inp.command_option("change", 1), label="Change an answer"),
+                   Option(value=inp.command_option("discard"), label="Discard", style="danger")]
+        if scored is None:
+            return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name,
+                          text=f"Nothing about {name} is answered yet, so there is no grade.",
+                          detail="Say change 1 to answer the first question, or discard.",
+                          actions=actions[1:])
+        customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
+        previous = grades_db.latest_grade(s, customer) if customer else None
+        summary = self._summary(scored, name)
+        review = Review(
+            customer=name, cadence=gs.cadence, letter=scored.letter, total=scored.total,
+            recommendation=scored.recommendation.label,
+            profile=scored.profile.label if scored.profile else None,
+            coverage=scored.coverage,
+            dimensions=[DimensionLine(name=d.name, score=d.score, answered=d.answered,
+                                      asked=d.asked) for d in scored.dimensions],
+            lifted_by=[r.text for r in scored.reasons_up[:3]],
+            held_back_by=[r.text for r in scored.reasons_down[:3]],
+            caps=[k.reason for k in scored.knockouts], answers=lines,
+            previous_letter=previous.letter if previous else None,
+            previous_total=previous.total if previous else None, summary=summary)
+        return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, review=review,
+                      text=f"{name}: {scored.letter} ({scored.total:g}/100), "
+                           f"recommendation: {scored.recommendation.label}.",
+                      detail=summary or " ".join(scored.explanation()), actions=actions)
+
+    def _summary(self, scored: ScoredGrade, name: str) -> str | None:
+        if self.summarizer is None:
+            return None
+        try:
+            return self.summarizer(scored, name)
+        except Exception:  # the rule-based explanation is always there as the fallback
+            return None
+
+    def _save(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
+        scored, answers = self._scored(s, gs)
+        if scored is None:
+            return [_error("There is nothing to save yet: answer at least one question.", gs)]
+        customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
+        if customer is None:
+            return [_error("This customer no longer exists; the grading cannot be saved.", gs)]
+        row = grades_db.grade_row(
+            scored, workspace_id=actor.workspace_id, customer=customer,
+            grader_id=actor.person_id, period=period_key(self.today(), gs.cadence),
+            answers=answers, session_id=gs.id, summary=self._summary(scored, customer.name))
+        previous = grades_db.latest_grade(s, customer)
+        sessions_db.finish_session(s, gs, grade=row, customer=customer)
+        text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100). "
+                f"Recommendation: {scored.recommendation.label}.")
+        if previous is not None:
+            text += f" Previously {previous.letter} ({previous.total:g})."
+        return [Prompt(kind=Kind.SAVED, session_id=gs.id, customer=customer.name, text=text,
+                       detail=" ".join(scored.explanation()), grade_id=row.id)]
+
+    # ------------------------------------------------------------------ strategic review
+    def _start_strategic(self, s: Session, actor: Actor) -> Reply:
+        entries = grades_db.rep_book(s, actor.person_id)
+        if not entries:
+            return [_error("Your book is empty: grade a customer first with /grade <name>.")]
+        order = sorted(entries, key=lambda e: (e.total is None, e.total or 0, e.name))
+        period = self.today().isoformat()
+        try:
+            gs = sessions_db.start_session(
+                s, workspace_id=actor.workspace_id, person_id=actor.person_id,
+                customer_id=None, cadence=Cadence.STRATEGIC.value, kind="strategic",
+                worksheet_id=self.ws.id, worksheet_version=self.ws.version,
+                platform=actor.platform,
+                state={"queue": [e.customer_id for e in order], "period": period,
+                       "customer": "your book"})
+        except sessions_db.ActiveSessionExists as exc:
+            return [Prompt(kind=Kind.RESUME_OR_RESTART, session_id=exc.existing.id,
+                           text="You have a strategic review in progress. Resume it or start "
+                                "over?",
+                           choices=[Option(value=inp.command_option("resume", exc.existing.id),
+                                           label="Resume", style="primary"),
+                                    Option(value=inp.command_option("restart", exc.existing.id),
+                                           label="Start over")])]
+        intro = _info(gs, f"Strategic review of your book: {len(order)} customers, weakest "
+                      "first. For each: invest more, maintain, invest less or exit.")
+        return [intro, self._decision_prompt(s, gs)]
+
+    def _decision_prompt(self, s: Session, gs: GradingSession) -> Prompt:
+        queue: list[int] = list(gs.state.get("queue", []))
+        if gs.position >= len(queue):
+            return self._strategic_summary(s, gs)
+        cid = queue[gs.position]
+        customer = s.get(Customer, cid)
+        name = customer.name if customer else f"customer {cid}"
+        latest = grades_db.latest_grade(s, customer) if customer else None
+        if latest is not None:
+            text = f"{name}: {latest.letter} ({latest.total:g}/100), the grade recommends " \
+                   f"{Recommendation(latest.recommendation).label}. What do we do?"
+        else:
+            text = f"{name}: not graded yet. What do we do?"
+        return Prompt(kind=Kind.DECISION, session_id=gs.id, customer=name, text=text,
+                      detail=" ".join(latest.explanation) if latest else "",
+                      progress=Progress(index=gs.position + 1, total=len(queue)),
+                      choices=[Option(value=inp.decision_option(cid, d.value), label=d.label
+                                      .capitalize(), style="danger" if d is Recommendation.EXIT
+                                      else None) for d in _DECISIONS],
+                      actions=[Option(value=inp.command_option("skip"), label="Skip"),
+                               Option(value=inp.command_option("pause"), label="Pause")])
+
+    def _decide(self, s: Session, actor: Actor, gs: GradingSession, cid: str, decision: str,
+                input_key: str | None) -> Reply:
+        queue: list[int] = list(gs.state.get("queue", []))
+        if gs.kind != "strategic" or gs.status != SessionStatus.OPEN:
+            return [_info(gs, "This review is not open; that decision was not recorded.")]
+        if decision not in {d.value for d in _DECISIONS} or not cid.isdigit():
+            return [_error("That is not a decision I know.", gs)]
+        if gs.position >= len(queue) or queue[gs.position] != int(cid):
+            return []  # a stale or repeated click: this customer was already decided
+        sessions_db.record_decision(
+            s, gs, workspace_id=actor.workspace_id, customer_id=int(cid),
+            person_id=actor.person_id, decision=decision,
+            period=str(gs.state.get("period", "")), position=gs.position + 1,
+            **({"status": SessionStatus.SAVED} if gs.position + 1 >= len(queue) else {}))
+        customer = s.get(Customer, int(cid))
+        echo = Prompt(kind=Kind.ECHO, session_id=gs.id,
+                      text=f"Recorded: {Recommendation(decision).label} for "
+                           f"{customer.name if customer else cid}.")
+        return [echo, self._decision_prompt(s, gs)]
+
+    def _strategic_text(self, s: Session, actor: Actor, gs: GradingSession, text: str,
+                        input_key: str | None) -> Reply:
+        t = text.strip().lower().replace("-", " ").replace("_", " ")
+        words = {"invest more": "invest_more", "more": "invest_more", "maintain": "maintain",
+                 "keep": "maintain", "invest less": "invest_less", "less": "invest_less",
+                 "exit": "exit", "fire": "exit", "let go": "exit", "1": "invest_more",
+                 "2": "maintain", "3": "invest_less", "4": "exit"}
+        queue: list[int] = list(gs.state.get("queue", []))
+        if t in words and gs.position < len(queue):
+            return self._decide(s, actor, gs, str(queue[gs.position]), words[t], input_key)
+        return [Prompt(kind=Kind.REASK, session_id=gs.id,
+                       text="Say invest more, maintain, invest less or exit (or skip).",
+                       detail=""), self._decision_prompt(s, gs)]
+
+    def _strategic_command(self, s: Session, actor: Actor, gs: GradingSession,
+                           word: str) -> Reply:
+        queue: list[int] = list(gs.state.get("queue", []))
+        if word == "skip":
+            pos = gs.position + 1
+            changes: dict[str, object] = {"position": pos}
+            if pos >= len(queue):
+                changes["status"] = SessionStatus.SAVED
+            sessions_db.update_session(s, gs, **changes)
+            return [self._decision_prompt(s, gs)]
+        if word == "back":
+            sessions_db.update_session(s, gs, position=max(0, gs.position - 1))
+            return [self._decision_prompt(s, gs)]
+        if word in ("save", "review"):
+            return [self._strategic_summary(s, gs)]
+        return [_info(gs, "In a strategic review, answer invest more, maintain, invest less "
+                      "or exit; or say skip, back, pause or cancel.")]
+
+    def _strategic_summary(self, s: Session, gs: GradingSession) -> Prompt:
+        decisions = sessions_db.decisions_of(s, gs.id)  # type: ignore[arg-type]
+        counts: dict[str, int] = {}
+        for d in decisions:
+            counts[d.decision] = counts.get(d.decision, 0) + 1
+        parts = [f"{counts[d.value]} {d.label}" for d in _DECISIONS if d.value in counts]
+        return Prompt(kind=Kind.SUMMARY, session_id=gs.id,
+                      text="Strategic review done: " + (", ".join(parts) or "no decisions")
+                           + ".",
+                      detail="Decisions are recorded; managers see them in the team view.")
+
+
+def _answer_options(q: Question, near: object = None) -> list[Option]:
+    """The answers a question offers as buttons (none for numbers, percents and notes)."""
+    if q.type is AnswerType.SCALE:
+        opts = [Option(value=inp.answer_option(q.id, i), label=f"{i} {lab}")
+                for i, lab in enumerate(q.labels, 1)]
+        if isinstance(near, int):
+            opts.sort(key=lambda o: abs(int(o.value.rsplit("|", 1)[1]) - near))
+        return opts
+    if q.type is AnswerType.YES_NO:
+        return [Option(value=inp.answer_option(q.id, v), label=lab)
+                for v, lab in (("yes", "Yes"), ("no", "No"), ("unsure", "Not sure"))]
+    if q.type is AnswerType.CHOICE:
+        return [Option(value=inp.answer_option(q.id, c.key), label=c.label) for c in q.choices]
+    return []
+
+
+def _info(gs: GradingSession | None, text: str, detail: str = "") -> Prompt:
+    return Prompt(kind=Kind.INFO, text=text, detail=detail,
+                  session_id=gs.id if gs else None)
+
+
+def _error(text: str, gs: GradingSession | None = None) -> Prompt:
+    return Prompt(kind=Kind.ERROR, text=text, session_id=gs.id if gs else None)

@@ -1,0 +1,104 @@
+"""What a channel can hand the engine: starting a grading, text, or a chosen option.
+
+Option values are compact strings the engine itself produced (button values in Slack, card
+actions in Teams, numbered choices in the terminal), so a channel never needs to understand
+them — it passes them back as ``Choose(value)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scoring import Cadence
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Grade ``customer`` (or, with no customer and cadence strategic, review the book)."""
+
+    customer: str
+    cadence: Cadence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Something typed in the conversation: a command word or an answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """An option the engine offered (a button, a numbered choice)."""
+
+    value: str
+
+
+Input = Start | Text | Choose
+
+COMMANDS = ("back", "skip", "why", "help", "pause", "resume", "cancel", "save", "discard",
+            "review", "restart")
+_CHANGE = re.compile(r"^(?:change|edit|redo)\s*#?\s*(\d{1,3})$")
+
+
+def parse_grade_args(text: str) -> Start | None:
+    """``/grade Acme Corp annual`` → Start("Acme Corp", ANNUAL); ``/grade strategic`` →
+    the book review. None when there is nothing to grade (empty, or only "help")."""
+    words = text.strip().split()
+    if not words or (len(words) == 1 and words[0].lower() in ("help", "?")):
+        return None
+    cadence: Cadence | None = None
+    if words[-1].lower() in {c.value for c in Cadence}:
+        cadence = Cadence(words[-1].lower())
+        words = words[:-1]
+    return Start(" ".join(words), cadence)
+
+
+def command_of(text: str) -> tuple[str, int | None] | None:
+    """A command word typed as text: ("change", 3), ("skip", None) … or None."""
+    t = text.strip().lower().strip(".!")
+    if t in COMMANDS:
+        return t, None
+    if t in ("go back", "previous", "prev"):
+        return "back", None
+    if t in ("next", "pass", "skip it", "skip this"):
+        return "skip", None
+    if t in ("why?", "why does this matter", "why does it matter"):
+        return "why", None
+    if t in ("?", "commands"):
+        return "help", None
+    m = _CHANGE.match(t)
+    if m:
+        return "change", int(m.group(1))
+    return None
+
+
+# Option values the engine emits (parsed back by ``parse_option``)
+def answer_option(question_id: str, value: object) -> str:
+    return f"a|{question_id}|{value}"
+
+
+def command_option(word: str, arg: object = "") -> str:
+    return f"c|{word}|{arg}"
+
+
+def pick_option(customer_id: int, cadence: Cadence | None) -> str:
+    return f"pick|{cadence.value if cadence else ''}|{customer_id}"
+
+
+def create_option(name: str, cadence: Cadence | None) -> str:
+    return f"create|{cadence.value if cadence else ''}|{name}"
+
+
+def decision_option(customer_id: int, decision: str) -> str:
+    return f"d|{customer_id}|{decision}"
+
+
+def parse_option(value: str) -> tuple[str, str, str] | None:
+    """("a", question_id, raw value) / ("c", word, arg) / ("pick"|"create", cadence, x) /
+    ("d", customer_id, decision); None for anything else (stale or forged)."""
+    parts = value.split("|", 2)
+    if len(parts) != 3 or parts[0] not in ("a", "c", "pick", "create", "d"):
+        return None
+    return parts[0], parts[1], parts[2]

@@ -1,0 +1,100 @@
+"""What the engine says, as plain data. Channels render it; they never decide it.
+
+Every text field is plain text (never markup): it may contain what users typed, so each
+renderer escapes all of it for its own format (Slack mrkdwn, Adaptive Cards, the terminal).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Kind(StrEnum):
+    QUESTION = "question"          # ask the current question (choices = its answers)
+    ECHO = "echo"                  # "Got it: 4 — Solid margin" (actions: change)
+    CONFIRM = "confirm"            # a low-confidence reading, to confirm or correct
+    REASK = "reask"                # could not parse: reason + hint, the question stays
+    REVIEW = "review"              # scores, letter, reasons; save / change / discard
+    SAVED = "saved"                # the stored grade
+    CHOOSE_CUSTOMER = "choose_customer"  # unknown name: did you mean … / create
+    RESUME_OR_RESTART = "resume_or_restart"
+    DECISION = "decision"          # strategic review: one customer, invest more … exit
+    SUMMARY = "summary"            # strategic review finished
+    INFO = "info"                  # paused, resumed, cancelled, help, why …
+    ERROR = "error"                # something went wrong, and what to do next
+
+
+class Option(BaseModel):
+    """A button or numbered choice. ``value`` is what comes back as input when chosen."""
+
+    value: str = Field(max_length=300)
+    label: str
+    style: str | None = None  # "primary" | "danger" | None
+
+
+class Progress(BaseModel):
+    index: int  # 1-based
+    total: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.index} of {self.total}"
+
+
+class DimensionLine(BaseModel):
+    name: str
+    score: float | None
+    answered: int
+    asked: int
+
+
+class AnswerLine(BaseModel):
+    number: int
+    question_id: str
+    label: str
+    answer: str | None  # None: skipped
+
+
+class Review(BaseModel):
+    customer: str
+    cadence: str
+    letter: str
+    total: float
+    recommendation: str
+    profile: str | None
+    coverage: float
+    dimensions: list[DimensionLine]
+    lifted_by: list[str]
+    held_back_by: list[str]
+    caps: list[str]
+    answers: list[AnswerLine]
+    previous_letter: str | None = None
+    previous_total: float | None = None
+    summary: str | None = None
+
+    @property
+    def change(self) -> str | None:
+        if self.previous_total is None:
+            return None
+        delta = self.total - self.previous_total
+        return f"{self.previous_letter} {self.previous_total:g} → {self.letter} {self.total:g} " \
+               f"({delta:+.1f})"
+
+
+class Prompt(BaseModel):
+    kind: Kind
+    text: str
+    detail: str = ""
+    session_id: int | None = None
+    question_id: str | None = None
+    customer: str | None = None
+    progress: Progress | None = None
+    choices: list[Option] = Field(default_factory=list)   # answers to the question
+    actions: list[Option] = Field(default_factory=list)   # commands: back, skip, save …
+    review: Review | None = None
+    grade_id: int | None = None
+
+
+Reply = list[Prompt]

@@ -1,0 +1,47 @@
+"""Turning a rep's words into answers: the seam between the engine and rules or an LLM.
+
+The engine asks an ``Interpreter`` what a message means for the current question (and,
+possibly, for other questions of the sheet). The rules interpreter is always there; the LLM
+interpreter (bot/llm.py) wraps it and is only consulted when the rules cannot read the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from scoring import AnswerValue, Parsed, Question, Unparsed, parse_answer
+
+
+@dataclass(frozen=True, slots=True)
+class Interpretation:
+    question_id: str
+    value: AnswerValue
+    confidence: float  # 0–1; rules are certain (1.0)
+    rationale: str = ""
+    source: str = "rules"  # rules | llm
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a message says: answers (current question first, if any), or why it says none."""
+
+    answers: list[Interpretation] = field(default_factory=list)
+    failure: Unparsed | None = None
+
+
+class Interpreter(Protocol):
+    def read(self, current: Question, others: Sequence[Question], text: str,
+             customer: str) -> Reading: ...
+
+
+class RulesInterpreter:
+    """Deterministic parsing of explicit answers ("4", "yes", "35%", a choice's label)."""
+
+    def read(self, current: Question, others: Sequence[Question], text: str,
+             customer: str) -> Reading:
+        result = parse_answer(current, text)
+        if isinstance(result, Parsed):
+            return Reading([Interpretation(current.id, result.value, 1.0)])
+        return Reading(failure=result)

@@ -1,0 +1,160 @@
+"""Look-ups as plain data (a customer's card, a book, a portfolio), rendered per channel.
+
+Permissions live here, once: reps see their own book, managers their team's, admins all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from scoring import BookEntry, Portfolio, RegradePolicy, Worksheet, build_portfolio
+from storage import customers as customers_db
+from storage import grades as grades_db
+from storage import people as people_db
+from storage.models import Customer, Grade, Person, Role, Workspace
+
+LETTER_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    customer_id: int
+    name: str
+    owner: str | None
+    status: str
+    letter: str | None = None
+    total: float | None = None
+    recommendation: str | None = None
+    profile: str | None = None
+    dimensions: dict[str, float | None] = field(default_factory=dict)
+    explanation: list[str] = field(default_factory=list)
+    previous_letter: str | None = None
+    previous_total: float | None = None
+    graded_by: str | None = None
+    graded_at: datetime | None = None
+    cadence: str | None = None
+    due_on: date | None = None  # None and graded: not scheduled; None and ungraded: due now
+    summary: str | None = None
+
+    @property
+    def trend(self) -> str | None:
+        if self.previous_total is None or self.total is None:
+            return None
+        d = self.total - self.previous_total
+        arrow = "↑" if d > 0 else "↓" if d < 0 else "→"
+        return f"{arrow} {d:+.1f} since {self.previous_letter} ({self.previous_total:g})"
+
+
+@dataclass(frozen=True)
+class NotFoundCard:
+    query: str
+    suggestions: list[str]
+
+
+@dataclass(frozen=True)
+class Denied:
+    message: str
+
+
+@dataclass(frozen=True)
+class BookView:
+    owner: str
+    entries: list[BookEntry]
+    today: date
+    only_overdue: bool = False
+
+    def is_overdue(self, e: BookEntry) -> bool:
+        return (e.letter is None) or (e.due_on is not None and e.due_on <= self.today)
+
+
+@dataclass(frozen=True)
+class PortfolioView:
+    owner: str
+    portfolio: Portfolio
+
+
+def policy_of(ws: Workspace) -> RegradePolicy:
+    return grades_db.policy_for(ws.get_settings().regrade_by_letter)
+
+
+def customer_card(s: Session, viewer: Person, name: str
+                  ) -> CustomerCard | NotFoundCard | Denied:
+    match = customers_db.find_customer(s, viewer.workspace_id, name)
+    c = match.exact
+    if c is None:
+        return NotFoundCard(name.strip(), [x.name for x in match.suggestions])
+    owner = s.get(Person, c.owner_id) if c.owner_id else None
+    if not people_db.can_see(viewer, owner):
+        return Denied(f"{c.name} is in someone else's book; ask their manager.")
+    return card_of(s, c, owner)
+
+
+def card_of(s: Session, c: Customer, owner: Person | None) -> CustomerCard:
+    g = grades_db.latest_grade(s, c)
+    base = dict(customer_id=c.id, name=c.name, owner=owner.display_name if owner else None,
+                status=c.status)
+    if g is None:
+        return CustomerCard(**base)  # type: ignore[arg-type]
+    prev = s.get(Grade, g.previous_grade_id) if g.previous_grade_id else None
+    grader = s.get(Person, g.grader_id) if g.grader_id else None
+    ws = s.get(Workspace, c.workspace_id)
+    policy = policy_of(ws) if ws else RegradePolicy()
+    return CustomerCard(
+        **base, letter=g.letter, total=g.total, recommendation=g.recommendation,  # type: ignore[arg-type]
+        profile=g.profile, dimensions=dict(g.dimensions), explanation=list(g.explanation),
+        previous_letter=prev.letter if prev else None,
+        previous_total=prev.total if prev else None,
+        graded_by=grader.display_name if grader else None, graded_at=g.created_at,
+        cadence=g.cadence, due_on=policy.due_date(g.created_at.date(), g.letter),
+        summary=g.summary)
+
+
+def book_view(s: Session, viewer: Person, arg: str, today: date) -> BookView | Denied:
+    """``/grades``, ``/grades overdue``, ``/grades @someone`` (managers and admins)."""
+    words = arg.split()
+    only_overdue = any(w.lower() == "overdue" for w in words)
+    who = [w for w in words if w.lower() != "overdue"]
+    target = viewer
+    if who:
+        found = people_db.find_person(s, viewer.workspace_id, _user_key(who[0]))
+        if found is None:
+            return Denied(f"I don't know {who[0]} here.")
+        if found.id != viewer.id and not (viewer.role == Role.ADMIN or (
+                viewer.role == Role.MANAGER and found.manager_id == viewer.id)):
+            return Denied("Only their manager or an admin can see someone else's grades.")
+        target = found
+    ws = s.get(Workspace, viewer.workspace_id)
+    entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None)  # type: ignore[arg-type]
+    entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
+    view = BookView(target.display_name, entries, today, only_overdue)
+    if only_overdue:
+        return BookView(view.owner, [e for e in entries if view.is_overdue(e)], today, True)
+    return view
+
+
+def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, today: date,
+                   team: bool = False) -> PortfolioView:
+    ws = s.get(Workspace, viewer.workspace_id)
+    settings = ws.get_settings() if ws else None
+    target = (settings.target_balance if settings and settings.target_balance
+              else worksheet.target_balance)
+    policy = policy_of(ws) if ws else None
+    if team and viewer.role in (Role.MANAGER, Role.ADMIN):
+        books = grades_db.team_book(s, viewer, policy)
+        entries = [e for b in books.values() for e in b]
+        owner = "your team"
+    else:
+        entries = grades_db.rep_book(s, viewer.id, policy)  # type: ignore[arg-type]
+        owner = viewer.display_name
+    return PortfolioView(owner, build_portfolio(entries, target, today))
+
+
+def _user_key(token: str) -> str:
+    """``<@U123|name>`` (a Slack mention) → ``U123``; ``@bob`` → ``bob``."""
+    t = token.strip()
+    if t.startswith("<@") and t.endswith(">"):
+        return t[2:-1].split("|", 1)[0]
+    return t.lstrip("@")

@@ -1,0 +1,86 @@
+"""Everything a running gradebot needs, built once from the settings.
+
+One place wires settings → database → worksheet → interpreter → conversation engine, so the
+terminal, Slack, Teams and the reminder jobs all run the same thing.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.config import ConfigError, Settings
+from bot.engine import Actor, Conversation
+from bot.interpret import Interpreter
+from scoring import Worksheet
+from storage import people as people_db
+from storage.engine import make_engine, session_scope, upgrade
+from storage.errors import StorageError
+from storage.models import Person, Platform, Role, Workspace
+from storage.types import utcnow
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Engine
+    worksheet: Worksheet
+    conversation: Conversation
+    interpreter: Interpreter | None = None
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def session(self) -> Session:
+        return Session(self.db, expire_on_commit=False)
+
+    def actor(self, platform: str, team_id: str, user_id: str, display_name: str = "",
+              team_name: str = "", **person_fields: str | None) -> tuple[Actor, Person]:
+        """Resolve a platform user to our workspace and person rows (created on first
+        contact; ids listed in GRADEBOT_ADMINS become admins)."""
+        with session_scope(self.db) as s:
+            ws = people_db.get_or_create_workspace(s, platform, team_id, team_name)
+            person = people_db.get_or_create_person(s, ws, user_id, display_name,
+                                                    **person_fields)  # type: ignore[arg-type]
+            if user_id in self.settings.admins and person.role != Role.ADMIN:
+                people_db.set_role(s, person, Role.ADMIN)
+            return Actor(ws.id, person.id, platform), person  # type: ignore[arg-type]
+
+    def local_actor(self, name: str | None = None) -> tuple[Actor, Person]:
+        """The terminal user: one local workspace, people by name."""
+        who = (name or getpass.getuser() or "me").strip()[:64] or "me"
+        return self.actor(Platform.CLI, "local", who, who, "Local")
+
+    def workspace(self, s: Session, workspace_id: int) -> Workspace:
+        ws = s.get(Workspace, workspace_id)
+        if ws is None:
+            raise StorageError(f"workspace {workspace_id} is gone")
+        return ws
+
+
+def build_services(settings: Settings, *, migrate: bool = True,
+                   interpreter: Interpreter | None = None,
+                   clock: Callable[[], datetime] = utcnow) -> Services:
+    """Connect, migrate (idempotent) and assemble. Raises ConfigError with one line."""
+    ws = settings.load_worksheet()
+    try:
+        if migrate:
+            upgrade(settings.database_url)
+        db = make_engine(settings.database_url)
+    except StorageError as exc:
+        raise ConfigError(f"DATABASE_URL: {exc}") from None
+    except Exception as exc:  # connection refused, bad credentials, unwritable file …
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        raise ConfigError(f"DATABASE_URL: cannot open the database ({reason})") from None
+    if interpreter is None:
+        from bot.llm import build_interpreter
+
+        interpreter = build_interpreter(settings)
+    summarizer = getattr(interpreter, "summarize", None)
+    conversation = Conversation(db, ws, interpreter=interpreter, summarizer=summarizer,
+                                idle=timedelta(days=settings.session_idle_days),
+                                timezone=settings.timezone, clock=clock)
+    return Services(settings, db, ws, conversation, interpreter, clock)

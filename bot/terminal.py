@@ -1,0 +1,212 @@
+"""The terminal channel: the same engine prompts, rendered with rich.
+
+Choices are numbered; typing a number picks one, anything else goes to the engine as text
+(answers in words, or commands such as back, skip, why, save). Everything users typed is
+escaped so a customer called ``[bold]x`` prints as typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
+from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+from bot.services import Services
+from scoring import Good
+
+_STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
+          Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}
+_END = {"quit", "exit", ":q"}
+
+
+class TerminalChat:
+    """A read–eval–print loop over the conversation engine."""
+
+    def __init__(self, services: Services, actor: Actor, console: Console,
+                 read: Callable[[str], str]) -> None:
+        self.sv = services
+        self.actor = actor
+        self.console = console
+        self.read = read
+        self.session_id: int | None = None
+        self.options: list[str] = []  # option values by number, from the last prompt
+
+    def run(self, first_customer: str | None = None) -> None:
+        c = self.console
+        c.print("[bold]gradebot[/bold] — grade a customer in a few minutes. "
+                "Type [bold]help[/bold] at any time, [bold]quit[/bold] to leave.")
+        pending = first_customer
+        while True:
+            try:
+                if self.session_id is None and not self.options:
+                    line = pending if pending is not None else self.read(
+                        "\nWhich customer shall we grade? (name [quarterly|annual|strategic]) ")
+                    pending = None
+                    if line.strip().lower() in _END:
+                        return
+                    start = parse_grade_args(line)
+                    if start is None:
+                        c.print("Type a customer name, e.g. [bold]Acme annual[/bold], or "
+                                "[bold]strategic[/bold] to review your whole book.")
+                        continue
+                    self.show(self.sv.conversation.handle(self.actor, start))
+                    continue
+                line = self.read("> ")
+            except (EOFError, KeyboardInterrupt):
+                c.print("\nBye. Anything unfinished is kept: run gradebot chat to resume.")
+                return
+            if line.strip().lower() in _END:
+                c.print("Bye. Anything unfinished is kept: run gradebot chat to resume.")
+                return
+            self.show(self.sv.conversation.handle(self.actor, self.to_input(line),
+                                                  session_id=self.session_id))
+
+    def to_input(self, line: str) -> Choose | Text | Start:
+        t = line.strip()
+        if t.isdigit() and self.options and 1 <= int(t) <= len(self.options):
+            return Choose(self.options[int(t) - 1])
+        return Text(t)
+
+    # ------------------------------------------------------------------ rendering
+    def show(self, prompts: list[Prompt]) -> None:
+        for p in prompts:
+            if p.session_id is not None:
+                self.session_id = p.session_id
+            self.render(p)
+        last = prompts[-1] if prompts else None
+        if (last is not None and last.kind in (Kind.SAVED, Kind.SUMMARY)) or (
+                last is not None and last.kind is Kind.INFO and (
+                    last.text.startswith(("Discarded", "Paused", "This grading was idle")))):
+            self.session_id = None
+            self.options = []
+
+    def render(self, p: Prompt) -> None:
+        c = self.console
+        style = _STYLE.get(p.kind)
+        if p.kind is Kind.REVIEW and p.review is not None:
+            self.render_review(p)
+        elif p.kind is Kind.QUESTION and p.progress is not None:
+            c.print(f"\n[dim]{p.progress.text}[/dim]  [bold]{escape(p.text)}[/bold]")
+            if p.detail:
+                c.print(f"[dim]{escape(p.detail)}[/dim]")
+        elif style:
+            c.print(f"[{style}]{escape(p.text)}[/{style}]")
+            if p.detail:
+                c.print(f"[dim]{escape(p.detail)}[/dim]")
+        else:
+            c.print(escape(p.text))
+            if p.detail:
+                c.print(f"[dim]{escape(p.detail)}[/dim]")
+        if p.choices or p.kind in (Kind.REVIEW,):
+            opts = p.choices or p.actions
+            self.options = [o.value for o in opts]
+            for i, o in enumerate(opts, 1):
+                c.print(f"  [bold]{i}[/bold]  {escape(o.label)}")
+        elif p.kind is Kind.QUESTION:
+            self.options = []
+        if p.kind is Kind.QUESTION:
+            words = " · ".join(o.label.lower() for o in p.actions)
+            c.print(f"[dim]   (or type an answer · {words} · help)[/dim]")
+
+    def render_review(self, p: Prompt) -> None:
+        r = p.review
+        assert r is not None
+        c = self.console
+        c.print(f"\n[bold]{escape(p.text)}[/bold]")
+        if r.change:
+            c.print(f"Change since last grade: {escape(r.change)}")
+        t = Table(title="Dimensions", show_header=True)
+        t.add_column("Dimension")
+        t.add_column("Score", justify="right")
+        for d in r.dimensions:
+            t.add_row(escape(d.name), "–" if d.score is None else f"{d.score:g}")
+        c.print(t)
+        for label, items in (("Lifted by", r.lifted_by), ("Held back by", r.held_back_by)):
+            if items:
+                c.print(f"[bold]{label}:[/bold] " + escape("; ".join(items)))
+        for cap in r.caps:
+            c.print(f"[yellow]{escape(cap)}[/yellow]")
+        if r.coverage < 0.999:
+            c.print(f"[yellow]Incomplete: {r.coverage:.0%} answered.[/yellow]")
+        if r.summary:
+            c.print(f"[italic]{escape(r.summary)}[/italic]")
+        c.print("[dim]Answers:[/dim] " + escape(", ".join(
+            f"{a.number}. {a.label}: {a.answer or 'skipped'}" for a in r.answers)))
+        c.print("[dim]Type save, change N, or discard — or pick:[/dim]")
+
+
+# ---------------------------------------------------------------------- look-ups
+def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied) -> None:
+    if isinstance(card, Denied):
+        console.print(f"[red]{escape(card.message)}[/red]")
+        return
+    if isinstance(card, NotFoundCard):
+        msg = f"No customer called {escape(card.query)}."
+        if card.suggestions:
+            msg += " Did you mean: " + escape(", ".join(card.suggestions)) + "?"
+        console.print(msg)
+        return
+    console.print(f"[bold]{escape(card.name)}[/bold]  owner: {escape(card.owner or '—')}")
+    if card.letter is None:
+        console.print("Not graded yet. Run: gradebot chat, then grade it.")
+        return
+    console.print(f"[bold]{card.letter}[/bold] {card.total:g}/100 · "
+                  f"{(card.recommendation or '').replace('_', ' ')}"
+                  + (f" · {escape(card.trend)}" if card.trend else ""))
+    for name, score in card.dimensions.items():
+        bar = "█" * int((score or 0) / 10)
+        console.print(f"  {escape(name):<10} {bar:<10} {'–' if score is None else f'{score:g}'}")
+    for line in card.explanation:
+        console.print(f"  [dim]{escape(line)}[/dim]")
+    graded = card.graded_at.date().isoformat() if card.graded_at else "?"
+    due = card.due_on.isoformat() if card.due_on else "now"
+    console.print(f"Graded {graded} by {escape(card.graded_by or '?')} ({card.cadence}); "
+                  f"next due {due}.")
+
+
+def render_book(console: Console, view: BookView | Denied) -> None:
+    if isinstance(view, Denied):
+        console.print(f"[red]{escape(view.message)}[/red]")
+        return
+    t = Table(title=f"{escape(view.owner)}'s book" + (" (overdue)" if view.only_overdue else ""))
+    for col in ("Customer", "Grade", "Score", "Recommendation", "Due"):
+        t.add_column(col)
+    for e in view.entries:
+        due = "now" if e.letter is None else (e.due_on.isoformat() if e.due_on else "—")
+        mark = " ⚠ overdue" if view.is_overdue(e) else ""
+        t.add_row(escape(e.name), e.letter or "–", "–" if e.total is None else f"{e.total:g}",
+                  (e.recommendation or "").replace("_", " "), due + mark)
+    console.print(t if view.entries else "Nothing to show.")
+
+
+def render_portfolio(console: Console, view: PortfolioView) -> None:
+    p = view.portfolio
+    console.print(f"[bold]Portfolio of {escape(view.owner)}[/bold]: {p.customers} customers, "
+                  f"{p.graded} graded.")
+    t = Table()
+    for col in ("Good", "Share", "Target", "Gap"):
+        t.add_column(col)
+    for g in (Good.US, Good.SKILLS, Good.OTHERS):
+        t.add_row(g.label, f"{p.shares[g]:.0f}%", f"{p.target.share(g):.0f}%",
+                  f"{p.gap(g):+.0f}")
+    console.print(t)
+    console.print("Grades: " + ", ".join(f"{k} {v}" for k, v in p.distribution.items()))
+    for w in p.warnings:
+        console.print(f"[yellow]⚠ {escape(w.message)}[/yellow]")
+    if p.in_balance and p.graded:
+        console.print("[green]The three goods are in balance.[/green]")
+    if p.overdue:
+        console.print("Due for grading: " + escape(", ".join(e.name for e in p.overdue[:10]))
+                      + (" …" if len(p.overdue) > 10 else ""))
+    for m in p.movers:
+        console.print(f"Moved: {escape(m.name)} {m.previous_total:g} → {m.total:g} "
+                      f"({m.delta:+.1f})")
+
+
+def today_for(services: Services) -> date:
+    return services.conversation.today()
