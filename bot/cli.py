@@ -105,6 +105,21 @@ def portfolio_cmd(as_: AsOption = None,
                                                  sv.conversation.today(), team=team))
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="HTTP port (HTTP mode, and /healthz)")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "0.0.0.0",
+) -> None:
+    """Run the bot: socket mode when SLACK_APP_TOKEN is set, else HTTP at /slack/events."""
+    from bot.runner import run_server
+
+    sv = services()
+    try:
+        run_server(sv, host=host, port=port)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
 @worksheet_app.command("check")
 def worksheet_check(
     path: Annotated[Path | None, typer.Argument(help="Worksheet YAML (default: the shipped one)")]

@@ -286,8 +286,10 @@ class Conversation:
         q = qs[index]
         name = self.customer_name(gs)
         choices = _answer_options(q)
-        actions = [Option(value=inp.command_option("back"), label="Back")] if index else []
-        actions += [Option(value=inp.command_option("skip"), label="Skip"),
+        # back/skip carry the position they were offered at: a double click acts once
+        actions = [Option(value=inp.command_option("back", f"@{index}"), label="Back")] \
+            if index else []
+        actions += [Option(value=inp.command_option("skip", f"@{index}"), label="Skip"),
                     Option(value=inp.command_option("why"), label="Why?")]
         return Prompt(kind=Kind.QUESTION, session_id=gs.id, question_id=q.id, customer=name,
                       text=(lead + " " if lead else "") + q.prompt.replace("{customer}", name),
@@ -399,6 +401,9 @@ class Conversation:
             arg: int | None = None
             if b.isdigit():
                 arg = int(b)
+            elif b.startswith("@") and b[1:].isdigit() and (
+                    int(b[1:]) != gs.position or gs.status != SessionStatus.OPEN):
+                return []  # offered at another position: a stale or repeated click
             if a in ("resume", "restart") and arg is not None and arg != gs.id:
                 return [_error("That button belongs to another grading.")]
             return self._command(s, actor, gs, a, arg)
@@ -567,6 +572,52 @@ class Conversation:
             text += f" Previously {previous.letter} ({previous.total:g})."
         return [Prompt(kind=Kind.SAVED, session_id=gs.id, customer=customer.name, text=text,
                        detail=" ".join(scored.explanation()), grade_id=row.id)]
+
+    # ------------------------------------------------------------------ the form path
+    def submit_form(self, actor: Actor, session_id: int, raw: dict[str, str], *,
+                    input_key: str | None = None) -> dict[str, str] | Reply:
+        """Answer the whole sheet at once (a Slack modal, a Teams form card) and save.
+
+        Returns ``{question_id: reason}`` when some answers are invalid (nothing is stored),
+        else the prompts of the saved grade. Empty fields are left unanswered."""
+        for attempt in range(4):
+            with session_scope(self.db) as s:
+                gs = self._session_for(s, actor, session_id)
+                if gs is None or gs.kind != "grade":
+                    return [_error("This grading no longer exists. Start again with /grade.")]
+                if gs.status == SessionStatus.SAVED:
+                    return []  # submitted twice: the first one saved it
+                if gs.status not in ACTIVE_STATUSES:
+                    return [_error(f"This grading is {gs.status}; start again with /grade.")]
+                errors: dict[str, str] = {}
+                answers: list[dict[str, object]] = []
+                for q in self.questions(gs):
+                    text = (raw.get(q.id) or "").strip()
+                    if not text:
+                        continue
+                    parsed = parse_answer(q, text)
+                    if isinstance(parsed, Parsed):
+                        answers.append({"question_id": q.id, "value": parsed.value,
+                                        "raw_text": text[:MAX_TEXT],
+                                        "source": AnswerSource.FORM})
+                    else:
+                        errors[q.id] = f"{parsed.reason} {parsed.hint}"
+                if errors:
+                    return errors
+                if not answers and not sessions_db.current_answers(s, gs.id):  # type: ignore[arg-type]
+                    first = self.questions(gs)[0].id
+                    return {first: "Answer at least one question to get a grade."}
+                try:
+                    if answers:
+                        sessions_db.record_answers(
+                            s, gs, answers, person_id=actor.person_id, input_key=input_key,
+                            position=len(self.questions(gs)), status=SessionStatus.REVIEW)
+                    return self._save(s, actor, gs)
+                except Conflict:
+                    if attempt == 3:
+                        raise
+                    s.rollback()
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ strategic review
     def _start_strategic(self, s: Session, actor: Actor) -> Reply:

@@ -1,0 +1,48 @@
+"""The ASGI application: Slack's HTTP endpoint, health and readiness checks.
+
+One Starlette app so that any ASGI server (uvicorn here) and any load balancer can front
+any number of stateless replicas; conversation state is in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.services import Services
+
+
+def create_asgi(services: Services, slack_app: Any | None = None) -> Starlette:
+    routes = [Route("/healthz", lambda _r: JSONResponse({"ok": True}), methods=["GET"]),
+              Route("/readyz", _ready(services), methods=["GET"])]
+    if slack_app is not None:
+        from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+
+        handler = AsyncSlackRequestHandler(slack_app)
+
+        async def slack_events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+def _ready(services: Services) -> Any:
+    def ping() -> None:
+        with services.db.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    async def ready(_request: Request) -> Response:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping), timeout=3)
+        except Exception as exc:
+            return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
+        return JSONResponse({"ok": True, "database": "ok"})
+
+    return ready

@@ -1,0 +1,1 @@
+"""The Slack channel: Bolt listeners that render engine prompts as Block Kit."""

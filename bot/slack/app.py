@@ -1,0 +1,428 @@
+"""The Slack app (Bolt, async): slash commands, DM threads, buttons, the form, App Home.
+
+Every command and action is acknowledged first; the engine and database work then runs in a
+worker thread (the engine is synchronous) and results are posted with the Web API, whose
+client retries 429s (honouring Retry-After) and 5xx with the SDK's retry handlers. Failures
+after the ack are logged and told to the rep — never swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import ConfigError
+from bot.engine import Actor, Choose, Text, parse_grade_args
+from bot.engine.inputs import pick_option
+from bot.lookups import book_view, customer_card, portfolio_view
+from bot.services import Services
+from bot.slack import blocks as bk
+from bot.slack import forms
+from bot.slack.delivery import Delivery
+from scoring import TargetBalance
+from storage import events as events_db
+from storage import people as people_db
+from storage import sessions as sessions_db
+from storage.engine import session_scope
+from storage.errors import InvalidInput
+from storage.models import Person, Role, Workspace
+
+log = logging.getLogger("gradebot.slack")
+
+HELP = {
+    "/grade": "/grade <customer> [quarterly|annual|strategic] — grade a customer in a thread "
+              "in our DM (buttons, your own words, or a form). /grade strategic reviews your "
+              "whole book.",
+    "/customer": "/customer <name> — the latest grade: letter, score, dimensions, trend, who "
+                 "graded it and when it is due.",
+    "/grades": "/grades [overdue | @someone] — your book sorted by grade; managers can ask "
+               "for a team member's.",
+    "/portfolio": "/portfolio [team] — the balance of the three goods against the target, "
+                  "with warnings and a chart.",
+}
+
+
+def make_client(services: Services) -> AsyncWebClient:
+    st = services.settings
+    return AsyncWebClient(
+        token=st.slack_bot_token, base_url=st.slack_api_url, timeout=10,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=4),
+                        AsyncServerErrorRetryHandler(max_retry_count=3),
+                        AsyncConnectionErrorRetryHandler(max_retry_count=2)])
+
+
+def build_slack_app(services: Services, *, client: AsyncWebClient | None = None) -> AsyncApp:
+    """The Bolt app. (AsyncApp checks the token with auth.test on its first request.)"""
+    st = services.settings
+    if not st.slack_bot_token or not st.slack_signing_secret:
+        missing = "SLACK_BOT_TOKEN" if not st.slack_bot_token else "SLACK_SIGNING_SECRET"
+        raise ConfigError(f"{missing}: not set (see the README's Slack set-up)")
+    client = client or make_client(services)
+    app = AsyncApp(signing_secret=st.slack_signing_secret, client=client, process_before_response=False, raise_error_for_unhandled_request=False)
+    SlackBot(services, app).register()
+    return app
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+def reported(fn: Handler) -> Handler:
+    """Run a listener; if it fails after the ack, log it and tell the user plainly."""
+
+    @wraps(fn)
+    async def run(self: SlackBot, **kw: Any) -> None:
+        try:
+            await fn(self, **kw)
+        except Exception as exc:
+            log.exception("slack listener %s failed", fn.__name__)
+            await self.tell_failure(kw.get("body") or {}, kw.get("client"), exc)
+
+    return run
+
+
+class SlackBot:
+    def __init__(self, services: Services, app: AsyncApp) -> None:
+        self.sv = services
+        self.app = app
+        self.delivery = Delivery(services)
+
+    def register(self) -> None:
+        app = self.app
+        app.middleware(self.dedupe_events)
+        for name in HELP:
+            app.command(name)(self.on_command)
+        app.action({"action_id": _ACTION_PATTERN})(self.on_action)
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.view(forms.FORM_CALLBACK)(self.on_form_submit)
+        app.view(forms.SETTINGS_CALLBACK)(self.on_settings_submit)
+        app.error(self.on_error)
+
+    # ------------------------------------------------------------------ plumbing
+    async def dedupe_events(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]],
+                            logger: logging.Logger) -> Any:
+        """Slack retries events it thinks failed (same event_id): handle each once."""
+        if body.get("type") == "event_callback" and body.get("event_id"):
+            scope = f"slack:{body.get('team_id', '')}"
+            fresh = await asyncio.to_thread(self._record_event, scope, str(body["event_id"]))
+            if not fresh:
+                logger.info("duplicate event %s ignored", body["event_id"])
+                return None  # Bolt answers 200 without running listeners
+        return await next()
+
+    def _record_event(self, scope: str, event_id: str) -> bool:
+        with session_scope(self.sv.db) as s:
+            return events_db.record_event(s, scope, event_id, "event")
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled Slack error: %s", error, exc_info=error)
+
+    async def actor_for(self, team_id: str, user_id: str, name: str = "",
+                        client: AsyncWebClient | None = None) -> tuple[Actor, Person]:
+        actor, person = await asyncio.to_thread(self.sv.actor, "slack", team_id, user_id,
+                                                name or user_id)
+        if person.timezone is None and client is not None:
+            await self._learn_profile(actor, person, client)
+        return actor, person
+
+    async def _learn_profile(self, actor: Actor, person: Person,
+                             client: AsyncWebClient) -> None:
+        try:
+            info = await client.users_info(user=person.external_id)
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s: %s", person.external_id, exc.response.get(
+                "error"))
+            return
+        user = info.get("user") or {}
+        prof = user.get("profile") or {}
+
+        def save() -> None:
+            with session_scope(self.sv.db) as s:
+                ws = s.get(Workspace, actor.workspace_id)
+                if ws is not None:
+                    people_db.get_or_create_person(
+                        s, ws, person.external_id,
+                        prof.get("display_name") or user.get("real_name") or "",
+                        email=(prof.get("email") or None), timezone=user.get("tz") or "UTC")
+
+        await asyncio.to_thread(save)
+
+    async def tell_failure(self, body: dict[str, Any], client: AsyncWebClient | None,
+                           exc: Exception) -> None:
+        text = ("Sorry — something went wrong on my side and that did not go through. Nothing "
+                "you already answered is lost; please try again in a moment.")
+        if isinstance(exc, InvalidInput):
+            text = str(exc)
+        user = (body.get("user") or {}).get("id") or body.get("user_id") or \
+            (body.get("event") or {}).get("user")
+        try:
+            if body.get("response_url"):
+                await self.delivery.respond_url(body["response_url"], bk.escape(text),
+                                                [bk.section(text).to_dict()])
+            elif client is not None and user:
+                channel = await self.delivery.dm_channel(client, user)
+                thread = (body.get("event") or {}).get("thread_ts")
+                await client.chat_postMessage(channel=channel, text=bk.escape(text),
+                                              thread_ts=thread)
+        except Exception:
+            log.exception("could not report a failure to the user")
+
+    # ------------------------------------------------------------------ commands
+    async def on_command(self, ack: Any, command: dict[str, Any], client: AsyncWebClient,
+                         respond: Any, body: dict[str, Any]) -> None:
+        name = command.get("command", "")
+        text = (command.get("text") or "").strip()
+        if text.lower() in ("help", "?") or (name in ("/grade", "/customer") and not text):
+            await ack(response_type="ephemeral", text=bk.escape(HELP[name]),
+                      blocks=bk.help_blocks(name, HELP[name])[1])
+            return
+        await ack(response_type="ephemeral",
+                  text="On it…" if name != "/grade" else "Opening a thread in our DM…")
+        await self._run_command(name=name, text=text, command=command, client=client,
+                                respond=respond, body=body)
+
+    @reported
+    async def _run_command(self, *, name: str, text: str, command: dict[str, Any],
+                           client: AsyncWebClient, respond: Any, body: dict[str, Any]) -> None:
+        actor, person = await self.actor_for(command["team_id"], command["user_id"],
+                                             command.get("user_name", ""), client)
+        if name == "/grade":
+            start = parse_grade_args(text)
+            assert start is not None
+            prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, start)
+            await self.delivery.deliver(client, actor, person, prompts, respond=respond)
+        elif name == "/customer":
+            card = await asyncio.to_thread(self._card, person, text)
+            regrade = pick_option(card.customer_id, None) if hasattr(card, "customer_id") \
+                else None
+            t, b = bk.render_card(card, regrade)  # type: ignore[arg-type]
+            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+        elif name == "/grades":
+            view = await asyncio.to_thread(self._book, person, text)
+            t, b = bk.render_book(view, grade_value=lambda e: pick_option(e.customer_id, None))
+            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+        elif name == "/portfolio":
+            pv = await asyncio.to_thread(self._portfolio, person, text.lower() == "team")
+            t, b = bk.render_portfolio(pv)
+            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+            await self.delivery.upload_chart(client, person, pv)
+
+    def _card(self, person: Person, name: str) -> Any:
+        with self.sv.session() as s:
+            return customer_card(s, person, name)
+
+    def _book(self, person: Person, arg: str) -> Any:
+        with self.sv.session() as s:
+            return book_view(s, person, arg, self.sv.conversation.today())
+
+    def _portfolio(self, person: Person, team: bool) -> Any:
+        with self.sv.session() as s:
+            return portfolio_view(s, person, self.sv.worksheet, self.sv.conversation.today(),
+                                  team=team)
+
+    # ------------------------------------------------------------------ buttons
+    async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
+                        client: AsyncWebClient, respond: Any) -> None:
+        action_id = str(action.get("action_id", "")).split(":", 1)[0]
+        if action_id == "form":
+            await ack()
+            await self._open_form(body, action, client)
+            return
+        if action_id == "settings":
+            await ack()
+            await self._open_settings(body, client)
+            return
+        await ack()
+        await self._run_action(body=body, action=action, client=client, respond=respond)
+
+    @reported
+    async def _run_action(self, *, body: dict[str, Any], action: dict[str, Any],
+                          client: AsyncWebClient, respond: Any) -> None:
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+        user = body["user"]["id"]
+        actor, person = await self.actor_for(team, user, body["user"].get("name", ""), client)
+        value = str(action.get("value", ""))
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        msg_ts = container.get("message_ts")
+        thread_ts = (body.get("message") or {}).get("thread_ts") or msg_ts
+        session_id = None
+        if channel and thread_ts:
+            session_id = await asyncio.to_thread(self._session_by_thread, channel, thread_ts)
+        key = "b:" + hashlib.sha1(f"{msg_ts}|{value}".encode()).hexdigest()[:40]
+        prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, Choose(value),
+                                          session_id=session_id, input_key=key)
+        from_ephemeral = container.get("is_ephemeral") or container.get("type") == "view"
+        await self.delivery.deliver(client, actor, person, prompts,
+                                    respond=respond if from_ephemeral else None)
+        if container.get("type") == "view" and person.id is not None:
+            await self.publish_home(client, actor, person)
+
+    def _session_by_thread(self, channel: str, thread_ts: str) -> int | None:
+        with self.sv.session() as s:
+            gs = sessions_db.session_by_thread(s, channel, thread_ts)
+            return gs.id if gs else None
+
+    # ------------------------------------------------------------------ DM messages
+    async def on_message(self, event: dict[str, Any], client: AsyncWebClient,
+                         body: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # only people's own messages in our DM
+        await self._run_message(event=event, client=client, body=body)
+
+    @reported
+    async def _run_message(self, *, event: dict[str, Any], client: AsyncWebClient,
+                           body: dict[str, Any]) -> None:
+        actor, person = await self.actor_for(body.get("team_id", ""), event["user"], "", client)
+        text = event.get("text") or ""
+        thread = event.get("thread_ts")
+        key = f"m:{event.get('client_msg_id') or event.get('ts')}"[:128]
+        if thread:
+            session_id = await asyncio.to_thread(self._session_by_thread, event["channel"],
+                                                 thread)
+            if session_id is not None:
+                prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, Text(text),
+                                                  session_id=session_id, input_key=key)
+                await self.delivery.deliver(client, actor, person, prompts)
+                return
+        # a top-level DM: "grade Acme" works like /grade; anything else gets help
+        words = text.strip().split(maxsplit=1)
+        if words and words[0].lower() == "grade" and len(words) > 1:
+            start = parse_grade_args(words[1])
+            if start is not None:
+                prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, start)
+                await self.delivery.deliver(client, actor, person, prompts)
+                return
+        help_text = ("Hi! Type /grade <customer> to grade a customer (or just say grade "
+                     "<customer> here). /customer, /grades and /portfolio look things up.")
+        await client.chat_postMessage(channel=event["channel"], text=help_text,
+                                      thread_ts=thread)
+
+    # ------------------------------------------------------------------ the form
+    async def _open_form(self, body: dict[str, Any], action: dict[str, Any],
+                         client: AsyncWebClient) -> None:
+        """Open at once: the trigger id expires 3 s after the click."""
+        try:
+            session_id = int(str(action.get("value", "")).removeprefix("form|"))
+            team = (body.get("team") or {}).get("id", "")
+            actor, _ = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
+            view = await asyncio.to_thread(self._form_view, actor, session_id)
+            if view is None:
+                await self.tell_failure(body, client, InvalidInput(
+                    "That grading is finished or no longer yours; start a new one with /grade."))
+                return
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception as exc:
+            log.exception("opening the form failed")
+            await self.tell_failure(body, client, exc)
+
+    def _form_view(self, actor: Actor, session_id: int) -> dict[str, Any] | None:
+        with self.sv.session() as s:
+            gs = sessions_db.get_session(s, session_id)
+            if gs.person_id != actor.person_id or gs.status not in ("open", "review", "paused"):
+                return None
+            current = {k: a.value for k, a in sessions_db.current_answers(s, session_id).items()}
+            return forms.form_view(session_id, self.sv.conversation.customer_name(gs),
+                                   self.sv.conversation.questions(gs), current)
+
+    async def on_form_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        team = (body.get("team") or {}).get("id", "")
+        actor, person = await asyncio.to_thread(self.sv.actor, "slack", team,
+                                                body["user"]["id"])
+        raw = forms.form_answers((view.get("state") or {}).get("values") or {})
+        session_id = int(view.get("private_metadata") or 0)
+        result = await asyncio.to_thread(self.sv.conversation.submit_form, actor, session_id,
+                                         raw, input_key=f"v:{view.get('id', '')}")
+        if isinstance(result, dict):
+            await ack(response_action="errors",
+                      errors={k: bk.clip(v, 150) for k, v in result.items()})
+            return
+        await ack()
+        try:
+            await self.delivery.deliver(client, actor, person, result)
+        except Exception as exc:
+            log.exception("posting the saved form failed")
+            await self.tell_failure(body, client, exc)
+
+    # ------------------------------------------------------------------ App Home
+    async def on_home_opened(self, event: dict[str, Any], client: AsyncWebClient,
+                             body: dict[str, Any]) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        actor, person = await self.actor_for(body.get("team_id", ""), event["user"], "", client)
+        await self.publish_home(client, actor, person)
+
+    async def publish_home(self, client: AsyncWebClient, actor: Actor, person: Person) -> None:
+        from bot.slack.home import home_view
+
+        view = await asyncio.to_thread(home_view, self.sv, person)
+        await client.views_publish(user_id=person.external_id, view=view)
+
+    async def _open_settings(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        team = (body.get("team") or {}).get("id", "")
+        _, person = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
+        if person.role != Role.ADMIN:
+            await self.tell_failure(body, client, InvalidInput(
+                "Only admins can change gradebot's settings."))
+            return
+
+        def view() -> dict[str, Any]:
+            with self.sv.session() as s:
+                ws = self.sv.workspace(s, person.workspace_id)
+                st = ws.get_settings()
+                target = (st.target_balance or self.sv.worksheet.target_balance).model_dump()
+                return forms.settings_view(st, target)
+
+        await client.views_open(trigger_id=body["trigger_id"], view=await asyncio.to_thread(view))
+
+    async def on_settings_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+        team = (body.get("team") or {}).get("id", "")
+        _, person = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
+        if person.role != Role.ADMIN:
+            await ack(response_action="errors",
+                      errors={"good_for_you": "Only admins can change settings."})
+            return
+        raw = forms.form_answers((view.get("state") or {}).get("values") or {})
+        try:
+            target = TargetBalance(**{k: float(raw.get(k) or 0) for k in
+                                      ("good_for_you", "good_at_it", "good_for_others")})
+        except ValueError:
+            await ack(response_action="errors",
+                      errors={"good_for_others": "The three shares must add up to 100."})
+            return
+
+        def save() -> None:
+            with session_scope(self.sv.db) as s:
+                ws = self.sv.workspace(s, person.workspace_id)
+                people_db.update_workspace_settings(
+                    s, ws, target_balance=target.model_dump(),
+                    reminder_channel=raw.get("reminder_channel") or None,
+                    digest_channel=raw.get("digest_channel") or None,
+                    annual_month=int(raw.get("annual_month") or 1),
+                    followup_days=int(raw.get("followup_days") or 3))
+
+        try:
+            await asyncio.to_thread(save)
+        except InvalidInput as exc:
+            await ack(response_action="errors", errors={"followup_days": bk.clip(str(exc), 150)})
+            return
+        await ack()
+
+
+_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings)(:.*)?$")

@@ -1,0 +1,210 @@
+"""Putting engine prompts where the rep sees them: a thread in their DM with the bot.
+
+The thread's channel and parent ts, and the ts of each question's message, are stored on
+the grading session (not rebuilt from Slack history, which non-Marketplace apps may read
+about once a minute). An answered question's message is updated in place: its buttons go
+and the recorded answer shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.engine import Actor, Kind, Option, Prompt
+from bot.lookups import PortfolioView
+from bot.services import Services
+from bot.slack import blocks as bk
+from storage import sessions as sessions_db
+from storage.engine import session_scope
+from storage.errors import Conflict
+from storage.models import GradingSession, Person
+
+log = logging.getLogger("gradebot.slack")
+Respond = Callable[..., Awaitable[Any]]
+
+
+class Delivery:
+    def __init__(self, services: Services) -> None:
+        self.sv = services
+
+    async def dm_channel(self, client: AsyncWebClient, user_id: str,
+                         person: Person | None = None) -> str:
+        if person is not None and person.dm_channel:
+            return person.dm_channel
+        res = await client.conversations_open(users=user_id)
+        channel = str(res["channel"]["id"])
+        if person is not None:
+            await asyncio.to_thread(self._remember_dm, person, channel)
+        return channel
+
+    def _remember_dm(self, person: Person, channel: str) -> None:
+        with session_scope(self.sv.db) as s:
+            p = s.get(Person, person.id)
+            if p is not None:
+                p.dm_channel = channel
+                s.add(p)
+                s.commit()
+        person.dm_channel = channel
+
+    async def respond_url(self, url: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Answer through a response_url (for failures reported outside Bolt's respond)."""
+        async with aiohttp.ClientSession() as http, http.post(
+                url, json={"text": text, "blocks": blocks, "response_type": "ephemeral",
+                           "replace_original": True}, timeout=aiohttp.ClientTimeout(total=10)
+        ) as r:
+            r.raise_for_status()
+
+    # ------------------------------------------------------------------ prompts
+    async def deliver(self, client: AsyncWebClient, actor: Actor, person: Person,
+                      prompts: list[Prompt], respond: Respond | None = None) -> None:
+        """Post ``prompts``: session prompts into the session's DM thread (created on first
+        use), the rest as an ephemeral answer (slash commands) or a DM."""
+        loose = [p for p in prompts if p.session_id is None]
+        for p in loose:
+            text, blocks = bk.render_prompt(p)
+            if respond is not None:
+                await respond(text=text, blocks=blocks, response_type="ephemeral",
+                              replace_original=True)
+            else:
+                channel = await self.dm_channel(client, person.external_id, person)
+                await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        by_session: dict[int, list[Prompt]] = {}
+        for p in prompts:
+            if p.session_id is not None:
+                by_session.setdefault(p.session_id, []).append(p)
+        for session_id, items in by_session.items():
+            gs, thread_new = await self._thread_for(client, person, session_id)
+            await self._post_in_thread(client, gs, items)
+            if respond is not None:
+                await self._point_to_thread(client, respond, gs, thread_new)
+
+    async def _thread_for(self, client: AsyncWebClient, person: Person,
+                          session_id: int) -> tuple[GradingSession, bool]:
+        gs = await asyncio.to_thread(self._load, session_id)
+        if gs.channel and gs.thread_ts:
+            return gs, False
+        channel = await self.dm_channel(client, person.external_id, person)
+        name = self.sv.conversation.customer_name(gs)
+        title = "Strategic review of your book" if gs.kind == "strategic" else \
+            f"Grading {name} ({gs.cadence})"
+        blocks = [bk.header(title), bk.context("Answer in this thread: buttons, or reply in "
+                                               "your own words. Say help for commands.")]
+        if gs.kind == "grade":
+            blocks += bk.buttons([Option(value=f"form|{gs.id}",
+                                         label="Fill in a form instead")], "form")
+        res = await client.chat_postMessage(channel=channel, text=bk.escape(title),
+                                            blocks=bk.to_dicts(blocks))
+        ts = str(res["ts"])
+        gs = await asyncio.to_thread(self._update, session_id, {"channel": channel,
+                                                                 "thread_ts": ts}, {})
+        return gs, True
+
+    def _load(self, session_id: int) -> GradingSession:
+        with self.sv.session() as s:
+            return sessions_db.get_session(s, session_id)
+
+    def _update(self, session_id: int, fields: dict[str, Any],
+                refs: dict[str, str]) -> GradingSession:
+        """Store channel references; re-read and retry if the engine moved the session."""
+        for _ in range(5):
+            with session_scope(self.sv.db) as s:
+                gs = sessions_db.get_session(s, session_id)
+                try:
+                    return sessions_db.update_session(s, gs, **fields,
+                                                      refs={**gs.refs, **refs})
+                except Conflict:
+                    continue
+        raise Conflict("could not store the Slack thread references")
+
+    async def _post_in_thread(self, client: AsyncWebClient, gs: GradingSession,
+                              prompts: list[Prompt]) -> None:
+        refs: dict[str, str] = {}
+        known = dict(gs.refs)
+        for p in prompts:
+            ref = known.get(f"q:{p.question_id}") if p.kind is Kind.ECHO else None
+            if ref and await self._mark_answered(client, gs, ref, p):
+                continue
+            if p.kind in (Kind.SAVED, Kind.SUMMARY) and "review" in known:
+                await self._retire(client, gs, known["review"], "Saved ✓")
+            text, blocks = bk.render_prompt(p)
+            res = await client.chat_postMessage(channel=gs.channel, thread_ts=gs.thread_ts,
+                                                text=text, blocks=blocks)
+            ts = str(res["ts"])
+            if p.kind is Kind.QUESTION and p.question_id:
+                old = known.get(f"q:{p.question_id}")
+                if old and old != ts:
+                    await self._retire(client, gs, old, "Asked again below ↓")
+                refs[f"q:{p.question_id}"] = known[f"q:{p.question_id}"] = ts
+            elif p.kind is Kind.REVIEW:
+                if "review" in known:
+                    await self._retire(client, gs, known["review"], "Updated below ↓")
+                refs["review"] = known["review"] = ts
+        if refs:
+            await asyncio.to_thread(self._update, gs.id, {}, refs)  # type: ignore[arg-type]
+
+    async def _mark_answered(self, client: AsyncWebClient, gs: GradingSession, ts: str,
+                             echo: Prompt) -> bool:
+        q = self.sv.worksheet.question_map.get(echo.question_id or "")
+        if q is None:
+            return False
+        text = q.prompt.replace("{customer}", self.sv.conversation.customer_name(gs))
+        answer = echo.text.removeprefix("Got it: ")
+        change = echo.actions[0] if echo.actions else None
+        stub = Prompt(kind=Kind.QUESTION, text=text)
+        try:
+            await client.chat_update(channel=gs.channel, ts=ts, text=bk.escape(text),
+                                     blocks=bk.render_answered(stub, answer, change))
+            return True
+        except SlackApiError as exc:
+            log.warning("chat.update failed (%s); posting the echo instead",
+                        exc.response.get("error"))
+            return False
+
+    async def _retire(self, client: AsyncWebClient, gs: GradingSession, ts: str,
+                      note: str) -> None:
+        """Take the buttons off an old message so stale clicks cannot happen."""
+        try:
+            await client.chat_update(channel=gs.channel, ts=ts, text=note,
+                                     blocks=bk.to_dicts([bk.context(note)]))
+        except SlackApiError as exc:
+            log.warning("could not retire message %s: %s", ts, exc.response.get("error"))
+
+    async def _point_to_thread(self, client: AsyncWebClient, respond: Respond,
+                               gs: GradingSession, new: bool) -> None:
+        name = self.sv.conversation.customer_name(gs)
+        link = None
+        try:
+            res = await client.chat_getPermalink(channel=gs.channel, message_ts=gs.thread_ts)
+            link = res.get("permalink")
+        except SlackApiError:
+            link = None
+        where = f"<{link}|this thread in our DM>" if link else "our DM (Apps → gradebot)"
+        verb = "Started" if new else "Continuing"
+        await respond(text=f"{verb} grading {bk.escape(name)} in {where}.",
+                      response_type="ephemeral", replace_original=True)
+
+    # ------------------------------------------------------------------ files
+    async def upload_chart(self, client: AsyncWebClient, person: Person,
+                           pv: PortfolioView) -> None:
+        if not pv.portfolio.graded:
+            return
+        from bot.slack.chart import portfolio_png
+
+        png = await asyncio.to_thread(portfolio_png, pv.portfolio, f"Portfolio — {pv.owner}")
+        channel = await self.dm_channel(client, person.external_id, person)
+        try:
+            await client.files_upload_v2(channel=channel, content=png, filename="portfolio.png",
+                                         title="Portfolio balance",
+                                         initial_comment="Your portfolio balance against the "
+                                                         "target.")
+        except SlackApiError as exc:
+            log.warning("chart upload failed: %s", exc.response.get("error"))
+            await client.chat_postMessage(channel=channel, text="I couldn't upload the "
+                                          "portfolio chart this time; the numbers above stand.")

@@ -1,0 +1,111 @@
+"""The form path: every question of the sheet in one Slack modal, and the settings modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    InputBlock,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.slack.blocks import clip, context, plain
+from scoring import AnswerType, Question, display_value
+from storage.models import WorkspaceSettings
+
+FORM_CALLBACK = "grade_form"
+SETTINGS_CALLBACK = "settings_form"
+ACTION = "answer"
+
+
+def _option(label: str, value: str) -> Option:
+    return Option(text=plain(label, 75), value=value[:150])
+
+
+def _element(q: Question, current: object) -> Any:
+    if q.type is AnswerType.SCALE:
+        opts = [_option(f"{i} {lab}", str(i)) for i, lab in enumerate(q.labels, 1)]
+        initial = next((o for o in opts if o.value == str(current)), None)
+        return StaticSelectElement(action_id=ACTION, placeholder=plain("1 to 5", 150),
+                                   options=opts, initial_option=initial)
+    if q.type is AnswerType.YES_NO:
+        opts = [_option(lab, v) for v, lab in (("yes", "Yes"), ("no", "No"),
+                                                ("unsure", "Not sure"))]
+        initial = next((o for o in opts if o.value == str(current)), None)
+        return RadioButtonsElement(action_id=ACTION, options=opts, initial_option=initial)
+    if q.type is AnswerType.CHOICE:
+        opts = [_option(c.label, c.key) for c in q.choices]
+        initial = next((o for o in opts if o.value == str(current)), None)
+        return StaticSelectElement(action_id=ACTION, placeholder=plain("Choose", 150),
+                                   options=opts, initial_option=initial)
+    if q.type in (AnswerType.PERCENT, AnswerType.NUMBER):
+        # free text on purpose: "35%" or "about 3" are parsed and refused inline if wrong
+        return PlainTextInputElement(action_id=ACTION, placeholder=plain(
+            "e.g. 35%" if q.type is AnswerType.PERCENT else "a number", 150),
+            initial_value=None if current is None else str(current), max_length=40)
+    return PlainTextInputElement(action_id=ACTION, multiline=True, max_length=3000,
+                                 initial_value=None if current is None else str(current))
+
+
+def form_view(session_id: int, customer: str, questions: tuple[Question, ...],
+              current: dict[str, object]) -> dict[str, Any]:
+    blocks: list[Block] = [context(f"Grading {customer}. Leave a question empty to skip it.")]
+    for q in questions:
+        label = clip(q.prompt.replace("{customer}", customer), 2000)
+        hint = q.help or (display_value(q, current[q.id]) if q.id in current else "")
+        blocks.append(InputBlock(block_id=q.id, label=plain(label, 2000),
+                                 element=_element(q, current.get(q.id)), optional=True,
+                                 hint=plain(hint, 2000) if hint else None))
+    view = View(type="modal", callback_id=FORM_CALLBACK, private_metadata=str(session_id),
+                title=plain("Grade a customer", 24), submit=plain("Save grade", 24),
+                close=plain("Cancel", 24), blocks=blocks[:100])
+    return view.to_dict()
+
+
+def form_answers(state_values: dict[str, Any]) -> dict[str, str]:
+    """{question_id: raw answer} from a submitted form's state."""
+    out: dict[str, str] = {}
+    for block_id, actions in state_values.items():
+        v = (actions or {}).get(ACTION) or {}
+        sel = v.get("selected_option")
+        if sel:
+            out[block_id] = str(sel.get("value", ""))
+        elif v.get("value") is not None:
+            out[block_id] = str(v["value"])
+    return out
+
+
+def settings_view(settings: WorkspaceSettings, target: dict[str, float]) -> dict[str, Any]:
+    def number(block_id: str, label: str, value: float, lo: int, hi: int) -> InputBlock:
+        return InputBlock(block_id=block_id, label=plain(label, 2000), element=NumberInputElement(
+            action_id=ACTION, is_decimal_allowed=False, initial_value=str(int(value)),
+            min_value=str(lo), max_value=str(hi)))
+
+    def channel(block_id: str, label: str, value: str | None) -> InputBlock:
+        return InputBlock(block_id=block_id, label=plain(label, 2000), optional=True,
+                          element=PlainTextInputElement(action_id=ACTION, initial_value=value,
+                                                        placeholder=plain("C0123ABCD", 150),
+                                                        max_length=64))
+
+    blocks: list[Block] = [
+        context("Target balance of the three goods, in percent (must add up to 100)."),
+        number("good_for_you", "Good for you (pays now, hires later, refers)",
+               target["good_for_you"], 0, 100),
+        number("good_at_it", "Good at it (builds our skills)", target["good_at_it"], 0, 100),
+        number("good_for_others", "Good for others (mission, pro-bono)",
+               target["good_for_others"], 0, 100),
+        channel("reminder_channel", "Reminder channel id (empty: each rep's DM)",
+                settings.reminder_channel),
+        channel("digest_channel", "Manager digest channel id", settings.digest_channel),
+        number("annual_month", "Month of the annual grading (1-12)", settings.annual_month, 1, 12),
+        number("followup_days", "Days between reminder follow-ups", settings.followup_days,
+               1, 60),
+    ]
+    return View(type="modal", callback_id=SETTINGS_CALLBACK, title=plain("gradebot settings", 24),
+                submit=plain("Save", 24), close=plain("Cancel", 24), blocks=blocks).to_dict()

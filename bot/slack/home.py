@@ -1,0 +1,57 @@
+"""App Home: what is due (with Grade buttons), recent grades, the balance at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
+from slack_sdk.models.views import View
+
+from bot.engine.inputs import pick_option
+from bot.engine.prompts import Option
+from bot.lookups import book_view, portfolio_view
+from bot.services import Services
+from bot.slack import blocks as bk
+from scoring import Good
+from storage.models import Person, Role
+
+MAX_DUE = 20
+
+
+def home_view(sv: Services, person: Person) -> dict[str, Any]:
+    today = sv.conversation.today()
+    with sv.session() as s:
+        book = book_view(s, person, "", today)
+        pv = portfolio_view(s, person, sv.worksheet, today)
+    blocks: list[Block] = [bk.header(f"gradebot — {person.display_name}")]
+    entries = getattr(book, "entries", [])
+    due = [e for e in entries if book.is_overdue(e)]  # type: ignore[union-attr]
+    blocks.append(bk.header(f"Due for grading ({len(due)})"))
+    if not due:
+        blocks.append(bk.section("Nothing is due. Nice work."))
+    for e in due[:MAX_DUE]:
+        label = f"{e.name} — " + (f"{e.letter} {e.total:g}, due" if e.letter else "never graded")
+        blocks.append(SectionBlock(text=bk.plain(label), accessory=bk.button(
+            Option(value=pick_option(e.customer_id, None), label="Grade", style="primary"),
+            f"grade:{e.customer_id}")))
+    if len(due) > MAX_DUE:
+        blocks.append(bk.context(f"…and {len(due) - MAX_DUE} more: /grades overdue"))
+    blocks.append(DividerBlock())
+    recent = sorted((e for e in entries if e.graded_on), key=lambda e: e.graded_on,
+                    reverse=True)[:5]
+    blocks.append(bk.header("Recent grades"))
+    blocks.append(bk.section("\n".join(
+        f"{e.letter} {e.total:g} · {e.name} · {e.graded_on.isoformat()}" for e in recent)
+        if recent else "No grades yet. Try /grade <customer>."))
+    blocks.append(DividerBlock())
+    p = pv.portfolio
+    blocks.append(bk.header("Balance of the three goods"))
+    blocks.append(bk.section("\n".join(
+        f"{g.label}: {p.shares[g]:.0f}% (target {p.target.share(g):.0f}%)"
+        for g in (Good.US, Good.SKILLS, Good.OTHERS))))
+    for w in p.warnings[:5]:
+        blocks.append(bk.context(f"⚠️ {w.message}"))
+    if person.role == Role.ADMIN:
+        blocks.append(DividerBlock())
+        blocks += bk.buttons([Option(value="settings", label="Settings (admins)")], "settings")
+    return View(type="home", blocks=blocks[:100]).to_dict()

@@ -1,0 +1,208 @@
+"""A fake Slack Web API on 127.0.0.1 that the app's real WebClient calls over HTTP.
+
+It records every call (method, arguments), answers the methods gradebot uses, serves
+``response_url`` posts and file uploads, and can be told to answer 429 (with Retry-After) or
+500 for the next N calls of a method — to test the SDK's retry handlers for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlackAPI:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.failures: dict[str, list[tuple[int, float]]] = {}
+        self.lock = threading.Lock()
+        self._ts = 1_700_000_000
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self.users: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ control
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    def fail(self, method: str, status: int, times: int = 1, retry_after: float = 0) -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` (429 or 5xx)."""
+        with self.lock:
+            self.failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def of(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Block until ``count`` calls of ``method`` arrived (listeners run after the ack)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.of(method)
+            if len(got) >= count:
+                return got
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}: "
+                             f"{[c.method for c in self.calls]}")
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.failures.clear()
+
+    # ------------------------------------------------------------------ server
+    def start(self) -> FakeSlackAPI:
+        ready = threading.Event()
+
+        def run() -> None:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+            app = web.Application(client_max_size=50 * 1024 * 1024)
+            app.router.add_route("POST", "/api/{method}", self._api)
+            app.router.add_route("GET", "/api/{method}", self._api)
+            app.router.add_route("POST", "/response/{name}", self._response)
+            app.router.add_route("POST", "/upload/{file_id}", self._upload)
+            self._runner = web.AppRunner(app, access_log=None)
+            self.loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            self.loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="fake-slack")
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self.loop is None:
+            return
+
+        async def down() -> None:
+            if self._runner is not None:
+                await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(down(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    # ------------------------------------------------------------------ handlers
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = {k: v for k, v in request.query.items()}
+        raw = await request.read()
+        if not raw:
+            return args
+        ctype = request.content_type
+        if ctype == "application/json":
+            args.update(json.loads(raw))
+        elif ctype == "application/x-www-form-urlencoded":
+            for k, v in parse_qs(raw.decode(), keep_blank_values=True).items():
+                val: Any = v[0]
+                if k in ("blocks", "view", "attachments", "files") and isinstance(val, str):
+                    try:
+                        val = json.loads(val)
+                    except ValueError:
+                        pass
+                args[k] = val
+        else:
+            args["_body"] = raw
+        return args
+
+    def _record(self, method: str, args: dict[str, Any]) -> tuple[int, float] | None:
+        with self.lock:
+            self.calls.append(Call(method, args))
+            queue = self.failures.get(method)
+            if queue:
+                return queue.pop(0)
+        return None
+
+    def _next_ts(self) -> str:
+        with self.lock:
+            self._ts += 1
+            return f"{self._ts}.000100"
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        failure = self._record(method, args)
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"Retry-After": str(int(retry_after))} if status == 429 else {}
+            return web.json_response({"ok": False, "error": "ratelimited" if status == 429
+                                      else "internal_error"}, status=status, headers=headers)
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            return {**ok, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "Test",
+                    "user": "gradebot", "url": "https://test.slack.com/"}
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            return {**ok, "channel": args.get("channel"), "ts": ts,
+                    "message": {"ts": ts, "text": args.get("text")}}
+        if method == "chat.update":
+            return {**ok, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "conversations.open":
+            users = str(args.get("users", "U0"))
+            return {**ok, "channel": {"id": "D" + users.split(",")[0].lstrip("U")}}
+        if method == "users.info":
+            uid = str(args.get("user", ""))
+            user = self.users.get(uid) or {"id": uid, "name": uid.lower(), "tz": "UTC",
+                                           "real_name": f"User {uid}",
+                                           "profile": {"display_name": f"user-{uid.lower()}",
+                                                       "email": f"{uid.lower()}@example.com"}}
+            return {**ok, "user": user}
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            return {**ok, "view": {"id": "V" + self._next_ts().replace(".", "")}}
+        if method == "chat.getPermalink":
+            return {**ok, "permalink": f"https://test.slack.com/archives/{args.get('channel')}"
+                                       f"/p{str(args.get('message_ts', '')).replace('.', '')}"}
+        if method == "files.getUploadURLExternal":
+            fid = "F" + self._next_ts().replace(".", "")
+            return {**ok, "file_id": fid, "upload_url": f"http://127.0.0.1:{self.port}/upload/"
+                                                        f"{fid}"}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            if isinstance(files, str):
+                files = json.loads(files)
+            return {**ok, "files": [{"id": f["id"], "title": f.get("title")}
+                                    for f in files or []]}
+        if method == "chat.postEphemeral":
+            return {**ok, "message_ts": self._next_ts()}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _response(self, request: web.Request) -> web.Response:
+        args = await self._args(request)
+        failure = self._record("response_url", {**args, "_name": request.match_info["name"]})
+        if failure is not None:
+            return web.Response(status=failure[0], text="error")
+        return web.json_response({"ok": True})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self._record("upload", {"file_id": request.match_info["file_id"], "size": len(body),
+                                "_body": body})
+        return web.Response(text="OK - " + str(len(body)))
