@@ -8,10 +8,14 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from sqlmodel import Session
 
 from bot.config import ConfigError, load_settings
 from bot.services import Services, build_services
 from scoring import WorksheetError, load_worksheet
+from storage import people as people_db
+from storage.errors import InvalidInput
+from storage.models import Person, Workspace
 
 app = typer.Typer(
     name="gradebot",
@@ -22,6 +26,8 @@ app = typer.Typer(
 )
 worksheet_app = typer.Typer(help="Inspect and validate worksheet files.", no_args_is_help=True)
 app.add_typer(worksheet_app, name="worksheet")
+people_app = typer.Typer(help="Roles: reps, managers and admins.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -118,6 +124,64 @@ def serve(
         run_server(sv, host=host, port=port)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+WorkspaceOption = Annotated[str, typer.Option(
+    "--workspace", help="platform:external id, e.g. slack:T0123 (default cli:local)")]
+
+
+def _workspace(s: Session, workspace: str) -> Workspace:
+    platform, _, external = workspace.partition(":")
+    ws = people_db.find_workspace(s, platform, external)
+    if ws is None:
+        raise fail(f"No workspace {workspace!r} yet (it appears once someone uses the bot).")
+    return ws
+
+
+def _person(s: Session, ws: Workspace, key: str) -> Person:
+    person = people_db.find_person(s, ws.id, key)  # type: ignore[arg-type]
+    if person is None:
+        raise fail(f"No person {key!r} in this workspace (use a user id, email or name).")
+    return person
+
+
+@people_app.command("list")
+def people_list(workspace: WorkspaceOption = "cli:local") -> None:
+    """Everyone the bot knows in a workspace, with role and manager."""
+    from rich.table import Table
+
+    sv = services()
+    with sv.session() as s:
+        people = people_db.people_of(s, _workspace(s, workspace).id)  # type: ignore[arg-type]
+        names = {p.id: p.display_name for p in people}
+        t = Table()
+        for col in ("User id", "Name", "Role", "Manager"):
+            t.add_column(col)
+        for p in people:
+            t.add_row(p.external_id, p.display_name, p.role,
+                      names.get(p.manager_id, "") if p.manager_id else "")
+        console.print(t)
+
+
+@people_app.command("set-role")
+def people_set_role(
+    who: Annotated[str, typer.Argument(help="User id, email or display name")],
+    role: Annotated[str, typer.Argument(help="rep, manager or admin")],
+    manager: Annotated[str | None, typer.Option(help="Their manager (id, email or name)")] = None,
+    workspace: WorkspaceOption = "cli:local",
+) -> None:
+    """Make someone a rep, manager or admin, and optionally set their manager."""
+    sv = services()
+    with sv.session() as s:
+        ws = _workspace(s, workspace)
+        person = _person(s, ws, who)
+        boss = _person(s, ws, manager) if manager else None
+        try:
+            people_db.set_role(s, person, role, boss)
+        except InvalidInput as exc:
+            raise fail(str(exc)) from None
+        console.print(f"✓ {person.display_name} is now a {role}"
+                      + (f" reporting to {boss.display_name}" if boss else "") + ".")
 
 
 @worksheet_app.command("check")

@@ -33,6 +33,16 @@ def get_or_create_workspace(session: Session, platform: str, external_id: str,
     return ws
 
 
+def find_workspace(session: Session, platform: str, external_id: str) -> Workspace | None:
+    return session.exec(select(Workspace).where(Workspace.platform == platform,
+                                                Workspace.external_id == external_id)).first()
+
+
+def people_of(session: Session, workspace_id: int) -> Sequence[Person]:
+    return session.exec(select(Person).where(Person.workspace_id == workspace_id)
+                        .order_by(Person.display_name)).all()
+
+
 def update_workspace_settings(session: Session, workspace: Workspace,
                               **changes: Any) -> WorkspaceSettings:
     """Validate and store settings changes (admins only; the caller checks the role)."""
