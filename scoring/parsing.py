@@ -31,6 +31,9 @@ _NUM_RE = re.compile(r"^[+-]?(\d+(?:[.,]\d+)?|[.,]\d+)$")
 _SCALE_OF_RE = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(?:/|out of|of)\s*(\d+)$")
 _PERCENT_RE = re.compile(r"^(-?\d+(?:[.,]\d+)?)\s*(%|percent|pct|per cent)?$")
 _LEADING_NUMBER_RE = re.compile(r"^(\d+)\s*[-:.)—–]\s*\S")
+_NEGATIONS = {"not", "no", "never", "nor", "neither", "hardly", "barely", "cannot", "dont",
+              "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "cant", "couldnt",
+              "wouldnt", "shouldnt", "havent", "hasnt", "hadnt", "aint"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +144,23 @@ def _number_in(text: str) -> float | None:
     return None
 
 
+def _negations(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9']+", text)
+            if w in _NEGATIONS or w.endswith("n't")}
+
+
+def _negated(text: str, phrase: str) -> bool:
+    """True when ``text`` negates something ``phrase`` does not ("not likely" vs "Likely"),
+    so a loose match on ``phrase`` would read the opposite of what was meant."""
+    return bool(_negations(text) - _negations(phrase))
+
+
 def _match_label(text: str, labels: list[str]) -> int | None:
     """Index of the label the text names: exact, then a unique containment either way."""
     norm = [normalize(lab) for lab in labels]
     if text in norm:
         return norm.index(text)
+    norm = [lab if not _negated(text, lab) else "" for lab in norm]
     hits = [i for i, lab in enumerate(norm) if lab and (lab in text or text in lab)]
     if len(hits) == 1 and len(text) >= 3:
         return hits[0]
@@ -184,6 +199,9 @@ def _parse_yes_no(q: Question, text: str) -> ParseResult:
     for value, words in (("unsure", _UNSURE), ("yes", _YES), ("no", _NO)):
         if text in words:
             return _ok(q, value)
+    if any(text.startswith(u) and not text[len(u):len(u) + 1].isalnum()
+           for u in _UNSURE if " " in u):
+        return _ok(q, "unsure")  # "no idea tbh", "not sure yet": not a "no"
     first = re.split(r"[\s,.;!-]+", text, maxsplit=1)[0]
     if first in ("yes", "y", "yep", "yeah", "yup"):
         return _ok(q, "yes")
@@ -205,7 +223,8 @@ def _parse_choice(q: Question, text: str) -> ParseResult:
     idx = _match_label(text, [c.label for c in q.choices])
     if idx is not None:
         return _ok(q, q.choices[idx].key)
-    syn_hits = {c.key for c in q.choices for s in c.synonyms if normalize(s) in text}
+    syn_hits = {c.key for c in q.choices for s in c.synonyms
+                if normalize(s) in text and not _negated(text, normalize(s))}
     if len(syn_hits) == 1:
         return _ok(q, syn_hits.pop())
     return _no(q, "That doesn't match any of the choices.")
