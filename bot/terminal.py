@@ -70,6 +70,10 @@ class TerminalChat:
         t = line.strip()
         if t.isdigit() and self.options and 1 <= int(t) <= len(self.options):
             return Choose(self.options[int(t) - 1])
+        if self.session_id is None:  # at "did you mean …": another name is a new start
+            start = parse_grade_args(t)
+            if start is not None:
+                return start
         return Text(t)
 
     # ------------------------------------------------------------------ rendering

@@ -153,7 +153,10 @@ class Conversation:
         cmd = inp.command_of(text)
         if cmd is not None:
             return self._command(s, actor, gs, cmd[0], cmd[1])
-        if gs.status != SessionStatus.OPEN:
+        if gs.status in (SessionStatus.SAVED, SessionStatus.DISCARDED):
+            return [_info(gs, f"This grading is {gs.status}. Start a new one with /grade.")]
+        if gs.status not in (SessionStatus.OPEN, SessionStatus.REVIEW):  # review: the answer
+            # path says "all answered: save, discard or change N" and shows the review again
             return [_info(gs, "This grading is " + gs.status + ". Say resume to continue, or "
                           "help for options.")]
         if gs.kind == "strategic":
@@ -482,7 +485,9 @@ class Conversation:
             return [self._current(s, gs)]
         if word == "change":
             if arg is None or not 1 <= arg <= len(qs):
-                return [_error(f"Say change 1 to change {len(qs)}.", gs)]
+                which = f"There is no question {arg}. " if arg is not None else ""
+                return [_error(f"{which}Say change and a question number from 1 to {len(qs)}, "
+                               "e.g. change 2.", gs)]
             back_to_review = gs.status == SessionStatus.REVIEW or bool(
                 gs.state.get("return_to_review"))
             sessions_db.update_session(s, gs, position=arg - 1, status=SessionStatus.OPEN,
@@ -665,7 +670,9 @@ class Conversation:
                       choices=[Option(value=inp.decision_option(cid, d.value), label=d.label
                                       .capitalize(), style="danger" if d is Recommendation.EXIT
                                       else None) for d in _DECISIONS],
-                      actions=[Option(value=inp.command_option("skip"), label="Skip"),
+                      # skip carries the position it was offered at: a double click acts once
+                      actions=[Option(value=inp.command_option("skip", f"@{gs.position}"),
+                                      label="Skip"),
                                Option(value=inp.command_option("pause"), label="Pause")])
 
     def _decide(self, s: Session, actor: Actor, gs: GradingSession, cid: str, decision: str,

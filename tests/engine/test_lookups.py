@@ -1,0 +1,180 @@
+"""Look-ups (bot/lookups.py): a customer's card, a book sorted by grade, a portfolio; and who
+may see what."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.lookups import (
+    BookView,
+    CustomerCard,
+    Denied,
+    NotFoundCard,
+    PortfolioView,
+    book_view,
+    customer_card,
+    portfolio_view,
+)
+from scoring import Good
+from storage.engine import session_scope
+from storage.models import Role
+from tests.engine.helpers import Chat, grade_quickly, person
+
+
+@pytest.fixture
+def office(conv, people, clock):
+    """bob (Slack id U123, managed by mia) has a book graded on 2026-05-12 and, for Acme,
+    re-graded on 2026-07-21 (today): Acme A, Gamma B, Beta D, Delta never graded."""
+    mia = people.add("mia", Role.MANAGER)
+    bob = people.add("bob", manager=mia, external_id="U123")
+    carl = people.add("carl")
+    ada = people.add("ada", Role.ADMIN)
+    chat = Chat(conv, bob)
+    grade_quickly(chat, "Acme", "43442")   # A 81
+    grade_quickly(chat, "Beta", "12211")   # D 26.2
+    grade_quickly(chat, "Gamma", "33332")  # B 65.4
+    chat.start("Delta")
+    chat.pick("Create Delta")
+    chat.say("cancel")
+    clock.advance(days=70)
+    grade_quickly(chat, "Acme", "53551")   # A 100
+    assert conv.today() == date(2026, 7, 21)
+    return {"mia": mia, "bob": bob, "carl": carl, "ada": ada}
+
+
+def _look(db, actor, fn, *args, **kw):
+    with session_scope(db) as s:
+        return fn(s, person(db, actor), *args, **kw)
+
+
+# ---------------------------------------------------------------------- customer card
+def test_card_of_a_graded_customer(db, office):
+    card = _look(db, office["bob"], customer_card, "  acme ")
+    assert isinstance(card, CustomerCard)
+    assert (card.name, card.owner, card.letter, card.total) == ("Acme", "bob", "A", 100.0)
+    assert (card.recommendation, card.profile, card.cadence) == (
+        "invest_more", "good_for_you", "quarterly")
+    assert card.dimensions == {"value": 100.0, "fit": 100.0, "outcomes": 100.0}
+    assert card.explanation == [
+        "Lifted by Pays now: 5 — Excellent and growing (+20.0); Cost to serve: About right "
+        "(+15.0); Outcomes delivered: 5 — Transformational (+7.5)."]
+    assert (card.previous_letter, card.previous_total) == ("A", 81.0)
+    assert card.trend == "↑ +19.0 since A (81)"
+    assert card.graded_by == "bob"
+    assert card.graded_at.date() == date(2026, 7, 21)
+    assert card.due_on == date(2027, 1, 1)  # an A is re-graded yearly
+
+
+def test_card_of_an_ungraded_customer(db, office):
+    card = _look(db, office["bob"], customer_card, "Delta")
+    assert isinstance(card, CustomerCard)
+    assert (card.name, card.owner, card.letter, card.total, card.due_on) == (
+        "Delta", "bob", None, None, None)
+    assert card.trend is None
+
+
+@pytest.mark.parametrize(("query", "suggestions"), [
+    ("Acm", ["Acme"]), ("Gama", ["Gamma"]), ("Zzz", []), ("", [])])
+def test_card_of_an_unknown_customer_suggests(db, office, query, suggestions):
+    card = _look(db, office["bob"], customer_card, query)
+    assert card == NotFoundCard(query, suggestions)
+
+
+def test_card_of_someone_elses_customer(db, office):
+    assert _look(db, office["carl"], customer_card, "Acme") == Denied(
+        "Acme is in someone else's book; ask their manager.")
+    for who in ("mia", "ada"):
+        card = _look(db, office[who], customer_card, "Acme")
+        assert isinstance(card, CustomerCard), who
+        assert card.letter == "A"
+
+
+# ---------------------------------------------------------------------- book
+def _rows(view: BookView) -> list[tuple]:
+    return [(e.name, e.letter, e.total, e.due_on, view.is_overdue(e)) for e in view.entries]
+
+
+def test_book_sorted_by_grade_with_the_ungraded_last(db, office):
+    view = _look(db, office["bob"], book_view, "", date(2026, 7, 21))
+    assert (view.owner, view.only_overdue) == ("bob", False)
+    assert _rows(view) == [
+        ("Acme", "A", 100.0, date(2027, 1, 1), False),
+        ("Gamma", "B", 65.4, date(2026, 7, 1), True),
+        ("Beta", "D", 26.2, date(2026, 7, 1), True),
+        ("Delta", None, None, None, True),
+    ]
+
+
+def test_book_overdue_only(db, office):
+    view = _look(db, office["bob"], book_view, "OVERDUE", date(2026, 7, 21))
+    assert view.only_overdue
+    assert [e.name for e in view.entries] == ["Gamma", "Beta", "Delta"]
+    # in the quarter they were graded in, only the never-graded one is due
+    view = _look(db, office["bob"], book_view, "overdue", date(2026, 6, 30))
+    assert [e.name for e in view.entries] == ["Delta"]
+
+
+@pytest.mark.parametrize("arg", ["<@U123|bob>", "<@U123>", "@bob", "bob", "U123",
+                                 "overdue <@U123|bob>"])
+def test_a_manager_asks_for_a_reports_book(db, office, arg):
+    view = _look(db, office["mia"], book_view, arg, date(2026, 7, 21))
+    assert isinstance(view, BookView)
+    assert view.owner == "bob"
+    expected = ["Gamma", "Beta", "Delta"] if "overdue" in arg else [
+        "Acme", "Gamma", "Beta", "Delta"]
+    assert [e.name for e in view.entries] == expected
+
+
+def test_an_admin_sees_anyones_book(db, office):
+    view = _look(db, office["ada"], book_view, "<@U123|bob>", date(2026, 7, 21))
+    assert [e.name for e in view.entries] == ["Acme", "Gamma", "Beta", "Delta"]
+
+
+def test_a_rep_cannot_see_another_reps_book(db, office):
+    assert _look(db, office["carl"], book_view, "<@U123|bob>", date(2026, 7, 21)) == Denied(
+        "Only their manager or an admin can see someone else's grades.")
+    assert _look(db, office["bob"], book_view, "@mia", date(2026, 7, 21)) == Denied(
+        "Only their manager or an admin can see someone else's grades.")
+    view = _look(db, office["bob"], book_view, "@bob", date(2026, 7, 21))  # oneself: fine
+    assert len(view.entries) == 4
+
+
+def test_an_unknown_person(db, office):
+    assert _look(db, office["mia"], book_view, "<@U999|zed>", date(2026, 7, 21)) == Denied(
+        "I don't know <@U999|zed> here.")
+
+
+def test_an_empty_book(db, office):
+    view = _look(db, office["carl"], book_view, "", date(2026, 7, 21))
+    assert (view.owner, view.entries) == ("carl", [])
+
+
+# ---------------------------------------------------------------------- portfolio
+def test_portfolio_of_a_rep(db, office, worksheet):
+    view = _look(db, office["bob"], portfolio_view, worksheet, date(2026, 7, 21))
+    assert isinstance(view, PortfolioView)
+    p = view.portfolio
+    assert (view.owner, p.customers, p.graded) == ("bob", 4, 3)
+    assert p.distribution == {"A": 1, "B": 1, "C": 0, "D": 1}
+    assert dict(p.shares) == {Good.US: 100.0, Good.SKILLS: 0.0, Good.OTHERS: 0.0}
+    assert (p.target.share(Good.US), p.gap(Good.US)) == (60.0, 40.0)
+    # others: 0% against 15% is within the 15-point tolerance
+    assert [w.code for w in p.warnings] == ["over_us", "under_skills", "many_exits"]
+    assert not p.in_balance
+    assert [e.name for e in p.overdue] == ["Delta", "Beta", "Gamma"]
+    assert [(m.name, m.previous_total, m.total, m.delta) for m in p.movers] == [
+        ("Acme", 81.0, 100.0, 19.0)]
+    assert [e.name for e in p.exits] == ["Beta"]
+
+
+def test_portfolio_of_a_team(db, office, worksheet):
+    view = _look(db, office["mia"], portfolio_view, worksheet, date(2026, 7, 21), team=True)
+    assert (view.owner, view.portfolio.customers) == ("your team", 4)
+    # a rep asking for "the team" gets their own book, not everyone's
+    view = _look(db, office["carl"], portfolio_view, worksheet, date(2026, 7, 21), team=True)
+    assert (view.owner, view.portfolio.customers) == ("carl", 0)
+    assert [w.code for w in view.portfolio.warnings] == []
+    view = _look(db, office["ada"], portfolio_view, worksheet, date(2026, 7, 21), team=True)
+    assert view.portfolio.customers == 4

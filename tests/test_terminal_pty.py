@@ -1,0 +1,137 @@
+"""The real terminal program, driven through a pseudo-terminal: ``gradebot chat``.
+
+Each test spawns the installed ``gradebot`` script (or ``python -m bot.cli``) against a
+SQLite file in a temporary directory, types like a rep would, and checks what was stored by
+opening the database and by running ``gradebot customer``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from storage import grades as grades_db
+from storage import people as people_db
+from storage.engine import make_engine, session_scope
+
+TIMEOUT = 15      # per expected line
+START_TIMEOUT = 25  # the first prompt also pays for imports and migrating a new database
+
+_SCRIPT = Path(sys.executable).parent / "gradebot"
+COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
+# Each spawn imports SQLAlchemy, pydantic, openai …; with PYTHONDONTWRITEBYTECODE set (as in
+# some sandboxes) every one of them recompiles it all. Cache bytecode outside the repository.
+PYCACHE = Path(tempfile.gettempdir()) / f"gradebot-test-pycache-{os.getuid()}"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a rep's shell: our database, no LLM, no Slack, no colours."""
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith(("OPENAI_", "GRADEBOT_", "SLACK_", "DATABASE_"))
+            and k != "PYTHONDONTWRITEBYTECODE"}
+    return {**keep, "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "NO_COLOR": "1",
+            "TERM": "dumb", "COLUMNS": "120", "GRADEBOT_LLM_ENABLED": "false",
+            "PYTHONPYCACHEPREFIX": str(PYCACHE)}
+
+
+def spawn(args: list[str], env: dict[str, str], cwd: Path) -> pexpect.spawn:
+    child = pexpect.spawn(COMMAND[0], [*COMMAND[1:], *args], cwd=str(cwd), env=env,
+                          encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 120))
+    child.expect_exact("Which customer shall we grade?", timeout=START_TIMEOUT)
+    return child
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*COMMAND, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=START_TIMEOUT, check=False)
+
+
+def answer(child: pexpect.spawn, expect: str, line: str) -> None:
+    child.expect_exact(expect)
+    child.sendline(line)
+
+
+def finished(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def test_grade_a_quarterly_pulse_in_the_terminal(tmp_path: Path, env):
+    child = spawn(["chat", "--as", "tester"], env, tmp_path)
+    child.sendline("Acme quarterly")
+    answer(child, "1  Create Acme", "1")                    # a number picks the choice
+    answer(child, "1 of 5  How well does Acme pay us", "4")
+    child.expect_exact("Got it: 4 — Solid margin")
+    answer(child, "2 of 5", "about right")                  # words
+    child.expect_exact("Got it: About right")
+    answer(child, "3 of 5", "why")
+    child.expect_exact("Why we ask about outcomes delivered")
+    child.sendline("3")
+    child.expect_exact("Got it: 3 — Some")
+    answer(child, "4 of 5", "likely")
+    child.expect_exact("Got it: 4 — Likely")
+    answer(child, "5 of 5", "low")
+    child.expect_exact("Acme: A (80.6/100), recommendation: invest more.")
+    answer(child, "Type save, change N, or discard", "save")
+    child.expect_exact("Saved: Acme is graded A (80.6/100).")
+    answer(child, "Which customer shall we grade?", "quit")
+    assert finished(child) == 0
+
+    db = make_engine(env["DATABASE_URL"])
+    try:
+        with session_scope(db) as s:
+            ws = people_db.get_or_create_workspace(s, "cli", "local")
+            latest = grades_db.latest_grade_by_name(s, ws.id, "acme")
+            assert latest is not None
+            assert (latest.letter, latest.total) == ("A", 80.6)
+    finally:
+        db.dispose()
+
+    shown = run(["customer", "Acme", "--as", "tester"], env, tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "Acme  owner: tester" in shown.stdout
+    assert "A 80.6/100 · invest more" in shown.stdout
+
+
+def test_ctrl_d_keeps_the_grading_and_a_rerun_offers_to_resume(tmp_path: Path, env):
+    child = spawn(["chat", "--as", "tester"], env, tmp_path)
+    child.sendline("Btea quarterly")
+    answer(child, "1  Create Btea", "Beta quarterly")  # a typo: type the name again
+    answer(child, "1  Create Beta", "1")
+    answer(child, "1 of 5", "2")
+    child.expect_exact("Got it: 2 — Thin margin")
+    child.expect_exact("2 of 5")
+    child.expect_exact("> ")
+    child.sendeof()
+    child.expect_exact("Bye. Anything unfinished is kept: run gradebot chat to resume.")
+    assert finished(child) == 0
+    assert "Traceback" not in (child.before or "")
+
+    child = spawn(["chat", "--as", "tester"], env, tmp_path)
+    child.sendline("beta")
+    child.expect_exact("You are already grading Beta (quarterly, 1 answered). Resume it or "
+                       "start over?")
+    answer(child, "1  Resume", "1")
+    child.expect_exact("Picking up where you left off.")
+    child.expect_exact("2 of 5  For what Beta brings")
+    child.sendline("quit")
+    child.expect_exact("Bye. Anything unfinished is kept")
+    assert finished(child) == 0
+
+
+def test_a_bad_database_url_is_one_line_and_exit_2(tmp_path: Path, env):
+    result = run(["chat"], {**env, "DATABASE_URL": "bogus://x"}, tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("✗ DATABASE_URL")
+    assert "Traceback" not in result.stderr
