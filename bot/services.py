@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Conversation
-from bot.interpret import Interpreter
+from bot.interpret import Interpreter, RulesInterpreter
 from scoring import Worksheet
 from storage import people as people_db
 from storage.engine import make_engine, session_scope, upgrade
@@ -75,6 +75,8 @@ def build_services(settings: Settings, *, migrate: bool = True,
     except Exception as exc:  # connection refused, bad credentials, unwritable file …
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
         raise ConfigError(f"DATABASE_URL: cannot open the database ({reason})") from None
+    if interpreter is None and not settings.llm_configured:
+        interpreter = RulesInterpreter()  # and openai is never imported (faster start-up)
     if interpreter is None:
         from bot.llm import build_interpreter
 

@@ -131,8 +131,9 @@ class Conversation:
                                "can do.")]
             if opt[0] in ("pick", "create"):
                 return self._start_from_option(s, actor, opt)
-            if opt[0] == "c" and opt[1] in ("resume", "restart") and opt[2].isdigit():
-                session_id = int(opt[2])  # the offer names the session it is about
+            target = opt[2].split(".", 1)[0]
+            if opt[0] == "c" and opt[1] in ("resume", "restart") and target.isdigit():
+                session_id = int(target)  # the offer names the session it is about
         gs = self._session_for(s, actor, session_id)
         if gs is None:
             return [_error("There is no grading in progress here. Start one with "
@@ -236,12 +237,13 @@ class Conversation:
             customers_db.set_owner(s, customer, person.id)
         active = sessions_db.active_session(s, actor.person_id, customer.id)
         if active is not None and not self._expired(active):
-            return [self._resume_offer(s, active, customer, "You are already grading")]
+            return [self._resume_offer(s, active, customer, "You are already grading", cadence)]
         if active is not None:
             sessions_db.update_session(s, active, status=SessionStatus.EXPIRED)
         draft = sessions_db.latest_draft(s, actor.person_id, customer.id)  # type: ignore[arg-type]
         if draft is not None and sessions_db.current_answers(s, draft.id):  # type: ignore[arg-type]
-            return [self._resume_offer(s, draft, customer, "You have a draft grading of")]
+            return [self._resume_offer(s, draft, customer, "You have a draft grading of",
+                                       cadence)]
         if cadence is None:
             latest = grades_db.latest_grade(s, customer)
             last = latest.created_at.astimezone(self.tz).date() if latest else None
@@ -267,14 +269,16 @@ class Conversation:
         return [intro, self._question(gs, 0)]
 
     def _resume_offer(self, s: Session, gs: GradingSession, customer: Customer,
-                      lead: str) -> Prompt:
+                      lead: str, cadence: Cadence | None = None) -> Prompt:
+        """Resume, or start over — with the sheet the rep just asked for, if they named one."""
         n = len(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+        restart = f"{gs.id}.{cadence.value}" if cadence is not None else gs.id
         return Prompt(kind=Kind.RESUME_OR_RESTART, session_id=gs.id, customer=customer.name,
                       text=f"{lead} {customer.name} ({gs.cadence}, {n} answered). Resume it or "
                            "start over?",
                       choices=[Option(value=inp.command_option("resume", gs.id),
                                       label="Resume", style="primary"),
-                               Option(value=inp.command_option("restart", gs.id),
+                               Option(value=inp.command_option("restart", restart),
                                       label="Start over")])
 
     # ------------------------------------------------------------------ questions
@@ -402,6 +406,10 @@ class Conversation:
         kind, a, b = opt
         if kind == "c":
             arg: int | None = None
+            cadence: Cadence | None = None
+            if "." in b and b.split(".", 1)[1] in {c.value for c in Cadence}:
+                b, cad = b.split(".", 1)
+                cadence = Cadence(cad)
             if b.isdigit():
                 arg = int(b)
             elif b.startswith("@") and b[1:].isdigit() and (
@@ -409,7 +417,7 @@ class Conversation:
                 return []  # offered at another position: a stale or repeated click
             if a in ("resume", "restart") and arg is not None and arg != gs.id:
                 return [_error("That button belongs to another grading.")]
-            return self._command(s, actor, gs, a, arg)
+            return self._command(s, actor, gs, a, arg, cadence)
         if kind == "d":
             return self._decide(s, actor, gs, a, b, input_key)
         if gs.kind != "grade" or gs.status not in (SessionStatus.OPEN, SessionStatus.REVIEW):
@@ -425,7 +433,7 @@ class Conversation:
 
     # ------------------------------------------------------------------ commands
     def _command(self, s: Session, actor: Actor, gs: GradingSession, word: str,
-                 arg: int | None) -> Reply:
+                 arg: int | None, cadence: Cadence | None = None) -> Reply:
         qs = self.questions(gs)
         active = gs.status in ACTIVE_STATUSES
         if word == "help":
@@ -453,7 +461,7 @@ class Conversation:
                 sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED)
             if customer is None:
                 return self._start_strategic(s, actor)
-            return self._new_session(s, actor, customer, Cadence(gs.cadence))
+            return self._new_session(s, actor, customer, cadence or Cadence(gs.cadence))
         if not active:
             return [_info(gs, f"This grading is {gs.status}. Start a new one with /grade.")]
         if word == "pause":

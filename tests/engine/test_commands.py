@@ -411,3 +411,21 @@ def test_very_long_text_is_refused_not_stored(pulse: Chat):
     assert kinds(pulse.last) == ["error"]
     assert "too long" in pulse.last[0].text
     assert _answers(pulse) == {}
+
+
+def test_start_over_uses_the_sheet_the_rep_asked_for(conv, alice):
+    """/grade Acme annual while a quarterly grading is open: "Start over" gives the annual
+    sheet, not the quarterly one again."""
+    from bot.engine import Kind, Start
+
+    created = conv.handle(alice, Start("Acme", Cadence.QUARTERLY))
+    create = next(o for o in created[0].choices if o.value.startswith("create|"))
+    first = conv.handle(alice, Choose(create.value))
+    assert "quarterly" in first[0].text
+    offer = conv.handle(alice, Start("Acme", Cadence.ANNUAL))[0]
+    assert offer.kind is Kind.RESUME_OR_RESTART
+    restart = next(o for o in offer.choices if o.label == "Start over")
+    reply = conv.handle(alice, Choose(restart.value))
+    assert "annual worksheet" in reply[0].text
+    assert reply[-1].progress is not None
+    assert reply[-1].progress.total == 15
