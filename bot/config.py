@@ -52,6 +52,18 @@ class Settings(BaseSettings):
                                      validation_alias=_env("GRADEBOT_SESSION_IDLE_DAYS"))
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list,
                                                    validation_alias=_env("GRADEBOT_ADMINS"))
+    # Reminders: minutes between sweeps in `gradebot serve` (0 turns the scheduler off)
+    sweep_minutes: float = Field(default=5, ge=0, le=1440,
+                                 validation_alias=_env("GRADEBOT_SWEEP_MINUTES"))
+    # Microsoft Teams (bot/teams): the Entra app registration of the Azure Bot. With CLIENT_ID
+    # set, every request to /api/messages must carry a valid Bot Framework token; with none
+    # set, requests are refused unless GRADEBOT_TEAMS_DEV_NO_AUTH=true (local testing only).
+    teams_client_id: str | None = Field(default=None, validation_alias=_env("CLIENT_ID"))
+    teams_client_secret: str | None = Field(default=None,
+                                            validation_alias=_env("CLIENT_SECRET"))
+    teams_tenant_id: str | None = Field(default=None, validation_alias=_env("TENANT_ID"))
+    teams_dev_no_auth: bool = Field(default=False,
+                                    validation_alias=_env("GRADEBOT_TEAMS_DEV_NO_AUTH"))
 
     @field_validator("slack_api_url")
     @classmethod
@@ -91,6 +103,11 @@ class Settings(BaseSettings):
         return self.llm_enabled and bool(self.llm_model) and bool(
             self.openai_api_key or self.openai_base_url)
 
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is served at /api/messages: with credentials, or in explicit dev mode."""
+        return bool(self.teams_client_id) or self.teams_dev_no_auth
+
     def load_worksheet(self) -> Worksheet:
         try:
             return load_worksheet(self.worksheet_path)
@@ -101,7 +118,9 @@ class Settings(BaseSettings):
 _VAR = {"slack_api_url": "SLACK_API_URL", "database_url": "DATABASE_URL",
         "timezone": "GRADEBOT_TIMEZONE", "llm_timeout": "GRADEBOT_LLM_TIMEOUT",
         "session_idle_days": "GRADEBOT_SESSION_IDLE_DAYS", "llm_enabled": "GRADEBOT_LLM_ENABLED",
-        "worksheet_path": "GRADEBOT_WORKSHEET"}
+        "worksheet_path": "GRADEBOT_WORKSHEET", "sweep_minutes": "GRADEBOT_SWEEP_MINUTES",
+        "teams_client_id": "CLIENT_ID", "teams_client_secret": "CLIENT_SECRET",
+        "teams_tenant_id": "TENANT_ID", "teams_dev_no_auth": "GRADEBOT_TEAMS_DEV_NO_AUTH"}
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,4 +1,4 @@
-"""The ASGI application: Slack's HTTP endpoint, health and readiness checks.
+"""The ASGI application: Slack's and Teams' HTTP endpoints, health and readiness checks.
 
 One Starlette app so that any ASGI server (uvicorn here) and any load balancer can front
 any number of stateless replicas; conversation state is in the database.
@@ -18,9 +18,20 @@ from starlette.routing import Route
 from bot.services import Services
 
 
-def create_asgi(services: Services, slack_app: Any | None = None) -> Starlette:
+def create_asgi(services: Services, slack_app: Any | None = None,
+                teams: Any | None = None) -> Starlette:
+    """``teams``: a ``bot.teams.app.TeamsBot`` (built here from the settings when omitted and
+    Teams is configured; when it is not, /api/messages refuses every request with a 401)."""
     routes = [Route("/healthz", lambda _r: JSONResponse({"ok": True}), methods=["GET"]),
               Route("/readyz", _ready(services), methods=["GET"])]
+    if teams is None and services.settings.teams_enabled:
+        from bot.teams.app import build_teams
+
+        teams = build_teams(services)
+    if teams is not None:
+        routes.append(Route("/api/messages", teams.endpoint, methods=["POST"]))
+    else:
+        routes.append(Route("/api/messages", _teams_off, methods=["POST"]))
     if slack_app is not None:
         from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 
@@ -31,6 +42,12 @@ def create_asgi(services: Services, slack_app: Any | None = None) -> Starlette:
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+async def _teams_off(request: Request) -> Response:
+    from bot.teams.off import refuse_unconfigured  # no Teams SDK import when Teams is off
+
+    return await refuse_unconfigured(request)
 
 
 def _ready(services: Services) -> Any:

@@ -1,0 +1,528 @@
+"""The Teams adapter: the Teams SDK v2 (``microsoft-teams-apps``) App, served from our ASGI app.
+
+The SDK's ``App`` does what it is good at — Bot Framework token validation, parsing activities
+into typed models, routing them to handlers, replying through the Bot Connector with app
+tokens — and is plugged into our Starlette app through the SDK's own extension point, an
+``HttpServerAdapter`` (``StarletteAdapter`` below), instead of the FastAPI server it would
+otherwise start. The route keeps three promises the SDK alone does not: a malformed body is a
+400 (not a 500), an activity the SDK cannot type (unknown type or invoke name) is a 200 no-op,
+and one missing its envelope (from, conversation, recipient …) is a 400.
+
+What a rep does in the personal chat with the bot:
+
+* ``grade Acme [quarterly|annual|strategic]``, ``customer Acme``, ``grades [overdue]``,
+  ``portfolio [team]``, ``help`` (a leading ``/`` is accepted too);
+* anything else while a grading is open goes to the engine as text (an answer, or a word like
+  back, skip, why, change 2, save);
+* buttons are ``Action.Execute`` (see ``bot.teams.cards``); the invoke is answered with a
+  card that replaces the clicked one (the answered question, or a short note, so stale buttons
+  disappear), and what comes next is posted as a new message.
+
+Every activity from a personal chat refreshes the person's conversation reference, which is
+what reminders need to reach them (``bot.teams.notify``). The workspace is the tenant
+(``channelData.tenant.id``), the person the user's Entra object id (``aadObjectId``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from microsoft_teams.api import (
+    ActivityTypeAdapter,
+    AdaptiveCardActionCardResponse,
+    AdaptiveCardActionMessageResponse,
+    ConversationUpdateActivity,
+    InvokeResponse,
+    MessageActivity,
+)
+from microsoft_teams.api.activities.invoke.adaptive_card.action import AdaptiveCardInvokeActivity
+from microsoft_teams.api.activities.utils.strip_mentions_text import (
+    StripMentionsTextOptions,
+    strip_mentions_text,
+)
+from microsoft_teams.api.auth.cloud_environment import CloudEnvironment
+from microsoft_teams.apps import ActivityContext, App
+from microsoft_teams.apps.http.adapter import HttpMethod, HttpRouteHandler
+from microsoft_teams.cards import AdaptiveCard
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.config import ConfigError, Settings
+from bot.engine import Actor, Choose, Kind, Prompt, Text, parse_grade_args
+from bot.engine.inputs import pick_option
+from bot.lookups import NotFoundCard, book_view, customer_card, portfolio_view
+from bot.services import Services
+from bot.teams import cards as ui
+from bot.teams import refs
+from bot.teams.off import NO_AUTH_HELP
+from storage import events as events_db
+from storage import sessions as sessions_db
+from storage.engine import session_scope
+from storage.errors import InvalidInput, NotFound
+from storage.models import ACTIVE_STATUSES, Person
+
+log = logging.getLogger("gradebot.teams")
+
+ENDPOINT = "/api/messages"
+SORRY = ("Sorry — something went wrong on my side and that did not go through. Nothing you "
+         "already answered is lost; please try again in a moment.")
+COMMANDS = ("grade", "customer", "grades", "portfolio", "help", "?")
+
+
+# ---------------------------------------------------------------------- HTTP plumbing
+class StarletteAdapter:
+    """The SDK's ``HttpServerAdapter`` protocol, for routes served by our Starlette app."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, HttpRouteHandler] = {}
+
+    def register_route(self, method: HttpMethod, path: str, handler: HttpRouteHandler) -> None:
+        if method != "POST":
+            raise ValueError(f"unsupported method {method}")
+        self.handlers[path] = handler
+
+    def serve_static(self, path: str, directory: str) -> None:
+        log.warning("Teams: static pages are not served (%s)", path)
+
+    async def start(self, port: int) -> None:
+        raise NotImplementedError("gradebot serves /api/messages from its own ASGI app")
+
+    async def stop(self) -> None:
+        return None
+
+
+def check_credentials(st: Settings) -> None:
+    """A half-configured app registration is one clear line at start-up."""
+    if st.teams_client_id and not st.teams_client_secret:
+        raise ConfigError("CLIENT_SECRET: not set (CLIENT_ID is; see the README's Teams "
+                          "set-up)")
+    if st.teams_client_secret and not st.teams_client_id:
+        raise ConfigError("CLIENT_ID: not set (CLIENT_SECRET is; see the README's Teams "
+                          "set-up)")
+
+
+def _bad_request(why: str) -> Response:
+    return JSONResponse({"error": why}, status_code=400)
+
+
+@dataclass(frozen=True)
+class Who:
+    actor: Actor
+    person: Person
+    tenant: str
+
+
+# ---------------------------------------------------------------------- the bot
+class TeamsBot:
+    def __init__(self, services: Services, *, cloud: CloudEnvironment | None = None) -> None:
+        st = services.settings
+        check_credentials(st)
+        self.sv = services
+        self.authenticated = bool(st.teams_client_id)
+        if self.authenticated and st.teams_dev_no_auth:
+            log.warning("Teams: GRADEBOT_TEAMS_DEV_NO_AUTH is ignored: CLIENT_ID is set, so "
+                        "every request must carry a valid Bot Framework token")
+        self.adapter = StarletteAdapter()
+        options: dict[str, Any] = dict(
+            client_id=st.teams_client_id, client_secret=st.teams_client_secret,
+            tenant_id=st.teams_tenant_id, http_server_adapter=self.adapter,
+            messaging_endpoint=ENDPOINT, state=False, fetch_user_token=False,
+            dangerously_allow_unauthenticated_requests=(not self.authenticated
+                                                        and st.teams_dev_no_auth))
+        if cloud is not None:
+            options["cloud"] = cloud
+        self.app = App(**options)
+        self._ready = False
+        self._init_lock: asyncio.Lock | None = None
+        self._register()
+
+    # ------------------------------------------------------------------ HTTP
+    async def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        async with self._init_lock:
+            if self._ready:
+                return
+            await self.app.initialize()
+            sdk_process = self.app.server.on_request
+            assert sdk_process is not None
+
+            async def guarded(event: Any) -> InvokeResponse[Any]:
+                refusal = self._refusal(event.body.model_dump(by_alias=True,
+                                                              exclude_none=True))
+                if refusal is not None:
+                    return refusal
+                return await sdk_process(event)
+
+            self.app.server.on_request = guarded
+            self._ready = True
+
+    async def endpoint(self, request: Request) -> Response:
+        """POST /api/messages."""
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return _bad_request("the body is not JSON")
+        if not isinstance(body, dict):
+            return _bad_request("the body is not a JSON object (an activity)")
+        await self._ensure_ready()
+        handler = self.adapter.handlers[ENDPOINT]
+        result = await handler({"body": body, "headers": dict(request.headers)})
+        status = int(result.get("status") or 200)
+        if status == 401:
+            log.warning(NO_AUTH_HELP if not self.authenticated else
+                        "Teams: refused a request to /api/messages without a valid Bot "
+                        "Framework token (type=%s)", str(body.get("type"))[:32])
+        payload = result.get("body")
+        if payload is None:
+            return Response(status_code=status)
+        return JSONResponse(payload, status_code=status)
+
+    def _refusal(self, body: dict[str, Any]) -> InvokeResponse[Any] | None:
+        """None for an activity the SDK can type; a clean answer for anything else."""
+        try:
+            ActivityTypeAdapter.validate_python(body)
+            return None
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+        kind = str(body.get("type"))[:32]
+        if errors and all(e["type"] == "union_tag_invalid" for e in errors):
+            log.info("Teams: ignored an activity gradebot does not handle (type=%s, name=%s)",
+                     kind, str(body.get("name"))[:64])
+            return InvokeResponse(status=200)
+        where = ".".join(str(x) for x in errors[0]["loc"][1:]) if errors else "?"
+        log.warning("Teams: refused a malformed activity (type=%s): %s %s", kind, where,
+                    errors[0]["msg"] if errors else "")
+        return InvokeResponse(status=400, body={"error": f"malformed activity: {where}"})
+
+    # ------------------------------------------------------------------ routing
+    def _register(self) -> None:
+        app = self.app
+
+        @app.on_message
+        async def on_message(ctx: ActivityContext[MessageActivity]) -> None:
+            await self.on_message(ctx)
+
+        @app.on_card_action_execute
+        async def on_execute(ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
+            return await self.on_execute(ctx)
+
+        @app.on_conversation_update
+        async def on_update(ctx: ActivityContext[ConversationUpdateActivity]) -> None:
+            await self.on_conversation_update(ctx)
+
+    # ------------------------------------------------------------------ identity
+    def _tenant(self, activity: Any) -> str | None:
+        cd = activity.channel_data
+        tenant = (cd.tenant.id if cd is not None and cd.tenant is not None else None) or \
+            activity.conversation.tenant_id or self.sv.settings.teams_tenant_id
+        return str(tenant) if tenant else None
+
+    async def who(self, activity: Any) -> Who | None:
+        """The workspace (tenant) and person (Entra object id) of an activity, and — in a
+        personal chat — the conversation reference stored for proactive messages."""
+        tenant = self._tenant(activity)
+        sender = activity.from_
+        user = sender.aad_object_id or (sender.id if sender.id and len(sender.id) <= 64
+                                        else None)
+        if not tenant or not user or len(tenant) > 64 or len(user) > 64:
+            log.warning("Teams: an activity without a usable tenant or user id was ignored "
+                        "(type=%s)", activity.type)
+            return None
+        try:
+            actor, person = await asyncio.to_thread(self.sv.actor, "teams", tenant, user,
+                                                    (sender.name or "")[:200])
+        except InvalidInput as exc:
+            log.warning("Teams: could not resolve the sender: %s", exc)
+            return None
+        conv = activity.conversation
+        if (conv.conversation_type in (None, "personal") and activity.service_url
+                and activity.recipient is not None):
+            ref = refs.conversation_ref(
+                conversation_id=conv.id, service_url=activity.service_url,
+                bot_id=activity.recipient.id, bot_name=activity.recipient.name or "",
+                tenant_id=tenant, user_id=sender.id)
+            if await asyncio.to_thread(refs.remember, self.sv.db, person.id, ref):
+                person.conversation_ref = ref
+        return Who(actor, person, tenant)
+
+    def _fresh(self, tenant: str, activity_id: str | None) -> bool:
+        """False for an activity id seen before (a redelivery)."""
+        if not activity_id:
+            return True
+        with session_scope(self.sv.db) as s:
+            return events_db.record_event(s, f"teams:{tenant}", activity_id, "activity")
+
+    # ------------------------------------------------------------------ messages
+    async def on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
+        try:
+            who = await self.who(ctx.activity)
+            if who is None:
+                return
+            if not await asyncio.to_thread(self._fresh, who.tenant, ctx.activity.id):
+                log.info("Teams: duplicate activity %s ignored", ctx.activity.id)
+                return
+            text = self._text(ctx.activity)
+            await self._message(ctx, who, text)
+        except Exception:
+            log.exception("Teams: handling a message failed")
+            await self._tell(ctx, SORRY)
+
+    @staticmethod
+    def _text(activity: MessageActivity) -> str:
+        """The typed text without the bot's own @mention (only mentions Teams backs with an
+        entity are removed: a literal "<at>" someone typed is text like any other)."""
+        bot_id = activity.recipient.id if activity.recipient is not None else None
+        stripped = strip_mentions_text(activity, StripMentionsTextOptions(account_id=bot_id))
+        return (stripped if stripped is not None else activity.text or "").strip()
+
+    async def _message(self, ctx: ActivityContext[Any], who: Who, text: str) -> None:
+        conv = self.sv.conversation
+        key = f"t:{ctx.activity.id}"[:128]
+        cmd = parse_command(text)
+        active = await asyncio.to_thread(self._has_active, who.actor)
+        if cmd is not None:
+            word, rest = cmd
+            if word == "grade":
+                start = parse_grade_args(rest)
+                if start is None:
+                    await ctx.send(ui.help_card("To grade: grade <customer> [quarterly|annual|"
+                                                "strategic]"))
+                    return
+                prompts = await asyncio.to_thread(conv.handle, who.actor, start)
+                await self.deliver(ctx, prompts)
+                return
+            if word == "customer" and rest:
+                found = await asyncio.to_thread(self._card, who.person, rest)
+                if not (active and isinstance(found, NotFoundCard)):  # else: an answer
+                    regrade = pick_option(found.customer_id, None) \
+                        if hasattr(found, "customer_id") else None
+                    await ctx.send(ui.customer_card(
+                        found, regrade, {d.id: d.name for d in self.sv.worksheet.dimensions}))
+                    return
+            elif word == "grades":
+                view = await asyncio.to_thread(self._book, who.person, rest)
+                await ctx.send(ui.book_card(view, grade_value=lambda e: pick_option(
+                    e.customer_id, None)))
+                return
+            elif word == "portfolio":
+                pv = await asyncio.to_thread(self._portfolio, who.person,
+                                             rest.lower() == "team")
+                await ctx.send(ui.portfolio_card(pv))
+                return
+            elif word in ("help", "?") and not active:
+                await ctx.send(ui.help_card())
+                return
+            elif word == "customer" and not active:
+                await ctx.send(ui.help_card("Which customer? Try: customer Acme"))
+                return
+        if not active:
+            await ctx.send(ui.help_card("Hi! Say grade <customer> to grade a customer."))
+            return
+        prompts = await asyncio.to_thread(conv.handle, who.actor, Text(text), input_key=key)
+        await self.deliver(ctx, prompts)
+
+    def _has_active(self, actor: Actor) -> bool:
+        with self.sv.session() as s:
+            return bool(sessions_db.active_sessions_of(s, actor.person_id))
+
+    def _card(self, person: Person, name: str) -> Any:
+        with self.sv.session() as s:
+            return customer_card(s, person, name)
+
+    def _book(self, person: Person, arg: str) -> Any:
+        with self.sv.session() as s:
+            return book_view(s, person, arg, self.sv.conversation.today())
+
+    def _portfolio(self, person: Person, team: bool) -> Any:
+        with self.sv.session() as s:
+            return portfolio_view(s, person, self.sv.worksheet, self.sv.conversation.today(),
+                                  team=team)
+
+    async def deliver(self, ctx: ActivityContext[Any], prompts: list[Prompt]) -> None:
+        if prompts:
+            await ctx.send(ui.render_prompts(prompts))
+
+    async def _tell(self, ctx: ActivityContext[Any], message: str) -> None:
+        try:
+            await ctx.send(ui.card([ui.text(message)]))
+        except Exception:
+            log.exception("Teams: could not report a failure to the user")
+
+    # ------------------------------------------------------------------ installs
+    async def on_conversation_update(self, ctx: ActivityContext[ConversationUpdateActivity]
+                                     ) -> None:
+        try:
+            act = ctx.activity
+            added = [m.id for m in act.members_added or []]
+            who = await self.who(act)
+            if who is not None and act.recipient is not None and act.recipient.id in added:
+                await ctx.send(ui.help_card("Hi! I help you grade your customers, so you "
+                                            "invest more in the good ones."))
+        except Exception:
+            log.exception("Teams: handling a conversation update failed")
+
+    # ------------------------------------------------------------------ buttons
+    async def on_execute(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
+        try:
+            return await self._execute(ctx)
+        except Exception:
+            log.exception("Teams: handling a card action failed")
+            return AdaptiveCardActionMessageResponse(value=SORRY)
+
+    async def _execute(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
+        action = ctx.activity.value.action
+        data = action.data if isinstance(action.data, dict) else {}
+        value = str(data.get("value", ""))
+        if action.verb != ui.VERB or not value:
+            return AdaptiveCardActionMessageResponse(value="That button is not one I know.")
+        who = await self.who(ctx.activity)
+        if who is None:
+            return AdaptiveCardActionMessageResponse(value="I could not tell who you are.")
+        session_id = _int(data.get("session"))
+        label = ui.clip(str(data.get("label", "")), ui.TITLE_MAX)
+        if value.startswith("form|"):
+            return await self._open_form(who, _int(value.removeprefix("form|")))
+        if value.startswith("submit|"):
+            return await self._submit_form(who, _int(value.removeprefix("submit|")), data,
+                                           ctx.activity.id)
+        if value.startswith("rem|"):
+            return await self._reminder_action(ctx, who, value)
+        if value.startswith("remaway|"):
+            return await self._away(who, _int(value.removeprefix("remaway|")), data)
+        conv = self.sv.conversation
+        key = "x:" + hashlib.sha1(f"{ctx.activity.reply_to_id}|{value}".encode()
+                                  ).hexdigest()[:40]
+        prompts = await asyncio.to_thread(conv.handle, who.actor, Choose(value),
+                                          session_id=session_id, input_key=key)
+        if data.get("k") == "l":  # a look-up or reminder card: it stays as it is
+            await self.deliver(ctx, prompts)
+            return AdaptiveCardActionMessageResponse(value="On it — see below.")
+        if value == "c|why|" and prompts:  # keep the question in view with its reason
+            current = await asyncio.to_thread(conv.handle, who.actor, Text(""),
+                                              session_id=session_id)
+            return AdaptiveCardActionCardResponse(value=ui.render_prompts(prompts + current))
+        replacement, rest = self._retire(prompts, label)
+        await self.deliver(ctx, rest)
+        return AdaptiveCardActionCardResponse(value=replacement)
+
+    def _retire(self, prompts: list[Prompt], label: str) -> tuple[AdaptiveCard, list[Prompt]]:
+        """What the clicked card becomes, and the prompts still to post."""
+        if not prompts:
+            return ui.note_card("Already done."), []
+        first = prompts[0]
+        q = self.sv.worksheet.question_map.get(first.question_id or "")
+        if first.kind is Kind.ECHO and q is not None:
+            question = q.prompt.replace("{customer}", first.customer or "")
+            change = first.actions[0] if first.actions else None
+            return ui.answered_card(question, first.text.removeprefix("Got it: "), change,
+                                    first.session_id), prompts[1:]
+        return ui.note_card(f"You chose: {label}" if label else "Done."), prompts
+
+    # ------------------------------------------------------------------ the form
+    async def _open_form(self, who: Who, session_id: int | None) -> Any:
+        form = await asyncio.to_thread(self._form, who.actor, session_id)
+        if form is None:
+            return AdaptiveCardActionMessageResponse(
+                value="That grading is finished or no longer yours; start a new one with "
+                      "grade <customer>.")
+        return AdaptiveCardActionCardResponse(value=form)
+
+    def _form(self, actor: Actor, session_id: int | None, errors: dict[str, str] | None = None,
+              raw: dict[str, str] | None = None) -> AdaptiveCard | None:
+        if session_id is None:
+            return None
+        with self.sv.session() as s:
+            try:
+                gs = sessions_db.get_session(s, session_id)
+            except NotFound:
+                return None
+            if gs.person_id != actor.person_id or gs.kind != "grade" or \
+                    gs.status not in ACTIVE_STATUSES:
+                return None
+            current = {k: a.value for k, a in sessions_db.current_answers(s, session_id).items()}
+            conv = self.sv.conversation
+            return ui.form_card(session_id, conv.customer_name(gs), conv.questions(gs), current,
+                                errors, raw)
+
+    async def _submit_form(self, who: Who, session_id: int | None, data: dict[str, Any],
+                           activity_id: str | None) -> Any:
+        if session_id is None:
+            return AdaptiveCardActionMessageResponse(value="That form is not one I know.")
+        raw = ui.form_answers(data)
+        result = await asyncio.to_thread(self.sv.conversation.submit_form, who.actor,
+                                         session_id, raw, input_key=f"f:{activity_id}"[:128])
+        if isinstance(result, dict):
+            form = await asyncio.to_thread(self._form, who.actor, session_id, result, raw)
+            if form is None:
+                return AdaptiveCardActionMessageResponse(value="That grading is finished.")
+            return AdaptiveCardActionCardResponse(value=form)
+        if not result:
+            return AdaptiveCardActionCardResponse(value=ui.note_card("Already saved."))
+        return AdaptiveCardActionCardResponse(value=ui.render_prompts(result))
+
+    # ------------------------------------------------------------------ reminder buttons
+    async def _reminder_action(self, ctx: ActivityContext[Any], who: Who, value: str) -> Any:
+        from bot.reminders import actions
+
+        try:
+            act = actions.parse(value)
+            now = self.sv.clock()
+            if act.kind == "away":
+                initial = await asyncio.to_thread(actions.away_default, self.sv.db,
+                                                  who.person.id, now)
+                await ctx.send(ui.away_card(act.delivery_id, initial.isoformat()))
+                return AdaptiveCardActionMessageResponse(value="Pick the day you are back.")
+            out = await asyncio.to_thread(actions.snooze, self.sv.db, who.person.id,
+                                          act.delivery_id, act.days, now)
+        except InvalidInput as exc:
+            return AdaptiveCardActionMessageResponse(value=str(exc))
+        await ctx.send(ui.card([ui.subtle(out.text)]))
+        return AdaptiveCardActionMessageResponse(value=out.text)
+
+    async def _away(self, who: Who, delivery_id: int | None, data: dict[str, Any]) -> Any:
+        from bot.reminders import actions
+
+        raw = str(data.get("back_on") or "")
+        try:
+            back_on = date.fromisoformat(raw)
+        except ValueError:
+            return AdaptiveCardActionCardResponse(value=ui.away_card(
+                delivery_id or 0, raw, "Pick the day you are back."))
+        try:
+            out = await asyncio.to_thread(actions.set_out_of_office, self.sv.db, who.person.id,
+                                          back_on, self.sv.clock(), delivery_id or None)
+        except InvalidInput as exc:
+            return AdaptiveCardActionCardResponse(value=ui.away_card(delivery_id or 0, raw,
+                                                                     str(exc)))
+        return AdaptiveCardActionCardResponse(value=ui.note_card(out.text))
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """("grade", "Acme annual"), ("grades", "overdue") … or None for anything else."""
+    t = text.strip().removeprefix("/")
+    parts = t.split(maxsplit=1)
+    if not parts or parts[0].lower() not in COMMANDS:
+        return None
+    return parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
+
+
+def _int(v: object) -> int | None:
+    try:
+        return int(str(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def build_teams(services: Services, *, cloud: CloudEnvironment | None = None) -> TeamsBot:
+    """The Teams bot for ``create_asgi``; raises ConfigError for half-set credentials."""
+    return TeamsBot(services, cloud=cloud)

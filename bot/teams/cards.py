@@ -1,0 +1,414 @@
+"""Engine prompts, look-ups and reminders → Adaptive Cards (built with the Teams SDK's models).
+
+Escaping rule: a TextBlock (and a FactSet value) interprets a subset of markdown, and Teams
+turns ``<at>…</at>`` into mentions, so **every** TextBlock text goes through ``md()``: ``<at>``
+tags are neutralised and markdown metacharacters are backslash-escaped, so a customer named
+``<at>everyone</at> **x** [link](http://evil)`` shows exactly that and pings, bolds and links
+nothing. Button titles and choice titles are plain text (never markdown) and go through
+``plain()``, which only neutralises mention tags. No card here uses markdown of its own:
+emphasis comes from TextBlock ``weight``/``size``/``color``.
+
+Every button is an ``Action.Execute`` (the only card action modern Teams clients deliver to a
+bot) with verb ``gradebot`` and data ``{"value": <option value>, "session": <id>, "label": …,
+"k": <p|l>}``: ``p`` marks a conversation card (replaced once acted on), ``l`` a look-up or
+reminder card (left as it is).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from microsoft_teams.cards import (
+    ActionSet,
+    AdaptiveCard,
+    Choice,
+    ChoiceSetInput,
+    Column,
+    ColumnSet,
+    Container,
+    DateInput,
+    ExecuteAction,
+    Fact,
+    FactSet,
+    TextBlock,
+    TextInput,
+)
+
+from bot.engine import Kind, Option, Prompt
+from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+from bot.notify import DigestMessage, DueItem, ReminderMessage
+from scoring import AnswerType, Good, Question
+
+VERB = "gradebot"
+VERSION = "1.5"
+BUTTONS_PER_SET = 5      # Teams shows at most 6 actions per set; keep one spare
+BOOK_LIMIT = 25          # rows per look-up card (a card must stay under ~28 KB)
+PAGE = 25                # due customers per reminder card
+TEXT_MAX = 3000
+TITLE_MAX = 75
+FORM_PREFIX = "q_"       # form inputs: "q_<question id>" (never clashes with value/session)
+
+_AT_TAG = re.compile(r"<\s*(/?)\s*at\b[^>]*>", re.IGNORECASE)
+_MD_CHARS = re.compile(r"([\\`*_{}\[\]()#+!|<>~&])")
+_LIST_START = re.compile(r"^(\s*)(-|\d+\.)(?=\s)", re.MULTILINE)
+
+
+def neutralise(text: str) -> str:
+    """``<at>x</at>`` → ``‹at›x‹/at›``: no mention tag survives, the text stays readable."""
+    return _AT_TAG.sub(lambda m: f"‹{m.group(1)}at›", text)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def md(text: str, limit: int = TEXT_MAX) -> str:
+    """Text for a TextBlock: mention tags neutralised, markdown metacharacters escaped."""
+    t = neutralise(clip(text or "", limit))
+    t = _MD_CHARS.sub(r"\\\1", t)
+    return _LIST_START.sub(lambda m: m.group(1) + m.group(2).replace(".", "\\.")
+                           .replace("-", "\\-"), t)
+
+
+def plain(text: str, limit: int = TITLE_MAX) -> str:
+    """Text for button and choice titles (never markdown): only mention tags neutralised."""
+    return neutralise(clip(text or " ", limit))
+
+
+def text(t: str, **kw: Any) -> TextBlock:
+    return TextBlock(text=md(t) or " ", wrap=True, **kw)
+
+
+def subtle(t: str) -> TextBlock:
+    return text(t, is_subtle=True, size="Small", spacing="None")
+
+
+def heading(t: str) -> TextBlock:
+    return text(t, weight="Bolder", size="Medium")
+
+
+def card(body: Sequence[Any], actions: Sequence[Any] = ()) -> AdaptiveCard:
+    return AdaptiveCard(version=VERSION, body=list(body) or [text(" ")],
+                        actions=list(actions) or None)
+
+
+def to_dict(c: AdaptiveCard) -> dict[str, Any]:
+    return c.model_dump(exclude_none=True, by_alias=True)
+
+
+# ---------------------------------------------------------------------- buttons
+def button(opt: Option, session_id: int | None = None, kind: str = "p") -> ExecuteAction:
+    style = {"primary": "positive", "danger": "destructive"}.get(opt.style or "")
+    data: dict[str, Any] = {"value": opt.value, "label": clip(opt.label, TITLE_MAX), "k": kind}
+    if session_id is not None:
+        data["session"] = session_id
+    return ExecuteAction(title=plain(opt.label), verb=VERB, data=data, style=style)
+
+
+def button_sets(options: Sequence[Option], session_id: int | None = None,
+                kind: str = "p") -> list[ActionSet]:
+    return [ActionSet(actions=[button(o, session_id, kind)
+                               for o in options[i:i + BUTTONS_PER_SET]])
+            for i in range(0, len(options), BUTTONS_PER_SET)]
+
+
+def form_option(session_id: int) -> Option:
+    return Option(value=f"form|{session_id}", label="Fill in a form instead")
+
+
+# ---------------------------------------------------------------------- prompts
+_ICON = {Kind.ERROR: "⚠️ ", Kind.REASK: "🤔 ", Kind.ECHO: "✅ ", Kind.SAVED: "🎉 ",
+         Kind.CONFIRM: "❓ ", Kind.SUMMARY: "🧭 "}
+
+
+def prompt_items(p: Prompt, *, form: bool = False) -> list[Any]:
+    """One prompt as card elements: its text, detail and buttons."""
+    if p.kind is Kind.REVIEW and p.review is not None:
+        return review_items(p)
+    items: list[Any] = []
+    if p.kind in (Kind.QUESTION, Kind.DECISION) and p.progress is not None:
+        label = "Question" if p.kind is Kind.QUESTION else "Customer"
+        items.append(subtle(f"{label} {p.progress.text}"))
+    color = "Attention" if p.kind is Kind.ERROR else None
+    weight = "Bolder" if p.kind in (Kind.QUESTION, Kind.DECISION, Kind.SAVED) else None
+    items.append(text(_ICON.get(p.kind, "") + p.text, color=color, weight=weight))
+    if p.detail:
+        items.append(subtle(p.detail))
+    items += button_sets(p.choices, p.session_id)
+    actions = list(p.actions)
+    if form and p.kind is Kind.QUESTION and p.session_id is not None:
+        actions.append(form_option(p.session_id))
+    items += button_sets(actions, p.session_id)
+    return items
+
+
+def render_prompts(prompts: Sequence[Prompt], *, form: bool = True) -> AdaptiveCard:
+    """A reply (several prompts) as one card, each prompt in its own container."""
+    body: list[Any] = []
+    for i, p in enumerate(prompts):
+        body.append(Container(items=prompt_items(p, form=form), separator=i > 0 or None,
+                              spacing="Medium" if i else None))
+    return card(body)
+
+
+def review_items(p: Prompt) -> list[Any]:
+    r = p.review
+    assert r is not None
+    items: list[Any] = [heading(f"{r.letter} · {r.total:g}/100 · {r.customer}"), text(p.text)]
+    if r.change:
+        items.append(subtle(f"Since last grade: {r.change}"))
+    if r.dimensions:
+        items.append(FactSet(facts=[Fact(title=md(d.name, 200),
+                                         value="–" if d.score is None
+                                         else md(f"{d.score:g} {bar(d.score)}"))
+                                    for d in r.dimensions]))
+    if r.summary:
+        items.append(text(r.summary))
+    if r.lifted_by:
+        items.append(text("Lifted by: " + "; ".join(r.lifted_by)))
+    if r.held_back_by:
+        items.append(text("Held back by: " + "; ".join(r.held_back_by)))
+    for cap in r.caps:
+        items.append(text(f"⚠️ {cap}", color="Warning"))
+    if r.coverage < 0.999:
+        items.append(subtle(f"Incomplete: {r.coverage:.0%} of the weighted questions "
+                            "answered."))
+    items.append(text("\n".join(f"{a.number}. {a.label}: {a.answer or 'skipped'}"
+                                for a in r.answers), size="Small"))
+    items += button_sets(p.actions, p.session_id)
+    return items
+
+
+def answered_card(question: str, answer: str, change: Option | None,
+                  session_id: int | None) -> AdaptiveCard:
+    """A question card once answered: the buttons go, the recorded answer shows."""
+    body: list[Any] = [text(question), text(f"✅ {answer}", color="Good")]
+    if change is not None:
+        body += button_sets([change], session_id)
+    return card(body)
+
+
+def note_card(note: str) -> AdaptiveCard:
+    """What a conversation card becomes once acted on (no buttons: no stale clicks)."""
+    return card([subtle(note)])
+
+
+def bar(score: float | None, width: int = 10) -> str:
+    n = round((score or 0) / 100 * width)
+    return "█" * n + "░" * (width - n)
+
+
+# ---------------------------------------------------------------------- the form
+def _input(q: Question, current: object, raw: str | None) -> Any:
+    iid = FORM_PREFIX + q.id
+    given = raw if raw is not None else (None if current is None else str(current))
+    if q.type is AnswerType.SCALE:
+        return ChoiceSetInput(id=iid, style="compact", placeholder="1 to 5", value=given,
+                              choices=[Choice(title=plain(f"{i} {lab}"), value=str(i))
+                                       for i, lab in enumerate(q.labels, 1)])
+    if q.type is AnswerType.YES_NO:
+        return ChoiceSetInput(id=iid, style="expanded", value=given,
+                              choices=[Choice(title=lab, value=v) for v, lab in
+                                       (("yes", "Yes"), ("no", "No"), ("unsure", "Not sure"))])
+    if q.type is AnswerType.CHOICE:
+        return ChoiceSetInput(id=iid, style="compact", placeholder="Choose", value=given,
+                              choices=[Choice(title=plain(c.label), value=c.key)
+                                       for c in q.choices])
+    if q.type in (AnswerType.PERCENT, AnswerType.NUMBER):
+        # free text on purpose: "35%" or "about 3" are parsed, and refused on the card if wrong
+        return TextInput(id=iid, max_length=40, value=given,
+                         placeholder="e.g. 35%" if q.type is AnswerType.PERCENT else "a number")
+    return TextInput(id=iid, is_multiline=True, max_length=TEXT_MAX, value=given)
+
+
+def form_card(session_id: int, customer: str, questions: Sequence[Question],
+              current: Mapping[str, object], errors: Mapping[str, str] | None = None,
+              raw: Mapping[str, str] | None = None) -> AdaptiveCard:
+    """Every question of the sheet on one card; one submit. ``errors`` ({question id:
+    reason}) show under their fields, with what the rep typed kept in place."""
+    errors = errors or {}
+    body: list[Any] = [heading(f"Grading {customer}"),
+                       subtle("Leave a question empty to skip it.")]
+    if errors:
+        body.append(text("Some answers need a fix — see below.", color="Attention"))
+    for n, q in enumerate(questions, 1):
+        body.append(text(f"{n}. " + q.prompt.replace("{customer}", customer), weight="Bolder",
+                         spacing="Medium"))
+        if q.help:
+            body.append(subtle(q.help))
+        body.append(_input(q, current.get(q.id), (raw or {}).get(q.id)))
+        if q.id in errors:
+            body.append(text(f"⚠️ {errors[q.id]}", color="Attention", size="Small"))
+    submit = ExecuteAction(title="Save grade", verb=VERB, style="positive",
+                           data={"value": f"submit|{session_id}", "session": session_id,
+                                 "label": "Save grade", "k": "p"})
+    return card(body, [submit])
+
+
+def form_answers(data: Mapping[str, Any]) -> dict[str, str]:
+    """{question id: raw answer} from an Action.Execute's data (inputs merged in)."""
+    return {k[len(FORM_PREFIX):]: str(v) for k, v in data.items()
+            if k.startswith(FORM_PREFIX) and v is not None}
+
+
+# ---------------------------------------------------------------------- look-ups
+def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | None,
+                  dimension_names: Mapping[str, str] | None = None) -> AdaptiveCard:
+    names = dimension_names or {}
+    if isinstance(c, Denied):
+        return card([text(c.message)])
+    if isinstance(c, NotFoundCard):
+        t = f"No customer called {c.query}."
+        if c.suggestions:
+            t += " Did you mean: " + ", ".join(c.suggestions) + "?"
+        return card([text(t)])
+    body: list[Any] = [heading(c.name)]
+    if c.letter is None:
+        body.append(text("Not graded yet."))
+    else:
+        rec = (c.recommendation or "").replace("_", " ")
+        body.append(text(f"{c.letter} · {c.total:g}/100 · {rec}"
+                         + (f" · {c.trend}" if c.trend else "")))
+        if c.dimensions:
+            body.append(FactSet(facts=[Fact(title=md(names.get(k, k), 200),
+                                            value="–" if v is None else md(f"{v:g} {bar(v)}"))
+                                       for k, v in c.dimensions.items()]))
+        if c.summary:
+            body.append(text(c.summary))
+        for line in c.explanation[:5]:
+            body.append(subtle(line))
+        graded = c.graded_at.date().isoformat() if c.graded_at else "?"
+        due = c.due_on.isoformat() if c.due_on else "now"
+        body.append(subtle(f"Graded {graded} by {c.graded_by or '?'} ({c.cadence}) · "
+                           f"next due {due} · owner: {c.owner or '—'}"))
+    if regrade_value:
+        body += button_sets([Option(value=regrade_value, label="Re-grade", style="primary")],
+                            kind="l")
+    return card(body)
+
+
+def _row(line: str, opt: Option | None) -> Any:
+    if opt is None:
+        return text(line)
+    return ColumnSet(columns=[
+        Column(width="stretch", items=[text(line)], vertical_content_alignment="Center"),
+        Column(width="auto", items=[ActionSet(actions=[button(opt, kind="l")])])])
+
+
+def book_card(view: BookView | Denied, grade_value: Any = None,
+              limit: int = BOOK_LIMIT) -> AdaptiveCard:
+    if isinstance(view, Denied):
+        return card([text(view.message)])
+    title = f"{view.owner}'s book" + (" — overdue" if view.only_overdue else "")
+    body: list[Any] = [heading(title)]
+    if not view.entries:
+        body.append(text("Nothing to show."))
+    for e in view.entries[:limit]:
+        due = "due now" if view.is_overdue(e) else (
+            f"due {e.due_on.isoformat()}" if e.due_on else "")
+        grade = f"{e.letter} {e.total:g}" if e.letter else "not graded"
+        rec = (e.recommendation or "").replace("_", " ")
+        line = f"{grade} · {e.name}" + (f" · {rec}" if rec else "") + \
+               (f" · ⚠️ {due}" if view.is_overdue(e) else (f" · {due}" if due else ""))
+        opt = Option(value=grade_value(e), label="Grade") if grade_value else None
+        body.append(_row(line, opt))
+    if len(view.entries) > limit:
+        body.append(subtle(f"…and {len(view.entries) - limit} more. Try: grades overdue"))
+    return card(body)
+
+
+def portfolio_card(view: PortfolioView) -> AdaptiveCard:
+    p = view.portfolio
+    body: list[Any] = [heading(f"Portfolio — {view.owner}"),
+                       text(f"{p.customers} customers, {p.graded} graded.")]
+    body.append(FactSet(facts=[
+        Fact(title=md(g.label, 200), value=md(f"{p.shares[g]:.0f}% (target "
+                                              f"{p.target.share(g):.0f}%, {p.gap(g):+.0f}) "
+                                              f"{bar(p.shares[g])}"))
+        for g in (Good.US, Good.SKILLS, Good.OTHERS)]))
+    body.append(subtle("Grades: " + ", ".join(f"{k} {v}" for k, v in p.distribution.items())))
+    for w in p.warnings:
+        body.append(text(f"⚠️ {w.message}", color="Warning"))
+    if p.in_balance and p.graded:
+        body.append(text("✅ The three goods are in balance.", color="Good"))
+    if p.overdue:
+        names = ", ".join(e.name for e in p.overdue[:15])
+        body.append(subtle(f"Due for grading: {names}" + (" …" if len(p.overdue) > 15 else "")))
+    for m in p.movers[:5]:
+        body.append(subtle(f"Moved: {m.name} {m.previous_total:g} → {m.total:g} "
+                           f"({m.delta:+.1f})"))
+    return card(body)
+
+
+HELP_LINES = [
+    ("grade <customer> [quarterly|annual|strategic]",
+     "grade a customer here: buttons, your own words, or a form. \"grade strategic\" reviews "
+     "your whole book."),
+    ("customer <name>", "the latest grade: letter, score, dimensions, trend, when it is due."),
+    ("grades [overdue | @someone]", "your book sorted by grade; managers can ask for a team "
+                                    "member's."),
+    ("portfolio [team]", "the balance of the three goods against the target, with warnings."),
+    ("help", "this list. During a grading: back, skip, why, change N, review, pause, save, "
+             "discard."),
+]
+
+
+def help_card(lead: str = "") -> AdaptiveCard:
+    body: list[Any] = [heading("gradebot")]
+    if lead:
+        body.append(text(lead))
+    body.append(FactSet(facts=[Fact(title=md(cmd, 200), value=md(what))
+                               for cmd, what in HELP_LINES]))
+    return card(body)
+
+
+# ---------------------------------------------------------------------- reminders
+def item_line(it: DueItem) -> str:
+    if it.letter and it.last_graded:
+        return f"{it.name} · {it.letter} · last graded {it.last_graded}"
+    if it.last_graded:
+        return f"{it.name} · last graded {it.last_graded}"
+    return f"{it.name} · never graded"
+
+
+def reminder_cards(msg: ReminderMessage, *, followup: bool = False) -> list[AdaptiveCard]:
+    """The reminder as cards of at most ``PAGE`` customers; title and intro on the first,
+    snooze / out-of-office controls on the last."""
+    starts = list(range(0, len(msg.items), PAGE)) or [0]
+    out: list[AdaptiveCard] = []
+    for i, start in enumerate(starts):
+        chunk = msg.items[start:start + PAGE]
+        body: list[Any] = []
+        if i == 0:
+            body += [heading(msg.title), text(msg.intro) if not followup else subtle(msg.intro)]
+        if len(msg.items) > PAGE:
+            body.append(subtle(f"Due customers {start + 1}–{start + len(chunk)} of "
+                               f"{len(msg.items)}"))
+        for it in chunk:
+            body.append(_row(item_line(it), Option(value=f"pick||{it.customer_id}",
+                                                   label="Grade", style="primary")))
+        if i == len(starts) - 1 and msg.controls:
+            body += button_sets(msg.controls, kind="l")
+        out.append(card(body))
+    return out
+
+
+def digest_card(msg: DigestMessage) -> AdaptiveCard:
+    return card([heading(msg.title), *[text(line) for line in msg.lines[:100]]])
+
+
+def alert_card(t: str, options: Sequence[Option]) -> AdaptiveCard:
+    return card([text(t), *button_sets(list(options), kind="l")])
+
+
+def away_card(delivery_id: int, initial: str, error: str = "") -> AdaptiveCard:
+    body: list[Any] = [heading("Out of office"),
+                       text("No reminders or follow-ups until you are back."),
+                       text("Back on", weight="Bolder"), DateInput(id="back_on", value=initial)]
+    if error:
+        body.append(text(f"⚠️ {error}", color="Attention", size="Small"))
+    save = ExecuteAction(title="Save", verb=VERB, style="positive",
+                         data={"value": f"remaway|{delivery_id}", "label": "Save", "k": "p"})
+    return card(body, [save])

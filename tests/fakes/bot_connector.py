@@ -1,0 +1,166 @@
+"""A fake Bot Framework connector (the Teams ``serviceUrl``) on 127.0.0.1, in a thread.
+
+Activities the bot sends arrive here the way they reach Teams: ``POST
+/v3/conversations/{id}/activities`` (new messages and, with ``replyToId``, replies), ``POST
+…/activities/{activity id}`` (replies, the REST form) and ``PUT …/activities/{activity id}``
+(updates). Every request is recorded with its body and headers, and answered with the new
+activity's id. The fake can also publish Bot Framework–style OpenID metadata and signing
+keys (``/v1/.well-known/openidconfiguration`` and ``/v1/.well-known/keys``), so tests can
+send tokens the SDK's validator really verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Sent:
+    method: str                   # "create" | "reply" | "update"
+    conversation: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    activity_id: str              # the id the fake gave it (or updated)
+    reply_to: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        return [a["content"] for a in self.body.get("attachments") or []
+                if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+
+    @property
+    def card(self) -> dict[str, Any]:
+        assert self.cards, f"no adaptive card in {self.body}"
+        return self.cards[0]
+
+
+class FakeBotConnector:
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.port = 0
+        self.jwks: dict[str, Any] = {"keys": []}
+        self.failures: list[int] = []  # statuses to answer the next activity posts with
+        self._ids = itertools.count(1_700_000_000_000)
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ control
+    @property
+    def url(self) -> str:
+        """The serviceUrl to put in activities (with the trailing slash Teams sends)."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def openid_metadata_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/.well-known/openidconfiguration"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.sent.clear()
+            self.failures.clear()
+
+    def fail_next(self, status: int, times: int = 1) -> None:
+        with self.lock:
+            self.failures.extend([status] * times)
+
+    def all(self) -> list[Sent]:
+        with self.lock:
+            return list(self.sent)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Sent]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.all()
+            if len(got) >= count:
+                return got
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} activities, got {len(self.all())}")
+
+    # ------------------------------------------------------------------ server
+    def start(self) -> FakeBotConnector:
+        ready = threading.Event()
+
+        def run() -> None:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+            app = web.Application()
+            base = "/v3/conversations/{conversation}/activities"
+            app.router.add_route("POST", base, self._create)
+            app.router.add_route("POST", base + "/{activity}", self._reply)
+            app.router.add_route("PUT", base + "/{activity}", self._update)
+            app.router.add_route("GET", "/v1/.well-known/openidconfiguration", self._openid)
+            app.router.add_route("GET", "/v1/.well-known/keys", self._keys)
+            self._runner = web.AppRunner(app, access_log=None)
+            self.loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            self.loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="fake-connector")
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self.loop is None:
+            return
+
+        async def down() -> None:
+            if self._runner is not None:
+                await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(down(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    # ------------------------------------------------------------------ handlers
+    async def _record(self, request: web.Request, method: str,
+                      activity_id: str | None = None) -> web.Response:
+        try:
+            body = json.loads(await request.read() or b"{}")
+        except ValueError:
+            return web.json_response({"error": {"code": "BadSyntax"}}, status=400)
+        with self.lock:
+            if self.failures:
+                return web.json_response({"error": {"code": "ServiceError"}},
+                                         status=self.failures.pop(0))
+        new_id = activity_id if method == "update" else str(next(self._ids))
+        reply_to = body.get("replyToId") or (activity_id if method == "reply" else None)
+        if method == "create" and reply_to:
+            method = "reply"
+        sent = Sent(method, request.match_info["conversation"], body, dict(request.headers),
+                    str(new_id), reply_to)
+        with self.lock:
+            self.sent.append(sent)
+        return web.json_response({"id": new_id})
+
+    async def _create(self, request: web.Request) -> web.Response:
+        return await self._record(request, "create")
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        return await self._record(request, "reply", request.match_info["activity"])
+
+    async def _update(self, request: web.Request) -> web.Response:
+        return await self._record(request, "update", request.match_info["activity"])
+
+    async def _openid(self, _request: web.Request) -> web.Response:
+        return web.json_response({"issuer": "https://api.botframework.com",
+                                  "jwks_uri": f"http://127.0.0.1:{self.port}/v1/.well-known/keys",
+                                  "id_token_signing_alg_values_supported": ["RS256"]})
+
+    async def _keys(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.jwks)
