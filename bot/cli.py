@@ -126,6 +126,34 @@ def serve(
         raise fail(str(exc)) from None
 
 
+@app.command()
+def remind(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would be reminded "
+                                          "(nothing is claimed or sent)")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Run one real sweep through Slack")] = False,
+    at: Annotated[str | None, typer.Option(help="With --dry-run: the moment to plan for, ISO "
+                                           "(no offset: GRADEBOT_TIMEZONE)")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Only this workspace "
+                                                  "(platform:id)")] = None,
+) -> None:
+    """Reminders: who is due (--dry-run [--at 2027-01-04T09:30]) or send them (--now)."""
+    from bot.reminders import cli as remind_cli
+
+    if dry_run == now:
+        raise fail("Use exactly one of --dry-run or --now.")
+    sv = services()
+    try:
+        if dry_run:
+            when = remind_cli.parse_at(at, sv.settings.timezone, sv.clock())
+            remind_cli.render_plan(console, remind_cli.dry_run(sv, when, workspace), when)
+        else:
+            code = remind_cli.print_report(console, err, remind_cli.sweep_now(sv))
+            if code:
+                raise typer.Exit(code)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
 WorkspaceOption = Annotated[str, typer.Option(
     "--workspace", help="platform:external id, e.g. slack:T0123 (default cli:local)")]
 

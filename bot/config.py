@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     worksheet_path: Path | None = Field(default=None, validation_alias=_env("GRADEBOT_WORKSHEET"))
     session_idle_days: float = Field(default=7, gt=0,
                                      validation_alias=_env("GRADEBOT_SESSION_IDLE_DAYS"))
+    log_json: bool = Field(default=True, validation_alias=_env("GRADEBOT_LOG_JSON"))
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list,
                                                    validation_alias=_env("GRADEBOT_ADMINS"))
     # Reminders: minutes between sweeps in `gradebot serve` (0 turns the scheduler off)

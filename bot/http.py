@@ -23,7 +23,8 @@ def create_asgi(services: Services, slack_app: Any | None = None,
     """``teams``: a ``bot.teams.app.TeamsBot`` (built here from the settings when omitted and
     Teams is configured; when it is not, /api/messages refuses every request with a 401)."""
     routes = [Route("/healthz", lambda _r: JSONResponse({"ok": True}), methods=["GET"]),
-              Route("/readyz", _ready(services), methods=["GET"])]
+              Route("/readyz", _ready(services), methods=["GET"]),
+              Route("/metrics", _metrics, methods=["GET"])]
     if teams is None and services.settings.teams_enabled:
         from bot.teams.app import build_teams
 
@@ -42,6 +43,12 @@ def create_asgi(services: Services, slack_app: Any | None = None,
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+async def _metrics(_request: Request) -> Response:
+    from bot.observability import CONTENT_TYPE, metrics_text
+
+    return Response(metrics_text(), media_type=CONTENT_TYPE)
 
 
 async def _teams_off(request: Request) -> Response:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -32,6 +33,7 @@ from bot.lookups import book_view, customer_card, portfolio_view
 from bot.services import Services
 from bot.slack import blocks as bk
 from bot.slack import forms
+from bot.slack import notify as reminder_notify
 from bot.slack.delivery import Delivery
 from scoring import TargetBalance
 from storage import events as events_db
@@ -72,7 +74,8 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
         missing = "SLACK_BOT_TOKEN" if not st.slack_bot_token else "SLACK_SIGNING_SECRET"
         raise ConfigError(f"{missing}: not set (see the README's Slack set-up)")
     client = client or make_client(services)
-    app = AsyncApp(signing_secret=st.slack_signing_secret, client=client, process_before_response=False, raise_error_for_unhandled_request=False)
+    app = AsyncApp(signing_secret=st.slack_signing_secret, client=client,
+                   process_before_response=False, raise_error_for_unhandled_request=False)
     SlackBot(services, app).register()
     return app
 
@@ -110,6 +113,7 @@ class SlackBot:
         app.event("app_home_opened")(self.on_home_opened)
         app.view(forms.FORM_CALLBACK)(self.on_form_submit)
         app.view(forms.SETTINGS_CALLBACK)(self.on_settings_submit)
+        app.view(reminder_notify.AWAY_CALLBACK)(self.on_away_submit)  # reminders
         app.error(self.on_error)
 
     # ------------------------------------------------------------------ plumbing
@@ -121,7 +125,9 @@ class SlackBot:
             fresh = await asyncio.to_thread(self._record_event, scope, str(body["event_id"]))
             if not fresh:
                 logger.info("duplicate event %s ignored", body["event_id"])
-                return None  # Bolt answers 200 without running listeners
+                # a response without next(): Bolt sends it and runs no listener (returning
+                # None instead makes Bolt answer 404, and Slack retries again)
+                return BoltResponse(status=200, body="")
         return await next()
 
     def _record_event(self, scope: str, event_id: str) -> bool:
@@ -133,33 +139,40 @@ class SlackBot:
 
     async def actor_for(self, team_id: str, user_id: str, name: str = "",
                         client: AsyncWebClient | None = None) -> tuple[Actor, Person]:
-        actor, person = await asyncio.to_thread(self.sv.actor, "slack", team_id, user_id,
-                                                name or user_id)
+        """Our person for a Slack user. ``name`` (a command's or click's ``user_name``, the
+        legacy handle) is only a fallback until users.info has given the display name:
+        passed on every request it would overwrite that name each time."""
+        actor, person = await asyncio.to_thread(self.sv.actor, "slack", team_id, user_id)
         if person.timezone is None and client is not None:
-            await self._learn_profile(actor, person, client)
+            await self._learn_profile(actor, person, client, name)
         return actor, person
 
-    async def _learn_profile(self, actor: Actor, person: Person,
-                             client: AsyncWebClient) -> None:
+    async def _learn_profile(self, actor: Actor, person: Person, client: AsyncWebClient,
+                             fallback: str = "") -> None:
         try:
             info = await client.users_info(user=person.external_id)
+            user = info.get("user") or {}
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", person.external_id, exc.response.get(
                 "error"))
-            return
-        user = info.get("user") or {}
+            user = {}
         prof = user.get("profile") or {}
+        name = prof.get("display_name") or user.get("real_name") or fallback
+        if not user and not name:
+            return
 
-        def save() -> None:
+        def save() -> Person | None:
             with session_scope(self.sv.db) as s:
                 ws = s.get(Workspace, actor.workspace_id)
-                if ws is not None:
-                    people_db.get_or_create_person(
-                        s, ws, person.external_id,
-                        prof.get("display_name") or user.get("real_name") or "",
-                        email=(prof.get("email") or None), timezone=user.get("tz") or "UTC")
+                if ws is None:
+                    return None
+                return people_db.get_or_create_person(
+                    s, ws, person.external_id, name, email=(prof.get("email") or None),
+                    timezone=(user.get("tz") or "UTC") if user else None)
 
-        await asyncio.to_thread(save)
+        saved = await asyncio.to_thread(save)
+        if saved is not None:
+            person.display_name, person.timezone = saved.display_name, saved.timezone
 
     async def tell_failure(self, body: dict[str, Any], client: AsyncWebClient | None,
                            exc: Exception) -> None:
@@ -171,8 +184,12 @@ class SlackBot:
             (body.get("event") or {}).get("user")
         try:
             if body.get("response_url"):
+                # replace the "On it…" note of a command, or an ephemeral offer; never a
+                # message in the DM thread (the question the rep clicked would be lost)
+                replace = bool(body.get("command") or (body.get("container") or {}).get(
+                    "is_ephemeral"))
                 await self.delivery.respond_url(body["response_url"], bk.escape(text),
-                                                [bk.section(text).to_dict()])
+                                                [bk.section(text).to_dict()], replace)
             elif client is not None and user:
                 channel = await self.delivery.dm_channel(client, user)
                 thread = (body.get("event") or {}).get("thread_ts")
@@ -209,7 +226,8 @@ class SlackBot:
             card = await asyncio.to_thread(self._card, person, text)
             regrade = pick_option(card.customer_id, None) if hasattr(card, "customer_id") \
                 else None
-            t, b = bk.render_card(card, regrade)  # type: ignore[arg-type]
+            t, b = bk.render_card(card, regrade,  # type: ignore[arg-type]
+                                  {d.id: d.name for d in self.sv.worksheet.dimensions})
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/grades":
             view = await asyncio.to_thread(self._book, person, text)
@@ -246,6 +264,10 @@ class SlackBot:
             await ack()
             await self._open_settings(body, client)
             return
+        if action_id == "rem":  # reminders: snooze / out of office
+            await ack()
+            await self.on_reminder_action(body=body, action=action, client=client)
+            return
         await ack()
         await self._run_action(body=body, action=action, client=client, respond=respond)
 
@@ -266,11 +288,28 @@ class SlackBot:
         key = "b:" + hashlib.sha1(f"{msg_ts}|{value}".encode()).hexdigest()[:40]
         prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, Choose(value),
                                           session_id=session_id, input_key=key)
-        from_ephemeral = container.get("is_ephemeral") or container.get("type") == "view"
+        # answer in place only where there is a place: an ephemeral message with a
+        # response_url (App Home clicks have none; Bolt's respond() raises without one)
+        in_place = bool(container.get("is_ephemeral") and body.get("response_url"))
         await self.delivery.deliver(client, actor, person, prompts,
-                                    respond=respond if from_ephemeral else None)
+                                    respond=respond if in_place else None)
         if container.get("type") == "view" and person.id is not None:
             await self.publish_home(client, actor, person)
+
+    # ------------------------------------------------------------------ reminder buttons
+    @reported
+    async def on_reminder_action(self, *, body: dict[str, Any], action: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+        """``rem|snooze|…`` and ``rem|away|…`` (see bot/slack/notify.py)."""
+        await reminder_notify.handle_reminder_action(self.sv, body, action, client)
+
+    async def on_away_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        try:
+            await reminder_notify.handle_away_submit(self.sv, ack, body, view, client)
+        except Exception as exc:
+            log.exception("out-of-office submit failed")
+            await self.tell_failure(body, client, exc)
 
     def _session_by_thread(self, channel: str, thread_ts: str) -> int | None:
         with self.sv.session() as s:
@@ -425,4 +464,4 @@ class SlackBot:
         await ack()
 
 
-_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings)(:.*)?$")
+_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings|rem)(:.*)?$")

@@ -1,0 +1,264 @@
+"""Which reminders are due: for a workspace and a moment ``now`` (aware UTC), the
+(person, cadence, period) deliveries that a sweep should claim and send.
+
+Calendar rules (each in the rep's own timezone: ``Person.timezone``, else the workspace's,
+else UTC):
+
+* quarterly pulse — the first business day (Mon–Fri) of each quarter at ``reminder_hour``;
+  period ``2027-Q1``;
+* annual grading — the first business day of ``annual_month`` at ``reminder_hour``;
+  period ``2027``;
+* strategic review — each admin-set date in ``strategic_dates`` at ``reminder_hour``;
+  period = the ISO date.
+
+A reminder stays *live* from its time until its period ends (a strategic one for
+``STRATEGIC_WINDOW`` or until the next strategic date), so one missed during downtime is sent
+by the next sweep — once, because the delivery row is unique. A rep is reminded only when
+``due_customers`` lists customers of theirs for that cadence and they are not away.
+
+Everything above the ``# storage`` line is pure; ``plan_workspace`` reads what it needs in a
+handful of queries whatever the number of reps (people, existing deliveries, and one
+``due_customers`` query per distinct local date — at most three at any instant).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, col, select
+
+from scoring import Cadence, RegradePolicy
+from scoring.cadence import next_period_start, period_key, period_label, period_start
+from storage.grades import DueCustomer, due_customers, policy_for
+from storage.models import (
+    DeliveryStatus,
+    Person,
+    ReminderDelivery,
+    Workspace,
+    WorkspaceSettings,
+)
+
+log = logging.getLogger("gradebot.reminders")
+
+STRATEGIC_WINDOW = timedelta(days=14)
+MAX_ATTEMPTS = 5
+
+
+# ---------------------------------------------------------------------- pure calendar logic
+def first_business_day(year: int, month: int) -> date:
+    """The first Monday–Friday of the month (public holidays are not known here)."""
+    d = date(year, month, 1)
+    while d.weekday() >= 5:
+        d += timedelta(days=1)
+    return d
+
+
+def zone(name: str | None, fallback: str | None = None) -> ZoneInfo:
+    """The first valid IANA zone among ``name`` and ``fallback``; UTC otherwise."""
+    for candidate in (name, fallback):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("unknown timezone %r; falling back", candidate)
+    return ZoneInfo("UTC")
+
+
+def local_at(d: date, hour: int, tz: ZoneInfo) -> datetime:
+    return datetime(d.year, d.month, d.day, hour, tzinfo=tz)
+
+
+@dataclass(frozen=True, slots=True)
+class Occasion:
+    """A reminder moment that has come and whose period is still running."""
+
+    cadence: Cadence
+    period: str
+    at: datetime  # aware, in the rep's timezone
+
+
+def occasions(now: datetime, tz: ZoneInfo, st: WorkspaceSettings) -> list[Occasion]:
+    """The occasions live at ``now`` for someone in ``tz`` (fired, and period not over)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    today = now.astimezone(tz).date()
+    out: list[Occasion] = []
+    qs = period_start(today, Cadence.QUARTERLY)
+    fire = local_at(first_business_day(qs.year, qs.month), st.reminder_hour, tz)
+    if fire <= now:
+        out.append(Occasion(Cadence.QUARTERLY, period_key(today, Cadence.QUARTERLY), fire))
+    fire = local_at(first_business_day(today.year, st.annual_month), st.reminder_hour, tz)
+    if fire <= now:
+        out.append(Occasion(Cadence.ANNUAL, period_key(today, Cadence.ANNUAL), fire))
+    for d in sorted(set(st.strategic_dates), reverse=True):
+        fire = local_at(d, st.reminder_hour, tz)
+        if fire <= now:  # the latest strategic date that has come; older ones are superseded
+            if now - fire < STRATEGIC_WINDOW:
+                out.append(Occasion(Cadence.STRATEGIC, d.isoformat(), fire))
+            break
+    return out
+
+
+def period_is_current(cadence: Cadence | str, period: str, today: date,
+                      strategic_dates: Iterable[date] = ()) -> bool:
+    """Whether a delivery's period is still the running one on ``today`` (local)."""
+    c = Cadence(cadence)
+    if c is not Cadence.STRATEGIC:
+        return period_key(today, c) == period
+    started = date.fromisoformat(period)
+    later = [d for d in strategic_dates if started < d <= today]
+    return not later and today < started + STRATEGIC_WINDOW
+
+
+def for_cadence(customers: Iterable[DueCustomer], cadence: Cadence,
+                policy: RegradePolicy) -> list[DueCustomer]:
+    """The due customers a reminder of ``cadence`` lists.
+
+    quarterly: customers whose letter calls for quarterly re-grading, and never-graded ones
+    (they should not wait up to a year); annual: graded customers on the annual cadence;
+    strategic: everything due (the review covers the whole book)."""
+    if cadence is Cadence.STRATEGIC:
+        return list(customers)
+    if cadence is Cadence.QUARTERLY:
+        return [c for c in customers
+                if c.letter is None or policy.cadence_for(c.letter) is Cadence.QUARTERLY]
+    return [c for c in customers
+            if c.letter is not None and policy.cadence_for(c.letter) is Cadence.ANNUAL]
+
+
+def period_bounds(cadence: Cadence | str, period: str) -> tuple[date, date]:
+    """[start, end) of a period key, as dates."""
+    c = Cadence(cadence)
+    if c is Cadence.QUARTERLY:
+        y, q = int(period[:4]), int(period[6:])
+        start = date(y, 3 * (q - 1) + 1, 1)
+        return start, next_period_start(start, c)
+    if c is Cadence.ANNUAL:
+        return date(int(period), 1, 1), date(int(period) + 1, 1, 1)
+    d = date.fromisoformat(period)
+    return d, d + STRATEGIC_WINDOW
+
+
+def person_zone(person: Person, st: WorkspaceSettings) -> ZoneInfo:
+    return zone(person.timezone, st.timezone)
+
+
+def is_away(person: Person, now: datetime) -> bool:
+    return person.away_until is not None and person.away_until > now
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One reminder a sweep should send now."""
+
+    workspace_id: int
+    person_id: int
+    person_name: str
+    timezone: str
+    cadence: Cadence
+    period: str
+    at: datetime                      # when it was due, in the rep's timezone
+    customers: tuple[DueCustomer, ...] = field(default_factory=tuple)
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period)
+
+    def why(self, limit: int = 8) -> str:
+        names = [c.name for c in self.customers]
+        shown = ", ".join(names[:limit]) + (f", … (+{len(names) - limit})"
+                                            if len(names) > limit else "")
+        n = len(names)
+        return f"{n} customer{'s' if n != 1 else ''} due: {shown}"
+
+
+# ---------------------------------------------------------------------- storage
+def existing_deliveries(s: Session, workspace_id: int, periods: Iterable[str]
+                        ) -> dict[tuple[int, str, str], ReminderDelivery]:
+    keys = sorted(set(periods))
+    if not keys:
+        return {}
+    rows = s.exec(select(ReminderDelivery).where(
+        ReminderDelivery.workspace_id == workspace_id,
+        col(ReminderDelivery.period).in_(keys))).all()
+    return {(r.person_id, r.cadence, r.period): r for r in rows}
+
+
+def claimable(row: ReminderDelivery | None, now: datetime,
+              max_attempts: int = MAX_ATTEMPTS) -> bool:
+    """Whether a sweep may try to claim: never claimed, or a claim whose lease ran out."""
+    if row is None:
+        return True
+    return (row.status == DeliveryStatus.CLAIMED and row.attempts < max_attempts
+            and (row.lease_until is None or row.lease_until < now))
+
+
+def due_by_person(s: Session, ws: Workspace, people: Sequence[Person], now: datetime,
+                  policy: RegradePolicy | None = None) -> dict[int, list[DueCustomer]]:
+    """Each person's due customers, as of their own local date (one query per date)."""
+    st = ws.get_settings()
+    policy = policy or policy_for(st.regrade_by_letter)
+    by_day: dict[date, list[int]] = {}
+    for p in people:
+        by_day.setdefault(now.astimezone(person_zone(p, st)).date(), []).append(p.id)  # type: ignore[arg-type]
+    out: dict[int, list[DueCustomer]] = {}
+    for day, ids in by_day.items():
+        out.update(due_customers(s, ws.id, day, policy, owner_ids=ids))  # type: ignore[arg-type]
+    return out
+
+
+def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
+                   max_attempts: int = MAX_ATTEMPTS) -> list[Planned]:
+    """The reminders due in ``ws`` at ``now`` that nobody has sent or is sending."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    now = now.astimezone(UTC)
+    st = ws.get_settings()
+    policy = policy_for(st.regrade_by_letter)
+    people = s.exec(select(Person).where(Person.workspace_id == ws.id)).all()
+    live: dict[int, tuple[Person, list[Occasion]]] = {}
+    for p in people:
+        if is_away(p, now):
+            continue
+        occ = occasions(now, person_zone(p, st), st)
+        if occ:
+            live[p.id] = (p, occ)  # type: ignore[index]
+    if not live:
+        return []
+    existing = existing_deliveries(
+        s, ws.id, (o.period for _, occ in live.values() for o in occ))  # type: ignore[arg-type]
+    wanted: dict[int, tuple[Person, list[Occasion]]] = {}
+    for pid, (p, occ) in live.items():
+        todo = [o for o in occ if claimable(existing.get((pid, o.cadence.value, o.period)), now,
+                                            max_attempts)]
+        if todo:
+            wanted[pid] = (p, todo)
+    if not wanted:
+        return []
+    due = due_by_person(s, ws, [p for p, _ in wanted.values()], now, policy)
+    out: list[Planned] = []
+    for pid, (p, occ) in sorted(wanted.items(), key=lambda kv: kv[1][0].display_name):
+        for o in occ:
+            items = for_cadence(due.get(pid, []), o.cadence, policy)
+            if items:
+                out.append(Planned(ws.id, pid, p.display_name, str(o.at.tzinfo), o.cadence,  # type: ignore[arg-type]
+                                   o.period, o.at, tuple(items)))
+    return out
+
+
+def plan(s: Session, now: datetime, platforms: Iterable[str] | None = None,
+         workspace_id: int | None = None) -> list[Planned]:
+    """Every workspace's plan (optionally only some platforms or one workspace)."""
+    stmt = select(Workspace).order_by(Workspace.id)
+    if platforms is not None:
+        stmt = stmt.where(col(Workspace.platform).in_(list(platforms)))
+    if workspace_id is not None:
+        stmt = stmt.where(Workspace.id == workspace_id)
+    out: list[Planned] = []
+    for ws in s.exec(stmt).all():
+        out += plan_workspace(s, ws, now)
+    return out

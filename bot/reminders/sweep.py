@@ -1,0 +1,576 @@
+"""One reminder sweep: the database decides what is due and who sends it.
+
+Every process (each replica of the bot, or ``gradebot remind --now``) may sweep at any time;
+a sweep never relies on memory from the last one. For each workspace whose platform has a
+``Notifier``:
+
+1. close finished threads: a sent reminder whose rep has graded everything gets its parent
+   updated to "All graded ✓" (claimed by a conditional ``sent → done`` update);
+2. new reminders: ``plan_workspace`` → ``claim_delivery`` (a unique row per workspace,
+   person, cadence and period, held by a 5-minute lease) → ``Notifier.send_reminder`` →
+   ``mark_sent`` with the thread and the first follow-up time. A send error is logged,
+   recorded on the row (``mark_failed_attempt``) and retried by the next sweep; after
+   ``max_attempts`` the row is marked failed;
+3. follow-ups: ``followups_due`` → ``claim_followup`` (one per due time across replicas) →
+   re-compute what is still due → reply in the same thread, or close it;
+4. the manager digest of the quarter just ended, once (``record_event`` claim);
+5. grade-drop alerts to owners, once per grade (``record_event`` claim).
+
+A process that dies between claiming and sending leaves a ``claimed`` row whose lease runs
+out; a later sweep (any process) re-claims it and sends, counting the attempt. Rows that
+exhausted their attempts that way are marked failed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, String, and_, cast, delete, distinct, func, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.notify import DigestMessage, Notifier, ThreadRef
+from bot.reminders import messages
+from bot.reminders.plan import (
+    MAX_ATTEMPTS,
+    Planned,
+    due_by_person,
+    first_business_day,
+    for_cadence,
+    is_away,
+    local_at,
+    period_bounds,
+    period_is_current,
+    person_zone,
+    plan_workspace,
+    zone,
+)
+from scoring import Cadence, Recommendation
+from scoring.cadence import period_key, period_label, period_start
+from storage import reminders as rem_db
+from storage.engine import session_scope
+from storage.events import record_event
+from storage.grades import DueCustomer, due_customers, policy_for
+from storage.models import (
+    Customer,
+    CustomerStatus,
+    DeliveryStatus,
+    Grade,
+    Person,
+    ProcessedEvent,
+    ReminderDelivery,
+    Workspace,
+)
+from storage.types import utcnow
+
+log = logging.getLogger("gradebot.reminders")
+
+DROP_LOOKBACK = timedelta(days=2)   # grades newer than this are checked for drop alerts
+DROP_SCOPE = "drop"
+
+
+def default_claimer() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def worse(letter: str | None, previous: str | None) -> bool:
+    """A is best, D worst: True when ``letter`` is at least one letter below ``previous``."""
+    if not letter or not previous:
+        return False
+    return letter[0].upper() > previous[0].upper()
+
+
+@dataclass
+class SweepReport:
+    sent: int = 0
+    completed: int = 0         # partially sent threads finished on a retry
+    skipped: int = 0           # claimed by another process first
+    failed_attempts: int = 0
+    gave_up: int = 0
+    followups: int = 0
+    closed: int = 0
+    expired: int = 0           # threads of a period that ended, closed quietly
+    digests: int = 0
+    alerts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, what: str, exc: BaseException) -> None:
+        self.errors.append(f"{what}: {type(exc).__name__}: {exc}"[:300])
+
+    def summary(self) -> str:
+        return (f"{self.sent} sent, {self.completed} completed, {self.followups} follow-ups, "
+                f"{self.closed} closed, {self.digests} digests, {self.alerts} alerts, "
+                f"{self.skipped} claimed elsewhere, {self.failed_attempts} failed attempts "
+                f"(retried next sweep), {self.gave_up} given up")
+
+
+@dataclass(frozen=True, slots=True)
+class DropAlert:
+    grade_id: int
+    customer_id: int
+    customer: str
+    owner_id: int
+    letter: str
+    total: float
+    recommendation: str
+    previous_letter: str
+    previous_total: float
+    grader: str
+
+
+class Sweeper:
+    """Runs sweeps against ``db`` with one notifier per platform."""
+
+    def __init__(self, db: Engine, notifiers: Iterable[Notifier], *,
+                 clock: Callable[[], datetime] = utcnow, claimer: str | None = None,
+                 lease: timedelta = rem_db.LEASE, max_attempts: int = MAX_ATTEMPTS,
+                 concurrency: int = 4) -> None:
+        self.db = db
+        self.notifiers = {n.platform: n for n in notifiers}
+        self.clock = clock
+        self.claimer = (claimer or default_claimer())[:64]
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.concurrency = max(1, concurrency)
+
+    # ------------------------------------------------------------------ the sweep
+    async def sweep(self, now: datetime | None = None) -> SweepReport:
+        now = (now or self.clock()).astimezone(UTC)
+        report = SweepReport()
+        try:
+            workspaces = await asyncio.to_thread(self._workspaces)
+        except Exception as exc:
+            log.exception("reminder sweep: cannot read workspaces")
+            report.error("workspaces", exc)
+            return report
+        for ws in workspaces:
+            notifier = self.notifiers[ws.platform]
+            for step in (self._close_completed, self._reminders, self._digest, self._alerts):
+                try:
+                    await step(ws, notifier, now, report)
+                except Exception as exc:
+                    log.exception("reminder sweep: %s failed for workspace %s",
+                                  step.__name__, ws.id)
+                    report.error(f"{step.__name__} ws={ws.id}", exc)
+        try:
+            await self._followups(now, report)
+        except Exception as exc:
+            log.exception("reminder sweep: follow-ups failed")
+            report.error("followups", exc)
+        try:
+            report.gave_up += await asyncio.to_thread(self._give_up_abandoned, now)
+        except Exception as exc:
+            log.exception("reminder sweep: marking abandoned claims failed")
+            report.error("give_up", exc)
+        if report.sent or report.followups or report.closed or report.errors or report.alerts:
+            log.info("reminder sweep at %s: %s", now.isoformat(timespec="minutes"),
+                     report.summary())
+        return report
+
+    def _workspaces(self) -> list[Workspace]:
+        with session_scope(self.db) as s:
+            return list(s.exec(select(Workspace).where(
+                col(Workspace.platform).in_(list(self.notifiers))).order_by(Workspace.id)).all())
+
+    # ------------------------------------------------------------------ new reminders
+    async def _reminders(self, ws: Workspace, notifier: Notifier, now: datetime,
+                         report: SweepReport) -> None:
+        plans = await asyncio.to_thread(self._plan, ws, now)
+        if not plans:
+            return
+        gate = asyncio.Semaphore(self.concurrency)
+        first_followup = now + timedelta(days=ws.get_settings().followup_days)
+
+        async def one(p: Planned) -> None:
+            async with gate:
+                try:
+                    await self._deliver(p, notifier, now, first_followup, report)
+                except Exception as exc:  # bookkeeping failed (database): next sweep retries
+                    log.exception("reminder for person %s (%s %s) failed", p.person_id,
+                                  p.cadence, p.period)
+                    report.error(f"deliver person={p.person_id}", exc)
+
+        await asyncio.gather(*(one(p) for p in plans))
+
+    def _plan(self, ws: Workspace, now: datetime) -> list[Planned]:
+        with session_scope(self.db) as s:
+            return plan_workspace(s, ws, now, max_attempts=self.max_attempts)
+
+    def _claim(self, p: Planned, now: datetime) -> tuple[ReminderDelivery, Person] | None:
+        with session_scope(self.db) as s:
+            d = rem_db.claim_delivery(s, workspace_id=p.workspace_id, person_id=p.person_id,
+                                      cadence=p.cadence.value, period=p.period,
+                                      claimer=self.claimer, now=now, lease=self.lease,
+                                      max_attempts=self.max_attempts)
+            if d is None:
+                return None
+            person = s.get(Person, p.person_id)
+            assert person is not None
+            return d, person
+
+    async def _deliver(self, p: Planned, notifier: Notifier, now: datetime,
+                       first_followup: datetime, report: SweepReport) -> None:
+        claimed = await asyncio.to_thread(self._claim, p, now)
+        if claimed is None:
+            report.skipped += 1
+            return
+        d, person = claimed
+        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)  # type: ignore[arg-type]
+        resumed = bool(d.channel and d.thread_ts)
+        try:
+            if resumed:  # an earlier attempt posted the parent: finish that thread
+                where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
+                await notifier.send_followup(person, where, msg)
+            else:
+                where = await notifier.send_reminder(person, msg)
+        except messages.PartiallySent as exc:
+            d.channel, d.thread_ts = exc.where.channel, exc.where.thread_ts
+            await self._failed(d, exc, now, report)
+            return
+        except Exception as exc:
+            await self._failed(d, exc, now, report)
+            return
+        await asyncio.to_thread(self._mark_sent, d, where, len(p.customers), first_followup,
+                                now)
+        if resumed:
+            report.completed += 1
+        else:
+            report.sent += 1
+
+    def _mark_sent(self, d: ReminderDelivery, where: ThreadRef, n: int, next_at: datetime,
+                   now: datetime) -> None:
+        with session_scope(self.db) as s:
+            rem_db.mark_sent(s, d, channel=where.channel, thread_ts=where.thread_ts,
+                             customers_due=n, next_followup_at=next_at, now=now)
+
+    async def _failed(self, d: ReminderDelivery, exc: BaseException, now: datetime,
+                      report: SweepReport) -> None:
+        log.error("sending reminder %s (person %s, %s %s, attempt %s) failed: %s", d.id,
+                  d.person_id, d.cadence, d.period, d.attempts, exc, exc_info=exc)
+        report.error(f"send delivery={d.id}", exc)
+
+        def save() -> None:
+            with session_scope(self.db) as s:
+                rem_db.mark_failed_attempt(s, d, f"{type(exc).__name__}: {exc}",
+                                           max_attempts=self.max_attempts, now=now)
+
+        await asyncio.to_thread(save)
+        if d.status == DeliveryStatus.FAILED:
+            report.gave_up += 1
+        else:
+            report.failed_attempts += 1
+
+    def _give_up_abandoned(self, now: datetime) -> int:
+        """Claims whose lease ran out ``max_attempts`` times (the sender died each time)."""
+        with session_scope(self.db) as s:
+            res = s.execute(update(ReminderDelivery).where(
+                col(ReminderDelivery.status) == DeliveryStatus.CLAIMED,
+                col(ReminderDelivery.lease_until) < now,
+                col(ReminderDelivery.attempts) >= self.max_attempts,
+            ).values(status=DeliveryStatus.FAILED, updated_at=now,
+                     last_error="gave up: the claim expired on every attempt"))
+            s.commit()
+            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ closing threads
+    def _sent_threads(self, ws: Workspace, now: datetime
+                      ) -> list[tuple[ReminderDelivery, Person, list[DueCustomer] | None]]:
+        """Sent deliveries with what is still due for them (None: the period is over)."""
+        with session_scope(self.db) as s:
+            rows = s.exec(select(ReminderDelivery, Person)
+                          .join(Person, col(Person.id) == ReminderDelivery.person_id)
+                          .where(ReminderDelivery.workspace_id == ws.id,
+                                 ReminderDelivery.status == DeliveryStatus.SENT)).all()
+            if not rows:
+                return []
+            st = ws.get_settings()
+            policy = policy_for(st.regrade_by_letter)
+            people = list({p.id: p for _, p in rows}.values())
+            due = due_by_person(s, ws, people, now)
+            out: list[tuple[ReminderDelivery, Person, list[DueCustomer] | None]] = []
+            for d, p in rows:
+                today = now.astimezone(person_zone(p, st)).date()
+                if not period_is_current(d.cadence, d.period, today, st.strategic_dates):
+                    out.append((d, p, None))
+                else:
+                    out.append((d, p, for_cadence(due.get(p.id, []), Cadence(d.cadence),  # type: ignore[arg-type]
+                                                  policy)))
+            return out
+
+    def _claim_close(self, d: ReminderDelivery, now: datetime) -> bool:
+        with session_scope(self.db) as s:
+            res = s.execute(update(ReminderDelivery).where(
+                col(ReminderDelivery.id) == d.id,
+                col(ReminderDelivery.status) == DeliveryStatus.SENT,
+            ).values(status=DeliveryStatus.DONE, next_followup_at=None, updated_at=now))
+            s.commit()
+            return res.rowcount == 1  # type: ignore[attr-defined]
+
+    def _reopen(self, d: ReminderDelivery, now: datetime) -> None:
+        """A close that could not be posted: back to sent, retried by the next sweep."""
+        with session_scope(self.db) as s:
+            s.execute(update(ReminderDelivery).where(
+                col(ReminderDelivery.id) == d.id,
+                col(ReminderDelivery.status) == DeliveryStatus.DONE,
+            ).values(status=DeliveryStatus.SENT, next_followup_at=now, updated_at=now))
+            s.commit()
+
+    async def _close_completed(self, ws: Workspace, notifier: Notifier, now: datetime,
+                               report: SweepReport) -> None:
+        for d, person, remaining in await asyncio.to_thread(self._sent_threads, ws, now):
+            if remaining:
+                continue
+            if not await asyncio.to_thread(self._claim_close, d, now):
+                continue
+            if remaining is None:  # the period ended: stop following up, quietly
+                report.expired += 1
+                continue
+            where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
+            try:
+                await notifier.close_reminder(person, where, messages.closed(d.cadence,
+                                                                             d.period))
+                report.closed += 1
+            except Exception as exc:
+                log.error("closing reminder %s failed (retried next sweep): %s", d.id, exc,
+                          exc_info=exc)
+                report.error(f"close delivery={d.id}", exc)
+                await asyncio.to_thread(self._reopen, d, now)
+
+    # ------------------------------------------------------------------ follow-ups
+    def _followup_rows(self, now: datetime
+                       ) -> list[tuple[ReminderDelivery, Person, Workspace]]:
+        with session_scope(self.db) as s:
+            due = list(rem_db.followups_due(s, now))
+            if not due:
+                return []
+            people = {p.id: p for p in s.exec(select(Person).where(
+                col(Person.id).in_({d.person_id for d in due}))).all()}
+            spaces = {w.id: w for w in s.exec(select(Workspace).where(
+                col(Workspace.id).in_({d.workspace_id for d in due}))).all()}
+            out = []
+            for d in due:
+                ws, person = spaces.get(d.workspace_id), people.get(d.person_id)
+                if ws is not None and person is not None and ws.platform in self.notifiers:
+                    out.append((d, person, ws))
+            return out
+
+    async def _followups(self, now: datetime, report: SweepReport) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(d: ReminderDelivery, person: Person, ws: Workspace) -> None:
+            async with gate:
+                try:
+                    await self._followup(d, person, ws, now, report)
+                except Exception as exc:
+                    log.exception("follow-up of reminder %s failed", d.id)
+                    report.error(f"followup delivery={d.id}", exc)
+
+        rows = await asyncio.to_thread(self._followup_rows, now)
+        await asyncio.gather(*(one(*row) for row in rows))
+
+    async def _followup(self, d: ReminderDelivery, person: Person, ws: Workspace,
+                        now: datetime, report: SweepReport) -> None:
+        notifier = self.notifiers[ws.platform]
+        st = ws.get_settings()
+        today = now.astimezone(person_zone(person, st)).date()
+
+        def run(fn: Callable[[Session], Any]) -> Any:
+            with session_scope(self.db) as s:
+                return fn(s)
+
+        if not period_is_current(d.cadence, d.period, today, st.strategic_dates):
+            if await asyncio.to_thread(self._claim_close, d, now):
+                report.expired += 1
+            return
+        if is_away(person, now):
+            await asyncio.to_thread(run, lambda s: rem_db.snooze(s, d, person.away_until))
+            return
+        next_at = now + timedelta(days=st.followup_days)
+        if not await asyncio.to_thread(run, lambda s: rem_db.claim_followup(
+                s, d, now=now, next_at=next_at)):
+            return  # another process took this follow-up
+        policy = policy_for(st.regrade_by_letter)
+        remaining = for_cadence(await asyncio.to_thread(run, lambda s: due_customers(
+            s, ws.id, today, policy, owner_ids=[person.id]).get(person.id, [])),  # type: ignore[arg-type]
+            Cadence(d.cadence), policy)
+        where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
+        try:
+            if not remaining:
+                await notifier.close_reminder(person, where, messages.closed(d.cadence,
+                                                                             d.period))
+                await asyncio.to_thread(run, lambda s: rem_db.mark_done(s, d))
+                report.closed += 1
+            else:
+                await notifier.send_followup(person, where, messages.followup(
+                    d.id, d.cadence, d.period, remaining))  # type: ignore[arg-type]
+                report.followups += 1
+        except Exception as exc:
+            log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,
+                      exc_info=exc)
+            report.error(f"followup delivery={d.id}", exc)
+
+            def release(s: Session) -> None:
+                s.execute(update(ReminderDelivery).where(
+                    col(ReminderDelivery.id) == d.id,
+                    col(ReminderDelivery.next_followup_at) == next_at,
+                ).values(next_followup_at=now, followups=ReminderDelivery.followups - 1))
+                s.commit()
+
+            await asyncio.to_thread(run, release)
+
+    # ------------------------------------------------------------------ digests
+    @staticmethod
+    def digest_period(ws: Workspace, now: datetime) -> str | None:
+        """The quarter whose digest is due: the one just ended, from the first business day
+        of the next quarter at ``reminder_hour`` (workspace timezone) on."""
+        st = ws.get_settings()
+        if not st.digest_channel:
+            return None
+        tz = zone(st.timezone)
+        qs = period_start(now.astimezone(tz).date(), Cadence.QUARTERLY)
+        if local_at(first_business_day(qs.year, qs.month), st.reminder_hour, tz) > now:
+            return None
+        return period_key(qs - timedelta(days=1), Cadence.QUARTERLY)
+
+    def _digest_claimed(self, ws: Workspace, period: str) -> bool:
+        with session_scope(self.db) as s:
+            return s.exec(select(ProcessedEvent.id).where(
+                ProcessedEvent.scope == f"digest:{ws.id}",
+                ProcessedEvent.event_id == period)).first() is not None
+
+    def build_digest(self, s: Session, ws: Workspace, period: str) -> DigestMessage | None:
+        """Completion per rep, letter drops and exit recommendations of one quarter."""
+        st = ws.get_settings()
+        policy = policy_for(st.regrade_by_letter)
+        start, end = period_bounds(Cadence.QUARTERLY, period)
+        t0 = datetime(start.year, start.month, start.day, tzinfo=UTC)
+        t1 = datetime(end.year, end.month, end.day, tzinfo=UTC)
+        names = {p.id: p.display_name for p in s.exec(
+            select(Person).where(Person.workspace_id == ws.id)).all()}
+        graded = dict(s.execute(
+            select(Customer.owner_id, func.count(distinct(Grade.customer_id)))
+            .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
+            .where(Grade.workspace_id == ws.id, Grade.created_at >= t0, Grade.created_at < t1,
+                   col(Customer.owner_id).is_not(None))
+            .group_by(Customer.owner_id)).all())
+        still = {o: len(v) for o, v in
+                 due_customers(s, ws.id, end - timedelta(days=1), policy).items()}
+        lines: list[str] = []
+        owners = sorted(set(graded) | set(still), key=lambda o: names.get(o, "").casefold())
+        if owners:
+            lines.append("Completion per rep (graded / due this period):")
+            for o in owners:
+                g, left = int(graded.get(o, 0)), still.get(o, 0)
+                pct = round(100 * g / (g + left)) if g + left else 100
+                lines.append(f"• {names.get(o, '?')}: {g} / {g + left} ({pct}%)")
+        prev = aliased(Grade, name="prev")
+        drops = [r for r in s.execute(
+            select(Customer.name, prev.letter, Grade.letter, prev.total, Grade.total)
+            .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
+            .join(prev, col(prev.id) == Grade.previous_grade_id)
+            .where(Grade.workspace_id == ws.id, Grade.created_at >= t0, Grade.created_at < t1)
+            .order_by(Customer.name, Grade.created_at)).all() if worse(r[2], r[1])]
+        if drops:
+            lines.append("Dropped a letter or more:")
+            lines += [f"• {n}: {a} → {b} ({pa:g} → {pb:g})" for n, a, b, pa, pb in drops]
+        exits = s.execute(
+            select(Customer.name, Grade.letter, Grade.total, Customer.owner_id)
+            .select_from(Customer).join(Grade, col(Grade.id) == Customer.latest_grade_id)
+            .where(Customer.workspace_id == ws.id, col(Customer.archived).is_(False),
+                   Customer.status != CustomerStatus.FORMER,
+                   Grade.recommendation == Recommendation.EXIT.value)
+            .order_by(Customer.name)).all()
+        if exits:
+            lines.append("Recommended exit:")
+            lines += [f"• {n} ({letter}, {total:g}/100) — owner {names.get(o, '—')}"
+                      for n, letter, total, o in exits]
+        if not lines:
+            return None
+        return DigestMessage(title=f"{period_label(period)} grading digest", lines=lines)
+
+    def _claim_digest(self, ws: Workspace, period: str) -> DigestMessage | None:
+        with session_scope(self.db) as s:
+            msg = self.build_digest(s, ws, period)
+            if msg is None or not record_event(s, f"digest:{ws.id}", period, "digest"):
+                return None
+            return msg
+
+    def _unclaim(self, scope: str, event_id: str) -> None:
+        with session_scope(self.db) as s:
+            s.execute(delete(ProcessedEvent).where(col(ProcessedEvent.scope) == scope,
+                                                   col(ProcessedEvent.event_id) == event_id))
+            s.commit()
+
+    async def _digest(self, ws: Workspace, notifier: Notifier, now: datetime,
+                      report: SweepReport) -> None:
+        period = self.digest_period(ws, now)
+        if period is None or await asyncio.to_thread(self._digest_claimed, ws, period):
+            return
+        msg = await asyncio.to_thread(self._claim_digest, ws, period)
+        if msg is None:
+            return
+        channel = ws.get_settings().digest_channel
+        try:
+            await notifier.send_digest(channel, msg)  # type: ignore[arg-type]
+            report.digests += 1
+        except Exception as exc:
+            log.error("digest %s for workspace %s failed (retried next sweep): %s", period,
+                      ws.id, exc, exc_info=exc)
+            report.error(f"digest ws={ws.id}", exc)
+            await asyncio.to_thread(self._unclaim, f"digest:{ws.id}", period)
+
+    # ------------------------------------------------------------------ drop alerts
+    def drop_candidates(self, s: Session, workspace_id: int, now: datetime) -> list[DropAlert]:
+        """Recent grades by someone other than the owner that lowered the letter and have
+        not been alerted yet (one query)."""
+        prev = aliased(Grade, name="prev")
+        grader = aliased(Person, name="grader")
+        rows = s.execute(
+            select(Grade.id, Customer.id, Customer.name, Customer.owner_id, Grade.letter,
+                   Grade.total, Grade.recommendation, prev.letter, prev.total,
+                   grader.display_name)
+            .select_from(Grade)
+            .join(Customer, col(Customer.id) == Grade.customer_id)
+            .join(prev, col(prev.id) == Grade.previous_grade_id)
+            .join(grader, col(grader.id) == Grade.grader_id)
+            .outerjoin(ProcessedEvent, and_(col(ProcessedEvent.scope) == DROP_SCOPE,
+                                            col(ProcessedEvent.event_id) == cast(Grade.id,
+                                                                                 String)))
+            .where(Grade.workspace_id == workspace_id, Grade.created_at >= now - DROP_LOOKBACK,
+                   Grade.created_at <= now, col(Customer.owner_id).is_not(None),
+                   col(Grade.grader_id) != Customer.owner_id, col(ProcessedEvent.id).is_(None))
+            .order_by(Grade.id)).all()
+        return [DropAlert(*r) for r in rows if worse(r[4], r[7])]
+
+    def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Person]]:
+        with session_scope(self.db) as s:
+            out = []
+            for a in self.drop_candidates(s, ws.id, now):  # type: ignore[arg-type]
+                owner = s.get(Person, a.owner_id)
+                if owner is not None and record_event(s, DROP_SCOPE, str(a.grade_id), "alert"):
+                    out.append((a, owner))
+            return out
+
+    async def _alerts(self, ws: Workspace, notifier: Notifier, now: datetime,
+                      report: SweepReport) -> None:
+        for a, owner in await asyncio.to_thread(self._drops, ws, now):
+            rec = a.recommendation.replace("_", " ")
+            text = (f"Heads-up: {a.customer} was re-graded by {a.grader} and dropped from "
+                    f"{a.previous_letter} to {a.letter} ({a.previous_total:g} → {a.total:g}/100;"
+                    f" recommendation: {rec}). Grade it yourself if you see it differently.")
+            try:
+                await notifier.send_alert(owner, text, [messages.grade_option(a.customer_id)])
+                report.alerts += 1
+            except Exception as exc:
+                log.error("drop alert for grade %s failed (retried next sweep): %s",
+                          a.grade_id, exc, exc_info=exc)
+                report.error(f"alert grade={a.grade_id}", exc)
+                await asyncio.to_thread(self._unclaim, DROP_SCOPE, str(a.grade_id))

@@ -1,0 +1,245 @@
+"""The Slack ``Notifier``: reminder threads, follow-ups, digests and alerts over the Web API,
+plus the reminder buttons (snooze, out of office) and the out-of-office modal.
+
+A reminder is a parent message in the rep's DM with the bot (or, when an admin set a
+reminder channel, in that channel mentioning the rep) and threaded replies listing the due
+customers, each with a Grade button (``pick||<id>``, which the app's action handler turns
+into a grading), then Snooze 1 day / Snooze 1 week / Out of office. Lists are paged at
+``PAGE`` customers per message so no message exceeds Block Kit's 50 blocks.
+
+Escaping: customer and people names only ever go into ``plain_text`` objects; top-level
+``text`` is escaped. Errors are raised, never swallowed (the sweep retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import date
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    DatePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from bot.engine.prompts import Option
+from bot.notify import DigestMessage, DueItem, ReminderMessage, ThreadRef
+from bot.reminders import actions
+from bot.reminders.messages import PartiallySent
+from bot.slack import blocks as bk
+from storage.engine import session_scope
+from storage.models import Person, Workspace
+
+log = logging.getLogger("gradebot.slack")
+
+PAGE = 40                 # customers per message: 40 sections + 3 = 43 blocks ≤ 50
+DIGEST_SECTION = 2800     # characters per digest section (Block Kit: 3,000)
+AWAY_CALLBACK = "reminder_away"
+AWAY_BLOCK, AWAY_ACTION = "back_on", "date"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def item_line(it: DueItem) -> str:
+    if it.letter and it.last_graded:
+        return f"{it.name} · {it.letter} · last graded {it.last_graded}"
+    if it.last_graded:
+        return f"{it.name} · last graded {it.last_graded}"
+    return f"{it.name} · never graded"
+
+
+def page_blocks(msg: ReminderMessage, start: int, last: bool) -> list[Block]:
+    chunk = msg.items[start:start + PAGE]
+    out: list[Block] = []
+    if len(msg.items) > PAGE:
+        out.append(bk.context(f"Due customers {start + 1}–{start + len(chunk)} of "
+                              f"{len(msg.items)}"))
+    for it in chunk:
+        out.append(SectionBlock(text=bk.plain(item_line(it)), accessory=bk.button(
+            Option(value=f"pick||{it.customer_id}", label="Grade"), f"grade:{it.customer_id}")))
+    if last and msg.controls:
+        out += bk.buttons(msg.controls, "rem")
+    return out
+
+
+def pages(msg: ReminderMessage) -> list[list[dict[str, Any]]]:
+    """The due list as messages of at most ``PAGE`` customers (controls on the last)."""
+    starts = list(range(0, len(msg.items), PAGE)) or [0]
+    return [bk.to_dicts(page_blocks(msg, s, i == len(starts) - 1))
+            for i, s in enumerate(starts)]
+
+
+class SlackNotifier:
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient, db: Engine | None = None) -> None:
+        self.client = client
+        self.db = db
+
+    # ------------------------------------------------------------------ where
+    async def dm(self, person: Person) -> str:
+        if person.dm_channel:
+            return person.dm_channel
+        res = await self.client.conversations_open(users=person.external_id)
+        channel = str(res["channel"]["id"])
+        if self.db is not None:
+            await asyncio.to_thread(self._remember_dm, person.id, channel)
+        person.dm_channel = channel
+        return channel
+
+    def _remember_dm(self, person_id: int | None, channel: str) -> None:
+        assert self.db is not None
+        with session_scope(self.db) as s:
+            p = s.get(Person, person_id)
+            if p is not None and p.dm_channel != channel:
+                p.dm_channel = channel
+                s.add(p)
+                s.commit()
+
+    def _reminder_channel(self, workspace_id: int) -> str | None:
+        if self.db is None:
+            return None
+        with session_scope(self.db) as s:
+            ws = s.get(Workspace, workspace_id)
+            return ws.get_settings().reminder_channel if ws is not None else None
+
+    async def _home(self, person: Person) -> tuple[str, str | None]:
+        """(channel, mention): the workspace's reminder channel if set, else the DM."""
+        channel = await asyncio.to_thread(self._reminder_channel, person.workspace_id)
+        if channel:
+            uid = person.external_id if _USER_ID.match(person.external_id) else None
+            return channel, f"<@{uid}>" if uid else None
+        return await self.dm(person), None
+
+    # ------------------------------------------------------------------ Notifier
+    async def send_reminder(self, person: Person, msg: ReminderMessage) -> ThreadRef:
+        channel, mention = await self._home(person)
+        parent: list[Block] = [bk.header(msg.title)]
+        if mention:
+            parent.append(SectionBlock(text=MarkdownTextObject(text=f"{mention} 👋")))
+        parent += [bk.section(msg.intro), bk.context("The list is in this thread ↓")]
+        text = bk.escape(msg.title)
+        res = await self.client.chat_postMessage(
+            channel=channel, text=f"{mention} {text}" if mention else text,
+            blocks=bk.to_dicts(parent), unfurl_links=False)
+        where = ThreadRef(str(res.get("channel") or channel), str(res["ts"]))
+        try:
+            await self._post_list(where, msg)
+        except Exception as exc:
+            raise PartiallySent(where, exc) from exc
+        return where
+
+    async def _post_list(self, where: ThreadRef, msg: ReminderMessage) -> None:
+        for i, blocks in enumerate(pages(msg)):
+            n = len(msg.items)
+            text = f"{n} customer{'s' if n != 1 else ''} due" if i == 0 else "More customers due"
+            await self.client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts,
+                                               text=text, blocks=blocks)
+
+    async def send_followup(self, person: Person, where: ThreadRef,
+                            msg: ReminderMessage) -> None:
+        await self.client.chat_postMessage(
+            channel=where.channel, thread_ts=where.thread_ts, text=bk.escape(msg.title),
+            blocks=bk.to_dicts([bk.section(msg.title), bk.context(msg.intro)]))
+        await self._post_list(where, msg)
+
+    async def close_reminder(self, person: Person, where: ThreadRef, text: str) -> None:
+        await self.client.chat_update(channel=where.channel, ts=where.thread_ts,
+                                      text=bk.escape(text),
+                                      blocks=bk.to_dicts([bk.section(text)]))
+
+    async def send_digest(self, channel: str, msg: DigestMessage) -> None:
+        blocks: list[Block] = [bk.header(msg.title)]
+        chunk: list[str] = []
+        for line in msg.lines:
+            if chunk and sum(len(x) + 1 for x in chunk) + len(line) > DIGEST_SECTION:
+                blocks.append(bk.section("\n".join(chunk)))
+                chunk = []
+            chunk.append(line)
+        if chunk:
+            blocks.append(bk.section("\n".join(chunk)))
+        await self.client.chat_postMessage(channel=channel, text=bk.escape(msg.title),
+                                           blocks=bk.to_dicts(blocks))
+
+    async def send_alert(self, person: Person, text: str, options: list[Option]) -> None:
+        channel = await self.dm(person)
+        blocks: list[Block] = [bk.section(text)]
+        if options:
+            blocks += bk.buttons(options, "grade")
+        await self.client.chat_postMessage(channel=channel, text=bk.escape(bk.clip(text, 3000)),
+                                           blocks=bk.to_dicts(blocks))
+
+
+# ---------------------------------------------------------------------- interactivity
+def away_view(delivery_id: int, initial: date) -> dict[str, Any]:
+    view = View(type="modal", callback_id=AWAY_CALLBACK, private_metadata=str(delivery_id),
+                title=bk.plain("Out of office", 24), submit=bk.plain("Save", 24),
+                close=bk.plain("Cancel", 24),
+                blocks=[bk.section("No reminders or follow-ups until you are back."),
+                        InputBlock(block_id=AWAY_BLOCK, label=bk.plain("Back on", 2000),
+                                   element=DatePickerElement(action_id=AWAY_ACTION,
+                                                             initial_date=initial.isoformat()))])
+    return view.to_dict()
+
+
+def picked_date(view: dict[str, Any]) -> date | None:
+    values = ((view.get("state") or {}).get("values") or {}).get(AWAY_BLOCK) or {}
+    raw = (values.get(AWAY_ACTION) or {}).get("selected_date")
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def _confirm(client: AsyncWebClient, channel: str | None, thread_ts: str | None,
+                   text: str) -> None:
+    if channel:
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                      text=bk.escape(text), blocks=bk.to_dicts([bk.context(text)]))
+
+
+async def handle_reminder_action(services: Any, body: dict[str, Any], action: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+    """A ``rem|…`` button (already acked). The modal opens first: its trigger id expires
+    3 s after the click."""
+    act = actions.parse(str(action.get("value", "")))
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+    now = services.clock()
+    _, person = await asyncio.to_thread(services.actor, "slack", team, body["user"]["id"])
+    if act.kind == "away":
+        initial = await asyncio.to_thread(actions.away_default, services.db, person.id, now)
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=away_view(act.delivery_id, initial))
+        return
+    out = await asyncio.to_thread(actions.snooze, services.db, person.id, act.delivery_id,
+                                  act.days, now)
+    await _confirm(client, out.channel, out.thread_ts, out.text)
+
+
+async def handle_away_submit(services: Any, ack: Any, body: dict[str, Any],
+                             view: dict[str, Any], client: AsyncWebClient) -> None:
+    """The out-of-office modal: validate, store, then confirm in the reminder thread."""
+    from storage.errors import InvalidInput
+
+    team = (body.get("team") or {}).get("id", "")
+    _, person = await asyncio.to_thread(services.actor, "slack", team, body["user"]["id"])
+    back_on = picked_date(view)
+    if back_on is None:
+        await ack(response_action="errors", errors={AWAY_BLOCK: "Pick the day you are back."})
+        return
+    try:
+        delivery_id = int(view.get("private_metadata") or 0) or None
+        out = await asyncio.to_thread(actions.set_out_of_office, services.db, person.id,
+                                      back_on, services.clock(), delivery_id)
+    except InvalidInput as exc:
+        await ack(response_action="errors", errors={AWAY_BLOCK: bk.clip(str(exc), 150)})
+        return
+    await ack()
+    await _confirm(client, out.channel or person.dm_channel, out.thread_ts, out.text)
