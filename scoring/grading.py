@@ -181,8 +181,8 @@ class _Plan:
                            Callable[[AnswerValue], float], Question], ...]
     dims: tuple[tuple[str, str, float, int, int, float], ...]
     dim_weights: tuple[float, ...]
-    knockouts: tuple[tuple[str, Callable[[object, object], bool], object, Recommendation, int,
-                           str], ...]
+    knockouts: tuple[tuple[str, str, Callable[[object, object], bool], object, Recommendation,
+                           int, str], ...]
     bands: tuple[tuple[float, str, int], ...]
     total_weight: float
 
@@ -217,7 +217,7 @@ def _compile(ws: Worksheet, cadence: Cadence) -> _Plan:
     questions = tuple((q.id, dim_index[q.dimension], q.weight, _table(q), _numeric(q), q)  # type: ignore[index]
                       for q in asked)
     asked_ids = {q.id for q in asked}
-    kos = tuple((k.question, _OPS[k.op], k.value, k.cap, k.cap.rank, k.reason)
+    kos = tuple((k.id, k.question, _OPS[k.op], k.value, k.cap, k.cap.rank, k.reason)
                 for k in ws.knockouts if k.question in asked_ids)
     bands = tuple((b.min, b.letter, b.recommendation.rank) for b in ws.grade_bands)
     total_weight = sum(d[2] for d in dims if d[4])
@@ -287,10 +287,10 @@ def grade(ws: Worksheet, answers: Mapping[str, AnswerValue],
             break
     rank = base_rank
     hits: list[KnockOutHit] = []
-    for qid, op, value, cap, cap_rank, why in plan.knockouts:
+    for kid, qid, op, value, cap, cap_rank, why in plan.knockouts:
         v = get(qid)
         if v is not None and op(v, value):
-            hits.append(KnockOutHit(qid, cap, why))
+            hits.append(KnockOutHit(kid, cap, why))
             if cap_rank < rank:
                 rank = cap_rank
 

@@ -30,7 +30,8 @@ _UNSURE = {"unsure", "not sure", "dont know", "don't know", "do not know", "idk"
 _NUM_RE = re.compile(r"^[+-]?(\d+(?:[.,]\d+)?|[.,]\d+)$")
 _SCALE_OF_RE = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(?:/|out of|of)\s*(\d+)$")
 _PERCENT_RE = re.compile(r"^(-?\d+(?:[.,]\d+)?)\s*(%|percent|pct|per cent)?$")
-_LEADING_NUMBER_RE = re.compile(r"^(\d+)\s*[-:.)—–]\s*\S")
+# "4 - solid margin", "1) never": a number leading a label; not "3.5" or a range like "3-5"
+_LEADING_NUMBER_RE = re.compile(r"^(\d+)\s*[-:.)—–]\s*[^\d\s]")
 _NEGATIONS = {"not", "no", "never", "nor", "neither", "hardly", "barely", "cannot", "dont",
               "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "cant", "couldnt",
               "wouldnt", "shouldnt", "havent", "hasnt", "hadnt", "aint"}
