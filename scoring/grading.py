@@ -84,7 +84,9 @@ class Grade:
     recommendation: Recommendation
     score_recommendation: Recommendation
     knockouts: tuple[KnockOutHit, ...]
-    dimensions: tuple[DimensionScore, ...]
+    # (id, name, weight, mean points or None, answered, asked) per asked dimension; the
+    # DimensionScore records are built on first read (most grades are read for the total)
+    dimension_sums: tuple[tuple[str, str, float, float | None, int, int], ...]
     goods: Mapping[Good, float | None]
     profile: Good | None
     coverage: float
@@ -93,6 +95,12 @@ class Grade:
     scored: tuple[tuple[int, float, float, Question, AnswerValue], ...] = field(
         repr=False, default=())
     unit_shares: tuple[float, ...] = field(repr=False, default=())
+
+    @cached_property
+    def dimensions(self) -> tuple[DimensionScore, ...]:
+        return tuple(DimensionScore(did, name, None if s is None else round(s, 1), dw, got,
+                                    asked)
+                     for did, name, dw, s, got, asked in self.dimension_sums)
 
     @cached_property
     def reasons(self) -> tuple[Reason, ...]:
@@ -257,7 +265,7 @@ def grade(ws: Worksheet, answers: Mapping[str, AnswerValue],
     if not scored:
         raise NoAnswersError("no scored question has an answer yet")
 
-    dim_scores: list[DimensionScore] = []
+    dim_sums: list[tuple[str, str, float, float | None, int, int]] = []
     answered = 0.0
     weighted = 0.0
     covered = 0.0
@@ -272,9 +280,9 @@ def grade(ws: Worksheet, answers: Mapping[str, AnswerValue],
             if gi >= 0:
                 good_sum[gi] += s * dw
                 good_w[gi] += dw
-            dim_scores.append(DimensionScore(did, name, round(s, 1), dw, got[i], asked))
+            dim_sums.append((did, name, dw, s, got[i], asked))
         elif asked:
-            dim_scores.append(DimensionScore(did, name, None, dw, 0, asked))
+            dim_sums.append((did, name, dw, None, 0, asked))
     total = round(weighted / answered, 1)
 
     dw_of = plan.dim_weights
@@ -300,7 +308,7 @@ def grade(ws: Worksheet, answers: Mapping[str, AnswerValue],
         Good.OTHERS: round(good_sum[2] / good_w[2], 1) if good_w[2] else None,
     }
     return Grade(ws.id, ws.version, cad, total, letter, _BY_RANK[rank], _BY_RANK[base_rank],
-                 tuple(hits), tuple(dim_scores), goods, _profile(goods),
+                 tuple(hits), tuple(dim_sums), goods, _profile(goods),
                  round(covered / plan.total_weight, 3), tuple(scored), tuple(shares))
 
 
