@@ -37,9 +37,13 @@ def create_asgi(services: Services, slack_app: Any | None = None,
         from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 
         handler = AsyncSlackRequestHandler(slack_app)
+        ack_first = getattr(slack_app, "ack_first", None)  # bot.slack.app.AckFirst
 
         async def slack_events(request: Request) -> Response:
-            return await handler.handle(request)
+            if ack_first is None:
+                return await handler.handle(request)
+            with ack_first.request():  # follow-up work waits until pending acks are out
+                return await handler.handle(request)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes)

@@ -9,10 +9,11 @@ after the ack are logged and told to the rep — never swallowed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from functools import wraps
 from typing import Any
 
@@ -76,19 +77,65 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
     client = client or make_client(services)
     app = AsyncApp(signing_secret=st.slack_signing_secret, client=client,
                    process_before_response=False, raise_error_for_unhandled_request=False)
-    SlackBot(services, app).register()
+    bot = SlackBot(services, app)
+    bot.register()
+    app.ack_first = bot.ack_first  # type: ignore[attr-defined]  # for bot.http's endpoint
     return app
+
+
+class AckFirst:
+    """Acks before follow-up work.
+
+    Slack wants every request answered within 3 s. What a listener does after its ack
+    (database, rendering, Web API calls) runs in this same process, beside the requests
+    still waiting for their acks, and would slow them down (the GIL, one event loop). The
+    HTTP endpoint counts the requests it has not answered yet (``request()``); follow-up
+    work first waits until there are none (``wait()``, at most ``max_wait`` seconds), so a
+    burst of commands is acked first and worked through right after. In socket mode nothing
+    is counted and nothing waits.
+    """
+
+    def __init__(self, max_wait: float = 0.5) -> None:
+        self.max_wait = max_wait
+        self.in_flight = 0
+        self._clear: asyncio.Event | None = None
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight and self._clear is not None:
+                self._clear.set()
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait
+        while self.in_flight:
+            if self._clear is None or self._clear.is_set():
+                self._clear = asyncio.Event()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._clear.wait(), remaining)
+            except TimeoutError:
+                return
 
 
 Handler = Callable[..., Awaitable[None]]
 
 
 def reported(fn: Handler) -> Handler:
-    """Run a listener; if it fails after the ack, log it and tell the user plainly."""
+    """Run a listener's work after its ack (once pending acks are out); if it fails, log
+    it and tell the user plainly."""
 
     @wraps(fn)
     async def run(self: SlackBot, **kw: Any) -> None:
         try:
+            await self.ack_first.wait()
             await fn(self, **kw)
         except Exception as exc:
             log.exception("slack listener %s failed", fn.__name__)
@@ -102,6 +149,7 @@ class SlackBot:
         self.sv = services
         self.app = app
         self.delivery = Delivery(services)
+        self.ack_first = AckFirst()
 
     def register(self) -> None:
         app = self.app

@@ -10,6 +10,7 @@ Kit's limits when serialised; texts are clipped to those limits first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -153,8 +154,11 @@ def bar(score: float | None, width: int = 10) -> str:
 
 
 # ---------------------------------------------------------------------- look-ups
-def render_card(card: CustomerCard | NotFoundCard | Denied,
-                regrade_value: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str | None = None,
+                dimension_names: Mapping[str, str] | None = None
+                ) -> tuple[str, list[dict[str, Any]]]:
+    """A customer's card; ``dimension_names`` maps the stored dimension ids to their names."""
+    names = dimension_names or {}
     if isinstance(card, Denied):
         return escape(card.message), to_dicts([section(card.message)])
     if isinstance(card, NotFoundCard):
@@ -171,7 +175,7 @@ def render_card(card: CustomerCard | NotFoundCard | Denied,
                               + (f" · {card.trend}" if card.trend else "")))
         if card.dimensions:
             blocks.append(SectionBlock(fields=[
-                plain(f"{k}: " + ("–" if v is None else f"{v:g} {bar(v)}"), 2000)
+                plain(f"{names.get(k, k)}: " + ("–" if v is None else f"{v:g} {bar(v)}"), 2000)
                 for k, v in card.dimensions.items()][:10]))
         if card.summary:
             blocks.append(section(card.summary))

@@ -53,11 +53,15 @@ class Delivery:
                 s.commit()
         person.dm_channel = channel
 
-    async def respond_url(self, url: str, text: str, blocks: list[dict[str, Any]]) -> None:
-        """Answer through a response_url (for failures reported outside Bolt's respond)."""
+    async def respond_url(self, url: str, text: str, blocks: list[dict[str, Any]],
+                          replace: bool = True) -> None:
+        """Answer through a response_url (for failures reported outside Bolt's respond).
+        ``replace``: replace the message the request came from (only right for our own
+        ephemeral notes; a question in the DM thread must stay)."""
         async with aiohttp.ClientSession() as http, http.post(
                 url, json={"text": text, "blocks": blocks, "response_type": "ephemeral",
-                           "replace_original": True}, timeout=aiohttp.ClientTimeout(total=10)
+                           "replace_original": replace},
+                timeout=aiohttp.ClientTimeout(total=10)
         ) as r:
             r.raise_for_status()
 

@@ -8,6 +8,7 @@ It records every call (method, arguments), answers the methods gradebot uses, se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -23,6 +24,7 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    result: dict[str, Any] | None = None  # what the fake answered (None: a failure)
 
 
 class FakeSlackAPI:
@@ -36,6 +38,7 @@ class FakeSlackAPI:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.users: dict[str, dict[str, Any]] = {}
+        self.delay = 0.0  # seconds every call waits before answering (a slow Slack)
 
     # ------------------------------------------------------------------ control
     @property
@@ -69,6 +72,7 @@ class FakeSlackAPI:
         with self.lock:
             self.calls.clear()
             self.failures.clear()
+            self.delay = 0.0
 
     # ------------------------------------------------------------------ server
     def start(self) -> FakeSlackAPI:
@@ -110,7 +114,7 @@ class FakeSlackAPI:
 
     # ------------------------------------------------------------------ handlers
     async def _args(self, request: web.Request) -> dict[str, Any]:
-        args: dict[str, Any] = {k: v for k, v in request.query.items()}
+        args: dict[str, Any] = dict(request.query.items())
         raw = await request.read()
         if not raw:
             return args
@@ -121,18 +125,20 @@ class FakeSlackAPI:
             for k, v in parse_qs(raw.decode(), keep_blank_values=True).items():
                 val: Any = v[0]
                 if k in ("blocks", "view", "attachments", "files") and isinstance(val, str):
-                    try:
+                    with contextlib.suppress(ValueError):
                         val = json.loads(val)
-                    except ValueError:
-                        pass
                 args[k] = val
         else:
             args["_body"] = raw
         return args
 
     def _record(self, method: str, args: dict[str, Any]) -> tuple[int, float] | None:
+        return self._record_call(Call(method, args))
+
+    def _record_call(self, call: Call) -> tuple[int, float] | None:
         with self.lock:
-            self.calls.append(Call(method, args))
+            self.calls.append(call)
+            method = call.method
             queue = self.failures.get(method)
             if queue:
                 return queue.pop(0)
@@ -146,13 +152,17 @@ class FakeSlackAPI:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
-        failure = self._record(method, args)
+        call = Call(method, args)
+        failure = self._record_call(call)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if failure is not None:
             status, retry_after = failure
             headers = {"Retry-After": str(int(retry_after))} if status == 429 else {}
             return web.json_response({"ok": False, "error": "ratelimited" if status == 429
                                       else "internal_error"}, status=status, headers=headers)
-        return web.json_response(self._answer(method, args))
+        call.result = self._answer(method, args)
+        return web.json_response(call.result)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ok: dict[str, Any] = {"ok": True}
@@ -197,6 +207,8 @@ class FakeSlackAPI:
     async def _response(self, request: web.Request) -> web.Response:
         args = await self._args(request)
         failure = self._record("response_url", {**args, "_name": request.match_info["name"]})
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if failure is not None:
             return web.Response(status=failure[0], text="error")
         return web.json_response({"ok": True})

@@ -1,0 +1,76 @@
+"""What users typed is shown exactly and pings no one (DESIGN: "Contracts")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.slack.blockkit import mrkdwn_texts
+from tests.slack.conftest import Rep, blocks_of, buttons, settle, shown, texts, wait_until
+
+NAME = "<!channel> <@U123> *x*"
+ESCAPED = "&lt;!channel&gt; &lt;@U123&gt; *x*"
+DANGER = ("<!channel>", "<@U123>", "<!here>")
+
+
+def _payloads(rep: Rep) -> list[tuple[str, dict[str, Any]]]:
+    out = [(c.method, c.args) for c in rep.api.calls]
+    out += [("ack", r.json()) for _, r in rep.slack.responses
+            if r.headers.get("content-type", "").startswith("application/json") and r.content]
+    return out
+
+
+def test_a_customer_named_like_a_mention_pings_no_one(rep: Rep) -> None:
+    rep.start(NAME)
+    offer = rep.responses()[0].args
+    assert offer["text"] == f"I don't know a customer called {ESCAPED}."
+    create = [b for b in buttons(offer["blocks"]) if b["value"].startswith("create|")]
+    assert create[0]["text"] == {"type": "plain_text", "text": f"Create {NAME}", "emoji": True}
+
+    n = len(rep.posts(rep.thread))
+    rep.say("<!here> maybe 4?")  # typed text is user text too
+    wait_until(lambda: rep.posts(rep.thread)[n:])
+    settle(rep.api)
+    while "c|save|" not in json.dumps(rep.posts(rep.thread)[-1].args.get("blocks")):
+        rep.answer(0)
+    review = rep.posts(rep.thread)[-1]
+    assert NAME in texts(blocks_of(review.args))
+    n = len(rep.posts(rep.thread))
+    rep.click(review, "c|save|")
+    saved = wait_until(lambda: rep.posts(rep.thread)[n:])[0]
+    assert saved.args["text"].startswith(f"🎉 Saved: {ESCAPED} is graded")
+    assert f"Saved: {NAME} is graded" in texts(blocks_of(saved.args))
+
+    answers = {}
+    for cmd, arg in (("/customer", NAME), ("/grades", ""), ("/portfolio", ""),
+                     ("/customer", "<!channel> <@U123>")):
+        k = len(rep.responses())
+        rep.command(cmd, arg)
+        answers[(cmd, arg)] = wait_until(lambda k=k: rep.responses()[k:])[0].args
+    card = answers[("/customer", NAME)]
+    assert card["text"].startswith(f"{ESCAPED}: ")
+    assert card["blocks"][0]["text"] == {"type": "plain_text", "text": NAME, "emoji": True}
+    assert NAME in texts(answers[("/grades", "")]["blocks"])
+    near = answers[("/customer", "<!channel> <@U123>")]
+    assert near["text"] == f"No customer called &lt;!channel&gt; &lt;@U123&gt;. Did you mean: " \
+                           f"{ESCAPED}?"
+    started = [c.args["text"] for c in rep.responses() if c.args["text"].startswith("Started")]
+    assert started == [f"Started grading {ESCAPED} in <https://test.slack.com/archives/D1/p"
+                       f"{rep.thread.replace('.', '')}|this thread in our DM>."]
+
+    # over everything sent to Slack: top-level text escaped, the name never in mrkdwn
+    seen_in_plain = 0
+    for method, args in _payloads(rep):
+        top = str(args.get("text") or "")
+        for bad in DANGER:
+            assert bad not in top, (method, top)
+        for m in mrkdwn_texts(args):
+            for token in ("!channel", "@U123", "!here"):
+                assert token not in m, (method, m)
+        seen_in_plain += NAME in texts(args.get("blocks") or []) + texts(
+            (args.get("view") or {}).get("blocks") or [])
+    assert seen_in_plain >= 10
+    assert any(ESCAPED in str(args.get("text")) for m, args in _payloads(rep)
+               if m == "chat.update")
+    assert json.dumps(NAME)[1:-1] in json.dumps([a for _, a in _payloads(rep)])
+    assert shown(saved)
