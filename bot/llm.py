@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from bot.config import Settings
 from bot.interpret import Interpretation, Interpreter, Reading, RulesInterpreter
+from bot.observability import LLM_CALLS
 from scoring import AnswerType, AnswerValue, Question, is_legal
 from scoring.grading import Grade
 
@@ -244,7 +245,9 @@ class LLMInterpreter:
             answers = self._ask(questions, current, redact(text, customer))
         except Exception as exc:  # any failure: the rules' answer (a re-ask with a hint)
             self._failed("reading an answer", exc)
+            LLM_CALLS.labels("fallback").inc()
             return ruled
+        LLM_CALLS.labels("ok").inc()
         mine = [a for a in answers if a.question_id == current.id]
         extra = [a for a in answers
                  if a.question_id != current.id and a.confidence >= EXTRA_MIN_CONFIDENCE]

@@ -32,6 +32,7 @@ from bot.engine.prompts import (
     Review,
 )
 from bot.interpret import Interpretation, Interpreter, RulesInterpreter
+from bot.observability import GRADINGS
 from scoring import (
     AnswerType,
     Cadence,
@@ -262,6 +263,7 @@ class Conversation:
                 state={"customer": customer.name})
         except sessions_db.ActiveSessionExists as exc:
             return [self._resume_offer(s, exc.existing, customer, "You are already grading")]
+        GRADINGS.labels("started").inc()
         qs = self.questions(gs)
         intro = _info(gs, f"Grading {customer.name}: the {cadence.value} worksheet, "
                       f"{len(qs)} questions.",
@@ -470,6 +472,7 @@ class Conversation:
                           "your answers are kept.")]
         if word in ("cancel", "discard"):
             sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED)
+            GRADINGS.labels("discarded").inc()
             return [_info(gs, "Discarded. Nothing was saved as a grade.")]
         if gs.status == SessionStatus.PAUSED:
             return [_info(gs, "This grading is paused. Say resume to continue.")]
@@ -579,6 +582,7 @@ class Conversation:
             answers=answers, session_id=gs.id, summary=self._summary(scored, customer.name))
         previous = grades_db.latest_grade(s, customer)
         sessions_db.finish_session(s, gs, grade=row, customer=customer)
+        GRADINGS.labels("saved").inc()
         text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100). "
                 f"Recommendation: {scored.recommendation.label}.")
         if previous is not None:

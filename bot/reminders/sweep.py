@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.notify import DigestMessage, Notifier, ThreadRef
+from bot.observability import REMINDERS
 from bot.reminders import messages
 from bot.reminders.plan import (
     MAX_ATTEMPTS,
@@ -240,6 +241,7 @@ class Sweeper:
             return
         await asyncio.to_thread(self._mark_sent, d, where, len(p.customers), first_followup,
                                 now)
+        REMINDERS.labels("sent").inc()
         if resumed:
             report.completed += 1
         else:
@@ -256,6 +258,7 @@ class Sweeper:
         log.error("sending reminder %s (person %s, %s %s, attempt %s) failed: %s", d.id,
                   d.person_id, d.cadence, d.period, d.attempts, exc, exc_info=exc)
         report.error(f"send delivery={d.id}", exc)
+        REMINDERS.labels("failed").inc()
 
         def save() -> None:
             with session_scope(self.db) as s:

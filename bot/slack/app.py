@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from functools import wraps
 from typing import Any
@@ -31,6 +32,7 @@ from bot.config import ConfigError
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option
 from bot.lookups import book_view, customer_card, portfolio_view
+from bot.observability import log_request
 from bot.services import Services
 from bot.slack import blocks as bk
 from bot.slack import forms
@@ -153,6 +155,7 @@ class SlackBot:
 
     def register(self) -> None:
         app = self.app
+        app.middleware(self.access_log)
         app.middleware(self.dedupe_events)
         for name in HELP:
             app.command(name)(self.on_command)
@@ -165,6 +168,24 @@ class SlackBot:
         app.error(self.on_error)
 
     # ------------------------------------------------------------------ plumbing
+    async def access_log(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+                         ) -> Any:
+        """One log line and metrics per request: kind, workspace, user, time to ack,
+        outcome. Never the text: commands' arguments and answers stay out of logs."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            response = await next()  # returns once the listener has acked
+            status = getattr(response, "status", 200)
+            outcome = "ok" if status < 400 else f"http_{status}"
+            return response
+        finally:
+            log_request("slack", _kind_of(body), outcome, started,
+                        workspace=str(body.get("team_id") or (body.get("team") or {}).get("id")
+                                      or ""),
+                        user=str(body.get("user_id") or (body.get("user") or {}).get("id")
+                                 or (body.get("event") or {}).get("user") or ""))
+
     async def dedupe_events(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]],
                             logger: logging.Logger) -> Any:
         """Slack retries events it thinks failed (same event_id): handle each once."""
@@ -510,6 +531,21 @@ class SlackBot:
             await ack(response_action="errors", errors={"followup_days": bk.clip(str(exc), 150)})
             return
         await ack()
+
+
+def _kind_of(body: dict[str, Any]) -> str:
+    """command:/grade, action:choice, view:grade_form, event:message …"""
+    if body.get("command"):
+        return f"command:{body['command']}"
+    kind = str(body.get("type") or "unknown")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return "action:" + str(actions[0].get("action_id", "")).split(":", 1)[0]
+    if kind == "view_submission":
+        return "view:" + str((body.get("view") or {}).get("callback_id", ""))
+    if kind == "event_callback":
+        return "event:" + str((body.get("event") or {}).get("type", ""))
+    return kind
 
 
 _ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings|rem)(:.*)?$")
