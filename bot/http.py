@@ -7,7 +7,13 @@ any number of stateless replicas; conversation state is in the database.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -16,6 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.services import Services
+
+log = logging.getLogger("gradebot.http")
 
 
 def create_asgi(services: Services, slack_app: Any | None = None,
@@ -38,15 +46,76 @@ def create_asgi(services: Services, slack_app: Any | None = None,
 
         handler = AsyncSlackRequestHandler(slack_app)
         ack_first = getattr(slack_app, "ack_first", None)  # bot.slack.app.AckFirst
+        secret = (services.settings.slack_signing_secret or "").encode()
 
         async def slack_events(request: Request) -> Response:
-            if ack_first is None:
-                return await handler.handle(request)
-            with ack_first.request():  # follow-up work waits until pending acks are out
-                return await handler.handle(request)
+            body = await request.body()
+            problem = _shape_problem(body, request.headers.get("content-type", ""))
+            if problem is not None and _signed(
+                    secret, body, request.headers.get("x-slack-request-timestamp", ""),
+                    request.headers.get("x-slack-signature", "")):
+                # signed, but shaped so that Bolt's own middleware would fail on it (a 500)
+                return JSONResponse({"ok": False, "error": f"malformed request: {problem}"},
+                                    status_code=400)
+            try:
+                if ack_first is None:
+                    return await handler.handle(request)
+                with ack_first.request():  # follow-up work waits until pending acks are out
+                    return await handler.handle(request)
+            except Exception as exc:
+                # Bolt parses the body before it checks the signature, and raises on one it
+                # cannot parse or read (broken JSON, bad encoding, absurd nesting, JSON that
+                # is not an object): 401 or 400, not a 500 with a traceback per request
+                # (listener errors never get here: Bolt answers those itself)
+                log.warning("unreadable Slack request: %s", type(exc).__name__)
+                if not _signed(secret, body, request.headers.get("x-slack-request-timestamp",
+                                                                 ""),
+                               request.headers.get("x-slack-signature", "")):
+                    return Response(status_code=401)
+                return JSONResponse({"ok": False, "error": "unparseable request body"},
+                                    status_code=400)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+_OBJECTS = ("event", "view", "user", "team", "container", "message", "channel")
+
+
+def _shape_problem(body: bytes, content_type: str) -> str | None:
+    """What makes a Slack body unusable although it parses (``event`` a list, ``actions`` a
+    string …), or None. Bodies that do not parse at all are left to Bolt (which raises)."""
+    try:
+        if content_type.startswith("application/json"):
+            data = json.loads(body)
+        else:
+            payload = parse_qs(body.decode("utf-8"), keep_blank_values=True).get("payload")
+            if not payload:
+                return None
+            data = json.loads(payload[0])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    for key in _OBJECTS:
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not an object"
+    actions = data.get("actions")
+    if actions is not None and not (isinstance(actions, list)
+                                    and all(isinstance(a, dict) for a in actions)):
+        return "actions is not a list of objects"
+    return None
+
+
+def _signed(secret: bytes, body: bytes, timestamp: str, signature: str) -> bool:
+    """Slack's v0 signature over the raw bytes (which need not be UTF-8), fresh (5 min)."""
+    try:
+        if abs(time.time() - int(timestamp)) > 300:
+            return False
+    except ValueError:
+        return False
+    mac = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return hmac.compare_digest("v0=" + mac.hexdigest(), signature)
 
 
 async def _metrics(_request: Request) -> Response:

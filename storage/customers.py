@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.errors import InvalidInput, NotFound
+from storage.errors import MAX_ID, InvalidInput, NotFound
 from storage.models import Customer, CustomerStatus
 from storage.names import clean_name, clean_text, normalize_name
 from storage.types import utcnow
@@ -103,6 +103,8 @@ def find_or_create_customer(session: Session, workspace_id: int, name: str,
 
 
 def get_customer(session: Session, workspace_id: int, customer_id: int) -> Customer:
+    if not 0 < customer_id <= MAX_ID:  # a forged button value: no such row (and no overflow)
+        raise NotFound(f"No customer {customer_id} in this workspace.")
     c = session.get(Customer, customer_id)
     if c is None or c.workspace_id != workspace_id:
         raise NotFound(f"No customer {customer_id} in this workspace.")

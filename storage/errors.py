@@ -15,3 +15,6 @@ class NotFound(StorageError, LookupError):
 
 class Conflict(StorageError):
     """Someone else changed the row first (optimistic lock); re-read and try again."""
+
+
+MAX_ID = 2**63 - 1  # the largest row id either database can hold: larger ones are not found

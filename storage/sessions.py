@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.errors import Conflict, NotFound
+from storage.errors import MAX_ID, Conflict, NotFound
 from storage.grades import add_grade
 from storage.models import (
     ACTIVE_STATUSES,
@@ -93,6 +93,8 @@ def active_sessions_of(session: Session, person_id: int) -> Sequence[GradingSess
 
 
 def get_session(session: Session, session_id: int) -> GradingSession:
+    if not 0 < session_id <= MAX_ID:  # a forged button value: no such row (and no overflow)
+        raise NotFound(f"No grading session {session_id}.")
     gs = session.get(GradingSession, session_id, populate_existing=True)
     if gs is None:
         raise NotFound(f"No grading session {session_id}.")

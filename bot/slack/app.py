@@ -15,7 +15,8 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from functools import wraps
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial, wraps
 from typing import Any
 
 from slack_bolt import BoltResponse
@@ -152,6 +153,10 @@ class SlackBot:
         self.app = app
         self.delivery = Delivery(services)
         self.ack_first = AckFirst()
+        # database work an ack waits for (event dedupe, form checks) has threads of its
+        # own: the default pool (cpu + 4 threads) can be full of follow-up work that blocks
+        # for seconds — an LLM call hanging until its timeout — and Slack wants acks in 3 s
+        self._ack_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-ack")
 
     def register(self) -> None:
         app = self.app
@@ -168,6 +173,11 @@ class SlackBot:
         app.error(self.on_error)
 
     # ------------------------------------------------------------------ plumbing
+    async def before_ack(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Run blocking ``fn`` for a request that has not been acked yet."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._ack_pool, partial(fn, *args, **kw))
+
     async def access_log(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
                          ) -> Any:
         """One log line and metrics per request: kind, workspace, user, time to ack,
@@ -191,7 +201,7 @@ class SlackBot:
         """Slack retries events it thinks failed (same event_id): handle each once."""
         if body.get("type") == "event_callback" and body.get("event_id"):
             scope = f"slack:{body.get('team_id', '')}"
-            fresh = await asyncio.to_thread(self._record_event, scope, str(body["event_id"]))
+            fresh = await self.before_ack(self._record_event, scope, str(body["event_id"]))
             if not fresh:
                 logger.info("duplicate event %s ignored", body["event_id"])
                 # a response without next(): Bolt sends it and runs no listener (returning
@@ -450,12 +460,12 @@ class SlackBot:
     async def on_form_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
                              client: AsyncWebClient) -> None:
         team = (body.get("team") or {}).get("id", "")
-        actor, person = await asyncio.to_thread(self.sv.actor, "slack", team,
-                                                body["user"]["id"])
+        actor, person = await self.before_ack(self.sv.actor, "slack", team,
+                                              body["user"]["id"])
         raw = forms.form_answers((view.get("state") or {}).get("values") or {})
         session_id = int(view.get("private_metadata") or 0)
-        result = await asyncio.to_thread(self.sv.conversation.submit_form, actor, session_id,
-                                         raw, input_key=f"v:{view.get('id', '')}")
+        result = await self.before_ack(self.sv.conversation.submit_form, actor, session_id,
+                                       raw, input_key=f"v:{view.get('id', '')}")
         if isinstance(result, dict):
             await ack(response_action="errors",
                       errors={k: bk.clip(v, 150) for k, v in result.items()})

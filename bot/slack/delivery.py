@@ -132,6 +132,11 @@ class Delivery:
         refs: dict[str, str] = {}
         known = dict(gs.refs)
         for p in prompts:
+            if p.kind is Kind.ECHO and p.question_id and f"q:{p.question_id}" not in known:
+                # the question may have been posted a moment ago by another request (or
+                # replica) that has not stored its ts yet: look again before posting the
+                # echo as a message of its own
+                known.update(await self._fresh_refs(gs.id, f"q:{p.question_id}"))  # type: ignore[arg-type]
             ref = known.get(f"q:{p.question_id}") if p.kind is Kind.ECHO else None
             if ref and await self._mark_answered(client, gs, ref, p):
                 continue
@@ -152,6 +157,17 @@ class Delivery:
                 refs["review"] = known["review"] = ts
         if refs:
             await asyncio.to_thread(self._update, gs.id, {}, refs)  # type: ignore[arg-type]
+
+    async def _fresh_refs(self, session_id: int, key: str, wait: float = 1.0
+                          ) -> dict[str, str]:
+        """The session's stored refs, waiting up to ``wait`` seconds for ``key``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            refs = dict((await asyncio.to_thread(self._load, session_id)).refs)
+            if key in refs or loop.time() >= deadline:
+                return refs
+            await asyncio.sleep(0.1)
 
     async def _mark_answered(self, client: AsyncWebClient, gs: GradingSession, ts: str,
                              echo: Prompt) -> bool:
