@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
+from bot.cli_data import db_app, export_app, import_app
 from bot.config import ConfigError, load_settings
 from bot.services import Services, build_services
 from scoring import WorksheetError, load_worksheet
@@ -28,6 +29,9 @@ worksheet_app = typer.Typer(help="Inspect and validate worksheet files.", no_arg
 app.add_typer(worksheet_app, name="worksheet")
 people_app = typer.Typer(help="Roles: reps, managers and admins.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

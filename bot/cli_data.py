@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
 from storage import csvio
@@ -80,8 +81,12 @@ def _database(*, migrate: bool) -> Iterator[Engine]:
     """An engine on ``database_url()``; migrated first when ``migrate``, else it must be at
     the latest revision already. Database problems become one line."""
     url = database_url()
-    if not migrate and make_url(url).get_backend_name() == "sqlite":
-        path = make_url(url).database
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        fail(f"DATABASE_URL is not a database URL: {url!r}")
+    if not migrate and parsed.get_backend_name() == "sqlite":
+        path = parsed.database
         if path and path != ":memory:" and not Path(path).exists():
             fail(f"No database at {path}: run `gradebot db upgrade` first (or set DATABASE_URL).")
     try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, false, or_
+from sqlalchemy import Table, and_, bindparam, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -15,6 +18,7 @@ from scoring import BookEntry, Cadence, Good, RegradePolicy
 from scoring.cadence import period_start
 from scoring.grading import Grade as ScoredGrade
 from storage.models import Customer, CustomerStatus, Grade, Person
+from storage.names import normalize_name
 from storage.types import utcnow
 
 
@@ -59,9 +63,9 @@ def latest_grade(session: Session, customer: Customer) -> Grade | None:
     return session.get(Grade, customer.latest_grade_id)
 
 
-@dataclass(frozen=True, slots=True)
-class LatestGrade:
-    """A customer with its latest grade, as the look-ups need it (one query)."""
+class LatestGrade(NamedTuple):
+    """A customer with its latest grade, as the look-ups need it (one query). A named tuple:
+    immutable like a frozen dataclass, but several times cheaper to build."""
 
     customer_id: int
     name: str
@@ -73,22 +77,31 @@ class LatestGrade:
     created_at: datetime | None
 
 
+# Core on the tables (not ORM entities), built once with bound parameters: each call reuses
+# the compiled statement from the cache and skips the ORM's per-call compile and row work.
+_C: Table = Customer.__table__  # type: ignore[attr-defined]
+_G: Table = Grade.__table__  # type: ignore[attr-defined]
 _latest_stmt = (
-    select(Customer.id, Customer.name, Customer.owner_id, Grade.id, Grade.letter, Grade.total,
-           Grade.recommendation, Grade.created_at)
-    .select_from(Customer)
-    .outerjoin(Grade, Grade.id == Customer.latest_grade_id)
+    select(_C.c.id, _C.c.name, _C.c.owner_id, _G.c.id, _G.c.letter, _G.c.total,
+           _G.c.recommendation, _G.c.created_at)
+    .select_from(_C.outerjoin(_G, _G.c.id == _C.c.latest_grade_id))
+    .where(_C.c.workspace_id == bindparam("ws"), _C.c.normalized_name == bindparam("key"))
 )
+
+
+def _core(session: Session) -> Any:
+    """The session's connection, for Core statements (flushing first, as the session's own
+    ``execute`` would, so pending changes are seen)."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def latest_grade_by_name(session: Session, workspace_id: int, name: str) -> LatestGrade | None:
     """The latest grade of the customer with this (normalized) name, in one indexed query."""
-    from storage.names import normalize_name
-
-    row = session.execute(_latest_stmt.where(
-        Customer.workspace_id == workspace_id,
-        Customer.normalized_name == normalize_name(name))).first()
-    return LatestGrade(*row) if row is not None else None
+    row = _core(session).execute(
+        _latest_stmt, {"ws": workspace_id, "key": normalize_name(name)}).first()
+    return LatestGrade._make(row) if row is not None else None
 
 
 def grade_history(session: Session, customer_id: int, limit: int = 20) -> Sequence[Grade]:
@@ -150,8 +163,7 @@ def team_book(session: Session, manager: Person,
     return book(session, [p.id for p in team_of(session, manager) if p.id is not None], policy)
 
 
-@dataclass(frozen=True, slots=True)
-class DueCustomer:
+class DueCustomer(NamedTuple):
     customer_id: int
     name: str
     owner_id: int
@@ -165,31 +177,59 @@ def due_customers(session: Session, workspace_id: int, today: date,
     """Everything due for re-grading on ``today``, grouped by owner, in one query.
 
     A customer is due when never graded, or when its latest grade is older than the start of
-    the current period of the cadence its letter calls for."""
+    the current period of the cadence its letter calls for. Planning a large workspace reads
+    hundreds of thousands of rows, so this is Core on the tables and named tuples."""
     policy = policy or RegradePolicy()
     cutoffs: dict[Cadence, datetime] = {}
     for c in (Cadence.QUARTERLY, Cadence.ANNUAL):
         start = period_start(today, c)
-        cutoffs[c] = datetime(start.year, start.month, start.day, tzinfo=utcnow().tzinfo)
+        cutoffs[c] = datetime(start.year, start.month, start.day, tzinfo=UTC)
     known = list(policy.by_letter)
-    conds = [col(Grade.id).is_(None)]
+    conds = [_G.c.id.is_(None)]
     for cad in (Cadence.QUARTERLY, Cadence.ANNUAL):
         letters = [k for k, v in policy.by_letter.items() if v == cad]
         if letters:
-            conds.append(and_(col(Grade.letter).in_(letters), Grade.created_at < cutoffs[cad]))
+            conds.append(and_(_G.c.letter.in_(letters), _G.c.created_at < cutoffs[cad]))
     if policy.default in cutoffs:
-        conds.append(and_(col(Grade.letter).not_in(known) if known else false().is_(False),
-                          Grade.created_at < cutoffs[policy.default]))
-    stmt = (select(Customer.id, Customer.name, Customer.owner_id, Grade.letter, Grade.created_at)
-            .select_from(Customer)
-            .outerjoin(Grade, Grade.id == Customer.latest_grade_id)
-            .where(Customer.workspace_id == workspace_id, col(Customer.archived).is_(False),
-                   col(Customer.owner_id).is_not(None), Customer.status != CustomerStatus.FORMER,
+        conds.append(and_(_G.c.letter.not_in(known) if known else true(),
+                          _G.c.created_at < cutoffs[policy.default]))
+    # (the workspace condition on grade is redundant, but lets PostgreSQL hash only this
+    # workspace's grades instead of every grade in the database)
+    stmt = (select(_C.c.id, _C.c.name, _C.c.owner_id, _G.c.letter, _G.c.created_at)
+            .select_from(_C.outerjoin(_G, and_(_G.c.id == _C.c.latest_grade_id,
+                                               _G.c.workspace_id == workspace_id)))
+            .where(_C.c.workspace_id == workspace_id, _C.c.archived.is_(False),
+                   _C.c.owner_id.is_not(None), _C.c.status != CustomerStatus.FORMER.value,
                    or_(*conds))
-            .order_by(Customer.owner_id, Customer.name))
+            .order_by(_C.c.owner_id, _C.c.name))
     if owner_ids is not None:
-        stmt = stmt.where(col(Customer.owner_id).in_(list(owner_ids)))
-    out: dict[int, list[DueCustomer]] = {}
-    for cid, name, owner, letter, created in session.execute(stmt):
-        out.setdefault(owner, []).append(DueCustomer(cid, name, owner, letter, created))
-    return out
+        stmt = stmt.where(_C.c.owner_id.in_(list(owner_ids)))
+    conn = _core(session)
+    to_utc = _G.c.created_at.type.result_processor(conn.dialect, None) or (lambda v: v)
+    with _gc_paused():
+        # The largest read the bot makes: take the driver's tuples from the cursor (Row
+        # objects would double what is built per customer) and convert the one timestamp
+        # column with the column type's own processor.
+        result = conn.execute(stmt)
+        try:
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
+        return {owner: [DueCustomer(cid, name, owner, letter, to_utc(at))
+                        for cid, name, owner, letter, at in group]
+                for owner, group in groupby(rows, key=itemgetter(2))}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a large result is turned into objects: none
+    of them form cycles, and collections triggered by the allocations would otherwise
+    re-scan every row built so far (about half the time of planning a 500k-customer
+    workspace). Re-enabled afterwards unless it was off already."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

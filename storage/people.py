@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -89,7 +90,8 @@ def get_or_create_person(session: Session, workspace: Workspace, external_id: st
 def find_person(session: Session, workspace_id: int, key: str) -> Person | None:
     """A person by platform id, email or display name (case-insensitive)."""
     key = key.strip().lstrip("@")
-    for cond in (Person.external_id == key, Person.email == key.lower()):
+    # emails are stored as typed: compare them case-insensitively
+    for cond in (Person.external_id == key, func.lower(Person.email) == key.lower()):
         p = session.exec(select(Person).where(Person.workspace_id == workspace_id, cond)).first()
         if p is not None:
             return p

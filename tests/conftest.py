@@ -1,0 +1,188 @@
+"""Shared fixtures: a migrated database on every backend, a session, a workspace and a rep.
+
+``db_url`` is parametrized: SQLite always (a file in ``tmp_path``), PostgreSQL when
+``GRADEBOT_TEST_POSTGRES_URL`` names a server (e.g.
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each PostgreSQL test gets a fresh
+database of its own (``gb_test_<random>``), dropped afterwards, so tests never see each
+other's rows and can run in any order.
+
+Suites that need a fixture of the same name differently (``tests/engine`` has its own
+``db_url``) override it in their own conftest; nothing here is autouse.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from storage import people as people_db
+from storage.engine import make_engine, normalize_url, session_scope, upgrade
+from storage.models import Person, Platform, Workspace
+
+POSTGRES_ENV = "GRADEBOT_TEST_POSTGRES_URL"
+
+
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server tests may create databases on, or None (PostgreSQL skipped)."""
+    url = os.environ.get(POSTGRES_ENV, "").strip()
+    return normalize_url(url) if url else None
+
+
+class PostgresDatabases:
+    """Empty, uniquely named databases (``gb_test_<random>``) on one PostgreSQL server, created
+    through an AUTOCOMMIT connection to the server URL's own database and dropped after use
+    (their connections terminated first).
+
+    With ``background=True`` the next database is created, and used ones are dropped, on a
+    helper thread while tests run, so a test waits for neither; ``close()`` waits for that
+    work, drops any spare and reports a failed drop."""
+
+    def __init__(self, server_url: str, prefix: str = "gb_test_", *,
+                 background: bool = False) -> None:
+        self.base = make_url(normalize_url(server_url))
+        self.prefix = prefix
+        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT", pool_size=2)
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="gb-pg") if background else None
+        self.spare: Future[str] | None = None
+        self.pending: list[Future[None]] = []
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def _create(self) -> str:
+        name = f"{self.prefix}{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return name
+
+    def create(self) -> str:
+        """A new empty database; returns its name."""
+        if self.worker is None:
+            return self._create()
+        name = self.spare.result() if self.spare is not None else self._create()
+        self.spare = self.worker.submit(self._create)
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                         {"name": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+    def release(self, name: str) -> None:
+        if self.worker is None:
+            self.drop(name)
+        else:
+            self.pending.append(self.worker.submit(self.drop, name))
+
+    def close(self) -> None:
+        try:
+            if self.worker is not None:
+                if self.spare is not None:
+                    self.pending.append(self.worker.submit(self.drop, self.spare.result()))
+                self.worker.shutdown(wait=True)
+                for f in self.pending:
+                    f.result()  # a failed drop leaves a database behind: say so
+        finally:
+            self.admin.dispose()
+
+
+@contextmanager
+def temporary_postgres_database(server_url: str, prefix: str = "gb_test_") -> Iterator[str]:
+    """A fresh empty database on the server of ``server_url`` for the duration of the block
+    (its URL), dropped afterwards."""
+    dbs = PostgresDatabases(server_url, prefix)
+    try:
+        name = dbs.create()
+        try:
+            yield dbs.url(name)
+        finally:
+            dbs.drop(name)
+    finally:
+        dbs.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases | None]:
+    """The session's source of fresh PostgreSQL databases (None when not configured)."""
+    server = postgres_server_url()
+    if server is None:
+        yield None
+        return
+    dbs = PostgresDatabases(server, background=True)
+    try:
+        yield dbs
+    finally:
+        dbs.close()
+
+
+def _backends() -> list[object]:
+    return [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(postgres_server_url() is None,
+                               reason=f"PostgreSQL not configured: set {POSTGRES_ENV}, e.g. "
+                                      "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        ]),
+    ]
+
+
+@pytest.fixture(params=_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (not migrated): a SQLite file, or a fresh PostgreSQL database of
+    this test's own, dropped after it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gradebot.db'}"
+        return
+    dbs: PostgresDatabases | None = request.getfixturevalue("postgres_databases")
+    assert dbs is not None  # the param is skipped otherwise
+    name = dbs.create()
+    try:
+        yield dbs.url(name)
+    finally:
+        dbs.release(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite database file (for tests that are about SQLite only)."""
+    return f"sqlite:///{tmp_path / 'gradebot.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """The database at ``db_url`` migrated from empty to head by Alembic, and its engine."""
+    upgrade(db_url)
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with session_scope(engine) as s:
+        yield s
+
+
+@pytest.fixture
+def workspace(session: Session) -> Workspace:
+    """The local terminal workspace (platform ``cli``, external id ``local``)."""
+    return people_db.get_or_create_workspace(session, Platform.CLI, "local", "Local")
+
+
+@pytest.fixture
+def rep(session: Session, workspace: Workspace) -> Person:
+    """A rep of ``workspace`` with an email address."""
+    return people_db.get_or_create_person(session, workspace, "U0REP", "Rita Rep",
+                                          email="rita@example.com")

@@ -1,0 +1,77 @@
+"""Small builders for storage tests: people, customers and grades with chosen dates, and a
+counter of the SQL statements an engine runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+from storage import customers as customers_db
+from storage import people as people_db
+from storage.grades import save_grade
+from storage.models import Customer, Grade, Person, Role, Workspace
+
+LETTER_TOTAL = {"A": 85.0, "B": 70.0, "C": 55.0, "D": 30.0}
+
+
+def person(session: Session, ws: Workspace, external_id: str, *, role: Role = Role.REP,
+           manager: Person | None = None, email: str | None = None) -> Person:
+    p = people_db.get_or_create_person(session, ws, external_id, external_id.title(),
+                                       email=email)
+    if role != Role.REP or manager is not None:
+        people_db.set_role(session, p, role, manager)
+    return p
+
+
+def customer(session: Session, ws: Workspace, name: str, owner: Person | None,
+             **kw: Any) -> Customer:
+    return customers_db.create_customer(session, ws.id, name,  # type: ignore[arg-type]
+                                        owner.id if owner else None, **kw)
+
+
+def grade(session: Session, c: Customer, letter: str, at: datetime, *,
+          grader: Person | None = None, cadence: str = "annual", period: str | None = None,
+          total: float | None = None) -> Grade:
+    """Save a grade for ``c`` dated ``at`` (moves the latest-grade pointer)."""
+    row = Grade(workspace_id=c.workspace_id, customer_id=c.id,
+                previous_grade_id=c.latest_grade_id,
+                grader_id=grader.id if grader else c.owner_id, cadence=cadence,
+                period=period or str(at.year), worksheet_id="default", worksheet_version=1,
+                total=LETTER_TOTAL[letter] if total is None else total, letter=letter,
+                recommendation="maintain", profile="good_for_you", coverage=1.0,
+                dimensions={"value": 80.0}, goods={"good_for_you": 80.0},
+                explanation=["because"], answers={"pays_now": "yes"}, created_at=at)
+    return save_grade(session, row, c)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+class StatementCounter:
+    """Counts the statements sent to the database (``before_cursor_execute``)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_statements(engine: Engine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)

@@ -1,0 +1,439 @@
+"""CSV import of customers and CSV export of customers and grades, in storage and through the
+command line (`gradebot db upgrade`, `import customers`, `export grades|customers`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from sqlalchemy import Engine, event, func
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from bot.cli_data import database_url, db_app, export_app, import_app
+from storage import csvio
+from storage import people as people_db
+from storage.errors import InvalidInput, StorageError
+from storage.models import Customer, Person, Workspace
+from tests.storage.helpers import customer, grade, person, utc
+
+
+def count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Customer)).one()
+
+
+def by_name(session: Session, ws: Workspace) -> dict[str, Customer]:
+    session.expire_all()
+    return {c.name: c for c in session.exec(select(Customer).where(
+        Customer.workspace_id == ws.id))}
+
+
+def run_import(session: Session, ws: Workspace, text: str | bytes, **kw: Any
+               ) -> csvio.ImportReport:
+    return csvio.import_customers(session, ws.id, text, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def bob(session: Session, workspace: Workspace) -> Person:
+    return people_db.get_or_create_person(session, workspace, "U0BOB", "Bob",
+                                          email="Bob.Builder@Example.com")
+
+
+def test_import_creates_customers_with_every_column(session: Session, workspace: Workspace,
+                                                    rep: Person, bob: Person) -> None:
+    text = ("\ufeffName,OWNER,Segment,  Status ,External-Ref\r\n"
+            "Acme Corp,rita@example.com,Enterprise,Customer,CRM-1\r\n"
+            "Beta Ltd,bob.builder@EXAMPLE.com,SMB,prospect,\r\n"
+            "Gamma GmbH,U0BOB,,former,CRM-3\r\n"
+            "\r\n"
+            "Delta,<@U0REP>,,,\r\n"
+            "Epsilon,@U0BOB,,,\r\n"
+            "Zeta,,,,\r\n")
+    report = run_import(session, workspace, text.encode())
+    assert report.skipped == []
+    assert (report.rows, report.created, report.updated, report.committed) == (6, 6, 0, True)
+    cs = by_name(session, workspace)
+    acme = cs["Acme Corp"]
+    assert (acme.owner_id, acme.segment, acme.status, acme.external_ref) == (
+        rep.id, "Enterprise", "customer", "CRM-1")
+    assert acme.normalized_name == "acme corp"
+    assert (cs["Beta Ltd"].owner_id, cs["Beta Ltd"].status, cs["Beta Ltd"].external_ref) == (
+        bob.id, "prospect", None)
+    assert (cs["Gamma GmbH"].owner_id, cs["Gamma GmbH"].status) == (bob.id, "former")
+    assert cs["Delta"].owner_id == rep.id
+    assert cs["Epsilon"].owner_id == bob.id
+    assert (cs["Zeta"].owner_id, cs["Zeta"].status) == (None, "customer")
+
+
+def test_import_upserts_by_external_ref_then_by_name(session: Session, workspace: Workspace,
+                                                     rep: Person, bob: Person) -> None:
+    renamed = customer(session, workspace, "Old Name", rep, external_ref="CRM-1",
+                       segment="SMB")
+    by_nm = customer(session, workspace, "Acme", rep, segment="Mid")
+    same = customer(session, workspace, "Same Co", rep, external_ref="CRM-9",
+                    segment="SMB")
+    adopt = customer(session, workspace, "No Ref Yet", None)
+    text = ("name,owner,segment,status,external_ref\n"
+            "New Name,,,,CRM-1\n"          # found by ref: renamed, the rest kept
+            "ACME,U0BOB,Enterprise,,\n"      # found by name: owner and segment change
+            "Same Co,,SMB,,CRM-9\n"          # nothing changes
+            "no ref yet,,,prospect,CRM-4\n"  # found by name: gets a ref
+            "Brand New,,,,CRM-5\n")
+    report = run_import(session, workspace, text)
+    assert report.skipped == []
+    assert (report.created, report.updated, report.unchanged) == (1, 3, 1)
+    assert count(session) == 5
+    cs = by_name(session, workspace)
+    assert cs["New Name"].id == renamed.id
+    assert (cs["New Name"].segment, cs["New Name"].owner_id) == ("SMB", rep.id)
+    assert cs["New Name"].normalized_name == "new name"
+    assert (cs["ACME"].id, cs["ACME"].owner_id, cs["ACME"].segment) == (by_nm.id, bob.id,
+                                                                         "Enterprise")
+    assert cs["Same Co"].updated_at == same.updated_at
+    assert (cs["no ref yet"].id, cs["no ref yet"].status, cs["no ref yet"].external_ref) == (
+        adopt.id, "prospect", "CRM-4")
+    assert cs["Brand New"].external_ref == "CRM-5"
+    # the same file again changes nothing
+    again = run_import(session, workspace, text)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+
+
+BAD_FILE = (
+    "name,owner,status,external_ref\n"      # 1
+    "Good One,rita@example.com,,R1\n"       # 2
+    ",rita@example.com,,\n"                 # 3 empty name
+    "Ghost Co,nobody@example.com,,\n"       # 4 unknown owner
+    "Status Co,,vip,\n"                     # 5 bad status
+    "good one,,,\n"                         # 6 duplicate name (of line 2)
+    "Other,,,R1\n"                          # 7 duplicate external_ref (of line 2)
+    '"Multi\nLine",,,\n'                    # 8-9 control character (a newline) in the name
+    "Bidi \u202eoC,,,\n"                    # 10 bidi override
+    "Too,many,,,values,here\n"              # 11 too many values
+    "Taken,,,R7\n"                          # 12 Taken exists with ref R8
+    "Good Two,U0REP,customer,\n"            # 13
+    "Rename Me,,,R9\n"                      # 14 R9 is "Existing"; "Rename Me" is someone else
+)
+
+
+def test_bad_rows_are_reported_with_line_numbers_and_the_good_ones_imported(
+        session: Session, workspace: Workspace, rep: Person) -> None:
+    customer(session, workspace, "Taken", rep, external_ref="R8")
+    customer(session, workspace, "Existing", rep, external_ref="R9")
+    customer(session, workspace, "Rename Me", rep)
+    report = run_import(session, workspace, BAD_FILE)
+    reasons = {s.line: s.reason for s in report.skipped}
+    assert sorted(reasons) == [3, 4, 5, 6, 7, 8, 10, 11, 12, 14]
+    assert "cannot be empty" in reasons[3]
+    assert "unknown owner 'nobody@example.com'" in reasons[4]
+    assert "bad status 'vip'" in reasons[5]
+    assert reasons[6] == "duplicate of line 2 (same name)."
+    assert reasons[7] == "duplicate of line 2 (same external_ref)."
+    assert "U+000A" in reasons[8]
+    assert "U+202E" in reasons[10]
+    assert "6 values but the header has 4 columns" in reasons[11]
+    assert "already exists with another external_ref ('R8')" in reasons[12]
+    assert "cannot rename 'Existing'" in reasons[14]
+    assert {s.line: s.name for s in report.skipped}[4] == "Ghost Co"
+    assert (report.rows, report.created, report.committed) == (12, 2, True)
+    assert set(by_name(session, workspace)) == {"Taken", "Existing", "Rename Me", "Good One",
+                                                "Good Two"}
+
+
+def test_all_or_nothing_imports_nothing_when_a_row_is_bad(
+        session: Session, workspace: Workspace, rep: Person, engine: Engine) -> None:
+    customer(session, workspace, "Taken", rep, external_ref="R8")
+    customer(session, workspace, "Existing", rep, external_ref="R9")
+    customer(session, workspace, "Rename Me", rep)
+    report = run_import(session, workspace, BAD_FILE, all_or_nothing=True)
+    assert not report.committed
+    assert len(report.skipped) == 10
+    assert report.created == report.updated == 0
+    with Session(engine) as fresh:
+        assert count(fresh) == 3
+    good = run_import(session, workspace, "name\nFine\nAlso Fine\n", all_or_nothing=True)
+    assert good.committed
+    assert good.created == 2
+
+
+def test_a_customer_updated_twice_in_one_file_is_reported(session: Session,
+                                                          workspace: Workspace,
+                                                          rep: Person) -> None:
+    customer(session, workspace, "Foo", rep, external_ref="R1")
+    report = run_import(session, workspace, "name,external_ref\nBar,R1\nFoo,\n")
+    assert [(s.line, s.reason) for s in report.skipped] == [
+        (3, "updates the same customer ('Foo') as line 2.")]
+
+
+class FailOn:
+    """Make the database fail on the ``n``-th statement that starts with ``prefix``."""
+
+    def __init__(self, prefix: str, n: int) -> None:
+        self.prefix, self.n, self.seen = prefix, n, 0
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+        if statement.lstrip().upper().startswith(self.prefix):
+            self.seen += 1
+            if self.seen == self.n:
+                raise OperationalError(statement, None, OSError("disk full (simulated)"))
+
+
+@pytest.mark.parametrize(("prefix", "n"), [("INSERT INTO CUSTOMER", 2),
+                                           ("UPDATE CUSTOMER", 1)])
+def test_nothing_is_half_imported_when_the_database_fails(
+        session: Session, workspace: Workspace, rep: Person, engine: Engine, prefix: str,
+        n: int) -> None:
+    existing = customer(session, workspace, "Existing", rep, segment="SMB")
+    rows = [f"Customer {i:04d},,Enterprise" for i in range(2 * csvio.FLUSH_EVERY + 200)]
+    text = "name,owner,segment\nExisting,,Mid\n" + "\n".join(rows) + "\n"
+    fail = FailOn(prefix, n)
+    event.listen(engine, "before_cursor_execute", fail)
+    try:
+        with pytest.raises(StorageError, match=r"nothing was imported.*disk full"):
+            run_import(session, workspace, text)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail)
+    assert fail.seen == n  # it failed where we wanted, after earlier writes had gone in
+    with Session(engine) as fresh:
+        assert count(fresh) == 1
+        assert fresh.get(Customer, existing.id).segment == "SMB"  # type: ignore[union-attr]
+    report = run_import(session, workspace, text)  # and it works once the database does
+    assert (report.created, report.updated) == (len(rows), 1)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "The file is empty"),
+    (b"\n\n", "The file is empty"),
+    (b"Acme,rita@example.com\n", 'no "name" column'),
+    (b"name,owner,Name\nAcme,,\n", "header names name more than once"),
+    ("name\nCaf\u00e9\n".encode("latin-1"), r"not UTF-8 \(byte 0xE9 at offset 8\)"),
+    (b'name\n"unterminated\n', "line 2: unexpected end of data"),
+])
+def test_files_that_cannot_be_read(sqlite_url: str, data: bytes, message: str) -> None:
+    from storage.engine import make_engine, session_scope, upgrade
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        with session_scope(engine) as s:
+            ws = people_db.get_or_create_workspace(s, "cli", "local")
+            with pytest.raises(InvalidInput, match=message):
+                csvio.import_customers(s, ws.id, data)  # type: ignore[arg-type]
+            assert count(s) == 0
+    finally:
+        engine.dispose()
+
+
+def test_unknown_columns_are_ignored_and_reported(session: Session,
+                                                  workspace: Workspace) -> None:
+    report = run_import(session, workspace, "Name,Revenue,Notes\nAcme,1000,hi\nA\x00B,,\n")
+    assert report.ignored_columns == ["revenue", "notes"]
+    assert report.created == 1
+    assert [(s.line, "U+0000" in s.reason) for s in report.skipped] == [(3, True)]
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+2", "-3+4", "@SUM(A1:A9)",
+            "\tTabbed", "=cmd|' /C calc'!A0"]
+
+
+def test_export_escapes_formulas_and_imports_back_unchanged(
+        session: Session, workspace: Workspace, rep: Person) -> None:
+    customer(session, workspace, FORMULAS[0], rep, segment=FORMULAS[5], external_ref="-7")
+    for name in FORMULAS[1:4]:
+        customer(session, workspace, name, rep)
+    customer(session, workspace, "Plain 'Quoted' Co", rep, segment="O'Brien")
+    out = io.StringIO()
+    assert csvio.export_customers(session, workspace.id, out) == 5  # type: ignore[arg-type]
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == ["name", "owner", "segment", "status", "external_ref"]
+    cells = [c for r in rows[1:] for c in r]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t")]
+    by_cell = {r[0]: r for r in rows[1:]}
+    assert by_cell["'" + FORMULAS[0]] == ["'" + FORMULAS[0], "rita@example.com",
+                                          "'" + FORMULAS[5], "customer", "'-7"]
+    assert {"'+1+2", "'-3+4", "'@SUM(A1:A9)"} <= set(by_cell)
+    assert by_cell["Plain 'Quoted' Co"][2] == "O'Brien"  # other quotes are left alone
+    report = run_import(session, workspace, out.getvalue())
+    assert report.skipped == []
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 5)
+
+
+def test_export_grades(session: Session, workspace: Workspace, rep: Person,
+                       bob: Person) -> None:
+    acme = customer(session, workspace, "Acme", rep)
+    beta = customer(session, workspace, "-Beta", None)
+    customer(session, workspace, "Never Graded", rep)
+    grade(session, acme, "C", utc(2025, 12, 1, 10, 30), grader=bob, cadence="quarterly",
+          period="2025-Q4", total=55.5)
+    grade(session, acme, "A", utc(2026, 2, 1, 9), grader=rep)
+    grade(session, beta, "B", utc(2026, 3, 1), grader=bob)
+    out = io.StringIO()
+    assert csvio.export_grades(session, workspace.id, out) == 3  # type: ignore[arg-type]
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows == [
+        list(csvio.GRADE_COLUMNS),
+        ["'-Beta", "", "B", "70", "maintain", "good_for_you", "annual", "2026",
+         "2026-03-01T00:00:00+00:00", "Bob.Builder@Example.com"],
+        ["Acme", "rita@example.com", "C", "55.5", "maintain", "good_for_you", "quarterly",
+         "2025-Q4", "2025-12-01T10:30:00+00:00", "Bob.Builder@Example.com"],
+        ["Acme", "rita@example.com", "A", "85", "maintain", "good_for_you", "annual", "2026",
+         "2026-02-01T09:00:00+00:00", "rita@example.com"],
+    ]
+    latest = io.StringIO()
+    assert csvio.export_grades(session, workspace.id, latest,  # type: ignore[arg-type]
+                               latest_only=True) == 2
+    assert [r[2] for r in csv.reader(io.StringIO(latest.getvalue()))][1:] == ["B", "A"]
+    other = people_db.get_or_create_workspace(session, "slack", "T0OTHER")
+    assert csvio.export_grades(session, other.id, io.StringIO()) == 0  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    app.add_typer(db_app, name="db")
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+    return app
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return CliRunner()
+
+
+def test_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert database_url() == "sqlite:///gradebot.db"
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    assert database_url() == "postgresql+psycopg://u@h/db"
+
+
+def test_cli_db_upgrade(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli(), ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "✓ Database at revision 0001" in result.output
+    assert (tmp_path / "gradebot.db").exists()  # the default: a file in the working directory
+    again = runner.invoke(cli(), ["db", "upgrade"])
+    assert again.exit_code == 0
+
+
+def test_cli_import_and_export_round_trip(runner: CliRunner, db_url: str, engine: Engine,
+                                          session: Session, workspace: Workspace,
+                                          rep: Person, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    src = tmp_path / "customers.csv"
+    src.write_bytes(b"\xef\xbb\xbfname,owner,status\nAcme,rita@example.com,customer\n"
+                    b"=Evil(),U0REP,prospect\n")
+    result = runner.invoke(cli(), ["import", "customers", str(src)])
+    assert result.exit_code == 0, result.output
+    assert "✓ Imported 2 of 2 rows: 2 created, 0 updated, 0 unchanged." in result.output
+    assert set(by_name(session, workspace)) == {"Acme", "=Evil()"}
+
+    grade(session, by_name(session, workspace)["Acme"], "A", utc(2026, 1, 5, 8))
+    out = tmp_path / "grades.csv"
+    result = runner.invoke(cli(), ["export", "grades", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1 grades" in result.output
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # a BOM, so spreadsheets read UTF-8
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[1][:3] == ["Acme", "rita@example.com", "A"]
+    assert rows[1][8] == "2026-01-05T08:00:00+00:00"
+
+    result = runner.invoke(cli(), ["export", "customers", "-"])
+    assert result.exit_code == 0, result.output
+    assert "'=Evil(),U0REP" not in result.output  # owner is shown by email when known
+    assert "'=Evil(),rita@example.com,,prospect," in result.output
+
+
+def test_cli_reports_skipped_rows_and_exit_code(runner: CliRunner, sqlite_url: str,
+                                                tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    src = tmp_path / "in.csv"
+    src.write_text("name,owner,status\nGood,,\nBad,,vip\n,,former\nGhost,ghost@example.com,\n",
+                   encoding="utf-8")
+    strict = runner.invoke(cli(), ["import", "customers", str(src), "--all-or-nothing"])
+    assert strict.exit_code == 1
+    assert "Nothing imported: 3 of 4 rows are bad" in strict.output
+    for token in ("Line", "Reason", "vip", "cannot be empty", "ghost@example.com"):
+        assert token in strict.output, token
+    export = runner.invoke(cli(), ["export", "customers", "-"])
+    assert export.stdout.splitlines() == ["name,owner,segment,status,external_ref"]
+
+    lenient = runner.invoke(cli(), ["import", "customers", str(src)])
+    assert lenient.exit_code == 1
+    assert "✓ Imported 1 of 4 rows: 1 created" in lenient.output
+    assert "3 rows not imported" in lenient.output
+    export = runner.invoke(cli(), ["export", "customers", "-"])
+    assert export.stdout.splitlines()[1:] == ["Good,,,customer,"]
+
+
+def test_cli_errors_are_one_clear_line(runner: CliRunner, tmp_path: Path, sqlite_url: str,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes("name\nCaf\u00e9\n".encode("latin-1"))
+    out = tmp_path / "out.csv"
+    missing_db = runner.invoke(cli(), ["export", "grades", str(out)])
+    assert missing_db.exit_code == 2
+    assert "run `gradebot db upgrade` first" in missing_db.output
+    assert not (tmp_path / "gradebot.db").exists()  # an export creates no database
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    cases = [
+        (["import", "customers", str(src)], "in.csv: in.csv is not UTF-8"),
+        (["import", "customers", str(tmp_path / "nope.csv")], "does not exist"),
+        (["import", "customers", str(src), "--workspace", "bogus"], "--workspace 'bogus'"),
+        (["export", "grades", str(out), "--workspace", "slack:T0NONE"],
+         "No workspace 'slack:T0NONE'"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(cli(), args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    assert not out.exists()
+    for url, command, message in [
+            ("mysql://u@h/db", ["db", "upgrade"], "unsupported database 'mysql'"),
+            ("not a url", ["export", "customers", "-"], "not a database URL"),
+            ("postgresql+psycopg://nobody@127.0.0.1:1/none", ["db", "upgrade"],
+             "cannot open the database")]:
+        monkeypatch.setenv("DATABASE_URL", url)
+        result = runner.invoke(cli(), command)
+        assert result.exit_code == 2, (url, result.output)
+        assert message in result.output, (url, result.output)
+        assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_cli_import_into_another_workspace(runner: CliRunner, sqlite_url: str,
+                                           tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.engine import make_engine, session_scope, upgrade
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        with session_scope(engine) as s:
+            ws = people_db.get_or_create_workspace(s, "slack", "T0ACME")
+            person(s, ws, "U0SLACK", email="s@example.com")
+        src = tmp_path / "in.csv"
+        src.write_text("name,owner\nAcme,U0SLACK\n", encoding="utf-8")
+        result = runner.invoke(cli(), ["import", "customers", str(src),
+                                       "--workspace", "slack:T0ACME"])
+        assert result.exit_code == 0, result.output
+        with session_scope(engine) as s:
+            ws = people_db.find_workspace(s, "slack", "T0ACME")
+            assert ws is not None
+            assert [c.name for c in by_name(s, ws).values()] == ["Acme"]
+            assert people_db.find_workspace(s, "cli", "local") is None
+    finally:
+        engine.dispose()

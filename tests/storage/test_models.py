@@ -1,0 +1,180 @@
+"""Every table round-trips every column; timestamps are aware UTC on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import StatementError
+from sqlmodel import Session, SQLModel, col, select
+
+from storage.engine import session_scope
+from storage.models import (
+    Answer,
+    Customer,
+    Decision,
+    Grade,
+    GradingSession,
+    Person,
+    ProcessedEvent,
+    ReminderDelivery,
+    Workspace,
+    WorkspaceSettings,
+)
+
+T0 = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
+PARIS_WINTER = timezone(timedelta(hours=1))
+
+
+def rows(t: datetime) -> list[SQLModel]:
+    """One row of every table, every column set to something other than its default."""
+    ws = Workspace(id=7, platform="slack", external_id="T0ACME", name="Acme Sales 🚀",
+                   settings=WorkspaceSettings(timezone="Europe/Paris", annual_month=3,
+                                              reminder_channel="C01").model_dump(mode="json"),
+                   created_at=t)
+    boss = Person(id=11, workspace_id=7, external_id="U0BOSS", display_name="Bea Boss",
+                  email="bea@example.com", timezone="Europe/Paris", role="manager",
+                  manager_id=None, dm_channel="D0BOSS",
+                  conversation_ref={"service_url": "https://smba.example/", "id": "19:x"},
+                  away_until=t + timedelta(days=3), created_at=t)
+    rep = Person(id=12, workspace_id=7, external_id="U0REP", display_name="Rémi Rep",
+                 email="remi@example.com", timezone="America/New_York", role="rep",
+                 manager_id=11, dm_channel="D0REP", conversation_ref=None, away_until=None,
+                 created_at=t + timedelta(seconds=1))
+    cust = Customer(id=21, workspace_id=7, name="Ünïcode & Co", normalized_name="unicode & co",
+                    owner_id=12, segment="Enterprise", status="prospect", external_ref="CRM-1",
+                    archived=True, latest_grade_id=None, created_at=t,
+                    updated_at=t + timedelta(minutes=1))
+    gs = GradingSession(id=31, workspace_id=7, person_id=12, customer_id=21, kind="grade",
+                        cadence="annual", worksheet_id="default", worksheet_version=3,
+                        position=4, status="review", platform="slack", channel="D0REP",
+                        thread_ts="1712345678.000100", refs={"q_mission": "1712345679.000200"},
+                        state={"pending": {"q": "fit", "value": 3}}, version=5, created_at=t,
+                        updated_at=t + timedelta(hours=1))
+    ans = Answer(id=41, session_id=31, question_id="mission", raw_text="very — 5/5",
+                 value={"scale": 5}, source="llm", confidence=0.875, person_id=12,
+                 input_key="slack:Ev1", created_at=t, superseded_at=t + timedelta(minutes=2))
+    gr = Grade(id=51, workspace_id=7, customer_id=21, session_id=31, previous_grade_id=None,
+               grader_id=12, cadence="annual", period="2026", worksheet_id="default",
+               worksheet_version=3, total=72.125, letter="B", recommendation="maintain",
+               profile="good_at_it", coverage=0.75, dimensions={"fit": 60.5, "value": None},
+               goods={"good_at_it": 80.0}, explanation=["Mission ↑ +5.0", "Fit ↓ −2.5"],
+               answers={"mission": 5, "segment": "yes"}, summary="Solid, שלום, مرحبا",
+               created_at=t)
+    dec = Decision(id=61, workspace_id=7, customer_id=21, person_id=11, session_id=31,
+                   decision="invest_less", period="2026-03-14", note="Too costly to serve",
+                   created_at=t)
+    rd = ReminderDelivery(id=71, workspace_id=7, person_id=12, cadence="quarterly",
+                          period="2026-Q1", status="sent", attempts=2, claimed_by="host:123",
+                          lease_until=t + timedelta(minutes=5), channel="D0REP",
+                          thread_ts="1712345680.000300", customers_due=9, followups=1,
+                          next_followup_at=t + timedelta(days=3),
+                          snoozed_until=t + timedelta(days=1), last_error="timeout",
+                          sent_at=t, created_at=t, updated_at=t + timedelta(seconds=5))
+    ev = ProcessedEvent(id=81, scope="slack:T0ACME", event_id="Ev0123", kind="message",
+                        created_at=t)
+    return [ws, boss, rep, cust, gs, ans, gr, dec, rd, ev]
+
+
+def test_every_table_round_trips_every_column(engine: Engine) -> None:
+    originals = rows(T0)
+    assert {type(r).__table__.name for r in originals} == set(  # type: ignore[attr-defined]
+        SQLModel.metadata.tables)
+    expected = [r.model_dump() for r in originals]
+    with session_scope(engine) as s:
+        for r in originals:
+            s.add(r)
+            s.flush()
+        s.get(Customer, 21).latest_grade_id = 51  # type: ignore[union-attr]
+        s.commit()
+    expected[3]["latest_grade_id"] = 51
+    with Session(engine) as s:  # a fresh session: values come from the database
+        for exp, orig in zip(expected, originals, strict=True):
+            got = s.get(type(orig), exp["id"])
+            assert got is not None
+            table = type(orig).__table__  # type: ignore[attr-defined]
+            for column in table.columns:
+                value = getattr(got, column.name)
+                assert value == exp[column.name], (table.name, column.name)
+                if isinstance(value, datetime):
+                    assert value.tzinfo is not None
+                    assert value.utcoffset() == timedelta(0)
+    with Session(engine) as s:
+        ws = s.get(Workspace, 7)
+        assert ws is not None
+        assert ws.get_settings().timezone == "Europe/Paris"
+        assert ws.get_settings().annual_month == 3
+
+
+def test_offset_timestamps_come_back_as_the_same_instant_in_utc(
+        session: Session, workspace: Workspace, engine: Engine) -> None:
+    ten_paris = datetime(2026, 1, 15, 10, 0, tzinfo=PARIS_WINTER)
+    p = Person(workspace_id=workspace.id, external_id="U1", display_name="Tz",  # type: ignore
+               away_until=ten_paris)
+    session.add(p)
+    session.commit()
+    with Session(engine) as fresh:
+        got = fresh.get(Person, p.id)
+        assert got is not None
+        assert got.away_until is not None
+        assert got.away_until.tzinfo is not None
+        assert got.away_until.utcoffset() == timedelta(0)
+        assert got.away_until == ten_paris
+        assert (got.away_until.hour, got.away_until.minute) == (9, 0)
+        # comparisons in SQL see the instant, not the text that was typed
+        assert fresh.exec(select(Person).where(
+            col(Person.away_until) < datetime(2026, 1, 15, 9, 30, tzinfo=UTC))).first()
+        assert fresh.exec(select(Person).where(
+            col(Person.away_until) < datetime(2026, 1, 15, 8, 30, tzinfo=UTC))).first() is None
+
+
+def test_naive_datetimes_are_refused(session: Session, workspace: Workspace,
+                                     engine: Engine) -> None:
+    session.add(Person(workspace_id=workspace.id, external_id="U2",  # type: ignore[arg-type]
+                       away_until=datetime(2026, 1, 15, 10, 0)))
+    with pytest.raises(StatementError, match="naive datetime"):
+        session.commit()
+    session.rollback()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM person")).scalar_one() == 0
+
+
+def test_defaults_are_aware_utc_now(session: Session, workspace: Workspace) -> None:
+    before = datetime.now(UTC)
+    assert workspace.created_at.tzinfo is not None
+    assert before - timedelta(minutes=1) < workspace.created_at <= before
+    fresh = session.get(Workspace, workspace.id, populate_existing=True)
+    assert fresh is not None
+    assert fresh.created_at.utcoffset() == timedelta(0)
+
+
+def test_sqlite_timestamps_written_by_hand_are_read_as_utc(sqlite_url: str) -> None:
+    """Rows written by raw SQL (a data fix, CURRENT_TIMESTAMP) read back aware UTC, whether
+    the text has microseconds, no time, or an offset of its own."""
+    from storage.engine import make_engine, upgrade
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    cases = {
+        "2026-01-15 09:00:00.250000": datetime(2026, 1, 15, 9, 0, 0, 250000, tzinfo=UTC),
+        "2026-01-15 09:00:00": datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        "2026-01-15T10:00:00+01:00": datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        "2026-01-15": datetime(2026, 1, 15, tzinfo=UTC),
+    }
+    try:
+        with engine.begin() as conn:
+            for i, stamp in enumerate(cases):
+                conn.execute(text("INSERT INTO workspace (platform, external_id, name, settings,"
+                                  " created_at) VALUES ('cli', :e, '', '{}', :t)"),
+                             {"e": f"w{i}", "t": stamp})
+            conn.execute(text("INSERT INTO workspace (platform, external_id, name, settings, "
+                              "created_at) VALUES ('cli', 'now', '', '{}', CURRENT_TIMESTAMP)"))
+        with Session(engine) as s:
+            got = {w.external_id: w.created_at for w in s.exec(select(Workspace))}
+        for i, expected in enumerate(cases.values()):
+            assert got[f"w{i}"] == expected
+            assert got[f"w{i}"].utcoffset() == timedelta(0)
+        assert abs(got["now"] - datetime.now(UTC)) < timedelta(minutes=5)
+    finally:
+        engine.dispose()
