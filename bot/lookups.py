@@ -69,6 +69,15 @@ class BookView:
     def is_overdue(self, e: BookEntry) -> bool:
         return (e.letter is None) or (e.due_on is not None and e.due_on <= self.today)
 
+    def line(self, e: BookEntry) -> str:
+        """One customer of the book as a line (plain text; renderers escape it)."""
+        overdue = self.is_overdue(e)
+        due = "due now" if overdue else (f"due {e.due_on.isoformat()}" if e.due_on else "")
+        grade = f"{e.letter} {e.total:g}" if e.letter else "not graded"
+        rec = (e.recommendation or "").replace("_", " ")
+        return f"{grade} · {e.name}" + (f" · {rec}" if rec else "") + \
+            (f" · ⚠️ {due}" if overdue else (f" · {due}" if due else ""))
+
 
 @dataclass(frozen=True)
 class PortfolioView:

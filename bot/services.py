@@ -10,6 +10,7 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -53,6 +54,26 @@ class Services:
         """The terminal user: one local workspace, people by name."""
         who = (name or getpass.getuser() or "me").strip()[:64] or "me"
         return self.actor(Platform.CLI, "local", who, who, "Local")
+
+    # look-ups for the chat channels, each in its own read-only session
+    def customer_card(self, person: Person, name: str) -> Any:
+        from bot.lookups import customer_card
+
+        with self.session() as s:
+            return customer_card(s, person, name)
+
+    def book(self, person: Person, arg: str) -> Any:
+        from bot.lookups import book_view
+
+        with self.session() as s:
+            return book_view(s, person, arg, self.conversation.today())
+
+    def portfolio(self, person: Person, team: bool = False) -> Any:
+        from bot.lookups import portfolio_view
+
+        with self.session() as s:
+            return portfolio_view(s, person, self.worksheet, self.conversation.today(),
+                                  team=team)
 
     def workspace(self, s: Session, workspace_id: int) -> Workspace:
         ws = s.get(Workspace, workspace_id)

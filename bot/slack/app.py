@@ -32,7 +32,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import ConfigError
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option
-from bot.lookups import book_view, customer_card, portfolio_view
 from bot.observability import log_request
 from bot.services import Services
 from bot.slack import blocks as bk
@@ -302,34 +301,21 @@ class SlackBot:
             prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, start)
             await self.delivery.deliver(client, actor, person, prompts, respond=respond)
         elif name == "/customer":
-            card = await asyncio.to_thread(self._card, person, text)
+            card = await asyncio.to_thread(self.sv.customer_card, person, text)
             regrade = pick_option(card.customer_id, None) if hasattr(card, "customer_id") \
                 else None
             t, b = bk.render_card(card, regrade,  # type: ignore[arg-type]
                                   {d.id: d.name for d in self.sv.worksheet.dimensions})
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/grades":
-            view = await asyncio.to_thread(self._book, person, text)
+            view = await asyncio.to_thread(self.sv.book, person, text)
             t, b = bk.render_book(view, grade_value=lambda e: pick_option(e.customer_id, None))
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/portfolio":
-            pv = await asyncio.to_thread(self._portfolio, person, text.lower() == "team")
+            pv = await asyncio.to_thread(self.sv.portfolio, person, text.lower() == "team")
             t, b = bk.render_portfolio(pv)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
             await self.delivery.upload_chart(client, person, pv)
-
-    def _card(self, person: Person, name: str) -> Any:
-        with self.sv.session() as s:
-            return customer_card(s, person, name)
-
-    def _book(self, person: Person, arg: str) -> Any:
-        with self.sv.session() as s:
-            return book_view(s, person, arg, self.sv.conversation.today())
-
-    def _portfolio(self, person: Person, team: bool) -> Any:
-        with self.sv.session() as s:
-            return portfolio_view(s, person, self.sv.worksheet, self.sv.conversation.today(),
-                                  team=team)
 
     # ------------------------------------------------------------------ buttons
     async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any],

@@ -201,12 +201,7 @@ def render_book(view: BookView | Denied, grade_value: Any = None,
     if not view.entries:
         blocks.append(section("Nothing to show."))
     for e in view.entries[:limit]:
-        due = "due now" if view.is_overdue(e) else (
-            f"due {e.due_on.isoformat()}" if e.due_on else "")
-        grade = f"{e.letter} {e.total:g}" if e.letter else "not graded"
-        rec = (e.recommendation or "").replace("_", " ")
-        line = f"{grade} · {e.name}" + (f" · {rec}" if rec else "") + \
-               (f" · ⚠️ {due}" if view.is_overdue(e) else (f" · {due}" if due else ""))
+        line = view.line(e)
         if grade_value is not None:
             blocks.append(SectionBlock(text=plain(line), accessory=button(
                 Option(value=grade_value(e), label="Grade"), f"grade:{e.customer_id}")))

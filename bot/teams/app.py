@@ -57,7 +57,7 @@ from starlette.responses import JSONResponse, Response
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Kind, Prompt, Text, parse_grade_args
 from bot.engine.inputs import pick_option
-from bot.lookups import NotFoundCard, book_view, customer_card, portfolio_view
+from bot.lookups import NotFoundCard
 from bot.services import Services
 from bot.teams import cards as ui
 from bot.teams import refs
@@ -302,7 +302,7 @@ class TeamsBot:
                 await self.deliver(ctx, prompts)
                 return
             if word == "customer" and rest:
-                found = await asyncio.to_thread(self._card, who.person, rest)
+                found = await asyncio.to_thread(self.sv.customer_card, who.person, rest)
                 if not (active and isinstance(found, NotFoundCard)):  # else: an answer
                     regrade = pick_option(found.customer_id, None) \
                         if hasattr(found, "customer_id") else None
@@ -310,12 +310,12 @@ class TeamsBot:
                         found, regrade, {d.id: d.name for d in self.sv.worksheet.dimensions}))
                     return
             elif word == "grades":
-                view = await asyncio.to_thread(self._book, who.person, rest)
+                view = await asyncio.to_thread(self.sv.book, who.person, rest)
                 await ctx.send(ui.book_card(view, grade_value=lambda e: pick_option(
                     e.customer_id, None)))
                 return
             elif word == "portfolio":
-                pv = await asyncio.to_thread(self._portfolio, who.person,
+                pv = await asyncio.to_thread(self.sv.portfolio, who.person,
                                              rest.lower() == "team")
                 await ctx.send(ui.portfolio_card(pv))
                 return
@@ -334,19 +334,6 @@ class TeamsBot:
     def _has_active(self, actor: Actor) -> bool:
         with self.sv.session() as s:
             return bool(sessions_db.active_sessions_of(s, actor.person_id))
-
-    def _card(self, person: Person, name: str) -> Any:
-        with self.sv.session() as s:
-            return customer_card(s, person, name)
-
-    def _book(self, person: Person, arg: str) -> Any:
-        with self.sv.session() as s:
-            return book_view(s, person, arg, self.sv.conversation.today())
-
-    def _portfolio(self, person: Person, team: bool) -> Any:
-        with self.sv.session() as s:
-            return portfolio_view(s, person, self.sv.worksheet, self.sv.conversation.today(),
-                                  team=team)
 
     async def deliver(self, ctx: ActivityContext[Any], prompts: list[Prompt]) -> None:
         if prompts:

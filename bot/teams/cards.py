@@ -306,12 +306,7 @@ def book_card(view: BookView | Denied, grade_value: Any = None,
     if not view.entries:
         body.append(text("Nothing to show."))
     for e in view.entries[:limit]:
-        due = "due now" if view.is_overdue(e) else (
-            f"due {e.due_on.isoformat()}" if e.due_on else "")
-        grade = f"{e.letter} {e.total:g}" if e.letter else "not graded"
-        rec = (e.recommendation or "").replace("_", " ")
-        line = f"{grade} · {e.name}" + (f" · {rec}" if rec else "") + \
-               (f" · ⚠️ {due}" if view.is_overdue(e) else (f" · {due}" if due else ""))
+        line = view.line(e)
         opt = Option(value=grade_value(e), label="Grade") if grade_value else None
         body.append(_row(line, opt))
     if len(view.entries) > limit:
