@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -186,3 +187,36 @@ def rep(session: Session, workspace: Workspace) -> Person:
     """A rep of ``workspace`` with an email address."""
     return people_db.get_or_create_person(session, workspace, "U0REP", "Rita Rep",
                                           email="rita@example.com")
+
+
+# ---------------------------------------------------------------------- end-of-run figures
+# Suites print figures (the rules' accuracy, load figures) after every run. Under pytest-xdist
+# the tests run in workers, so each worker hands its lines to the controller, which prints them.
+_REPORT = pytest.StashKey[dict[str, list[str]]]()
+
+
+def report_line(config: pytest.Config, section: str, line: str) -> None:
+    """Add a line to the end-of-run summary, under ``section``."""
+    config.stash.setdefault(_REPORT, {}).setdefault(section, []).append(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = getattr(session.config, "workeroutput", None)  # set in xdist workers only
+    if out is not None:
+        out["gradebot_report"] = session.config.stash.get(_REPORT, {})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    for section, lines in (getattr(node, "workeroutput", {}) or {}).get(
+            "gradebot_report", {}).items():
+        for line in lines:
+            report_line(node.config, section, line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    for section, lines in sorted(config.stash.get(_REPORT, {}).items()):
+        terminalreporter.write_sep("-", section)
+        for line in lines:
+            terminalreporter.write_line(line)

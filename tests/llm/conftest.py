@@ -13,9 +13,8 @@ from bot.config import Settings
 from bot.llm import LLMInterpreter, build_interpreter
 from bot.services import Services, build_services
 from scoring import Worksheet, load_worksheet
+from tests.conftest import report_line
 from tests.llm.fake_openai import FakeOpenAI
-
-EVAL_LINES = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture(scope="session")
@@ -68,14 +67,8 @@ def services(tmp_path: Path, fake_llm: FakeOpenAI) -> Services:
 
 @pytest.fixture
 def eval_report(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    lines = request.config.stash.setdefault(EVAL_LINES, [])
-    return lines.append
+    def add(line: str) -> None:
+        report_line(request.config, "answer-reading evaluation (tests/llm/eval_cases.yml)",
+                    line)
 
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
-                            config: pytest.Config) -> None:
-    lines = config.stash.get(EVAL_LINES, [])
-    if lines:
-        terminalreporter.write_sep("-", "answer-reading evaluation (tests/llm/eval_cases.yml)")
-        for line in lines:
-            terminalreporter.write_line(line)
+    return add

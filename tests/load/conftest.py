@@ -10,32 +10,24 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import POSTGRES_ENV, postgres_server_url, temporary_postgres_database
+from tests.conftest import (
+    POSTGRES_ENV,
+    postgres_server_url,
+    report_line,
+    temporary_postgres_database,
+)
 from tests.load.harness import Cluster
 from tests.load.scenarios import figures_line
-
-FIGURES = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Callable[[str, dict[str, Any]], None]:
-    lines = request.config.stash.setdefault(FIGURES, [])
-
     def add(name: str, fig: dict[str, Any]) -> None:
         line = figures_line(name, fig)
-        lines.append(line)
+        report_line(request.config, "load and fault figures (tests/load)", line)
         print(line)
 
     return add
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
-                            config: pytest.Config) -> None:
-    lines = config.stash.get(FIGURES, [])
-    if lines:
-        terminalreporter.write_sep("-", "load and fault figures (tests/load)")
-        for line in lines:
-            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
