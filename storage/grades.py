@@ -6,7 +6,8 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from operator import attrgetter
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, or_, true
@@ -199,9 +200,8 @@ def due_customers(session: Session, workspace_id: int, today: date,
                                                _G.c.workspace_id == workspace_id)))
             .where(_C.c.workspace_id == workspace_id, _C.c.archived.is_(False),
                    _C.c.owner_id.is_not(None), _C.c.status != CustomerStatus.FORMER.value,
-                   or_(*conds)))
-    # no ORDER BY: sorting ~500k rows on the server spills to disk (most of the planning
-    # time on PostgreSQL); grouping here and sorting each owner's short list is cheaper
+                   or_(*conds))
+            .order_by(_C.c.owner_id, _C.c.name))
     if owner_ids is not None:
         stmt = stmt.where(_C.c.owner_id.in_(list(owner_ids)))
     conn = _core(session)
@@ -215,18 +215,9 @@ def due_customers(session: Session, workspace_id: int, today: date,
             rows = result.cursor.fetchall()
         finally:
             result.close()
-        out: dict[int, list[DueCustomer]] = {}
-        for cid, name, owner, letter, at in rows:
-            group = out.get(owner)
-            if group is None:
-                group = out[owner] = []
-            group.append(DueCustomer(cid, name, owner, letter, to_utc(at)))
-        for group in out.values():
-            group.sort(key=_BY_NAME)
-        return dict(sorted(out.items()))
-
-
-_BY_NAME = attrgetter("name", "customer_id")
+        return {owner: [DueCustomer(cid, name, owner, letter, to_utc(at))
+                        for cid, name, owner, letter, at in group]
+                for owner, group in groupby(rows, key=itemgetter(2))}
 
 
 @contextmanager
