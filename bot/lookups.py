@@ -40,6 +40,13 @@ class CustomerCard:
     summary: str | None = None
 
     @property
+    def headline(self) -> str:
+        """"B · 72/100 · maintain · ↑ +4.0 since C (68)" (plain text; renderers escape)."""
+        rec = (self.recommendation or "").replace("_", " ")
+        return f"{self.letter} · {self.total:g}/100 · {rec}" + (
+            f" · {self.trend}" if self.trend else "")
+
+    @property
     def trend(self) -> str | None:
         if self.previous_total is None or self.total is None:
             return None
@@ -52,6 +59,13 @@ class CustomerCard:
 class NotFoundCard:
     query: str
     suggestions: list[str]
+
+    @property
+    def message(self) -> str:
+        text = f"No customer called {self.query}."
+        if self.suggestions:
+            text += " Did you mean: " + ", ".join(self.suggestions) + "?"
+        return text
 
 
 @dataclass(frozen=True)

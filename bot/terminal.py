@@ -150,10 +150,7 @@ def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied) ->
         console.print(f"[red]{escape(card.message)}[/red]")
         return
     if isinstance(card, NotFoundCard):
-        msg = f"No customer called {escape(card.query)}."
-        if card.suggestions:
-            msg += " Did you mean: " + escape(", ".join(card.suggestions)) + "?"
-        console.print(msg)
+        console.print(escape(card.message))
         return
     console.print(f"[bold]{escape(card.name)}[/bold]  owner: {escape(card.owner or '—')}")
     if card.letter is None:

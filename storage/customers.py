@@ -73,10 +73,8 @@ def create_customer(session: Session, workspace_id: int, name: str, owner_id: in
             from None
     c = Customer(workspace_id=workspace_id, name=clean, normalized_name=normalize_name(clean),
                  owner_id=owner_id, status=status,
-                 segment=clean_text(segment, "Segment", 100, required=False) or None
-                 if segment else None,
-                 external_ref=clean_text(external_ref, "External reference", 100,
-                                         required=False) or None if external_ref else None)
+                 segment=_optional(segment, "Segment"),
+                 external_ref=_optional(external_ref, "External reference"))
     session.add(c)
     if commit:
         try:
@@ -85,6 +83,11 @@ def create_customer(session: Session, workspace_id: int, name: str, owner_id: in
             session.rollback()
             raise InvalidInput(f"A customer called {clean!r} already exists.") from None
     return c
+
+
+def _optional(value: str | None, what: str) -> str | None:
+    """A cleaned optional field; empty or blank means "not given"."""
+    return clean_text(value, what, 100, required=False) or None if value else None
 
 
 def find_or_create_customer(session: Session, workspace_id: int, name: str,

@@ -162,17 +162,12 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
     if isinstance(card, Denied):
         return escape(card.message), to_dicts([section(card.message)])
     if isinstance(card, NotFoundCard):
-        text = f"No customer called {card.query}."
-        if card.suggestions:
-            text += " Did you mean: " + ", ".join(card.suggestions) + "?"
-        return escape(text), to_dicts([section(text)])
+        return escape(card.message), to_dicts([section(card.message)])
     blocks: list[Block] = [header(card.name)]
     if card.letter is None:
         blocks.append(section("Not graded yet."))
     else:
-        rec = (card.recommendation or "").replace("_", " ")
-        blocks.append(section(f"{card.letter} · {card.total:g}/100 · {rec}"
-                              + (f" · {card.trend}" if card.trend else "")))
+        blocks.append(section(card.headline))
         if card.dimensions:
             blocks.append(SectionBlock(fields=[
                 plain(f"{names.get(k, k)}: " + ("–" if v is None else f"{v:g} {bar(v)}"), 2000)

@@ -260,17 +260,12 @@ def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | 
     if isinstance(c, Denied):
         return card([text(c.message)])
     if isinstance(c, NotFoundCard):
-        t = f"No customer called {c.query}."
-        if c.suggestions:
-            t += " Did you mean: " + ", ".join(c.suggestions) + "?"
-        return card([text(t)])
+        return card([text(c.message)])
     body: list[Any] = [heading(c.name)]
     if c.letter is None:
         body.append(text("Not graded yet."))
     else:
-        rec = (c.recommendation or "").replace("_", " ")
-        body.append(text(f"{c.letter} · {c.total:g}/100 · {rec}"
-                         + (f" · {c.trend}" if c.trend else "")))
+        body.append(text(c.headline))
         if c.dimensions:
             body.append(FactSet(facts=[Fact(title=md(names.get(k, k), 200),
                                             value="–" if v is None else md(f"{v:g} {bar(v)}"))
