@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -41,11 +42,14 @@ def grade_row(scored: ScoredGrade, *, workspace_id: int, customer: Customer,
 
 
 def add_grade(session: Session, row: Grade, customer: Customer) -> Grade:
-    """Add ``row`` and move the customer's latest-grade pointer, without committing: the
-    caller commits both together with whatever else the save changes."""
+    """Add ``row`` and move the customer's latest-grade pointer (and its copies of the
+    letter and time), without committing: the caller commits them together with whatever
+    else the save changes."""
     session.add(row)
     session.flush()
     customer.latest_grade_id = row.id
+    customer.latest_letter = row.letter
+    customer.latest_graded_at = row.created_at
     customer.updated_at = utcnow()
     session.add(customer)
     return row
@@ -184,20 +188,18 @@ def due_customers(session: Session, workspace_id: int, today: date,
     for c in (Cadence.QUARTERLY, Cadence.ANNUAL):
         start = period_start(today, c)
         cutoffs[c] = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    letter_col, graded_col = _C.c.latest_letter, _C.c.latest_graded_at
     known = list(policy.by_letter)
-    conds = [_G.c.id.is_(None)]
+    conds = [graded_col.is_(None)]
     for cad in (Cadence.QUARTERLY, Cadence.ANNUAL):
         letters = [k for k, v in policy.by_letter.items() if v == cad]
         if letters:
-            conds.append(and_(_G.c.letter.in_(letters), _G.c.created_at < cutoffs[cad]))
+            conds.append(and_(letter_col.in_(letters), graded_col < cutoffs[cad]))
     if policy.default in cutoffs:
-        conds.append(and_(_G.c.letter.not_in(known) if known else true(),
-                          _G.c.created_at < cutoffs[policy.default]))
-    # (the workspace condition on grade is redundant, but lets PostgreSQL hash only this
-    # workspace's grades instead of every grade in the database)
-    stmt = (select(_C.c.id, _C.c.name, _C.c.owner_id, _G.c.letter, _G.c.created_at)
-            .select_from(_C.outerjoin(_G, and_(_G.c.id == _C.c.latest_grade_id,
-                                               _G.c.workspace_id == workspace_id)))
+        conds.append(and_(letter_col.not_in(known) if known else true(),
+                          graded_col < cutoffs[policy.default]))
+    # One table: the customer carries its latest grade's letter and time (see add_grade).
+    stmt = (select(_C.c.id, _C.c.name, _C.c.owner_id, letter_col, graded_col)
             .where(_C.c.workspace_id == workspace_id, _C.c.archived.is_(False),
                    _C.c.owner_id.is_not(None), _C.c.status != CustomerStatus.FORMER.value,
                    or_(*conds))
@@ -205,19 +207,36 @@ def due_customers(session: Session, workspace_id: int, today: date,
     if owner_ids is not None:
         stmt = stmt.where(_C.c.owner_id.in_(list(owner_ids)))
     conn = _core(session)
-    to_utc = _G.c.created_at.type.result_processor(conn.dialect, None) or (lambda v: v)
     with _gc_paused():
         # The largest read the bot makes: take the driver's tuples from the cursor (Row
-        # objects would double what is built per customer) and convert the one timestamp
-        # column with the column type's own processor.
+        # objects would double what is built per customer) and make each one a DueCustomer
+        # without a Python call per row. Timestamps need converting only where the driver
+        # does not already hand back UTC (SQLite text; a PostgreSQL session in another zone).
         result = conn.execute(stmt)
         try:
             rows = result.cursor.fetchall()
         finally:
             result.close()
-        return {owner: [DueCustomer(cid, name, owner, letter, to_utc(at))
-                        for cid, name, owner, letter, at in group]
-                for owner, group in groupby(rows, key=itemgetter(2))}
+        to_utc = _utc_converter(conn)
+        if to_utc is not None:
+            rows = [(cid, name, owner, letter, to_utc(at))
+                    for cid, name, owner, letter, at in rows]
+        return {owner: list(map(_due, group)) for owner, group in groupby(rows, itemgetter(2))}
+
+
+_due = partial(tuple.__new__, DueCustomer)  # a DueCustomer from a row tuple, unchecked
+
+
+def _utc_converter(conn: Any) -> Callable[[Any], datetime | None] | None:
+    """What turns a raw ``latest_graded_at`` into an aware UTC datetime on this connection,
+    or None when the driver's values are that already (psycopg in a UTC session: see
+    engine.py)."""
+    if (conn.dialect.name == "postgresql"
+            and conn.connection.driver_connection.info.timezone is UTC):
+        return None
+    processor: Callable[[Any], datetime | None] | None = (
+        _C.c.latest_graded_at.type.result_processor(conn.dialect, None))
+    return processor
 
 
 @contextmanager

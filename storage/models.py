@@ -120,8 +120,11 @@ class Person(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
-    """A customer or prospect. ``latest_grade_id`` is a pointer kept by ``save_grade`` in the
-    same transaction as the grade, so look-ups and books never scan grade history."""
+    """A customer or prospect. ``latest_grade_id`` is a pointer kept by ``add_grade`` in the
+    same transaction as the grade, so look-ups and books never scan grade history; with it go
+    copies of that grade's letter and time (grades are immutable, so the copies cannot go
+    stale), so that planning reminders reads this one table instead of joining every
+    customer of a workspace to its grade."""
 
     __table_args__ = (
         UniqueConstraint("workspace_id", "normalized_name"),
@@ -139,6 +142,8 @@ class Customer(SQLModel, table=True):
     external_ref: str | None = Field(default=None, max_length=100)
     archived: bool = Field(default=False)
     latest_grade_id: int | None = Field(default=None)
+    latest_letter: str | None = Field(default=None, max_length=2)
+    latest_graded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -250,10 +250,11 @@ def seed(engine: Engine, customers: int, plan_reps: int, plan_per_rep: int,
                           lambda c: plan_people[(c - first_p) // plan_per_rep], 1, 2 * 365,
                           ids, rng)
         _log(f"  rows loaded in {time.perf_counter() - t0:.1f} s")
-        # the latest-grade pointers: one UPDATE
-        conn.execute(text("UPDATE customer SET latest_grade_id = latest.id FROM (SELECT "
-                          "customer_id, max(id) AS id FROM grade GROUP BY customer_id) AS latest "
-                          "WHERE latest.customer_id = customer.id"))
+        # the latest-grade pointers and their copies of letter and time: one UPDATE
+        conn.execute(text("UPDATE customer SET latest_grade_id = g.id, latest_letter = g.letter, "
+                          "latest_graded_at = g.created_at FROM (SELECT customer_id, max(id) "
+                          "AS id FROM grade GROUP BY customer_id) AS latest JOIN grade AS g "
+                          "ON g.id = latest.id WHERE latest.customer_id = customer.id"))
         if conn.dialect.name == "postgresql":
             for table in ("person", "customer", "grade"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

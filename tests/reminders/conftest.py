@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from bot.slack.notify import SlackNotifier
 from storage import people as people_db
 from storage.engine import make_engine, normalize_url, session_scope, upgrade
+from storage.grades import save_grade
 from storage.models import Customer, Grade, Person, Workspace
 from storage.names import normalize_name
 from tests.fakes.slack_api import FakeSlackAPI
@@ -198,11 +199,7 @@ class World:
                       worksheet_version=1, total=total if total is not None else totals[letter],
                       letter=letter, recommendation=recommendation, coverage=1.0,
                       created_at=at)
-            s.add(g)
-            s.flush()
-            c.latest_grade_id = g.id
-            s.add(c)
-            s.commit()
+            save_grade(s, g, c)
             return g.id  # type: ignore[return-value]
 
     def get(self, model: Any, id_: int) -> Any:

@@ -42,6 +42,8 @@ def test_latest_grade_history_and_previous_pointer(session: Session, workspace: 
     fresh = session.get(Customer, c.id, populate_existing=True)
     assert fresh is not None
     assert fresh.latest_grade_id == g3.id
+    # the copies planning reads move with the pointer
+    assert (fresh.latest_letter, fresh.latest_graded_at) == ("A", utc(2026, 2, 1, 12))
     latest = latest_grade(session, fresh)
     assert latest is not None
     assert latest.id == g3.id
@@ -72,6 +74,7 @@ def test_grade_row_from_a_scored_grade(session: Session, workspace: Workspace,
     assert again.summary is not None
     assert len(again.summary) == 1000
     assert c.latest_grade_id == saved.id
+    assert (c.latest_letter, c.latest_graded_at) == (saved.letter, saved.created_at)
 
 
 def test_latest_grade_by_name(session: Session, workspace: Workspace, rep: Person) -> None:

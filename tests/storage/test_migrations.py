@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
 from storage.engine import alembic_config, current_revision, make_engine, upgrade
+from storage.models import Customer
 
 TABLES = {"workspace", "person", "customer", "grading_session", "answer", "grade", "decision",
           "reminder_delivery", "processed_event"}
@@ -77,5 +80,40 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
         assert not set(inspect(engine).get_table_names()) & TABLES
         upgrade(db_url)
         assert current_revision(engine) == head()
+    finally:
+        engine.dispose()
+
+
+def test_0002_copies_each_latest_grade_letter_and_time_onto_its_customer(db_url: str) -> None:
+    """A database graded under 0001 plans reminders correctly after upgrading."""
+    upgrade(db_url, "0001")
+    engine = make_engine(db_url)
+    at = "2025-06-30 12:00:00" if engine.dialect.name == "sqlite" else "2025-06-30 12:00:00+00"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
+                "VALUES (1, 'cli', 'local', 'Local', '{}', CURRENT_TIMESTAMP)"))
+            for cid, name in ((1, "Graded Co"), (2, "Never Graded")):
+                conn.execute(text(
+                    "INSERT INTO customer (id, workspace_id, name, normalized_name, status, "
+                    "archived, created_at, updated_at) VALUES (:id, 1, :n, :n, 'customer', "
+                    "false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": cid, "n": name})
+            for gid, letter, when in ((1, "D", "2024-01-01 00:00:00"), (2, "B", at)):
+                conn.execute(text(
+                    "INSERT INTO grade (id, workspace_id, customer_id, cadence, period, "
+                    "worksheet_id, worksheet_version, total, letter, recommendation, coverage, "
+                    "dimensions, goods, explanation, answers, created_at) VALUES (:id, 1, 1, "
+                    "'annual', '2025', 'default', 1, 70, :l, 'maintain', 1, '{}', '{}', '[]', "
+                    "'{}', :at)"), {"id": gid, "l": letter, "at": when})
+            conn.execute(text("UPDATE customer SET latest_grade_id = 2 WHERE id = 1"))
+        upgrade(db_url)
+        with Session(engine) as s:
+            graded, never = s.get(Customer, 1), s.get(Customer, 2)
+            assert graded is not None
+            assert never is not None
+            assert graded.latest_letter == "B"  # the pointer's grade, not the older one
+            assert graded.latest_graded_at == datetime(2025, 6, 30, 12, tzinfo=UTC)
+            assert (never.latest_letter, never.latest_graded_at) == (None, None)
     finally:
         engine.dispose()

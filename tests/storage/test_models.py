@@ -44,7 +44,8 @@ def rows(t: datetime) -> list[SQLModel]:
                  created_at=t + timedelta(seconds=1))
     cust = Customer(id=21, workspace_id=7, name="Ünïcode & Co", normalized_name="unicode & co",
                     owner_id=12, segment="Enterprise", status="prospect", external_ref="CRM-1",
-                    archived=True, latest_grade_id=None, created_at=t,
+                    archived=True, latest_grade_id=None, latest_letter="B",
+                    latest_graded_at=t + timedelta(days=2), created_at=t,
                     updated_at=t + timedelta(minutes=1))
     gs = GradingSession(id=31, workspace_id=7, person_id=12, customer_id=21, kind="grade",
                         cadence="annual", worksheet_id="default", worksheet_version=3,
@@ -178,3 +179,53 @@ def test_sqlite_timestamps_written_by_hand_are_read_as_utc(sqlite_url: str) -> N
         assert abs(got["now"] - datetime.now(UTC)) < timedelta(minutes=5)
     finally:
         engine.dispose()
+
+
+def test_postgres_sessions_run_in_utc_whatever_the_database_says(db_url: str) -> None:
+    """The bot's PostgreSQL connections set their zone to UTC (so psycopg hands back UTC
+    datetimes without a conversion per row); a database whose default is New York changes
+    neither what is stored nor what is read — nor does a session switched to another zone."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no session time zone")
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from storage.engine import make_engine, upgrade
+    from storage.grades import due_customers
+    from tests.storage.helpers import customer, grade
+
+    upgrade(db_url)
+    name = make_url(db_url).database
+    plain = create_engine(db_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    ours = make_engine(db_url, pool_size=1, max_overflow=0)
+    try:
+        with plain.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" SET timezone TO \'America/New_York\''))
+        with plain.connect() as conn:  # (new sessions pick the database default up)
+            assert conn.execute(text("SHOW TIME ZONE")).scalar_one() == "America/New_York"
+            conn.execute(text(
+                "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
+                "VALUES (1, 'cli', 'local', 'Local', '{}', '2026-01-15 10:00:00+01')"))
+        for _ in range(2):  # the same pooled connection, after a rollback on its return
+            with ours.connect() as conn:
+                assert conn.execute(text("SHOW TIME ZONE")).scalar_one() == "UTC"
+        with Session(ours) as s:
+            ws = s.get(Workspace, 1)
+            assert ws is not None
+            assert ws.created_at == datetime(2026, 1, 15, 9, tzinfo=UTC)
+            assert ws.created_at.tzinfo is UTC
+            rep = Person(workspace_id=1, external_id="U1", display_name="Rep")
+            s.add(rep)
+            s.commit()
+            graded = customer(s, ws, "Graded Co", rep)
+            grade(s, graded, "B", datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
+            # a session someone switched to another zone still reads aware UTC instants
+            s.connection().execute(text("SET TIME ZONE 'Asia/Kolkata'"))
+            due = due_customers(s, 1, datetime(2026, 5, 12).date())
+            assert [(d.name, d.graded_at) for d in due[rep.id]] == [  # type: ignore[index]
+                ("Graded Co", datetime(2025, 12, 31, 23, 30, tzinfo=UTC))]
+            assert due[rep.id][0].graded_at.tzinfo is UTC  # type: ignore[index,union-attr]
+    finally:
+        ours.dispose()
+        plain.dispose()
