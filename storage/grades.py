@@ -20,6 +20,7 @@ from scoring.cadence import period_start
 from scoring.grading import Grade as ScoredGrade
 from storage.models import Customer, CustomerStatus, Grade, Person
 from storage.names import normalize_name
+from storage.prepared import Prepared
 from storage.types import utcnow
 
 
@@ -81,11 +82,12 @@ class LatestGrade(NamedTuple):
     created_at: datetime | None
 
 
-# Core on the tables (not ORM entities), built once with bound parameters: each call reuses
-# the compiled statement from the cache and skips the ORM's per-call compile and row work.
+# Core on the tables (not ORM entities), built once with bound parameters.
 _C: Table = Customer.__table__  # type: ignore[attr-defined]
 _G: Table = Grade.__table__  # type: ignore[attr-defined]
-_latest_stmt = (
+# Every /customer and /grade starts here, so it runs as a Prepared statement (see
+# storage/prepared.py): the same Core SQL without SQLAlchemy's per-execute work.
+_latest = Prepared(
     select(_C.c.id, _C.c.name, _C.c.owner_id, _G.c.id, _G.c.letter, _G.c.total,
            _G.c.recommendation, _G.c.created_at)
     .select_from(_C.outerjoin(_G, _G.c.id == _C.c.latest_grade_id))
@@ -103,8 +105,7 @@ def _core(session: Session) -> Any:
 
 def latest_grade_by_name(session: Session, workspace_id: int, name: str) -> LatestGrade | None:
     """The latest grade of the customer with this (normalized) name, in one indexed query."""
-    row = _core(session).execute(
-        _latest_stmt, {"ws": workspace_id, "key": normalize_name(name)}).first()
+    row = _latest.first(_core(session), {"ws": workspace_id, "key": normalize_name(name)})
     return LatestGrade._make(row) if row is not None else None
 
 
