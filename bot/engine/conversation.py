@@ -581,6 +581,7 @@ class Conversation:
             grader_id=actor.person_id, period=period_key(self.today(), gs.cadence),
             answers=answers, session_id=gs.id, summary=self._summary(scored, customer.name))
         previous = grades_db.latest_grade(s, customer)
+        from_review = gs.status == SessionStatus.REVIEW
         sessions_db.finish_session(s, gs, grade=row, customer=customer)
         GRADINGS.labels("saved").inc()
         text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100). "
@@ -588,7 +589,8 @@ class Conversation:
         if previous is not None:
             text += f" Previously {previous.letter} ({previous.total:g})."
         return [Prompt(kind=Kind.SAVED, session_id=gs.id, customer=customer.name, text=text,
-                       detail=" ".join(scored.explanation()), grade_id=row.id)]
+                       detail=" ".join(scored.explanation()), grade_id=row.id,
+                       closes_review=from_review)]
 
     # ------------------------------------------------------------------ the form path
     def submit_form(self, actor: Actor, session_id: int, raw: dict[str, str], *,

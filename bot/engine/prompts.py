@@ -95,6 +95,9 @@ class Prompt(BaseModel):
     actions: list[Option] = Field(default_factory=list)   # commands: back, skip, save …
     review: Review | None = None
     grade_id: int | None = None
+    # a saved grade that ends a review the rep was shown: channels retire that review card
+    # (and may wait for another replica to record where it posted it)
+    closes_review: bool = False
 
 
 Reply = list[Prompt]

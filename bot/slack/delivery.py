@@ -140,6 +140,10 @@ class Delivery:
             ref = known.get(f"q:{p.question_id}") if p.kind is Kind.ECHO else None
             if ref and await self._mark_answered(client, gs, ref, p):
                 continue
+            if p.closes_review and "review" not in known:
+                # the review card may have been posted a moment ago by another request (or
+                # replica) that has not stored its ts yet
+                known.update(await self._fresh_refs(gs.id, "review"))  # type: ignore[arg-type]
             if p.kind in (Kind.SAVED, Kind.SUMMARY) and "review" in known:
                 await self._retire(client, gs, known["review"], "Saved ✓")
             text, blocks = bk.render_prompt(p)

@@ -120,3 +120,37 @@ def test_a_double_click_on_save_saves_once(rep: Rep) -> None:
     assert len(rep.grades("Acme")) == 1
     cards = [c for c in rep.posts(rep.thread)[n:] if "Saved:" in shown(c)]
     assert len(cards) == 1
+
+
+def test_save_retires_a_review_card_another_replica_has_not_recorded_yet(rep: Rep) -> None:
+    """With several replicas, the rep can click Save on the review card before the replica
+    that posted it has stored its ts. The replica handling Save waits for it (briefly) and
+    still takes the buttons off the card, instead of leaving a live Save button behind."""
+    from storage import sessions as sessions_db
+
+    rep.start("Acme")
+    for _ in range(5):
+        rep.answer(0)
+    review = rep.posts(rep.thread)[-1]
+    assert "c|save|" in str(review.args.get("blocks"))
+    sid = rep.session().id
+
+    def set_review_ref(ts: str | None) -> None:
+        with rep.sv.session() as s:
+            gs = sessions_db.get_session(s, sid)  # type: ignore[arg-type]
+            refs = {k: v for k, v in gs.refs.items() if k != "review"}
+            sessions_db.update_session(s, gs, refs={**refs, **({"review": ts} if ts else {})})
+
+    review_ts = rep.ts_of(review)
+    set_review_ref(None)  # as if the posting replica had not got that far yet
+    late = threading.Timer(0.4, set_review_ref, args=(review_ts,))
+    late.start()
+    n = len(rep.posts(rep.thread))
+    rep.click(review, "c|save|")
+    wait_until(lambda: [c for c in rep.posts(rep.thread)[n:] if "Saved:" in shown(c)],
+               what="the saved card")
+    late.join()
+    retired = [c for c in rep.api.of("chat.update") if c.args["ts"] == review_ts]
+    assert retired, "the review card kept its Save button"
+    assert not buttons(blocks_of(retired[-1].args))
+    assert "Saved ✓" in shown(retired[-1])
