@@ -10,13 +10,15 @@ recognised and changes nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.engine import inputs as inp
@@ -66,6 +68,9 @@ from storage.names import clean_name
 from storage.people import can_see
 from storage.types import utcnow
 
+log = logging.getLogger("gradebot.engine")
+T = TypeVar("T")
+
 CONFIDENT = 0.75  # interpretations at or above are recorded; below, confirmed first
 MAX_TEXT = 3000
 Summarizer = Callable[[ScoredGrade, str], str | None]
@@ -111,14 +116,30 @@ class Conversation:
                input_key: str | None = None) -> Reply:
         """Apply ``message`` and say what comes next. Never raises for user input: bad
         input gets an ERROR or REASK prompt that says what to do instead."""
+        return self._in_transaction(
+            lambda s: self._dispatch(s, actor, message, session_id, input_key))
+
+    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a session of its own, and run it again on fresh state when
+        another writer moved the grading first (Conflict, up to three times) or once when
+        the database connection dropped mid-way (a restarted or failed-over server, a
+        proxy's idle cut): the transaction was rolled back, and input keys make a redo of a
+        recorded answer a no-op."""
+        dropped = False
         for attempt in range(4):
             with session_scope(self.db) as s:
                 try:
-                    return self._dispatch(s, actor, message, session_id, input_key)
+                    return work(s)
                 except Conflict:
                     if attempt == 3:
                         raise
-                    s.rollback()  # someone moved the session first: redo on fresh state
+                    s.rollback()
+                except DBAPIError as exc:
+                    if dropped or not exc.connection_invalidated:
+                        raise
+                    dropped = True
+                    log.warning("database connection dropped (%s); trying once more",
+                                type(exc.orig).__name__)
         raise AssertionError("unreachable")
 
     def _dispatch(self, s: Session, actor: Actor, message: Input, session_id: int | None,
@@ -599,44 +620,40 @@ class Conversation:
 
         Returns ``{question_id: reason}`` when some answers are invalid (nothing is stored),
         else the prompts of the saved grade. Empty fields are left unanswered."""
-        for attempt in range(4):
-            with session_scope(self.db) as s:
-                gs = self._session_for(s, actor, session_id)
-                if gs is None or gs.kind != "grade":
-                    return [_error("This grading no longer exists. Start again with /grade.")]
-                if gs.status == SessionStatus.SAVED:
-                    return []  # submitted twice: the first one saved it
-                if gs.status not in ACTIVE_STATUSES:
-                    return [_error(f"This grading is {gs.status}; start again with /grade.")]
-                errors: dict[str, str] = {}
-                answers: list[dict[str, object]] = []
-                for q in self.questions(gs):
-                    text = (raw.get(q.id) or "").strip()
-                    if not text:
-                        continue
-                    parsed = parse_answer(q, text)
-                    if isinstance(parsed, Parsed):
-                        answers.append({"question_id": q.id, "value": parsed.value,
-                                        "raw_text": text[:MAX_TEXT],
-                                        "source": AnswerSource.FORM})
-                    else:
-                        errors[q.id] = f"{parsed.reason} {parsed.hint}"
-                if errors:
-                    return errors
-                if not answers and not sessions_db.current_answers(s, gs.id):  # type: ignore[arg-type]
-                    first = self.questions(gs)[0].id
-                    return {first: "Answer at least one question to get a grade."}
-                try:
-                    if answers:
-                        sessions_db.record_answers(
-                            s, gs, answers, person_id=actor.person_id, input_key=input_key,
-                            position=len(self.questions(gs)), status=SessionStatus.REVIEW)
-                    return self._save(s, actor, gs)
-                except Conflict:
-                    if attempt == 3:
-                        raise
-                    s.rollback()
-        raise AssertionError("unreachable")
+        return self._in_transaction(lambda s: self._submit(s, actor, session_id, raw,
+                                                           input_key))
+
+    def _submit(self, s: Session, actor: Actor, session_id: int, raw: dict[str, str],
+                input_key: str | None) -> dict[str, str] | Reply:
+        gs = self._session_for(s, actor, session_id)
+        if gs is None or gs.kind != "grade":
+            return [_error("This grading no longer exists. Start again with /grade.")]
+        if gs.status == SessionStatus.SAVED:
+            return []  # submitted twice: the first one saved it
+        if gs.status not in ACTIVE_STATUSES:
+            return [_error(f"This grading is {gs.status}; start again with /grade.")]
+        errors: dict[str, str] = {}
+        answers: list[dict[str, object]] = []
+        for q in self.questions(gs):
+            text = (raw.get(q.id) or "").strip()
+            if not text:
+                continue
+            parsed = parse_answer(q, text)
+            if isinstance(parsed, Parsed):
+                answers.append({"question_id": q.id, "value": parsed.value,
+                                "raw_text": text[:MAX_TEXT], "source": AnswerSource.FORM})
+            else:
+                errors[q.id] = f"{parsed.reason} {parsed.hint}"
+        if errors:
+            return errors
+        if not answers and not sessions_db.current_answers(s, gs.id):  # type: ignore[arg-type]
+            first = self.questions(gs)[0].id
+            return {first: "Answer at least one question to get a grade."}
+        if answers:
+            sessions_db.record_answers(
+                s, gs, answers, person_id=actor.person_id, input_key=input_key,
+                position=len(self.questions(gs)), status=SessionStatus.REVIEW)
+        return self._save(s, actor, gs)
 
     # ------------------------------------------------------------------ strategic review
     def _start_strategic(self, s: Session, actor: Actor) -> Reply:
