@@ -58,7 +58,7 @@ from scoring import Cadence, Recommendation
 from scoring.cadence import period_key, period_label, period_start
 from storage import reminders as rem_db
 from storage.engine import session_scope
-from storage.events import record_event
+from storage.events import prune_events, record_event
 from storage.grades import DueCustomer, due_customers, policy_for
 from storage.models import (
     Customer,
@@ -76,6 +76,7 @@ log = logging.getLogger("gradebot.reminders")
 
 DROP_LOOKBACK = timedelta(days=2)   # grades newer than this are checked for drop alerts
 DROP_SCOPE = "drop"
+PRUNE_EVERY = timedelta(hours=6)  # how often a process forgets old event ids
 
 
 def default_claimer() -> str:
@@ -101,6 +102,7 @@ class SweepReport:
     expired: int = 0           # threads of a period that ended, closed quietly
     digests: int = 0
     alerts: int = 0
+    pruned: int = 0            # old event ids forgotten
     errors: list[str] = field(default_factory=list)
 
     def error(self, what: str, exc: BaseException) -> None:
@@ -141,6 +143,7 @@ class Sweeper:
         self.lease = lease
         self.max_attempts = max_attempts
         self.concurrency = max(1, concurrency)
+        self.pruned_at: datetime | None = None
 
     # ------------------------------------------------------------------ the sweep
     async def sweep(self, now: datetime | None = None) -> SweepReport:
@@ -171,10 +174,23 @@ class Sweeper:
         except Exception as exc:
             log.exception("reminder sweep: marking abandoned claims failed")
             report.error("give_up", exc)
+        if self.pruned_at is None or now - self.pruned_at >= PRUNE_EVERY:
+            try:
+                report.pruned = await asyncio.to_thread(self._prune, now)
+                self.pruned_at = now
+            except Exception as exc:
+                log.exception("reminder sweep: pruning old event ids failed")
+                report.error("prune", exc)
         if report.sent or report.followups or report.closed or report.errors or report.alerts:
             log.info("reminder sweep at %s: %s", now.isoformat(timespec="minutes"),
                      report.summary())
         return report
+
+    def _prune(self, now: datetime) -> int:
+        """Forget old event ids and claims (storage.events.RETENTION), at start-up and every
+        few hours after: every Slack event adds a row."""
+        with session_scope(self.db) as s:
+            return prune_events(s, now=now)
 
     def _workspaces(self) -> list[Workspace]:
         with session_scope(self.db) as s:
@@ -558,7 +574,9 @@ class Sweeper:
             out = []
             for a in self.drop_candidates(s, ws.id, now):  # type: ignore[arg-type]
                 owner = s.get(Person, a.owner_id)
-                if owner is not None and record_event(s, DROP_SCOPE, str(a.grade_id), "alert"):
+                claimed = owner is not None and record_event(
+                    s, DROP_SCOPE, str(a.grade_id), "alert", at=now)
+                if claimed:
                     out.append((a, owner))
             return out
 

@@ -386,3 +386,33 @@ async def test_manager_digest_once_per_quarter(db: Engine, world: World, api: Fa
     assert texts_by_type(blocks_of(digest), "mrkdwn") == []
     assert (await sweep(db, notifier, T + timedelta(days=5))).digests == 0
     assert len([c for c in parents(api) if c.args["channel"] == "CDIGEST"]) == 1
+
+
+async def test_sweeps_forget_old_event_ids_but_never_a_digest_claim(
+        db: Engine, world: World, notifier: SlackNotifier) -> None:
+    from sqlmodel import select
+
+    from storage.models import ProcessedEvent
+
+    def add(event_id: str, kind: str, at, scope: str = "slack:T1") -> None:
+        with session_scope(db) as s:
+            s.add(ProcessedEvent(scope=scope, event_id=event_id, kind=kind, created_at=at))
+            s.commit()
+
+    def kept() -> set[str]:
+        with session_scope(db) as s:
+            return set(s.exec(select(ProcessedEvent.event_id)).all())
+
+    add("Ev-old", "event", T - timedelta(days=4))
+    add("Ev-new", "event", T - timedelta(minutes=1))
+    add("2027-Q2", "digest", T - timedelta(days=200), scope=f"digest:{world.ws_id}")
+    sweeper = Sweeper(db, [notifier])
+    assert (await sweeper.sweep(T)).pruned == 1  # at start-up
+    assert {"Ev-new", "2027-Q2"} <= kept()
+    assert "Ev-old" not in kept()
+    add("Ev-stale", "event", T - timedelta(days=5))
+    assert (await sweeper.sweep(T + timedelta(hours=1))).pruned == 0  # not every sweep
+    assert "Ev-stale" in kept()
+    assert (await sweeper.sweep(T + timedelta(hours=7))).pruned == 1  # every six hours
+    assert "Ev-stale" not in kept()
+    assert "2027-Q2" in kept()

@@ -118,12 +118,21 @@ def test_record_event_once(session: Session) -> None:
     assert session.exec(select(func.count()).select_from(ProcessedEvent)).one() == 3
 
 
-def test_prune_events(session: Session) -> None:
-    record_event(session, "slack:T1", "Ev-old")
+def test_prune_events_forgets_each_kind_after_its_own_retention(session: Session) -> None:
+    record_event(session, "slack:T1", "Ev-old", "event")
+    record_event(session, "teams:t1", "act-old", "activity")
+    record_event(session, "drop", "41", "alert")
+    record_event(session, "digest:1", "2026-Q1", "digest")
     now = utcnow()
-    assert prune_events(session, timedelta(days=3), now=now) == 0
-    assert prune_events(session, timedelta(days=3), now=now + timedelta(days=4)) == 1
-    assert record_event(session, "slack:T1", "Ev-old")  # forgotten, so new again
+    assert prune_events(session, now=now) == 0
+    assert prune_events(session, now=now + timedelta(days=4)) == 2  # event, activity
+    assert record_event(session, "slack:T1", "Ev-old", "event")  # forgotten, so new again
+    assert not record_event(session, "drop", "41", "alert")  # alerts: 30 days
+    assert prune_events(session, now=now + timedelta(days=31)) == 2  # the alert, Ev-old again
+    assert record_event(session, "drop", "41", "alert")
+    # a quarter's digest claim is never forgotten: it would be sent again
+    assert prune_events(session, now=now + timedelta(days=3650)) >= 1
+    assert not record_event(session, "digest:1", "2026-Q1", "digest")
 
 
 def test_odd_event_ids(session: Session) -> None:
