@@ -110,7 +110,8 @@ class TerminalChat:
             opts = p.choices or p.actions
             self.options = [o.value for o in opts]
             for i, o in enumerate(opts, 1):
-                c.print(f"  [bold]{i}[/bold]  {escape(o.label)}")
+                hint = " [dim](or type change N)[/dim]" if o.menu else ""
+                c.print(f"  [bold]{i}[/bold]  {escape(o.label)}{hint}")
         elif p.kind is Kind.QUESTION:
             self.options = []
         if p.kind is Kind.QUESTION:

@@ -554,8 +554,11 @@ class Conversation:
         lines = [AnswerLine(number=i + 1, question_id=q.id, label=q.label,
                             answer=display_value(q, answers[q.id]) if q.id in answers else None)
                  for i, q in enumerate(qs)]
+        change = Option(value=inp.command_option("change", 1), label="Change an answer",
+                        menu=[Option(value=inp.command_option("change", line.number),
+                                     label=f"{line.number}. {line.label}") for line in lines])
         actions = [Option(value=inp.command_option("save"), label="Save", style="primary"),
-                   Option(value=inp.command_option("change", 1), label="Change an answer"),
+                   change,
                    Option(value=inp.command_option("discard"), label="Discard", style="danger")]
         if scored is None:
             return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name,

@@ -27,11 +27,16 @@ class Kind(StrEnum):
 
 
 class Option(BaseModel):
-    """A button or numbered choice. ``value`` is what comes back as input when chosen."""
+    """A button or numbered choice. ``value`` is what comes back as input when chosen.
+
+    ``menu``: the choices this option stands for (e.g. which answer to change). Channels
+    with menus show them (a Slack select, a Teams choice set) and send the chosen one's
+    value; others send ``value`` and the conversation goes on from there."""
 
     value: str = Field(max_length=300)
     label: str
     style: str | None = None  # "primary" | "danger" | None
+    menu: list[Option] = Field(default_factory=list)
 
 
 class Progress(BaseModel):

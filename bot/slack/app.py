@@ -342,7 +342,9 @@ class SlackBot:
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
         user = body["user"]["id"]
         actor, person = await self.actor_for(team, user, body["user"].get("name", ""), client)
-        value = str(action.get("value", ""))
+        # a button's value, or the chosen item of a select (e.g. which answer to change)
+        value = str(action.get("value") or (action.get("selected_option") or {}).get("value")
+                    or "")
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         msg_ts = container.get("message_ts")

@@ -23,7 +23,9 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
+from slack_sdk.models.blocks import Option as SelectOption
 
 from bot.engine import Kind, Option, Prompt
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
@@ -35,6 +37,9 @@ HEADER_MAX = 150
 BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 ACTIONS_MAX = 25
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+SELECT_OPTIONS_MAX = 100
 
 
 def escape(text: str) -> str:
@@ -68,14 +73,26 @@ def button(opt: Option, action_id: str) -> ButtonElement:
                          value=opt.value[:BUTTON_VALUE_MAX], style=style)
 
 
+def menu(opt: Option, action_id: str) -> StaticSelectElement:
+    """An option with a menu as a select ("Change an answer…"): the chosen item's value
+    comes back as the action's ``selected_option``."""
+    return StaticSelectElement(
+        placeholder=plain(opt.label + "…", BUTTON_TEXT_MAX), action_id=action_id,
+        options=[SelectOption(value=o.value[:OPTION_VALUE_MAX],
+                              text=plain(o.label, OPTION_TEXT_MAX))
+                 for o in opt.menu[:SELECT_OPTIONS_MAX]])
+
+
 def buttons(options: list[Option], prefix: str, block_id: str | None = None) -> list[Block]:
-    """Options as action blocks (25 elements per block; action ids unique per message)."""
+    """Options as action blocks (25 elements per block; action ids unique per message):
+    buttons, or selects for options with a menu."""
     out: list[Block] = []
     for start in range(0, len(options), ACTIONS_MAX):
         chunk = options[start:start + ACTIONS_MAX]
         out.append(ActionsBlock(
             block_id=f"{block_id}-{start}" if block_id else None,
-            elements=[button(o, f"{prefix}:{start + i}") for i, o in enumerate(chunk)]))
+            elements=[(menu if o.menu else button)(o, f"{prefix}:{start + i}")
+                      for i, o in enumerate(chunk)]))
     return out
 
 

@@ -369,7 +369,7 @@ class TeamsBot:
     async def _execute(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
         action = ctx.activity.value.action
         data = action.data if isinstance(action.data, dict) else {}
-        value = str(data.get("value", ""))
+        value = ui.chosen_value(data)
         if action.verb != ui.VERB or not value:
             return AdaptiveCardActionMessageResponse(value="That button is not one I know.")
         who = await self.who(ctx.activity)

@@ -49,6 +49,7 @@ PAGE = 25                # due customers per reminder card
 TEXT_MAX = 3000
 TITLE_MAX = 75
 FORM_PREFIX = "q_"       # form inputs: "q_<question id>" (never clashes with value/session)
+MENU_PREFIX = "menu_"    # the choice set of an option with a menu
 
 _AT_TAG = re.compile(r"<\s*(/?)\s*at\b[^>]*>", re.IGNORECASE)
 _MD_CHARS = re.compile(r"([\\`*_{}\[\]()#+!|<>~&])")
@@ -99,19 +100,45 @@ def to_dict(c: AdaptiveCard) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- buttons
-def button(opt: Option, session_id: int | None = None, kind: str = "p") -> ExecuteAction:
+def button(opt: Option, session_id: int | None = None, kind: str = "p",
+           menu_id: str | None = None) -> ExecuteAction:
+    """An Action.Execute; with ``menu_id``, the choice set of that id (merged into the
+    action's data by Teams) says which of the option's menu items was chosen."""
     style = {"primary": "positive", "danger": "destructive"}.get(opt.style or "")
     data: dict[str, Any] = {"value": opt.value, "label": clip(opt.label, TITLE_MAX), "k": kind}
     if session_id is not None:
         data["session"] = session_id
+    if menu_id is not None:
+        data["menu"] = menu_id
     return ExecuteAction(title=plain(opt.label), verb=VERB, data=data, style=style)
 
 
+def menu_input(opt: Option, menu_id: str) -> ChoiceSetInput:
+    return ChoiceSetInput(id=menu_id, style="compact", placeholder=plain(opt.label + "…"),
+                          choices=[Choice(title=plain(o.label), value=o.value)
+                                   for o in opt.menu])
+
+
 def button_sets(options: Sequence[Option], session_id: int | None = None,
-                kind: str = "p") -> list[ActionSet]:
-    return [ActionSet(actions=[button(o, session_id, kind)
-                               for o in options[i:i + BUTTONS_PER_SET]])
-            for i in range(0, len(options), BUTTONS_PER_SET)]
+                kind: str = "p") -> list[Any]:
+    """Buttons in sets of a few; an option with a menu gets its choice set just above."""
+    out: list[Any] = []
+    for i in range(0, len(options), BUTTONS_PER_SET):
+        chunk = options[i:i + BUTTONS_PER_SET]
+        ids = {j: f"{MENU_PREFIX}{i + j}" for j, o in enumerate(chunk) if o.menu}
+        out += [menu_input(chunk[j], menu_id) for j, menu_id in ids.items()]
+        out.append(ActionSet(actions=[button(o, session_id, kind, ids.get(j))
+                                      for j, o in enumerate(chunk)]))
+    return out
+
+
+def chosen_value(data: Mapping[str, Any]) -> str:
+    """What an Action.Execute chose: the menu item picked in its choice set, if any, else
+    the button's own value."""
+    menu_id = data.get("menu")
+    picked = data.get(menu_id) if isinstance(menu_id, str) and menu_id.startswith(
+        MENU_PREFIX) else None
+    return str(picked or data.get("value", ""))
 
 
 def form_option(session_id: int) -> Option:

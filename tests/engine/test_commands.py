@@ -429,3 +429,19 @@ def test_start_over_uses_the_sheet_the_rep_asked_for(conv, alice):
     assert "annual worksheet" in reply[0].text
     assert reply[-1].progress is not None
     assert reply[-1].progress.total == 15
+
+
+def test_change_an_answer_offers_every_question_as_a_menu(pulse: Chat):
+    """Channels with menus show one item per question; choosing one goes straight there."""
+    _finish(pulse)
+    change = pulse.option("Change an answer")
+    assert change.value == "c|change|1"  # channels without menus: start at the first
+    assert [(o.label, o.value) for o in change.menu] == [
+        ("1. Pays now", "c|change|1"), ("2. Cost to serve", "c|change|2"),
+        ("3. Outcomes delivered", "c|change|3"), ("4. Renewal likelihood", "c|change|4"),
+        ("5. Payment risk", "c|change|5")]
+    pulse.send("[4. Renewal likelihood]", Choose(change.menu[3].value))
+    assert _asked(pulse) == "renewal 4 of 5"
+    pulse.say("2")
+    assert kinds(pulse.last) == ["echo", "review"]
+    assert _answers(pulse)["renewal"] == 2

@@ -112,6 +112,21 @@ class SlackSender:
     def click(self, value: str, action_id: str = "choice:0", user: str = "U1",
               channel: str | None = None, message_ts: str = "0", thread_ts: str | None = None,
               ephemeral: bool = False, **kw: Any) -> httpx.Response:
+        action = {"action_id": action_id, "block_id": "b", "value": value, "type": "button",
+                  "action_ts": f"{time.time():.6f}"}
+        return self._act(action, user, channel, message_ts, thread_ts, ephemeral, **kw)
+
+    def select(self, option: dict[str, Any], action_id: str, user: str = "U1",
+               channel: str | None = None, message_ts: str = "0", thread_ts: str | None = None,
+               **kw: Any) -> httpx.Response:
+        """Choose ``option`` (as it appears in the select's ``options``) in a static_select:
+        Slack sends it as ``selected_option``, with no ``value`` of the action's own."""
+        action = {"action_id": action_id, "block_id": "b", "type": "static_select",
+                  "selected_option": option, "action_ts": f"{time.time():.6f}"}
+        return self._act(action, user, channel, message_ts, thread_ts, False, **kw)
+
+    def _act(self, action: dict[str, Any], user: str, channel: str | None, message_ts: str,
+             thread_ts: str | None, ephemeral: bool, **kw: Any) -> httpx.Response:
         channel = channel or "D" + user.lstrip("U")
         payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "test"},
                    "user": {"id": user, "name": user.lower(), "team_id": TEAM},
@@ -122,6 +137,5 @@ class SlackSender:
                    "channel": {"id": channel},
                    "message": {"ts": message_ts, **({"thread_ts": thread_ts}
                                                     if thread_ts else {})},
-                   "actions": [{"action_id": action_id, "block_id": "b", "value": value,
-                                "type": "button", "action_ts": f"{time.time():.6f}"}]}
+                   "actions": [action]}
         return self.interact(payload, **kw)

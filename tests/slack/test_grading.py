@@ -29,6 +29,11 @@ CLICKS = [("pays_now", "a|pays_now|4", "4 — Solid margin"),
           ("payment_risk", "a|payment_risk|low", "Low - they pay on time")]
 
 
+def selects(call) -> list[dict]:
+    return [e for b in blocks_of(call.args) if b.get("type") == "actions"
+            for e in b["elements"] if e["type"] == "static_select"]
+
+
 def _latest(rep: Rep, name: str):
     with rep.sv.session() as s:
         actor, _ = rep.sv.actor("slack", "T1", rep.user)
@@ -86,7 +91,12 @@ def test_grade_by_buttons_end_to_end(rep: Rep) -> None:
     review = wait_until(lambda: [c for c in rep.posts(thread)
                                  if "c|save|" in json.dumps(c.args.get("blocks"))])[-1]
     labels = [b["text"]["text"] for b in buttons(blocks_of(review.args))]
-    assert labels == ["Save", "Change an answer", "Discard"]
+    assert labels == ["Save", "Discard"]
+    (change,) = selects(review)  # "Change an answer…": one item per question
+    assert change["placeholder"]["text"] == "Change an answer…"
+    assert [o["text"]["text"] for o in change["options"]] == [
+        "1. Pays now", "2. Cost to serve", "3. Outcomes delivered", "4. Renewal likelihood",
+        "5. Payment risk"]
     assert "1. Pays now: 4 — Solid margin" in shown(review)
     assert not rep.grades("Acme"), "nothing is a grade before Save"
 
@@ -204,3 +214,29 @@ def test_grade_by_the_form(rep: Rep) -> None:
     with rep.sv.session() as s:
         assert len(s.exec(select(Grade)).all()) == 1
     assert len([c for c in rep.posts(thread) if "Saved:" in shown(c)]) == 1
+
+
+def test_change_an_answer_from_the_review_goes_straight_to_that_question(rep: Rep) -> None:
+    rep.start("Acme")
+    for _ in range(5):
+        rep.answer(0)
+    review = rep.posts(rep.thread)[-1]
+    (change,) = selects(review)
+    renewal = next(o for o in change["options"] if o["text"]["text"] == "4. Renewal likelihood")
+    n = len(rep.posts(rep.thread))
+    r = rep.slack.select(renewal, change["action_id"], user=rep.user, channel=rep.dm,
+                         message_ts=rep.ts_of(review), thread_ts=rep.thread)
+    assert r.status_code == 200, r.text
+    asked = wait_until(lambda: rep.posts(rep.thread)[n:], what="the chosen question")[0]
+    assert "Question 4 of 5" in shown(asked)
+    assert "How likely is Acme to renew?" in shown(asked)
+    rep.click(asked, "a|renewal|2")
+    again = wait_until(lambda: [c for c in rep.posts(rep.thread)[n:]
+                                if "c|save|" in json.dumps(c.args.get("blocks"))],
+                       what="the review again")[-1]
+    assert "4. Renewal likelihood: 2 — Unlikely" in shown(again)
+    asked_again = [c for c in rep.posts(rep.thread)[n:]
+                   if any(b["value"].startswith("a|") for b in buttons(blocks_of(c.args)))]
+    assert len(asked_again) == 1  # only the chosen question, then straight back to review
+    assert [a.question_id for a in rep.answers() if a.superseded_at is None].count(
+        "renewal") == 1

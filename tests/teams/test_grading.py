@@ -126,3 +126,31 @@ def _inputs(card: dict) -> list[dict]:
     from tests.teams.conftest import walk
 
     return [n for n in walk(card) if str(n.get("type", "")).startswith("Input.")]
+
+
+def test_change_an_answer_from_the_review_card(env: Env) -> None:
+    """The review card's "Change an answer" has a choice set of the questions beside it:
+    Teams merges the chosen one into the action's data, and that question is asked."""
+    from tests.teams.conftest import walk
+
+    rep = env.rep()
+    start(rep)
+    for _ in range(5):
+        q = rep.latest("a|")
+        rep.click(q, values(q.card, "a|")[0])
+    review = rep.latest("c|save|")
+    (menu,) = [n for n in walk(review.card) if n.get("type") == "Input.ChoiceSet"]
+    assert [c["title"] for c in menu["choices"]][:2] == ["1. Pays now", "2. Cost to serve"]
+    change = next(a for a in actions(review.card) if a["title"] == "Change an answer")
+    assert change["data"]["menu"] == menu["id"]
+    renewal = next(c["value"] for c in menu["choices"] if c["title"].startswith("4."))
+    resp = rep.click(review, change["data"]["value"], inputs={menu["id"]: renewal})
+    assert "You chose: Change an answer" in shown(response_card(resp))
+    asked = rep.latest("a|").card
+    assert "Question 4 of 5" in shown(asked)
+    assert "How likely is Acme to renew?" in shown(asked)
+    # nothing chosen in the set: the button starts at the first question, as before
+    rep.click(rep.latest("a|"), "a|renewal|2")
+    review = rep.latest("c|save|")
+    rep.click(review, change["data"]["value"])
+    assert "Question 1 of 5" in shown(rep.latest("a|").card)
