@@ -162,9 +162,7 @@ class Conversation:
                            "/grade <customer>.")]
         if gs.status in ACTIVE_STATUSES and self._expired(gs):
             sessions_db.update_session(s, gs, status=SessionStatus.EXPIRED)
-            return [_info(gs, "This grading was idle too long, so it was put aside. Your "
-                          "answers are kept as a draft: start it again to pick up where you "
-                          "left off.")]
+            return [self._expired_notice(gs)]
         if isinstance(message, Choose):
             return self._choose(s, actor, gs, opt, input_key)  # type: ignore[arg-type]
         text = message.text.strip()
@@ -290,6 +288,19 @@ class Conversation:
                       f"{len(qs)} questions.",
                       "Use the buttons or answer in your own words. Say help at any time.")
         return [intro, self._question(gs, 0)]
+
+    def _expired_notice(self, gs: GradingSession) -> Prompt:
+        """Said when input reaches a grading idle past the limit: it is now a draft, the
+        input was not taken (it may answer a question asked days ago), and one tap resumes
+        it where it was."""
+        return Prompt(kind=Kind.INFO, session_id=gs.id,
+                      text="This grading was idle too long, so it was put aside as a draft; "
+                           "your answers are kept. That last message was not recorded.",
+                      detail="Resume to pick up at the question you were on, or start over.",
+                      choices=[Option(value=inp.command_option("resume", gs.id),
+                                      label="Resume", style="primary"),
+                               Option(value=inp.command_option("restart", gs.id),
+                                      label="Start over")])
 
     def _resume_offer(self, s: Session, gs: GradingSession, customer: Customer,
                       lead: str, cadence: Cadence | None = None) -> Prompt:

@@ -89,7 +89,9 @@ def test_expired_grading_is_put_aside_and_resumes_where_it_was(chat, db, clock):
     chat.say("3")
     assert chat.transcript() == dedent("""
         > 3
-        [info] This grading was idle too long, so it was put aside. Your answers are kept as a draft: start it again to pick up where you left off.
+        [info] This grading was idle too long, so it was put aside as a draft; your answers are kept. That last message was not recorded.
+            Resume to pick up at the question you were on, or start over.
+          choices: Resume | Start over
         """)  # noqa: E501
     assert _session(db, sid).status == "expired"
     assert "outcomes_value" not in _answers(db, sid)  # the late input was not taken
@@ -117,6 +119,37 @@ def test_expired_grading_is_put_aside_and_resumes_where_it_was(chat, db, clock):
     assert chat.session_id == sid
     assert _answers(db, sid) == {"pays_now": 4, "service_level": "right", "outcomes_value": 3}
     assert _session(db, sid).status == "open"
+
+
+def test_the_expiry_notice_resumes_with_one_tap(chat, db, clock):
+    chat.start("Acme", Cadence.QUARTERLY)
+    chat.pick("Create Acme")
+    chat.say("4")
+    sid = chat.session_id
+    clock.advance(days=8)
+    chat.say("about right")  # too late: the notice, with Resume
+    chat.clear()
+    chat.pick("Resume")
+    chat.say("about right")
+    assert chat.transcript().splitlines()[:3] == [
+        "> [Resume]", "[info] Picking up where you left off.",
+        "[question 2 of 5] For what Acme brings, are we over-serving or under-serving them?"]
+    assert _answers(db, sid) == {"pays_now": 4, "service_level": "right"}
+    assert _session(db, sid).status == "open"
+
+
+def test_the_expiry_notice_can_start_over(chat, db, clock):
+    chat.start("Acme", Cadence.QUARTERLY)
+    chat.pick("Create Acme")
+    chat.say("4")
+    sid = chat.session_id
+    clock.advance(days=8)
+    chat.say("3")
+    chat.pick("Start over")
+    assert _session(db, sid).status == "discarded"
+    assert chat.session_id != sid
+    assert kinds(chat.last)[-1] == "question"
+    assert chat.last[-1].question_id == "pays_now"
 
 
 def test_just_under_the_idle_limit_nothing_expires(chat, db, clock):
