@@ -106,3 +106,9 @@ class Prompt(BaseModel):
 
 
 Reply = list[Prompt]
+
+
+# What a rep is told when their input could not be handled (the database or the platform
+# failed twice): every channel says the same, and it promises only what is true.
+APOLOGY = ("Sorry — something went wrong on my side and that did not go through. Nothing you "
+           "already answered is lost; please try again in a moment.")

@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import ConfigError
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option
+from bot.engine.prompts import APOLOGY
 from bot.observability import log_request
 from bot.services import Services
 from bot.slack import blocks as bk
@@ -254,8 +255,7 @@ class SlackBot:
 
     async def tell_failure(self, body: dict[str, Any], client: AsyncWebClient | None,
                            exc: Exception) -> None:
-        text = ("Sorry — something went wrong on my side and that did not go through. Nothing "
-                "you already answered is lost; please try again in a moment.")
+        text = APOLOGY
         if isinstance(exc, InvalidInput):
             text = str(exc)
         user = (body.get("user") or {}).get("id") or body.get("user_id") or \

@@ -57,6 +57,7 @@ from starlette.responses import JSONResponse, Response
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Kind, Prompt, Text, parse_grade_args
 from bot.engine.inputs import pick_option
+from bot.engine.prompts import APOLOGY
 from bot.lookups import NotFoundCard
 from bot.services import Services
 from bot.teams import cards as ui
@@ -71,8 +72,6 @@ from storage.models import ACTIVE_STATUSES, Person
 log = logging.getLogger("gradebot.teams")
 
 ENDPOINT = "/api/messages"
-SORRY = ("Sorry — something went wrong on my side and that did not go through. Nothing you "
-         "already answered is lost; please try again in a moment.")
 COMMANDS = ("grade", "customer", "grades", "portfolio", "help", "?")
 
 
@@ -275,7 +274,7 @@ class TeamsBot:
             await self._message(ctx, who, text)
         except Exception:
             log.exception("Teams: handling a message failed")
-            await self._tell(ctx, SORRY)
+            await self._tell(ctx, APOLOGY)
 
     @staticmethod
     def _text(activity: MessageActivity) -> str:
@@ -364,7 +363,7 @@ class TeamsBot:
             return await self._execute(ctx)
         except Exception:
             log.exception("Teams: handling a card action failed")
-            return AdaptiveCardActionMessageResponse(value=SORRY)
+            return AdaptiveCardActionMessageResponse(value=APOLOGY)
 
     async def _execute(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]) -> Any:
         action = ctx.activity.value.action
