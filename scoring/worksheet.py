@@ -8,7 +8,8 @@ later as a wrong grade.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -274,12 +275,10 @@ class Worksheet(_Strict):
         if mins[-1] != 0:
             raise ValueError("the last grade band must start at min 0 so every score has a letter")
         by_id = {q.id: q for q in self.questions}
-        for k in self.knockouts:
-            q = by_id.get(k.question)
-            if q is None:
-                raise ValueError(f"knock-out {k.id!r}: unknown question {k.question!r}")
-            if not q.scored:
-                raise ValueError(f"knock-out {k.id!r}: question {q.id!r} is free text")
+        problems = [f"knock-out {k.id!r}: {problem}" for k in self.knockouts
+                    if (problem := _knockout_problem(k, by_id.get(k.question)))]
+        if problems:
+            raise ValueError("; ".join(problems))
         for c in Cadence:
             if c is not Cadence.STRATEGIC and not self.questions_for(c):
                 raise ValueError(f"no question is asked at the {c.value} cadence")
@@ -296,6 +295,87 @@ class Worksheet(_Strict):
     @cached_property
     def dimension_map(self) -> dict[str, Dimension]:
         return {d.id: d for d in self.dimensions}
+
+
+_ORDERING: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_NUMERIC = (AnswerType.SCALE, AnswerType.NUMBER, AnswerType.PERCENT)
+_YAML_BOOL_HINT = "; quote it: YAML reads a bare yes/no as true/false"
+
+
+def _knockout_problem(k: KnockOut, q: Question | None) -> str | None:
+    """What makes ``k`` unusable with its question, or None.
+
+    Grading applies ``answer <op> value`` with plain Python operators, so a rule that does not
+    fit its question either raises TypeError mid-grade (``"high" <= 1``) or silently never
+    fires (``== "hihg"``). Both are author mistakes, best caught when the file is loaded.
+    """
+    if q is None:
+        return f"unknown question {k.question!r}"
+    if not q.scored:
+        return f"question {q.id!r} is free text"
+    if k.op in _ORDERING:
+        return _ordering_problem(k, q)
+    if k.op == "in":
+        return _list_problem(q, k.value)
+    return _answer_problem(q, k.value)
+
+
+def _ordering_problem(k: KnockOut, q: Question) -> str | None:
+    """An ordering rule needs a numeric question, a number, and some (not all) answers to match.
+
+    A rule that matches no answer never fires; one that matches every answer caps every
+    customer whatever they answer. Whether ``answer <op> value`` holds is monotone in the
+    answer, so trying the lowest and highest legal answer decides both.
+    """
+    if q.type not in _NUMERIC:
+        return (f"{k.op!r} compares numbers, but question {q.id!r} is a {q.type.value} question"
+                f" ({_answers_of(q)}); use '==' or 'in'")
+    v = k.value
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return f"{k.op!r} needs a number for question {q.id!r} ({_answers_of(q)}), not {v!r}"
+    lo, hi = (1, 5) if q.type is AnswerType.SCALE else q.bounds
+    easiest, hardest = (lo, hi) if k.op in ("<", "<=") else (hi, lo)
+    test = _ORDERING[k.op]
+    if not test(easiest, v):
+        return f"'{k.op} {v!r}' never matches an answer of question {q.id!r} ({_answers_of(q)})"
+    if test(hardest, v):
+        return (f"'{k.op} {v!r}' matches every answer of question {q.id!r} ({_answers_of(q)}),"
+                f" so it would cap every customer")
+    return None
+
+
+def _list_problem(q: Question, value: Any) -> str | None:
+    """'in' tests membership: a string would match substrings, a scalar would raise."""
+    if not isinstance(value, list | tuple):
+        return (f"'in' needs a list of answers of question {q.id!r} ({_answers_of(q)}),"
+                f" not {value!r}")
+    if not value:
+        return f"'in' needs at least one answer of question {q.id!r} ({_answers_of(q)})"
+    return next((p for item in value if (p := _answer_problem(q, item))), None)
+
+
+def _answer_problem(q: Question, value: Any) -> str | None:
+    """``value`` must be an answer a rep can give, or an equality test can never match."""
+    from scoring.parsing import is_legal  # the one definition; parsing imports this module
+
+    if is_legal(q, value):
+        return None
+    hint = _YAML_BOOL_HINT if isinstance(value, bool) else ""
+    return f"{value!r} is not an answer of question {q.id!r} ({_answers_of(q)}){hint}"
+
+
+def _answers_of(q: Question) -> str:
+    """The legal answers of a scored question, in the words a worksheet author writes."""
+    t = q.type
+    if t is AnswerType.SCALE:
+        return "a whole number from 1 to 5"
+    if t is AnswerType.YES_NO:
+        return "yes, no or unsure"
+    if t is AnswerType.CHOICE:
+        return "one of: " + ", ".join(c.key for c in q.choices)
+    lo, hi = q.bounds
+    return f"a number from {lo:g} to {hi:g}"
 
 
 class WorksheetError(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scoring import Cadence, WorksheetError, load_worksheet
+from scoring import Cadence, WorksheetError, grade, load_worksheet
 from scoring.worksheet import parse_worksheet
 
 LABELS = ["Never", "Rarely", "Sometimes", "Often", "Always"]
@@ -239,6 +239,143 @@ def test_sheet_is_immutable() -> None:
         ws.questions[0].weight = 5  # type: ignore[misc]
 
 
+# ------------------------------------------------------- knock-outs fit their question
+# Grading evaluates ``answer <op> value`` with Python operators: a rule that does not fit its
+# question would raise TypeError at grade time or silently never fire, so loading refuses it.
+
+def _ko(question: str, op: str, value: Any, kid: str = "rule") -> dict[str, Any]:
+    return {"id": kid, "question": question, "op": op, "value": value, "cap": "maintain",
+            "reason": "Capped."}
+
+
+SCALE = "a whole number from 1 to 5"
+YES_NO = "yes, no or unsure"
+TIERS = "one of: gold, tin"
+SHARE = "a number from 0 to 100"
+NPS = "a number from 0 to 10"
+
+BAD_KNOCKOUTS = [
+    pytest.param(_ko("ghost", "==", 1), "unknown question 'ghost'", id="unknown-question"),
+    pytest.param(_ko("notes", "==", "x"), "question 'notes' is free text", id="text-question"),
+    pytest.param(_ko("tier", "<=", 1),
+                 f"'<=' compares numbers, but question 'tier' is a choice question ({TIERS});"
+                 " use '==' or 'in'", id="ordering-on-choice"),
+    pytest.param(_ko("refers", ">", 0),
+                 f"'>' compares numbers, but question 'refers' is a yes_no question ({YES_NO});"
+                 " use '==' or 'in'", id="ordering-on-yes-no"),
+    pytest.param(_ko("pays", "<=", "low"),
+                 f"'<=' needs a number for question 'pays' ({SCALE}), not 'low'",
+                 id="ordering-with-text-value"),
+    pytest.param(_ko("share", ">=", True),
+                 f"'>=' needs a number for question 'share' ({SHARE}), not True",
+                 id="ordering-with-bool-value"),
+    pytest.param(_ko("pays", "<", 1),
+                 f"'< 1' never matches an answer of question 'pays' ({SCALE})",
+                 id="ordering-never-matches-scale"),
+    pytest.param(_ko("share", ">", 100),
+                 f"'> 100' never matches an answer of question 'share' ({SHARE})",
+                 id="ordering-never-matches-percent"),
+    pytest.param(_ko("nps", "<=", 20),
+                 f"'<= 20' matches every answer of question 'nps' ({NPS}),"
+                 " so it would cap every customer", id="ordering-matches-everything"),
+    pytest.param(_ko("tier", "==", "bronze"),
+                 f"'bronze' is not an answer of question 'tier' ({TIERS})",
+                 id="equals-unknown-choice"),
+    pytest.param(_ko("pays", "==", 6), f"6 is not an answer of question 'pays' ({SCALE})",
+                 id="equals-outside-scale"),
+    pytest.param(_ko("pays", "==", 2.5), f"2.5 is not an answer of question 'pays' ({SCALE})",
+                 id="equals-between-scale-steps"),
+    pytest.param(_ko("nps", "==", 11), f"11 is not an answer of question 'nps' ({NPS})",
+                 id="equals-outside-number-range"),
+    pytest.param(_ko("refers", "==", "maybe"),
+                 f"'maybe' is not an answer of question 'refers' ({YES_NO})",
+                 id="equals-not-yes-no"),
+    pytest.param(_ko("refers", "==", True),
+                 f"True is not an answer of question 'refers' ({YES_NO}); quote it:"
+                 " YAML reads a bare yes/no as true/false", id="equals-yaml-boolean"),
+    pytest.param(_ko("tier", "in", "tin"),
+                 f"'in' needs a list of answers of question 'tier' ({TIERS}), not 'tin'",
+                 id="in-with-a-string"),
+    pytest.param(_ko("nps", "in", 3),
+                 f"'in' needs a list of answers of question 'nps' ({NPS}), not 3",
+                 id="in-with-a-number"),
+    pytest.param(_ko("tier", "in", []),
+                 f"'in' needs at least one answer of question 'tier' ({TIERS})",
+                 id="in-with-empty-list"),
+    pytest.param(_ko("tier", "in", ["tin", "bronze"]),
+                 f"'bronze' is not an answer of question 'tier' ({TIERS})",
+                 id="in-with-an-illegal-item"),
+]
+
+
+@pytest.mark.parametrize(("knockout", "problem"), BAD_KNOCKOUTS)
+def test_knockout_that_does_not_fit_its_question_is_refused(
+        tmp_path: Path, knockout: dict[str, Any], problem: str) -> None:
+    raw = minimal()
+    raw["knockouts"] = [knockout]
+    path = _write(tmp_path, raw)
+    with pytest.raises(WorksheetError) as err:
+        load_worksheet(path)
+    assert str(err.value) == f"{path}: knock-out 'rule': {problem}"
+
+
+def test_every_bad_knockout_is_reported_together() -> None:
+    raw = minimal()
+    raw["knockouts"] = [_ko("tier", "<", 1, kid="first"), _ko("pays", "==", 3, kid="fine"),
+                        _ko("refers", "==", "maybe", kid="second")]
+    with pytest.raises(WorksheetError) as err:
+        parse_worksheet(raw, "team.yml")
+    assert str(err.value) == (
+        f"team.yml: knock-out 'first': '<' compares numbers, but question 'tier' is a choice"
+        f" question ({TIERS}); use '==' or 'in'; knock-out 'second': 'maybe' is not an answer"
+        f" of question 'refers' ({YES_NO})")
+
+
+def test_bare_yes_in_yaml_is_refused_with_a_hint(tmp_path: Path) -> None:
+    path = tmp_path / "sheet.yml"
+    text = yaml.safe_dump({**minimal(), "knockouts": []}, sort_keys=False)
+    path.write_text(text.replace("knockouts: []\n", "knockouts:\n"
+                                 "  - id: refers_yes\n    question: refers\n    op: '=='\n"
+                                 "    value: yes\n    cap: maintain\n    reason: Capped.\n"),
+                    encoding="utf-8")
+    with pytest.raises(WorksheetError) as err:
+        load_worksheet(path)
+    assert str(err.value) == (
+        f"{path}: knock-out 'refers_yes': True is not an answer of question 'refers' ({YES_NO});"
+        " quote it: YAML reads a bare yes/no as true/false")
+
+
+GOOD_KNOCKOUTS = [
+    pytest.param(_ko("pays", "<=", 2), {"pays": 2}, {"pays": 3}, id="scale-at-most"),
+    pytest.param(_ko("pays", "<", 1.5), {"pays": 1}, {"pays": 2}, id="scale-below-a-fraction"),
+    pytest.param(_ko("pays", "in", [1, 5]), {"pays": 5}, {"pays": 4}, id="scale-in"),
+    pytest.param(_ko("share", ">=", 50), {"share": 50}, {"share": 49.5}, id="percent-at-least"),
+    pytest.param(_ko("share", "==", 100), {"share": 100}, {"share": 99}, id="percent-edge"),
+    pytest.param(_ko("nps", ">", 0), {"nps": 1}, {"nps": 0}, id="number-above-min"),
+    pytest.param(_ko("refers", "==", "no"), {"refers": "no"}, {"refers": "yes"},
+                 id="yes-no-equals"),
+    pytest.param(_ko("refers", "in", ["no", "unsure"]), {"refers": "unsure"},
+                 {"refers": "yes"}, id="yes-no-in"),
+    pytest.param(_ko("tier", "==", "tin"), {"tier": "tin"}, {"tier": "gold"},
+                 id="choice-equals"),
+    pytest.param(_ko("tier", "in", ["gold", "tin"]), {"tier": "gold"}, {"pays": 3},
+                 id="choice-in-every-key"),
+]
+
+
+@pytest.mark.parametrize(("knockout", "hit", "miss"), GOOD_KNOCKOUTS)
+def test_knockout_that_fits_its_question_loads_and_fires(
+        tmp_path: Path, knockout: dict[str, Any], hit: dict[str, Any],
+        miss: dict[str, Any]) -> None:
+    raw = minimal()
+    raw["knockouts"] = [knockout]
+    ws = load_worksheet(_write(tmp_path, raw))
+    assert [(k.id, k.op, k.value) for k in ws.knockouts] == [
+        ("rule", knockout["op"], knockout["value"])]
+    assert [k.id for k in grade(ws, hit).knockouts] == ["rule"]
+    assert grade(ws, miss).knockouts == ()
+
+
 def _gradebot() -> list[str]:
     script = Path(sys.executable).parent / ("gradebot.exe" if os.name == "nt" else "gradebot")
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
@@ -258,3 +395,21 @@ def test_cli_check_bad_file_is_one_clear_line(tmp_path: Path) -> None:
     assert str(path) in lines[0]
     assert "question 'tier': unknown dimension 'nope'" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_cli_check_names_a_knockout_that_does_not_fit(tmp_path: Path) -> None:
+    path = tmp_path / "bad_knockout.yml"
+    text = yaml.safe_dump({**minimal(), "knockouts": []}, sort_keys=False)
+    # a hand-written rule as an author would type it: an ordering test on a choice question
+    path.write_text(text.replace("knockouts: []\n", "knockouts:\n"
+                                 "  - id: low_tier\n    question: tier\n    op: '<='\n"
+                                 "    value: 1\n    cap: invest_less\n    reason: Low.\n"),
+                    encoding="utf-8")
+    env = {**os.environ, "COLUMNS": "300", "NO_COLOR": "1"}
+    done = subprocess.run([*_gradebot(), "worksheet", "check", str(path)], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"✗ {path}: knock-out 'low_tier': '<=' compares numbers, but question 'tier' is a"
+        f" choice question ({TIERS}); use '==' or 'in'"]
