@@ -121,13 +121,20 @@ def test_expired_grading_is_put_aside_and_resumes_where_it_was(chat, db, clock):
     assert _session(db, sid).status == "open"
 
 
-def test_the_expiry_notice_resumes_with_one_tap(chat, db, clock):
+def _answer_one_then_idle(chat: Chat, clock, late_reply: str) -> int | None:
+    """A quarterly grading of Acme with the first question answered, then a reply sent
+    after the idle limit (it gets the expiry notice); the session id."""
     chat.start("Acme", Cadence.QUARTERLY)
     chat.pick("Create Acme")
     chat.say("4")
-    sid = chat.session_id
     clock.advance(days=8)
-    chat.say("about right")  # too late: the notice, with Resume
+    chat.say(late_reply)
+    assert chat.option("Resume")  # the notice offers it
+    return chat.session_id
+
+
+def test_the_expiry_notice_resumes_with_one_tap(chat, db, clock):
+    sid = _answer_one_then_idle(chat, clock, "about right")
     chat.clear()
     chat.pick("Resume")
     chat.say("about right")
@@ -139,12 +146,7 @@ def test_the_expiry_notice_resumes_with_one_tap(chat, db, clock):
 
 
 def test_the_expiry_notice_can_start_over(chat, db, clock):
-    chat.start("Acme", Cadence.QUARTERLY)
-    chat.pick("Create Acme")
-    chat.say("4")
-    sid = chat.session_id
-    clock.advance(days=8)
-    chat.say("3")
+    sid = _answer_one_then_idle(chat, clock, "3")
     chat.pick("Start over")
     assert _session(db, sid).status == "discarded"
     assert chat.session_id != sid
