@@ -427,11 +427,14 @@ class Conversation:
             person_id=actor.person_id, input_key=input_key, **changes)
         if recorded and recorded[0].duplicate:
             return []  # a retried delivery: it was handled the first time
+        number = qs.index(q) + 1 if q in qs else None
         echo = Prompt(kind=Kind.ECHO, session_id=gs.id, question_id=q.id,
                       customer=self.customer_name(gs),
                       text=f"Got it: {display_value(q, value)}",
-                      actions=[Option(value=inp.command_option("change", qs.index(q) + 1),
-                                      label="Change")] if q in qs else [])
+                      # where the answered question sits, for channels that show it answered
+                      progress=Progress(index=number, total=len(qs)) if number else None,
+                      actions=[Option(value=inp.command_option("change", number),
+                                      label="Change")] if number else [])
         return [echo, self._current(s, gs)]
 
     # ------------------------------------------------------------------ options

@@ -181,7 +181,7 @@ class Delivery:
         text = q.prompt.replace("{customer}", self.sv.conversation.customer_name(gs))
         answer = echo.text.removeprefix("Got it: ")
         change = echo.actions[0] if echo.actions else None
-        stub = Prompt(kind=Kind.QUESTION, text=text)
+        stub = Prompt(kind=Kind.QUESTION, text=text, progress=echo.progress)
         try:
             await client.chat_update(channel=gs.channel, ts=ts, text=bk.escape(text),
                                      blocks=bk.render_answered(stub, answer, change))

@@ -411,7 +411,7 @@ class TeamsBot:
             question = q.prompt.replace("{customer}", first.customer or "")
             change = first.actions[0] if first.actions else None
             return ui.answered_card(question, first.text.removeprefix("Got it: "), change,
-                                    first.session_id), prompts[1:]
+                                    first.session_id, first.progress), prompts[1:]
         return ui.note_card(f"You chose: {label}" if label else "Done."), prompts
 
     # ------------------------------------------------------------------ the form

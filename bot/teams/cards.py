@@ -37,6 +37,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.engine import Kind, Option, Prompt
+from bot.engine.prompts import Progress
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.notify import DigestMessage, DueItem, ReminderMessage
 from scoring import AnswerType, Good, Question
@@ -209,9 +210,11 @@ def review_items(p: Prompt) -> list[Any]:
 
 
 def answered_card(question: str, answer: str, change: Option | None,
-                  session_id: int | None) -> AdaptiveCard:
-    """A question card once answered: the buttons go, the recorded answer shows."""
-    body: list[Any] = [text(question), text(f"✅ {answer}", color="Good")]
+                  session_id: int | None, progress: Progress | None = None) -> AdaptiveCard:
+    """A question card once answered: the buttons go, the recorded answer shows (and where
+    the question sits, as it did before it was answered)."""
+    body: list[Any] = [subtle(f"Question {progress.text}")] if progress else []
+    body += [text(question), text(f"✅ {answer}", color="Good")]
     if change is not None:
         body += button_sets([change], session_id)
     return card(body)

@@ -62,7 +62,9 @@ def render(reply: Reply) -> list[str]:
     worksheet's help text under questions), the review's answers, choices and actions."""
     lines: list[str] = []
     for p in reply:
-        head = p.kind.value + (f" {p.progress.text}" if p.progress else "")
+        # (an echo's progress only says where its question sat: see test_echo_progress)
+        shown = p.progress and p.kind.value != "echo"
+        head = p.kind.value + (f" {p.progress.text}" if shown else "")
         lines.append(f"[{head}] {p.text}")
         if p.detail and p.kind.value != "question":
             lines.append(f"    {p.detail}")

@@ -445,3 +445,14 @@ def test_change_an_answer_offers_every_question_as_a_menu(pulse: Chat):
     pulse.say("2")
     assert kinds(pulse.last) == ["echo", "review"]
     assert _answers(pulse)["renewal"] == 2
+
+
+def test_echo_progress_says_where_the_answered_question_sits(pulse: Chat):
+    """Channels redraw an answered question in place with its "Question N of M" line."""
+    pulse.say("4")
+    pulse.say("about right")
+    echo = pulse.prompt("echo")
+    assert echo.question_id == "service_level"
+    assert echo.progress is not None
+    assert (echo.progress.index, echo.progress.total) == (2, 5)
+    assert [o.value for o in echo.actions] == ["c|change|2"]

@@ -86,6 +86,7 @@ def test_grade_by_buttons_end_to_end(rep: Rep) -> None:
         upd = rep.api.wait_for("chat.update", updates + 1)[updates]
         assert upd.args["ts"] == rep.ts_of(q)
         assert f"✅ {echo}" in shown(upd)
+        assert f"Question {n} of 5" in shown(upd)  # still says where it sits
         assert [b["value"] for b in buttons(blocks_of(upd.args))] == [f"c|change|{n}"]
 
     review = wait_until(lambda: [c for c in rep.posts(thread)

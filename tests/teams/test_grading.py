@@ -38,6 +38,7 @@ def test_whole_grading_by_card_actions(env: Env) -> None:
         resp = rep.click(q, answer)
         replaced = response_card(resp)  # the question, answered, with a Change button
         assert "✅" in shown(replaced)
+        assert f"Question {i + 1} of 5" in shown(replaced)
         assert values(replaced) == [f"c|change|{i + 1}"]
     review = rep.latest("c|save|")
     assert "Acme:" in shown(review.card)
