@@ -159,6 +159,13 @@ class GradingSession(SQLModel, table=True):
         Index("ux_session_active", "person_id", "customer_id", unique=True,
               sqlite_where=text("status IN ('open', 'review', 'paused')"),
               postgresql_where=text("status IN ('open', 'review', 'paused')")),
+        # A strategic review has no customer, and NULLs are distinct in a unique index, so
+        # the index above cannot see two of them: this one, on the rep alone, makes the
+        # database refuse the second active review (two clicks, two replicas at once).
+        Index("ux_session_strategic_active", "person_id", unique=True,
+              sqlite_where=text("customer_id IS NULL AND status IN ('open', 'review', 'paused')"),
+              postgresql_where=text(
+                  "customer_id IS NULL AND status IN ('open', 'review', 'paused')")),
         Index("ix_session_thread", "channel", "thread_ts"),
         Index("ix_session_person_status", "person_id", "status"),
     )

@@ -34,10 +34,13 @@ _MAX_ANSWERS_PER_INPUT = 20
 
 
 class ActiveSessionExists(Conflict):
-    """The rep already has an open grading of this customer: offer resume or restart."""
+    """The rep already has an open grading of this customer (or, for a strategic review, an
+    open review of their book): offer resume or restart."""
 
     def __init__(self, existing: GradingSession) -> None:
-        super().__init__("A grading of this customer is already in progress.")
+        super().__init__("A strategic review is already in progress." if
+                         existing.customer_id is None else
+                         "A grading of this customer is already in progress.")
         self.existing = existing
 
 
@@ -46,20 +49,25 @@ def start_session(session: Session, *, workspace_id: int, person_id: int,
                   worksheet_version: int, platform: str, kind: str = "grade",
                   channel: str | None = None, thread_ts: str | None = None,
                   state: Mapping[str, Any] | None = None) -> GradingSession:
-    """Open a session; raises ActiveSessionExists if one is active for the same customer."""
+    """Open a session; raises ActiveSessionExists if one is active for the same customer, or
+    (``customer_id`` None: a strategic review) if the rep has an active review already.
+
+    The database decides, not a look-up beforehand that two replicas could both pass: the
+    partial unique indexes ``ux_session_active`` (rep and customer) and
+    ``ux_session_strategic_active`` (rep, no customer) refuse the second INSERT, and only then
+    is the winner looked up to name it in the exception. Committing (or, on refusal, rolling
+    back) ends the caller's transaction either way."""
     gs = GradingSession(workspace_id=workspace_id, person_id=person_id, customer_id=customer_id,
                         cadence=cadence, worksheet_id=worksheet_id, kind=kind,
                         worksheet_version=worksheet_version, platform=platform, channel=channel,
                         thread_ts=thread_ts, state=dict(state or {}))
-    if kind != "grade" or customer_id is None:
-        existing = active_session(session, person_id, customer_id, kind=kind)
-        if existing is not None:
-            raise ActiveSessionExists(existing)
     session.add(gs)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
+        # The winner committed before our INSERT was refused (PostgreSQL waits for it; SQLite
+        # writes one at a time), so a fresh read sees it. None: the error was something else.
         existing = active_session(session, person_id, customer_id, kind=kind)
         if existing is None:
             raise

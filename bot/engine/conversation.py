@@ -487,8 +487,10 @@ class Conversation:
                     else SessionStatus.OPEN
                 try:
                     sessions_db.update_session(s, gs, status=status)
-                except IntegrityError:  # another grading of this customer is active
-                    return [_error("You already have another grading of this customer open.")]
+                except IntegrityError:  # another grading of this customer (or review) is active
+                    what = "strategic review" if gs.customer_id is None else \
+                        "grading of this customer"
+                    return [_error(f"You already have another {what} open.")]
             elif not active:
                 return [_info(gs, f"This grading is {gs.status} and cannot be resumed.")]
             return [_info(gs, "Picking up where you left off."), self._current(s, gs)]

@@ -171,3 +171,22 @@ def test_strategic_review_restart_starts_from_the_weakest_again(chat: Chat, db):
     assert chat.prompt("decision").progress.text == "1 of 2"
     with session_scope(db) as s:
         assert s.get(GradingSession, first).status == "discarded"
+
+
+def test_resuming_an_old_review_while_another_is_open_says_so(chat: Chat, clock, db):
+    """Only one strategic review per rep is active (the database's rule): resuming an
+    expired one while a newer one is open is refused in words that fit a review."""
+    grade_quickly(chat, "Acme", "53551")
+    grade_quickly(chat, "Beta", "12211")
+    chat.start("", Cadence.STRATEGIC)
+    old = chat.session_id
+    clock.advance(days=8)
+    chat.say("keep")  # too late: the old review is put aside, with a Resume button
+    resume_old = chat.option("Resume")
+    chat.start("", Cadence.STRATEGIC)  # a fresh review of the book
+    assert chat.session_id != old
+    chat.send("[Resume] (the old one)", Choose(resume_old.value))
+    assert [(p.kind.value, p.text) for p in chat.last] == [
+        ("error", "You already have another strategic review open.")]
+    with session_scope(db) as s:
+        assert s.get(GradingSession, old).status == "expired"

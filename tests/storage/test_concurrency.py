@@ -1,7 +1,8 @@
 """Races between real OS processes (multiprocessing, 'spawn'), on every backend: each reminder
-is claimed by exactly one process, and concurrent writers to one grading session lose no
-answer. The tasks are in workers.py; two pool processes, started once for this module, run
-them side by side, synchronised by a barrier so that they really collide."""
+is claimed by exactly one process, concurrent writers to one grading session lose no
+answer, and two starts of a strategic review at once make one review. The tasks are in
+workers.py; two pool processes, started once for this module, run them side by side,
+synchronised by a barrier so that they really collide."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from storage import sessions as sessions_db
-from storage.models import Person, ProcessedEvent, ReminderDelivery, Workspace
+from storage.models import (
+    GradingSession,
+    Person,
+    ProcessedEvent,
+    ReminderDelivery,
+    SessionStatus,
+    Workspace,
+)
 from tests.storage import workers
 from tests.storage.helpers import customer
 
@@ -89,3 +97,24 @@ def test_concurrent_writers_lose_no_answer(pair: Pair, db_url: str, engine: Engi
         current = sessions_db.current_answers(fresh, gs.id)  # type: ignore[arg-type]
         assert set(current) == {f"{w}_{r}" for w in "ab" for r in range(rounds)}
         assert all(a.value == int(q.split("_")[1]) for q, a in current.items())
+
+
+def test_two_processes_starting_a_strategic_review_make_one(
+        pair: Pair, db_url: str, engine: Engine, session: Session, workspace: Workspace,
+        rep: Person) -> None:
+    """Two replicas start the same rep's review at the same moment, round after round: each
+    round exactly one review is created, and the other start is refused naming it."""
+    rounds = 10
+    by_name = pair.run(workers.race_strategic_reviews,
+                       lambda name: (db_url, name, workspace.id, rep.id, rounds))
+    results = [*by_name["a"], *by_name["b"]]
+    for r in range(rounds):
+        created = [x[1] for x in results if x[0] == r and x[1] is not None]
+        refused_by = [x[2] for x in results if x[0] == r and x[2] is not None]
+        assert len(created) == 1, (r, results)
+        assert refused_by == created, (r, results)
+    with Session(engine) as fresh:
+        rows = fresh.exec(select(GradingSession).where(
+            GradingSession.person_id == rep.id)).all()
+        assert len(rows) == rounds
+        assert {row.status for row in rows} == {SessionStatus.DISCARDED}

@@ -319,7 +319,7 @@ def test_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_db_upgrade(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli(), ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "✓ Database at revision 0002" in result.output
+    assert "✓ Database at revision 0003" in result.output
     assert (tmp_path / "gradebot.db").exists()  # the default: a file in the working directory
     again = runner.invoke(cli(), ["db", "upgrade"])
     assert again.exit_code == 0

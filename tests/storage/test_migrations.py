@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
@@ -37,6 +39,7 @@ def test_upgrade_from_empty_reaches_head_with_every_table(db_url: str) -> None:
         assert set(SQLModel.metadata.tables) == TABLES  # the list above is complete
         indexes = {ix["name"]: ix for ix in inspect(engine).get_indexes("grading_session")}
         assert indexes["ux_session_active"]["unique"]
+        assert indexes["ux_session_strategic_active"]["unique"]
     finally:
         engine.dispose()
 
@@ -115,5 +118,65 @@ def test_0002_copies_each_latest_grade_letter_and_time_onto_its_customer(db_url:
             assert graded.latest_letter == "B"  # the pointer's grade, not the older one
             assert graded.latest_graded_at == datetime(2025, 6, 30, 12, tzinfo=UTC)
             assert (never.latest_letter, never.latest_graded_at) == (None, None)
+    finally:
+        engine.dispose()
+
+
+def _insert_session(conn: Connection, sid: int, person_id: int, customer_id: int | None,
+                    status: str) -> None:
+    conn.execute(text(
+        "INSERT INTO grading_session (id, workspace_id, person_id, customer_id, kind, cadence, "
+        "worksheet_id, worksheet_version, position, status, platform, refs, state, version, "
+        "created_at, updated_at) VALUES (:id, 1, :p, :c, :k, :k, 'default', 1, 0, :st, "
+        "'slack', '{}', '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+        {"id": sid, "p": person_id, "c": customer_id, "st": status,
+         "k": "strategic" if customer_id is None else "annual"})
+
+
+def test_0003_keeps_the_newest_active_strategic_review_of_each_rep(db_url: str) -> None:
+    """A database where a race already left a rep with several active strategic reviews
+    upgrades: the newest stays active, the others expire (version bumped, so a copy read
+    before cannot move them), and nothing else changes. Downgrade drops the index only."""
+    upgrade(db_url, "0002")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
+                "VALUES (1, 'cli', 'local', 'Local', '{}', CURRENT_TIMESTAMP)"))
+            for pid in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO person (id, workspace_id, external_id, display_name, role, "
+                    "created_at) VALUES (:id, 1, :x, :x, 'rep', CURRENT_TIMESTAMP)"),
+                    {"id": pid, "x": f"U{pid}"})
+            conn.execute(text(
+                "INSERT INTO customer (id, workspace_id, name, normalized_name, status, "
+                "archived, created_at, updated_at) VALUES (1, 1, 'Acme', 'acme', 'customer', "
+                "false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            rows = [(1, 1, None, "open"), (2, 1, None, "saved"), (3, 1, None, "paused"),
+                    (4, 1, 1, "open"), (5, 1, None, "review"), (6, 1, None, "expired"),
+                    (7, 2, None, "open")]
+            for sid, pid, cid, status in rows:
+                _insert_session(conn, sid, pid, cid, status)
+        upgrade(db_url)
+        assert current_revision(engine) == head()
+        with engine.connect() as conn:
+            got = dict(conn.execute(text(
+                "SELECT id, status || ':' || CAST(version AS VARCHAR(8)) FROM grading_session"
+            )).all())
+        assert got == {1: "expired:2", 2: "saved:1", 3: "expired:2", 4: "open:1",
+                       5: "review:1", 6: "expired:1", 7: "open:1"}
+        with engine.connect() as conn, pytest.raises(IntegrityError):  # now the index holds
+            _insert_session(conn, 8, 2, None, "paused")
+        command.downgrade(alembic_config(db_url), "0002")
+        assert "ux_session_strategic_active" not in {
+            ix["name"] for ix in inspect(engine).get_indexes("grading_session")}
+        with engine.begin() as conn:  # without the index the database allows it again...
+            _insert_session(conn, 8, 2, None, "paused")
+        upgrade(db_url)  # ...and upgrading again resolves it before building the index
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM grading_session WHERE person_id = 2 AND "
+                                     "status IN ('open', 'review', 'paused')")
+                                ).scalars().all() == [8]
     finally:
         engine.dispose()

@@ -3,13 +3,15 @@ the optimistic lock, an atomic save, and idle expiry."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import sessions as sessions_db
 from storage.engine import session_scope
@@ -24,7 +26,7 @@ from storage.models import (
     Workspace,
 )
 from storage.types import utcnow
-from tests.storage.helpers import customer, grade, person, utc
+from tests.storage.helpers import count_statements, customer, grade, person, utc
 
 
 def start(session: Session, ws: Workspace, who: Person, c: Customer | None,
@@ -70,12 +72,91 @@ def test_one_active_session_per_rep_and_customer(session: Session, workspace: Wo
     assert start(session, workspace, rep, acme).id != gs.id
 
 
+def start_review(session: Session, ws: Workspace, who: Person) -> GradingSession:
+    """Start a strategic review of ``who``'s book (no customer)."""
+    return start(session, ws, who, None, kind="strategic", cadence="strategic")
+
+
 def test_one_active_strategic_review_per_rep(session: Session, workspace: Workspace,
-                                             rep: Person) -> None:
-    review = start(session, workspace, rep, None, kind="strategic", cadence="strategic")
+                                             rep: Person, acme: Customer,
+                                             engine: Engine) -> None:
+    first = start_review(session, workspace, rep)
+    with count_statements(engine) as sql, \
+            pytest.raises(sessions_db.ActiveSessionExists) as exc:
+        start_review(session, workspace, rep)
+    assert exc.value.existing.id == first.id
+    # the database refused the INSERT (no look-up beforehand that a race could slip past)
+    assert any(st.startswith("INSERT INTO grading_session") for st in sql.statements)
+    assert isinstance(exc.value, Conflict)
+    assert str(exc.value) == "A strategic review is already in progress."
+    # a customer grading neither blocks nor is blocked by the review; another rep may review
+    graded = start(session, workspace, rep, acme)
+    other = start_review(session, workspace, person(session, workspace, "other"))
+    assert len({first.id, graded.id, other.id}) == 3
+    # paused still counts as active; once saved, or discarded, a new review may start
+    sessions_db.update_session(session, first, status=SessionStatus.PAUSED)
     with pytest.raises(sessions_db.ActiveSessionExists) as exc:
-        start(session, workspace, rep, None, kind="strategic", cadence="strategic")
-    assert exc.value.existing.id == review.id
+        start_review(session, workspace, rep)
+    assert exc.value.existing.id == first.id
+    sessions_db.finish_session(session, first, grade=None, customer=None)
+    second = start_review(session, workspace, rep)
+    assert second.id not in (first.id, other.id)
+    sessions_db.update_session(session, second, status=SessionStatus.DISCARDED)
+    third = start_review(session, workspace, rep)
+    assert sessions_db.active_session(session, rep.id, None,  # type: ignore[arg-type]
+                                      kind="strategic").id == third.id  # type: ignore[union-attr]
+    assert session.exec(select(func.count()).select_from(GradingSession).where(
+        GradingSession.person_id == rep.id, col(GradingSession.customer_id).is_(None))).one() == 3
+
+
+def test_the_database_refuses_a_second_active_strategic_review(
+        session: Session, workspace: Workspace, rep: Person, engine: Engine) -> None:
+    """The partial unique index, not a look-up in start_session, is the guarantee: a row
+    written past start_session is refused too, and an inactive review does not count."""
+    def row(status: SessionStatus) -> GradingSession:
+        return GradingSession(workspace_id=workspace.id, person_id=rep.id,  # type: ignore
+                              customer_id=None, kind="strategic", cadence="strategic",
+                              worksheet_id="default", worksheet_version=1, status=status)
+
+    with Session(engine) as s:
+        s.add_all([row(SessionStatus.SAVED), row(SessionStatus.EXPIRED), row(SessionStatus.OPEN)])
+        s.commit()
+    for status in (SessionStatus.OPEN, SessionStatus.REVIEW, SessionStatus.PAUSED):
+        with Session(engine) as s:
+            s.add(row(status))
+            with pytest.raises(IntegrityError):
+                s.commit()
+    assert session.exec(select(func.count()).select_from(GradingSession)).one() == 3
+
+
+def test_two_strategic_reviews_started_at_once_make_one(
+        engine: Engine, session: Session, workspace: Workspace, rep: Person) -> None:
+    """Two threads (two clicks, two replicas) start a review at the same moment, round after
+    round: each round exactly one review is created and the other start is refused with
+    ActiveSessionExists naming it."""
+    rounds = 10
+    barrier = threading.Barrier(2, timeout=60)
+
+    def start_one(_name: str) -> int | str:
+        with session_scope(engine) as s:
+            s.execute(text("SELECT 1"))  # connect before the race, not during it
+            s.commit()
+            barrier.wait()
+            try:
+                return start_review(s, workspace, rep).id  # type: ignore[return-value]
+            except sessions_db.ActiveSessionExists as exc:
+                return f"refused:{exc.existing.id}"
+
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(rounds):
+            got = sorted(pool.map(start_one, "ab"), key=str)
+            created = [g for g in got if isinstance(g, int)]
+            assert len(created) == 1, got
+            assert got == [created[0], f"refused:{created[0]}"]
+            active = sessions_db.active_sessions_of(session, rep.id)  # type: ignore[arg-type]
+            assert [gs.id for gs in active] == created
+            sessions_db.update_session(session, active[0], status=SessionStatus.DISCARDED)
+    assert session.exec(select(func.count()).select_from(GradingSession)).one() == rounds
 
 
 def test_record_answers_keeps_history(session: Session, workspace: Workspace, rep: Person,

@@ -16,8 +16,15 @@ from sqlalchemy import text
 from storage.engine import make_engine, session_scope
 from storage.errors import Conflict
 from storage.events import record_event
+from storage.models import SessionStatus
 from storage.reminders import claim_delivery
-from storage.sessions import get_session, record_answers
+from storage.sessions import (
+    ActiveSessionExists,
+    get_session,
+    record_answers,
+    start_session,
+    update_session,
+)
 
 BARRIER_TIMEOUT = 60
 
@@ -85,3 +92,37 @@ def advance_session(url: str, name: str, session_id: int, person_id: int, rounds
     finally:
         engine.dispose()
     return conflicts
+
+
+def race_strategic_reviews(url: str, name: str, workspace_id: int, person_id: int, rounds: int,
+                           barrier: Any) -> list[tuple[int, int | None, int | None]]:
+    """Each round: start a strategic review for the rep at the same moment as the other
+    process; whoever got one discards it once both have tried, so the next round starts
+    level. Returns (round, id created, id of the review that refused us) per round."""
+    engine = make_engine(url)
+    out: list[tuple[int, int | None, int | None]] = []
+    try:
+        with engine.connect() as conn:  # connect before the race, not during it
+            conn.execute(text("SELECT 1"))
+        for r in range(rounds):
+            barrier.wait(BARRIER_TIMEOUT)
+            with session_scope(engine) as s:
+                try:
+                    won = start_session(s, workspace_id=workspace_id, person_id=person_id,
+                                        customer_id=None, kind="strategic",
+                                        cadence="strategic", worksheet_id="default",
+                                        worksheet_version=1, platform="slack",
+                                        state={"by": name})
+                    out.append((r, won.id, None))
+                except ActiveSessionExists as exc:
+                    won = None
+                    out.append((r, None, exc.existing.id))
+                barrier.wait(BARRIER_TIMEOUT)  # both tried
+                if won is not None:
+                    update_session(s, won, status=SessionStatus.DISCARDED)
+    except BaseException:
+        barrier.abort()
+        raise
+    finally:
+        engine.dispose()
+    return out
