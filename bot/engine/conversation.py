@@ -501,6 +501,8 @@ class Conversation:
             if customer is None:
                 return self._start_strategic(s, actor)
             return self._new_session(s, actor, customer, cadence or Cadence(gs.cadence))
+        if word == "save" and gs.status == SessionStatus.SAVED:
+            return []  # a second click on Save: the first one saved it and says so
         if not active:
             return [_info(gs, f"This grading is {gs.status}. Start a new one with /grade.")]
         if word == "pause":

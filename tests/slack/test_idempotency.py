@@ -120,6 +120,11 @@ def test_a_double_click_on_save_saves_once(rep: Rep) -> None:
     assert len(rep.grades("Acme")) == 1
     cards = [c for c in rep.posts(rep.thread)[n:] if "Saved:" in shown(c)]
     assert len(cards) == 1
+    # and the second click adds nothing of its own ("this grading is saved" would only
+    # confuse, and could land above the saved card)
+    assert [shown(c)[:40] for c in rep.posts(rep.thread)[n:]] == [shown(cards[0])[:40]]
+    assert not [c for c in rep.responses() if "saved" in str(c.args.get("text", "")).lower()
+                and "Saved:" not in str(c.args.get("text", ""))]
 
 
 def test_save_retires_a_review_card_another_replica_has_not_recorded_yet(rep: Rep) -> None:
