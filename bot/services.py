@@ -20,7 +20,7 @@ from bot.engine import Actor, Conversation
 from bot.interpret import Interpreter, RulesInterpreter
 from scoring import Worksheet
 from storage import people as people_db
-from storage.engine import make_engine, session_scope, upgrade
+from storage.engine import make_engine, once_more_if_dropped, session_scope, upgrade
 from storage.errors import StorageError
 from storage.models import Person, Platform, Role, Workspace
 from storage.types import utcnow
@@ -42,13 +42,16 @@ class Services:
               team_name: str = "", **person_fields: str | None) -> tuple[Actor, Person]:
         """Resolve a platform user to our workspace and person rows (created on first
         contact; ids listed in GRADEBOT_ADMINS become admins)."""
-        with session_scope(self.db) as s:
-            ws = people_db.get_or_create_workspace(s, platform, team_id, team_name)
-            person = people_db.get_or_create_person(s, ws, user_id, display_name,
-                                                    **person_fields)  # type: ignore[arg-type]
-            if user_id in self.settings.admins and person.role != Role.ADMIN:
-                people_db.set_role(s, person, Role.ADMIN)
-            return Actor(ws.id, person.id, platform), person  # type: ignore[arg-type]
+        def resolve() -> tuple[Actor, Person]:
+            with session_scope(self.db) as s:
+                ws = people_db.get_or_create_workspace(s, platform, team_id, team_name)
+                person = people_db.get_or_create_person(
+                    s, ws, user_id, display_name, **person_fields)  # type: ignore[arg-type]
+                if user_id in self.settings.admins and person.role != Role.ADMIN:
+                    people_db.set_role(s, person, Role.ADMIN)
+                return Actor(ws.id, person.id, platform), person  # type: ignore[arg-type]
+
+        return once_more_if_dropped(resolve)  # get-or-create: safe to redo
 
     def local_actor(self, name: str | None = None) -> tuple[Actor, Person]:
         """The terminal user: one local workspace, people by name."""

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import Session
 
 from storage.errors import StorageError
 
 DEFAULT_URL = "sqlite:///gradebot.db"
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -85,6 +86,19 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def once_more_if_dropped(work: Callable[[], T]) -> T:
+    """Run ``work`` (a whole transaction of its own), and once more if the database
+    connection dropped under it (a restarted or failed-over server, a proxy's idle cut): the
+    transaction was rolled back and the pool has replaced the connection. Only for work that
+    is safe to redo — idempotent or guarded by a unique key."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return work()
 
 
 def alembic_config(url: str) -> Any:

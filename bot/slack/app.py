@@ -43,7 +43,7 @@ from scoring import TargetBalance
 from storage import events as events_db
 from storage import people as people_db
 from storage import sessions as sessions_db
-from storage.engine import session_scope
+from storage.engine import once_more_if_dropped, session_scope
 from storage.errors import InvalidInput
 from storage.models import Person, Role, Workspace
 
@@ -210,8 +210,11 @@ class SlackBot:
         return await next()
 
     def _record_event(self, scope: str, event_id: str) -> bool:
-        with session_scope(self.sv.db) as s:
-            return events_db.record_event(s, scope, event_id, "event")
+        def record() -> bool:
+            with session_scope(self.sv.db) as s:
+                return events_db.record_event(s, scope, event_id, "event")
+
+        return once_more_if_dropped(record)  # the unique key makes a redo safe
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled Slack error: %s", error, exc_info=error)
@@ -379,9 +382,12 @@ class SlackBot:
             await self.tell_failure(body, client, exc)
 
     def _session_by_thread(self, channel: str, thread_ts: str) -> int | None:
-        with self.sv.session() as s:
-            gs = sessions_db.session_by_thread(s, channel, thread_ts)
-            return gs.id if gs else None
+        def find() -> int | None:
+            with self.sv.session() as s:
+                gs = sessions_db.session_by_thread(s, channel, thread_ts)
+                return gs.id if gs else None
+
+        return once_more_if_dropped(find)  # a read: safe to redo
 
     # ------------------------------------------------------------------ DM messages
     async def on_message(self, event: dict[str, Any], client: AsyncWebClient,

@@ -65,7 +65,7 @@ from bot.teams import refs
 from bot.teams.off import NO_AUTH_HELP
 from storage import events as events_db
 from storage import sessions as sessions_db
-from storage.engine import session_scope
+from storage.engine import once_more_if_dropped, session_scope
 from storage.errors import InvalidInput, NotFound
 from storage.models import ACTIVE_STATUSES, Person
 
@@ -258,8 +258,11 @@ class TeamsBot:
         """False for an activity id seen before (a redelivery)."""
         if not activity_id:
             return True
-        with session_scope(self.sv.db) as s:
-            return events_db.record_event(s, f"teams:{tenant}", activity_id, "activity")
+        def record() -> bool:
+            with session_scope(self.sv.db) as s:
+                return events_db.record_event(s, f"teams:{tenant}", activity_id, "activity")
+
+        return once_more_if_dropped(record)  # the unique key makes a redo safe
 
     # ------------------------------------------------------------------ messages
     async def on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
