@@ -277,3 +277,172 @@ def test_display_value_shows_a_unit() -> None:
                  type=AnswerType.NUMBER, min=0, max=500, unit="seats",
                  bands=({"upto": 500, "score": 100},))
     assert display_value(q, 120) == "120 seats"
+
+
+# ------------------------------------------------------------------ the loose pass (busy reps)
+# What reps type in a hurry is read when it can only mean one thing; anything that could mean
+# two (alternatives, ranges, comparisons, negations, questions, corrections) is refused, and
+# the rep sees the strict pass's reason and hint.
+
+@pytest.mark.parametrize(("qid", "text", "value"), [
+    # hedged or approximate whole numbers
+    ("pays_now", "4ish", 4), ("pays_now", "four-ish", 4), ("pays_now", "~4", 4),
+    ("pays_now", "about 4", 4), ("pays_now", "a 4", 4), ("pays_now", "prob 4", 4),
+    ("pays_now", "4 tbh", 4), ("pays_now", "4 out of 5 ish", 4), ("pays_now", "4 👍", 4),
+    ("hire_later", "maybe 4", 4),  # the number, not the label "Maybe"
+    # labels however they are typed: fillers, plurals, contractions, hyphens, emoji, a typo
+    ("pays_now", "pretty solid", 4), ("pays_now", "thin margins", 2),
+    ("pays_now", "margins are thin", 2), ("pays_now", "we're losing money on them", 1),
+    ("pays_now", "break even", 3), ("pays_now", "roughly breakeven", 3),
+    ("segment_fit", "misfit", 1), ("segment_fit", "Good fit tbh", 4),
+    ("segment_fit", "bullseye 🎯", 5), ("segment_fit", ":dart: bullseye", 5),
+    ("mission", "💯 it's their whole reason to exist", 5),
+    ("renewal", "likley", 4), ("segment_fit", "bullsye", 5),
+    # the label that says more wins when it holds the other ("very unlikely" > "unlikely")
+    ("hire_later", "very unlikely, they're cutting vendors", 1),
+    # even odds, for a label that says so
+    ("renewal", "50/50", 3), ("renewal", "50-50", 3), ("renewal", "fifty fifty", 3),
+    ("renewal", "coin flip tbh", 3), ("renewal", "it's a toss-up", 3),
+    # an answer, then commentary
+    ("outcomes_value", "Some, mostly in ops", 3), ("pays_now", "thin margins, used to be solid", 2),
+    ("segment_fit", "good fit, not a bullseye", 4),
+    ("outcomes_value", "some outcomes", 3),  # the question's own word is no other label
+])
+def test_loose_scale_readings(ws: Worksheet, qid: str, text: str, value: int) -> None:
+    assert ok(ws, qid, text).value == value
+
+
+@pytest.mark.parametrize(("qid", "text"), [
+    # numbers that are not one answer
+    ("pays_now", "not 4"), ("pays_now", "4 or 5"), ("pays_now", "4 or 5?"),
+    ("pays_now", "between 2 and 4"), ("pays_now", "3-4ish"), ("pays_now", "3 to 4"),
+    ("pays_now", "4?"), ("pays_now", "4, maybe 5"), ("pays_now", "4, actually 5"),
+    ("pays_now", "a 4, maybe a 5"), ("pays_now", "4+"), ("pays_now", "about 3.5"),
+    ("pays_now", "solid margin 3"), ("pays_now", "solid margin, 3"),  # label and number disagree
+    ("renewal", "likely 5"), ("renewal", "likely, 2"), ("renewal", "60/40"),
+    # labels negated, doubted, retracted or offered as alternatives
+    ("pays_now", "not pretty solid"), ("pays_now", "we aren't losing money"),
+    ("pays_now", "break even or thin"), ("pays_now", "solid margin, actually thin"),
+    ("segment_fit", "good fit?"), ("segment_fit", "good or partial fit"),
+    ("segment_fit", "not a misfit"), ("segment_fit", "good fit, not really"),
+    ("hire_later", "unlikely, very"),  # "very" belongs to Very unlikely
+    ("hire_later", "probably not"), ("renewal", "not likely"),
+    ("renewal", "almost certainly"),  # not "Almost certainly not": the text has no "not"
+    ("renewal", "not 50/50"), ("renewal", "50/50 or worse"),
+    ("hire_later", "50/50"),  # no label of this scale says "coin toss"
+    ("mission", "somewhat, clearly"), ("outcomes_value", "clear outcomes, little else"),
+])
+def test_loose_scale_refusals(ws: Worksheet, qid: str, text: str) -> None:
+    refused(ws, qid, text)
+
+
+@pytest.mark.parametrize(("qid", "text", "reason"), [
+    ("pays_now", "4 or 5", "I couldn't read that as a 1-5 answer."),
+    ("renewal", "60/40", "This question uses a 1-5 scale, not 1-40."),
+    ("pays_now", "about 3.5", "I couldn't read that as a 1-5 answer."),
+])
+def test_a_loose_refusal_keeps_the_strict_reason(ws: Worksheet, qid: str, text: str,
+                                                 reason: str) -> None:
+    assert refused(ws, qid, text).reason == reason
+
+
+def test_loose_rules_follow_the_sheet_not_the_default_words() -> None:
+    """Nothing is tied to the default sheet: even odds need a label that says "coin toss", and
+    fillers or typos work on any label."""
+    q = Question(id="usage", label="Usage", prompt="How often do they use it?", dimension="d",
+                 type=AnswerType.SCALE, labels=("Never", "Rarely", "Sometimes", "Often",
+                                                "Every day"))
+    assert isinstance(parse_answer(q, "50/50"), Unparsed)
+    assert parse_answer(q, "pretty often tbh") == Parsed(4, "4 — Often")
+    assert parse_answer(q, "evry day") == Parsed(5, "5 — Every day")
+    assert isinstance(parse_answer(q, "not often"), Unparsed)
+
+
+@pytest.mark.parametrize(("qid", "text", "key"), [
+    ("pro_bono", "most of it", "most"),  # "Most or all of it" offers both
+    ("pro_bono", "none, full price", "none"),
+    ("payment_risk", "low risk", "low"), ("payment_risk", "high risk", "high"),  # label heads
+    ("payment_risk", "high, constantly disputing invoices", "high"),
+    ("payment_risk", "they dispute every invoice", "high"),  # synonym "disputes", inflected
+    ("payment_risk", "never been late once", "low"),  # synonym "never late", a word between
+    ("refers", "Already have, 2 intros last qtr", "already"),
+    ("service_level", "heavily overserving", "heavy_over"),
+])
+def test_loose_choice_readings(ws: Worksheet, qid: str, text: str, key: str) -> None:
+    assert ok(ws, qid, text).value == key
+
+
+@pytest.mark.parametrize(("qid", "text"), [
+    ("payment_risk", "they always pay late"),  # "always pay" (low) and "always late" (high)
+    ("payment_risk", "they pay on time but always late"),
+    ("payment_risk", "on time, sometimes late"), ("payment_risk", "late, never on time"),
+    ("payment_risk", "not low"), ("payment_risk", "low or some"), ("payment_risk", "high?"),
+    ("pro_bono", "some, maybe most"), ("pro_bono", "some of it, most of it"),
+    ("service_level", "about right or a bit too much"),
+    ("refers", "likely"),  # not "Unlikely" (it was read so when labels matched inside words)
+    ("refers", "never?"),
+])
+def test_loose_choice_refusals(ws: Worksheet, qid: str, text: str) -> None:
+    assert refused(ws, qid, text).reason == "That doesn't match any of the choices."
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("~3% of revenue", 3), ("~ 3 %", 3), ("3ish %", 3), ("3%-ish", 3), ("prob 3%", 3),
+    ("5% give or take", 5), ("3% or so", 3), ("roughly 40 percent, way too concentrated", 40),
+    ("a fifth of our revenue", 20), ("maybe a fifth", 20), ("a quarter", 25), ("half", 50),
+    ("twenty-five percent", 25), ("thirty", 30), ("35/100", 35), (".5%", 0.5),
+])
+def test_loose_percent_readings(ws: Worksheet, text: str, value: float) -> None:
+    assert ok(ws, "revenue_share", text).value == value
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("under 5%", "I couldn't read that as a percent."),
+    ("less than 1%", "I couldn't read that as a percent."),
+    ("almost 10%", "I couldn't read that as a percent."),
+    ("up to 5%", "I couldn't read that as a percent."),
+    ("3 or 4%", "I couldn't read that as a percent."),
+    ("10-15%", "I couldn't read that as a percent."),
+    ("3%, maybe 4", "I couldn't read that as a percent."),
+    ("3%?", "I couldn't read that as a percent."),
+    ("3% of what it was", "I couldn't read that as a percent."),  # not of our revenue
+    ("3/10", "I couldn't read that as a percent."),  # a percent is out of 100
+    ("1,000", "1000 is out of range."),  # thousands, not 1
+])
+def test_loose_percent_refusals(ws: Worksheet, text: str, reason: str) -> None:
+    assert refused(ws, "revenue_share", text).reason == reason
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("9/10", 9), ("8 out of 10", 8), ("ten out of ten", 10), ("7.5/10", 7.5), ("prob a 7", 7),
+    ("9ish", 9), ("10!!", 10), ("they'd give us a 9", 9), ("they'd rate us an 8", 8),
+    ("NPS last time was 7", 7), ("rating: 8", 8), ("probably a 6, they grumble a lot", 6),
+])
+def test_loose_number_readings(ws: Worksheet, text: str, value: float) -> None:
+    assert ok(ws, "advocacy", text).value == value
+
+
+@pytest.mark.parametrize("text", [
+    "4/5",  # another scale: not converted
+    "9/10?", "8 or 9", "8-9", "between 7 and 9", "at least 8", "7 tops", "8+",
+    "they'd give us a 9 if we fixed support", "they wouldn't give us a 9",
+    "they used to give us a 9", "they'd give us a 9, now 6", "nps target is 9",
+    "they have 5 offices", "they gave us 3 stars", "probably a 6, maybe 7",
+])
+def test_loose_number_refusals(ws: Worksheet, text: str) -> None:
+    assert refused(ws, "advocacy", text).reason == "I couldn't read that as a number."
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("👍", "yes"), (":+1:", "yes"), (":thumbsup::skin-tone-2:", "yes"), ("👎", "no"),
+    ("honestly no", "no"), ("hmm maybe?", "unsure"), ("really not sure", "unsure"),
+])
+def test_loose_yes_no_readings(ws: Worksheet, text: str, value: str) -> None:
+    assert ok(ws, "new_ground", text).value == value
+
+
+@pytest.mark.parametrize("text", [
+    "yes and no", "yeah no", "no, yes", "nah, yes actually", "yes?", "👍👎", "yes, no doubt",
+])
+def test_yes_no_that_says_both_is_refused(ws: Worksheet, text: str) -> None:
+    refused(ws, "new_ground", text)
