@@ -39,7 +39,6 @@ from bot.slack import blocks as bk
 from bot.slack import forms
 from bot.slack import notify as reminder_notify
 from bot.slack.delivery import Delivery
-from scoring import TargetBalance
 from storage import events as events_db
 from storage import people as people_db
 from storage import sessions as sessions_db
@@ -498,7 +497,8 @@ class SlackBot:
                 ws = self.sv.workspace(s, person.workspace_id)
                 st = ws.get_settings()
                 target = (st.target_balance or self.sv.worksheet.target_balance).model_dump()
-                return forms.settings_view(st, target)
+                letters = tuple(b.letter for b in self.sv.worksheet.grade_bands)
+                return forms.settings_view(st, target, letters)
 
         await client.views_open(trigger_id=body["trigger_id"], view=await asyncio.to_thread(view))
 
@@ -511,23 +511,18 @@ class SlackBot:
                       errors={"good_for_you": "Only admins can change settings."})
             return
         raw = forms.form_answers((view.get("state") or {}).get("values") or {})
-        try:
-            target = TargetBalance(**{k: float(raw.get(k) or 0) for k in
-                                      ("good_for_you", "good_at_it", "good_for_others")})
-        except ValueError:
-            await ack(response_action="errors",
-                      errors={"good_for_others": "The three shares must add up to 100."})
+        changes, errors = forms.settings_changes(raw)
+        if errors:
+            await ack(response_action="errors", errors=errors)
             return
 
         def save() -> None:
             with session_scope(self.sv.db) as s:
                 ws = self.sv.workspace(s, person.workspace_id)
-                people_db.update_workspace_settings(
-                    s, ws, target_balance=target.model_dump(),
-                    reminder_channel=raw.get("reminder_channel") or None,
-                    digest_channel=raw.get("digest_channel") or None,
-                    annual_month=int(raw.get("annual_month") or 1),
-                    followup_days=int(raw.get("followup_days") or 3))
+                stored = ws.get_settings().regrade_by_letter
+                changes["regrade_by_letter"] = {**{k: v.value for k, v in stored.items()},
+                                                **changes["regrade_by_letter"]}
+                people_db.update_workspace_settings(s, ws, **changes)
 
         try:
             await asyncio.to_thread(save)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.models.blocks import (
     Block,
@@ -16,7 +19,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.blocks import clip, context, plain
-from scoring import AnswerType, Question, display_value
+from scoring import AnswerType, Cadence, Question, TargetBalance, display_value
 from storage.models import WorkspaceSettings
 
 FORM_CALLBACK = "grade_form"
@@ -81,17 +84,34 @@ def form_answers(state_values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def settings_view(settings: WorkspaceSettings, target: dict[str, float]) -> dict[str, Any]:
+REGRADE_BLOCK = "regrade_"  # regrade_A … regrade_D: how often a letter is re-graded
+
+
+def settings_view(settings: WorkspaceSettings, target: dict[str, float],
+                  letters: tuple[str, ...] = ("A", "B", "C", "D")) -> dict[str, Any]:
+    """The admin settings modal. ``letters``: the worksheet's grade letters (one re-grade
+    cadence each)."""
     def number(block_id: str, label: str, value: float, lo: int, hi: int) -> InputBlock:
         return InputBlock(block_id=block_id, label=plain(label, 2000), element=NumberInputElement(
             action_id=ACTION, is_decimal_allowed=False, initial_value=str(int(value)),
             min_value=str(lo), max_value=str(hi)))
 
-    def channel(block_id: str, label: str, value: str | None) -> InputBlock:
+    def text(block_id: str, label: str, value: str | None, placeholder: str,
+             max_length: int = 64) -> InputBlock:
         return InputBlock(block_id=block_id, label=plain(label, 2000), optional=True,
                           element=PlainTextInputElement(action_id=ACTION, initial_value=value,
-                                                        placeholder=plain("C0123ABCD", 150),
-                                                        max_length=64))
+                                                        placeholder=plain(placeholder, 150),
+                                                        max_length=max_length))
+
+    def cadence(letter: str) -> InputBlock:
+        opts = [_option("Every quarter", "quarterly"), _option("Every year", "annual")]
+        now = settings.regrade_by_letter.get(letter, Cadence.QUARTERLY)
+        initial = next(o for o in opts if o.value == Cadence(now).value)
+        return InputBlock(block_id=f"{REGRADE_BLOCK}{letter}",
+                          label=plain(f"Re-grade {letter} customers", 2000),
+                          element=StaticSelectElement(action_id=ACTION, options=opts,
+                                                      initial_option=initial,
+                                                      placeholder=plain("How often", 150)))
 
     blocks: list[Block] = [
         context("Target balance of the three goods, in percent (must add up to 100)."),
@@ -100,12 +120,66 @@ def settings_view(settings: WorkspaceSettings, target: dict[str, float]) -> dict
         number("good_at_it", "Good at it (builds our skills)", target["good_at_it"], 0, 100),
         number("good_for_others", "Good for others (mission, pro-bono)",
                target["good_for_others"], 0, 100),
-        channel("reminder_channel", "Reminder channel id (empty: each rep's DM)",
-                settings.reminder_channel),
-        channel("digest_channel", "Manager digest channel id", settings.digest_channel),
+        context("Reminders: each rep gets them at this hour of their own day (their Slack "
+                "time zone; the workspace's for people without one)."),
+        text("reminder_channel", "Reminder channel id (empty: each rep's DM)",
+             settings.reminder_channel, "C0123ABCD"),
+        text("digest_channel", "Manager digest channel id", settings.digest_channel,
+             "C0123ABCD"),
+        text("timezone", "Workspace time zone", settings.timezone, "Europe/Paris"),
+        number("reminder_hour", "Reminder hour (0-23)", settings.reminder_hour, 0, 23),
         number("annual_month", "Month of the annual grading (1-12)", settings.annual_month, 1, 12),
         number("followup_days", "Days between reminder follow-ups", settings.followup_days,
                1, 60),
+        *[cadence(letter) for letter in letters],
+        text("strategic_dates", "Strategic review dates (YYYY-MM-DD, comma separated)",
+             ", ".join(d.isoformat() for d in settings.strategic_dates),
+             "2027-03-15, 2027-09-15", 500),
     ]
     return View(type="modal", callback_id=SETTINGS_CALLBACK, title=plain("gradebot settings", 24),
                 submit=plain("Save", 24), close=plain("Cancel", 24), blocks=blocks).to_dict()
+
+
+def settings_changes(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The submitted settings modal as settings changes, or errors keyed by block id (shown
+    under the field by Slack; nothing is saved while there are any)."""
+    errors: dict[str, str] = {}
+    changes: dict[str, Any] = {}
+    try:
+        changes["target_balance"] = TargetBalance(**{
+            k: float(raw.get(k) or 0) for k in ("good_for_you", "good_at_it",
+                                                "good_for_others")}).model_dump()
+    except ValueError:
+        errors["good_for_others"] = "The three shares must add up to 100."
+    zone = (raw.get("timezone") or "").strip() or "UTC"
+    try:
+        ZoneInfo(zone)
+        changes["timezone"] = zone
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = "Unknown time zone: use a name such as Europe/Paris or UTC."
+    dates: list[str] = []
+    for part in re.split(r"[,;\s]+", (raw.get("strategic_dates") or "").strip()):
+        if not part:
+            continue
+        try:
+            dates.append(date.fromisoformat(part).isoformat())
+        except ValueError:
+            errors["strategic_dates"] = f"{clip(part, 40)} is not a date: use YYYY-MM-DD."
+            break
+    changes["strategic_dates"] = sorted(set(dates))
+    # only the letters the modal showed: the caller merges them into the stored ones
+    changes["regrade_by_letter"] = {
+        k.removeprefix(REGRADE_BLOCK): v for k, v in raw.items()
+        if k.startswith(REGRADE_BLOCK) and v in ("quarterly", "annual")}
+    changes["reminder_channel"] = (raw.get("reminder_channel") or "").strip() or None
+    changes["digest_channel"] = (raw.get("digest_channel") or "").strip() or None
+    for key, lo, hi in (("reminder_hour", 0, 23), ("annual_month", 1, 12),
+                        ("followup_days", 1, 60)):
+        value = (raw.get(key) or "").strip()
+        if not value:
+            continue  # (Slack requires these; a forged submission just leaves them as they are)
+        if not value.isdigit() or not lo <= int(value) <= hi:
+            errors[key] = f"A whole number from {lo} to {hi}."
+        else:
+            changes[key] = int(value)
+    return changes, errors

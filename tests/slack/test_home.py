@@ -118,6 +118,40 @@ def test_admin_settings(make_env: Any) -> None:
     assert st["annual_month"] == 3
     assert st["followup_days"] == 5
 
+    # reminder settings: time zone, hour, re-grade cadence per letter, strategic dates
+    labels = {b["block_id"]: b["label"]["text"] for b in modal["blocks"] if b["type"] == "input"}
+    assert labels["regrade_A"] == "Re-grade A customers"
+    assert [o["value"] for o in next(b for b in modal["blocks"] if b.get("block_id") ==
+                                     "regrade_A")["element"]["options"]] == ["quarterly", "annual"]
+    full = {**base, "good_for_others": "20", "timezone": "Europe/Paris", "reminder_hour": "8",
+            "regrade_A": "quarterly", "regrade_D": "annual",
+            "strategic_dates": "2027-09-15, 2027-03-15"}
+    for field, value, message in (
+            ("timezone", "Mars/Olympus", "Unknown time zone"),
+            ("strategic_dates", "2027-03-15, 2027-13-01", "2027-13-01 is not a date"),
+            ("reminder_hour", "24", "A whole number from 0 to 23")):
+        refused = admin.slack.interact(view_submission(opened, {**full, field: value},
+                                                       user="UADMIN"))
+        assert refused.json()["response_action"] == "errors"
+        assert message in refused.json()["errors"][field], refused.json()
+        assert stored()["timezone"] == "UTC"  # nothing saved
+    ok = admin.slack.interact(view_submission(opened, full, user="UADMIN"))
+    assert not ok.content.strip(), ok.text
+    st = stored()
+    assert (st["timezone"], st["reminder_hour"]) == ("Europe/Paris", 8)
+    assert st["regrade_by_letter"] == {"A": "quarterly", "B": "quarterly", "C": "quarterly",
+                                       "D": "annual"}
+    assert st["strategic_dates"] == ["2027-03-15", "2027-09-15"]
+    # the modal opens again with what was saved
+    _home_click(admin, view, settings[0])
+    again = admin.api.wait_for("views.open", 2)[1].args["view"]
+    initial = {b["block_id"]: b["element"].get("initial_value")
+               or (b["element"].get("initial_option") or {}).get("value")
+               for b in again["blocks"] if b["type"] == "input"}
+    assert (initial["timezone"], initial["reminder_hour"], initial["regrade_D"],
+            initial["strategic_dates"]) == ("Europe/Paris", "8", "annual",
+                                            "2027-03-15, 2027-09-15")
+
     # a rep sends the same submission (e.g. a forged or stale modal): refused, unchanged
     rep = Rep(env.sv, env.sender, env.api, "U1")
     refused = rep.slack.interact(view_submission(opened, {**base, "good_for_you": "60",
@@ -132,4 +166,4 @@ def test_admin_settings(make_env: Any) -> None:
     _home_click(rep, rep_view, {"action_id": "settings:0", "value": "settings"})
     told = wait_until(lambda: [c for c in rep.posts() if "Only admins" in shown(c)])
     assert told
-    assert len(admin.api.of("views.open")) == 1
+    assert len(admin.api.of("views.open")) == 2  # the admin's two, none for the rep
