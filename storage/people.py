@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +47,15 @@ def people_of(session: Session, workspace_id: int) -> Sequence[Person]:
 
 def update_workspace_settings(session: Session, workspace: Workspace,
                               **changes: Any) -> WorkspaceSettings:
-    """Validate and store settings changes (admins only; the caller checks the role)."""
+    """Validate and store settings changes (admins only; the caller checks the role). The
+    time zone is checked here, on the way in, rather than in the model: a stored zone this
+    machine does not know must not make the workspace unreadable (planning falls back)."""
+    if "timezone" in changes:
+        try:
+            ZoneInfo(str(changes["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"Invalid setting: unknown time zone "
+                               f"{str(changes['timezone'])[:64]!r}") from None
     merged = {**workspace.get_settings().model_dump(mode="json"), **changes}
     try:
         settings = WorkspaceSettings.model_validate(merged)

@@ -61,6 +61,10 @@ def test_workspace_settings_are_validated(session: Session, workspace: Workspace
     with pytest.raises(InvalidInput, match="Invalid setting"):
         people_db.update_workspace_settings(session, workspace, annual_month=13)
     assert workspace.get_settings().annual_month == 4
+    for zone in ("Mars/Olympus", "../../etc/passwd", ""):
+        with pytest.raises(InvalidInput, match="unknown time zone"):
+            people_db.update_workspace_settings(session, workspace, timezone=zone)
+    assert workspace.get_settings().timezone == "Asia/Tokyo"
 
 
 def test_set_away(session: Session, rep: Person) -> None:
