@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -13,11 +16,28 @@ from bot.http import create_asgi
 from bot.observability import configure_logging
 from bot.services import Services
 
+DRAIN_SECONDS = 20  # under the usual 30 s between SIGTERM and SIGKILL (Kubernetes, systemd)
 log = logging.getLogger("gradebot")
 
 
 def run_server(sv: Services, *, host: str, port: int) -> None:
     asyncio.run(serve_async(sv, host=host, port=port))
+
+
+def _clean_up_after_sigterm(server: uvicorn.Server) -> None:
+    """uvicorn stops gracefully on SIGTERM and then raises the signal again with the handler
+    from before it started — by default one that ends the process at once, before the
+    clean-up in ``serve_async`` (acked replies, the reminder sweep). This handler lets that
+    clean-up run when the server is already stopping; a SIGTERM before uvicorn took over
+    (during start-up) exits at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(sig: int, _frame: FrameType | None) -> None:
+        if not server.should_exit:
+            raise SystemExit(128 + sig)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _slack_configured(sv: Services) -> bool:
@@ -45,6 +65,7 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
     asgi = create_asgi(sv, None if socket_mode else slack, teams)
     server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_level="warning",
                                            lifespan="off"))
+    _clean_up_after_sigterm(server)
     tasks = [asyncio.create_task(server.serve())]
     handler: Any = None
     if socket_mode:
@@ -70,6 +91,14 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
     try:
         await asyncio.gather(*tasks)
     finally:
+        # the server has stopped taking requests: let acked work finish (a reply being
+        # written, an LLM call) before the process goes, within a deploy's grace period
+        follow_ups = getattr(slack, "follow_ups", None)
+        if follow_ups is not None and follow_ups.running:
+            log.info("gradebot: finishing %d reply(ies) in flight", follow_ups.running)
+            left = await follow_ups.drain(DRAIN_SECONDS)
+            if left:
+                log.warning("gradebot: stopped with %d reply(ies) unfinished", left)
         if reminders is not None:
             await reminders.shutdown()
         if handler is not None:

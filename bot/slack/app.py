@@ -82,6 +82,7 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
     bot = SlackBot(services, app)
     bot.register()
     app.ack_first = bot.ack_first  # type: ignore[attr-defined]  # for bot.http's endpoint
+    app.follow_ups = bot.follow_ups  # type: ignore[attr-defined]  # drained on shutdown
     return app
 
 
@@ -127,6 +128,34 @@ class AckFirst:
                 return
 
 
+class FollowUps:
+    """The listener work still running after its ack, so that shutting down can let it
+    finish: a rep's answer that was acked must not vanish because a deploy stopped the
+    process while the reply was being written (an LLM call can take seconds)."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._idle: asyncio.Event | None = None
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            if not self.running and self._idle is not None:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for running work to finish; how many were left."""
+        if self.running:
+            self._idle = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout)
+        return self.running
+
+
 Handler = Callable[..., Awaitable[None]]
 
 
@@ -136,12 +165,13 @@ def reported(fn: Handler) -> Handler:
 
     @wraps(fn)
     async def run(self: SlackBot, **kw: Any) -> None:
-        try:
-            await self.ack_first.wait()
-            await fn(self, **kw)
-        except Exception as exc:
-            log.exception("slack listener %s failed", fn.__name__)
-            await self.tell_failure(kw.get("body") or {}, kw.get("client"), exc)
+        with self.follow_ups.track():
+            try:
+                await self.ack_first.wait()
+                await fn(self, **kw)
+            except Exception as exc:
+                log.exception("slack listener %s failed", fn.__name__)
+                await self.tell_failure(kw.get("body") or {}, kw.get("client"), exc)
 
     return run
 
@@ -152,6 +182,7 @@ class SlackBot:
         self.app = app
         self.delivery = Delivery(services)
         self.ack_first = AckFirst()
+        self.follow_ups = FollowUps()
         # database work an ack waits for (event dedupe, form checks) has threads of its
         # own: the default pool (cpu + 4 threads) can be full of follow-up work that blocks
         # for seconds — an LLM call hanging until its timeout — and Slack wants acks in 3 s
