@@ -94,9 +94,9 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
         # the server has stopped taking requests: let acked work finish (a reply being
         # written, an LLM call) before the process goes, within a deploy's grace period
         follow_ups = getattr(slack, "follow_ups", None)
-        if follow_ups is not None and follow_ups.running:
-            log.info("gradebot: finishing %d reply(ies) in flight", follow_ups.running)
-            left = await follow_ups.drain(DRAIN_SECONDS)
+        if follow_ups is not None and follow_ups.count:
+            log.info("gradebot: finishing %d reply(ies) in flight", follow_ups.count)
+            left = await follow_ups.idle(DRAIN_SECONDS)
             if left:
                 log.warning("gradebot: stopped with %d reply(ies) unfinished", left)
         if reminders is not None:

@@ -86,7 +86,41 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
     return app
 
 
-class AckFirst:
+class InFlight:
+    """How many things are under way, and a way to wait until there are none."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle: asyncio.Event | None = None
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if not self.count and self._idle is not None:
+                self._idle.set()
+
+    async def idle(self, timeout: float) -> int:
+        """Wait until nothing is under way, at most ``timeout`` seconds; how many are left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.count:
+            if self._idle is None or self._idle.is_set():
+                self._idle = asyncio.Event()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._idle.wait(), remaining)
+            except TimeoutError:
+                break
+        return self.count
+
+
+class AckFirst(InFlight):
     """Acks before follow-up work.
 
     Slack wants every request answered within 3 s. What a listener does after its ack
@@ -99,61 +133,14 @@ class AckFirst:
     """
 
     def __init__(self, max_wait: float = 0.5) -> None:
+        super().__init__()
         self.max_wait = max_wait
-        self.in_flight = 0
-        self._clear: asyncio.Event | None = None
 
-    @contextlib.contextmanager
-    def request(self) -> Iterator[None]:
-        self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            if not self.in_flight and self._clear is not None:
-                self._clear.set()
+    def request(self) -> contextlib.AbstractContextManager[None]:
+        return self.track()
 
     async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
-        while self.in_flight:
-            if self._clear is None or self._clear.is_set():
-                self._clear = asyncio.Event()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            try:
-                await asyncio.wait_for(self._clear.wait(), remaining)
-            except TimeoutError:
-                return
-
-
-class FollowUps:
-    """The listener work still running after its ack, so that shutting down can let it
-    finish: a rep's answer that was acked must not vanish because a deploy stopped the
-    process while the reply was being written (an LLM call can take seconds)."""
-
-    def __init__(self) -> None:
-        self.running = 0
-        self._idle: asyncio.Event | None = None
-
-    @contextlib.contextmanager
-    def track(self) -> Iterator[None]:
-        self.running += 1
-        try:
-            yield
-        finally:
-            self.running -= 1
-            if not self.running and self._idle is not None:
-                self._idle.set()
-
-    async def drain(self, timeout: float) -> int:
-        """Wait up to ``timeout`` seconds for running work to finish; how many were left."""
-        if self.running:
-            self._idle = asyncio.Event()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), timeout)
-        return self.running
+        await self.idle(self.max_wait)
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -182,7 +169,8 @@ class SlackBot:
         self.app = app
         self.delivery = Delivery(services)
         self.ack_first = AckFirst()
-        self.follow_ups = FollowUps()
+        # listener work still running after its ack: shutting down lets it finish
+        self.follow_ups = InFlight()
         # database work an ack waits for (event dedupe, form checks) has threads of its
         # own: the default pool (cpu + 4 threads) can be full of follow-up work that blocks
         # for seconds — an LLM call hanging until its timeout — and Slack wants acks in 3 s
