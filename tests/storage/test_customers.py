@@ -13,6 +13,7 @@ from storage import people as people_db
 from storage.errors import InvalidInput, NotFound
 from storage.models import NAME_MAX, Customer, Person, Workspace
 from storage.names import normalize_name
+from storage.types import utcnow
 from tests.storage.helpers import customer
 
 
@@ -68,6 +69,42 @@ def test_close_matches_for_did_you_mean(session: Session, workspace: Workspace,
     nothing = customers_db.find_customer(session, workspace.id, "Quux")  # type: ignore
     assert nothing.exact is None
     assert nothing.suggestions == []
+
+
+def test_close_matches_whatever_letter_the_typo_is_in(
+        session: Session, workspace: Workspace, rep: Person,
+        book: dict[str, Customer]) -> None:
+    ws = workspace.id
+    for typed, meant in [("Bcme Corp", "Acme Corp"),       # the first letter
+                         ("Stasse GmbH", "Straße GmbH"),   # a letter dropped
+                         ("Zeo Cafe", "Zoë Café"),         # two swapped, accents left out
+                         ("Acron Ltd", "Acorn Ltd")]:
+        m = customers_db.find_customer(session, ws, typed)  # type: ignore[arg-type]
+        assert m.exact is None, typed
+        assert names(m.close)[0] == meant, (typed, names(m.close))
+    # best first, ties in name order; nothing below the cut-off
+    for n in ("Southwind", "Northwinds Co", "Northwood", "Northwind", "Eastwind Gmbh"):
+        customer(session, workspace, n, rep)
+    m = customers_db.find_customer(session, ws, "nortwind")  # type: ignore[arg-type]
+    assert names(m.close) == ["Northwind", "Northwinds Co", "Northwood", "Southwind"]
+    # an archived customer is not suggested, however close
+    assert "Old Co" not in names(customers_db.find_customer(session, ws, "Olf Co").close)
+
+
+def test_close_matches_look_at_every_name_of_a_big_workspace(
+        session: Session, workspace: Workspace, rep: Person) -> None:
+    """6,000 names share the first letter with the one meant: all of them are compared (an
+    earlier version compared an arbitrary 5,000, and missed it)."""
+    now = utcnow()
+    rows = [{"workspace_id": workspace.id, "name": f"Alpha {i:05d} Ltd",
+             "normalized_name": normalize_name(f"Alpha {i:05d} Ltd"), "owner_id": rep.id,
+             "status": "customer", "archived": False, "created_at": now, "updated_at": now}
+            for i in range(6000)]
+    session.connection().execute(Customer.__table__.insert(), rows)  # type: ignore[attr-defined]
+    target = customer(session, workspace, "Azimuth Systems", rep)
+    m = customers_db.find_customer(session, workspace.id, "Azimuht Systems")  # type: ignore
+    assert m.exact is None
+    assert m.close[0].id == target.id
 
 
 def test_archived_customers_are_excluded_unless_asked(session: Session, workspace: Workspace,
