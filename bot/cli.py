@@ -98,7 +98,7 @@ def grades_cmd(arg: Annotated[str, typer.Argument(help="overdue, or a person")] 
     sv = services()
     _, person = sv.local_actor(as_)
     with sv.session() as s:
-        render_book(console, book_view(s, person, arg, sv.conversation.today()))
+        render_book(console, book_view(s, person, arg, sv.clock()))
 
 
 @app.command("portfolio")
@@ -112,7 +112,7 @@ def portfolio_cmd(as_: AsOption = None,
     _, person = sv.local_actor(as_)
     with sv.session() as s:
         render_portfolio(console, portfolio_view(s, person, sv.worksheet,
-                                                 sv.conversation.today(), team=team))
+                                                 sv.clock(), team=team))
 
 
 @app.command()

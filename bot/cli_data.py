@@ -117,10 +117,21 @@ def _parse_workspace(value: str) -> tuple[str, str]:
     return platform, external.strip()
 
 
+def _default_timezone() -> str:
+    """GRADEBOT_TIMEZONE, the time zone a new workspace starts with."""
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings().timezone
+    except ConfigError as exc:
+        fail(str(exc))
+
+
 def _workspace(s: Session, value: str, *, create_local: bool) -> Workspace:
     platform, external = _parse_workspace(value)
     if create_local and platform == Platform.CLI:
-        return people_db.get_or_create_workspace(s, platform, external, "Local")
+        return people_db.get_or_create_workspace(s, platform, external, "Local",
+                                                 _default_timezone())
     ws = people_db.find_workspace(s, platform, external)
     if ws is None:
         fail(f"No workspace {value!r} yet (it appears once someone uses the bot there).")

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.zones import zone_of
 from scoring import BookEntry, Portfolio, RegradePolicy, Worksheet, build_portfolio
 from storage import customers as customers_db
 from storage import grades as grades_db
@@ -112,10 +114,10 @@ def customer_card(s: Session, viewer: Person, name: str
     owner = s.get(Person, c.owner_id) if c.owner_id else None
     if not people_db.can_see(viewer, owner):
         return Denied(f"{c.name} is in someone else's book; ask their manager.")
-    return card_of(s, c, owner)
+    return card_of(s, c, owner, zone_of(s, viewer))
 
 
-def card_of(s: Session, c: Customer, owner: Person | None) -> CustomerCard:
+def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo) -> CustomerCard:
     g = grades_db.latest_grade(s, c)
     base = dict(customer_id=c.id, name=c.name, owner=owner.display_name if owner else None,
                 status=c.status)
@@ -131,12 +133,13 @@ def card_of(s: Session, c: Customer, owner: Person | None) -> CustomerCard:
         previous_letter=prev.letter if prev else None,
         previous_total=prev.total if prev else None,
         graded_by=grader.display_name if grader else None, graded_at=g.created_at,
-        cadence=g.cadence, due_on=policy.due_date(g.created_at.date(), g.letter),
+        cadence=g.cadence, due_on=policy.due_date(g.created_at.astimezone(tz).date(), g.letter),
         summary=g.summary)
 
 
-def book_view(s: Session, viewer: Person, arg: str, today: date) -> BookView | Denied:
-    """``/grades``, ``/grades overdue``, ``/grades @someone`` (managers and admins)."""
+def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView | Denied:
+    """``/grades``, ``/grades overdue``, ``/grades @someone`` (managers and admins); dates
+    and what is overdue in the viewer's calendar."""
     words = arg.split()
     only_overdue = any(w.lower() == "overdue" for w in words)
     who = [w for w in words if w.lower() != "overdue"]
@@ -150,7 +153,9 @@ def book_view(s: Session, viewer: Person, arg: str, today: date) -> BookView | D
             return Denied("Only their manager or an admin can see someone else's grades.")
         target = found
     ws = s.get(Workspace, viewer.workspace_id)
-    entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None)  # type: ignore[arg-type]
+    tz = zone_of(s, viewer)
+    today = now.astimezone(tz).date()
+    entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None, tz)  # type: ignore[arg-type]
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
     view = BookView(target.display_name, entries, today, only_overdue)
     if only_overdue:
@@ -158,19 +163,21 @@ def book_view(s: Session, viewer: Person, arg: str, today: date) -> BookView | D
     return view
 
 
-def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, today: date,
+def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: datetime,
                    team: bool = False) -> PortfolioView:
     ws = s.get(Workspace, viewer.workspace_id)
+    tz = zone_of(s, viewer)
+    today = now.astimezone(tz).date()
     settings = ws.get_settings() if ws else None
     target = (settings.target_balance if settings and settings.target_balance
               else worksheet.target_balance)
     policy = policy_of(ws) if ws else None
     if team and viewer.role in (Role.MANAGER, Role.ADMIN):
-        books = grades_db.team_book(s, viewer, policy)
+        books = grades_db.team_book(s, viewer, policy, tz)
         entries = [e for b in books.values() for e in b]
         owner = "your team"
     else:
-        entries = grades_db.rep_book(s, viewer.id, policy)  # type: ignore[arg-type]
+        entries = grades_db.rep_book(s, viewer.id, policy, tz)  # type: ignore[arg-type]
         owner = viewer.display_name
     return PortfolioView(owner, build_portfolio(entries, target, today))
 

@@ -44,7 +44,8 @@ class Services:
         contact; ids listed in GRADEBOT_ADMINS become admins)."""
         def resolve() -> tuple[Actor, Person]:
             with session_scope(self.db) as s:
-                ws = people_db.get_or_create_workspace(s, platform, team_id, team_name)
+                ws = people_db.get_or_create_workspace(s, platform, team_id, team_name,
+                                                      self.settings.timezone)
                 person = people_db.get_or_create_person(
                     s, ws, user_id, display_name, **person_fields)  # type: ignore[arg-type]
                 if user_id in self.settings.admins and person.role != Role.ADMIN:
@@ -69,13 +70,13 @@ class Services:
         from bot.lookups import book_view
 
         with self.session() as s:
-            return book_view(s, person, arg, self.conversation.today())
+            return book_view(s, person, arg, self.clock())
 
     def portfolio(self, person: Person, team: bool = False) -> Any:
         from bot.lookups import portfolio_view
 
         with self.session() as s:
-            return portfolio_view(s, person, self.worksheet, self.conversation.today(),
+            return portfolio_view(s, person, self.worksheet, self.clock(),
                                   team=team)
 
     def workspace(self, s: Session, workspace_id: int) -> Workspace:

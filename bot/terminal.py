@@ -8,7 +8,6 @@ escaped so a customer called ``[bold]x`` prints as typed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from rich.console import Console
 from rich.markup import escape
@@ -209,6 +208,3 @@ def render_portfolio(console: Console, view: PortfolioView) -> None:
         console.print(f"Moved: {escape(m.name)} {m.previous_total:g} → {m.total:g} "
                       f"({m.delta:+.1f})")
 
-
-def today_for(services: Services) -> date:
-    return services.conversation.today()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from functools import partial
 from itertools import groupby
 from operator import itemgetter
@@ -133,16 +133,17 @@ _book_stmt = (
 )
 
 
-def _entry(row: Any, policy: RegradePolicy) -> BookEntry:
+def _entry(row: Any, policy: RegradePolicy, tz: tzinfo) -> BookEntry:
     cid, name, _owner, letter, total, profile, rec, created, ptotal, pletter = row
-    graded_on = created.date() if created is not None else None
+    graded_on = created.astimezone(tz).date() if created is not None else None
     return BookEntry(cid, name, letter, total, Good(profile) if profile else None, rec, ptotal,
                      pletter, graded_on, policy.due_date(graded_on, letter))
 
 
-def book(session: Session, owner_ids: Iterable[int], policy: RegradePolicy | None = None
-         ) -> dict[int, list[BookEntry]]:
-    """Each owner's customers with latest and previous grade and due date (one query)."""
+def book(session: Session, owner_ids: Iterable[int], policy: RegradePolicy | None = None,
+         tz: tzinfo = UTC) -> dict[int, list[BookEntry]]:
+    """Each owner's customers with latest and previous grade and due date (one query);
+    grading dates, and so due dates, are the days in ``tz`` (the reader's calendar)."""
     ids = list(owner_ids)
     policy = policy or RegradePolicy()
     out: dict[int, list[BookEntry]] = {i: [] for i in ids}
@@ -151,21 +152,22 @@ def book(session: Session, owner_ids: Iterable[int], policy: RegradePolicy | Non
     rows = session.execute(_book_stmt.where(col(Customer.owner_id).in_(ids))
                            .order_by(Customer.name)).all()
     for row in rows:
-        out[row[2]].append(_entry(row, policy))
+        out[row[2]].append(_entry(row, policy, tz))
     return out
 
 
-def rep_book(session: Session, person_id: int,
-             policy: RegradePolicy | None = None) -> list[BookEntry]:
-    return book(session, [person_id], policy)[person_id]
+def rep_book(session: Session, person_id: int, policy: RegradePolicy | None = None,
+             tz: tzinfo = UTC) -> list[BookEntry]:
+    return book(session, [person_id], policy, tz)[person_id]
 
 
-def team_book(session: Session, manager: Person,
-              policy: RegradePolicy | None = None) -> dict[int, list[BookEntry]]:
+def team_book(session: Session, manager: Person, policy: RegradePolicy | None = None,
+              tz: tzinfo = UTC) -> dict[int, list[BookEntry]]:
     """The book of each of the manager's reports (admins: everyone), keyed by person id."""
     from storage.people import team_of
 
-    return book(session, [p.id for p in team_of(session, manager) if p.id is not None], policy)
+    return book(session, [p.id for p in team_of(session, manager) if p.id is not None],
+                policy, tz)
 
 
 class DueCustomer(NamedTuple):
@@ -178,17 +180,19 @@ class DueCustomer(NamedTuple):
 
 def due_customers(session: Session, workspace_id: int, today: date,
                   policy: RegradePolicy | None = None,
-                  owner_ids: Iterable[int] | None = None) -> dict[int, list[DueCustomer]]:
+                  owner_ids: Iterable[int] | None = None,
+                  tz: tzinfo = UTC) -> dict[int, list[DueCustomer]]:
     """Everything due for re-grading on ``today``, grouped by owner, in one query.
 
     A customer is due when never graded, or when its latest grade is older than the start of
-    the current period of the cadence its letter calls for. Planning a large workspace reads
-    hundreds of thousands of rows, so this is Core on the tables and named tuples."""
+    the current period of the cadence its letter calls for: midnight in ``tz``, the owners'
+    zone (``today`` is a date there). Planning a large workspace reads hundreds of thousands
+    of rows, so this is Core on the tables and named tuples."""
     policy = policy or RegradePolicy()
     cutoffs: dict[Cadence, datetime] = {}
     for c in (Cadence.QUARTERLY, Cadence.ANNUAL):
         start = period_start(today, c)
-        cutoffs[c] = datetime(start.year, start.month, start.day, tzinfo=UTC)
+        cutoffs[c] = datetime(start.year, start.month, start.day, tzinfo=tz).astimezone(UTC)
     letter_col, graded_col = _C.c.latest_letter, _C.c.latest_graded_at
     known = list(policy.by_letter)
     conds = [graded_col.is_(None)]

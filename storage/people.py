@@ -17,15 +17,17 @@ from storage.names import clean_text
 
 
 def get_or_create_workspace(session: Session, platform: str, external_id: str,
-                            name: str = "") -> Workspace:
-    """The tenant row for a platform id, created on first sight (race-safe)."""
+                            name: str = "", timezone: str = "UTC") -> Workspace:
+    """The tenant row for a platform id, created on first sight (race-safe) with
+    ``timezone`` as its time zone setting."""
     stmt = select(Workspace).where(Workspace.platform == platform,
                                    Workspace.external_id == external_id)
     ws = session.exec(stmt).first()
     if ws is not None:
         return ws
     ws = Workspace(platform=platform, external_id=clean_text(external_id, "Workspace id", 64),
-                   name=clean_text(name, "Workspace name", required=False))
+                   name=clean_text(name, "Workspace name", required=False),
+                   settings=WorkspaceSettings(timezone=timezone).model_dump(mode="json"))
     session.add(ws)
     try:
         session.commit()

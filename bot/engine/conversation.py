@@ -35,6 +35,7 @@ from bot.engine.prompts import (
 )
 from bot.interpret import Interpretation, Interpreter, RulesInterpreter
 from bot.observability import GRADINGS
+from bot.zones import zone_of
 from scoring import (
     AnswerType,
     Cadence,
@@ -200,8 +201,14 @@ class Conversation:
     def _expired(self, gs: GradingSession) -> bool:
         return self.clock() - gs.updated_at > self.idle
 
-    def today(self) -> date:
-        return self.clock().astimezone(self.tz).date()
+    def zone(self, s: Session, person_id: int) -> ZoneInfo:
+        """Whose calendar periods and cadences are read in: the person's (``bot.zones``);
+        the configured default only for a person who is gone."""
+        person = s.get(Person, person_id)
+        return zone_of(s, person) if person is not None else self.tz
+
+    def today(self, s: Session, person_id: int) -> date:
+        return self.clock().astimezone(self.zone(s, person_id)).date()
 
     # ------------------------------------------------------------------ starting
     def _start(self, s: Session, actor: Actor, name: str, cadence: Cadence | None) -> Reply:
@@ -266,8 +273,9 @@ class Conversation:
                                        cadence)]
         if cadence is None:
             latest = grades_db.latest_grade(s, customer)
-            last = latest.created_at.astimezone(self.tz).date() if latest else None
-            cadence = cadence_to_ask(last, self.today())
+            tz = self.zone(s, actor.person_id)
+            last = latest.created_at.astimezone(tz).date() if latest else None
+            cadence = cadence_to_ask(last, self.clock().astimezone(tz).date())
         if cadence is Cadence.STRATEGIC and not self.ws.questions_for(cadence):
             cadence = Cadence.ANNUAL
         return self._new_session(s, actor, customer, cadence)
@@ -620,7 +628,8 @@ class Conversation:
             return [_error("This customer no longer exists; the grading cannot be saved.", gs)]
         row = grades_db.grade_row(
             scored, workspace_id=actor.workspace_id, customer=customer,
-            grader_id=actor.person_id, period=period_key(self.today(), gs.cadence),
+            grader_id=actor.person_id,
+            period=period_key(self.today(s, actor.person_id), gs.cadence),
             answers=answers, session_id=gs.id, summary=self._summary(scored, customer.name))
         previous = grades_db.latest_grade(s, customer)
         from_review = gs.status == SessionStatus.REVIEW
@@ -682,7 +691,7 @@ class Conversation:
         if not entries:
             return [_error("Your book is empty: grade a customer first with /grade <name>.")]
         order = sorted(entries, key=lambda e: (e.total is None, e.total or 0, e.name))
-        period = self.today().isoformat()
+        period = self.today(s, actor.person_id).isoformat()
         try:
             gs = sessions_db.start_session(
                 s, workspace_id=actor.workspace_id, person_id=actor.person_id,

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.reminders.plan import local_at, person_zone
+from bot.reminders.plan import local_at
+from bot.zones import person_zone
 from storage import people as people_db
 from storage import reminders as rem_db
 from storage.engine import session_scope

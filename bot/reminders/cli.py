@@ -11,9 +11,10 @@ from rich.table import Table
 from sqlmodel import Session
 
 from bot.config import ConfigError
-from bot.reminders.plan import Planned, plan, zone
+from bot.reminders.plan import Planned, plan
 from bot.reminders.sweep import Sweeper, SweepReport
 from bot.services import Services
+from bot.zones import zone
 from storage import people as people_db
 
 

@@ -18,7 +18,7 @@ by the next sweep — once, because the delivery row is unique. A rep is reminde
 
 Everything above the ``# storage`` line is pure; ``plan_workspace`` reads what it needs in a
 handful of queries whatever the number of reps (people, existing deliveries, and one
-``due_customers`` query per distinct local date — at most three at any instant).
+``due_customers`` query per time zone among the reps).
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.zones import person_zone
 from scoring import Cadence, RegradePolicy
 from scoring.cadence import next_period_start, period_key, period_label, period_start
 from storage.grades import DueCustomer, due_customers, policy_for
@@ -55,17 +56,6 @@ def first_business_day(year: int, month: int) -> date:
     while d.weekday() >= 5:
         d += timedelta(days=1)
     return d
-
-
-def zone(name: str | None, fallback: str | None = None) -> ZoneInfo:
-    """The first valid IANA zone among ``name`` and ``fallback``; UTC otherwise."""
-    for candidate in (name, fallback):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                log.warning("unknown timezone %r; falling back", candidate)
-    return ZoneInfo("UTC")
 
 
 def local_at(d: date, hour: int, tz: ZoneInfo) -> datetime:
@@ -143,10 +133,6 @@ def period_bounds(cadence: Cadence | str, period: str) -> tuple[date, date]:
     return d, d + STRATEGIC_WINDOW
 
 
-def person_zone(person: Person, st: WorkspaceSettings) -> ZoneInfo:
-    return zone(person.timezone, st.timezone)
-
-
 def is_away(person: Person, now: datetime) -> bool:
     return person.away_until is not None and person.away_until > now
 
@@ -199,15 +185,18 @@ def claimable(row: ReminderDelivery | None, now: datetime,
 
 def due_by_person(s: Session, ws: Workspace, people: Sequence[Person], now: datetime,
                   policy: RegradePolicy | None = None) -> dict[int, list[DueCustomer]]:
-    """Each person's due customers, as of their own local date (one query per date)."""
+    """Each person's due customers, as of their own local date and midnight (one query per
+    time zone among them)."""
     st = ws.get_settings()
     policy = policy or policy_for(st.regrade_by_letter)
-    by_day: dict[date, list[int]] = {}
+    by_zone: dict[str, tuple[ZoneInfo, list[int]]] = {}
     for p in people:
-        by_day.setdefault(now.astimezone(person_zone(p, st)).date(), []).append(p.id)  # type: ignore[arg-type]
+        tz = person_zone(p, st)
+        by_zone.setdefault(tz.key, (tz, []))[1].append(p.id)  # type: ignore[arg-type]
     out: dict[int, list[DueCustomer]] = {}
-    for day, ids in by_day.items():
-        out.update(due_customers(s, ws.id, day, policy, owner_ids=ids))  # type: ignore[arg-type]
+    for tz, ids in by_zone.values():
+        out.update(due_customers(s, ws.id, now.astimezone(tz).date(), policy, owner_ids=ids,
+                                 tz=tz))
     return out
 
 

@@ -50,10 +50,9 @@ from bot.reminders.plan import (
     local_at,
     period_bounds,
     period_is_current,
-    person_zone,
     plan_workspace,
-    zone,
 )
+from bot.zones import person_zone, zone
 from scoring import Cadence, Recommendation
 from scoring.cadence import period_key, period_label, period_start
 from storage import reminders as rem_db
@@ -399,7 +398,8 @@ class Sweeper:
                         now: datetime, report: SweepReport) -> None:
         notifier = self.notifiers[ws.platform]
         st = ws.get_settings()
-        today = now.astimezone(person_zone(person, st)).date()
+        tz = person_zone(person, st)
+        today = now.astimezone(tz).date()
 
         def run(fn: Callable[[Session], Any]) -> Any:
             with session_scope(self.db) as s:
@@ -418,7 +418,7 @@ class Sweeper:
             return  # another process took this follow-up
         policy = policy_for(st.regrade_by_letter)
         remaining = for_cadence(await asyncio.to_thread(run, lambda s: due_customers(
-            s, ws.id, today, policy, owner_ids=[person.id]).get(person.id, [])),  # type: ignore[arg-type]
+            s, ws.id, today, policy, owner_ids=[person.id], tz=tz).get(person.id, [])),  # type: ignore[arg-type]
             Cadence(d.cadence), policy)
         where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
         try:
@@ -466,12 +466,14 @@ class Sweeper:
                 ProcessedEvent.event_id == period)).first() is not None
 
     def build_digest(self, s: Session, ws: Workspace, period: str) -> DigestMessage | None:
-        """Completion per rep, letter drops and exit recommendations of one quarter."""
+        """Completion per rep, letter drops and exit recommendations of one quarter (its
+        days in the workspace's time zone)."""
         st = ws.get_settings()
         policy = policy_for(st.regrade_by_letter)
+        tz = zone(st.timezone)
         start, end = period_bounds(Cadence.QUARTERLY, period)
-        t0 = datetime(start.year, start.month, start.day, tzinfo=UTC)
-        t1 = datetime(end.year, end.month, end.day, tzinfo=UTC)
+        t0 = datetime(start.year, start.month, start.day, tzinfo=tz)
+        t1 = datetime(end.year, end.month, end.day, tzinfo=tz)
         names = {p.id: p.display_name for p in s.exec(
             select(Person).where(Person.workspace_id == ws.id)).all()}
         graded = dict(s.execute(
@@ -481,7 +483,7 @@ class Sweeper:
                    col(Customer.owner_id).is_not(None))
             .group_by(Customer.owner_id)).all())
         still = {o: len(v) for o, v in
-                 due_customers(s, ws.id, end - timedelta(days=1), policy).items()}
+                 due_customers(s, ws.id, end - timedelta(days=1), policy, tz=tz).items()}
         lines: list[str] = []
         owners = sorted(set(graded) | set(still), key=lambda o: names.get(o, "").casefold())
         if owners:

@@ -19,10 +19,10 @@ MAX_DUE = 20
 
 
 def home_view(sv: Services, person: Person) -> dict[str, Any]:
-    today = sv.conversation.today()
+    now = sv.clock()
     with sv.session() as s:
-        book = book_view(s, person, "", today)
-        pv = portfolio_view(s, person, sv.worksheet, today)
+        book = book_view(s, person, "", now)
+        pv = portfolio_view(s, person, sv.worksheet, now)
     blocks: list[Block] = [bk.header(f"gradebot — {person.display_name}")]
     entries = getattr(book, "entries", [])
     due = [e for e in entries if book.is_overdue(e)]  # type: ignore[union-attr]

@@ -190,3 +190,31 @@ def test_resuming_an_old_review_while_another_is_open_says_so(chat: Chat, clock,
         ("error", "You already have another strategic review open.")]
     with session_scope(db) as s:
         assert s.get(GradingSession, old).status == "expired"
+
+
+def test_periods_and_cadences_follow_the_reps_own_calendar(db, people, conv, clock):
+    """18:00 on New Year's Eve in San Francisco is already 1 January in UTC: Sam's grade
+    belongs to 2026's last quarter, and on 2 January (his time) the bot asks for the annual
+    sheet, since nothing was graded in his 2027 yet. Una, in UTC, graded in 2027."""
+    from datetime import UTC, datetime
+
+    from storage import people as people_db
+    from storage.models import Grade
+
+    sam, una = people.add("sam"), people.add("una")
+    with session_scope(db) as s:
+        people_db.get_person(s, sam.person_id).timezone = "America/Los_Angeles"
+        s.commit()
+    clock.advance(seconds=(datetime(2027, 1, 1, 2, tzinfo=UTC) - clock()).total_seconds())
+    grade_quickly(Chat(conv, sam), "Acme", "43442")
+    grade_quickly(Chat(conv, una), "Beta", "43442")
+    with session_scope(db) as s:
+        periods = {g.grader_id: g.period for g in s.exec(select(Grade)).all()}
+    assert periods == {sam.person_id: "2026-Q4", una.person_id: "2027-Q1"}
+    clock.advance(days=1)  # 2 January, 02:00 UTC: 1 January, 18:00 in San Francisco
+    chat = Chat(conv, sam)
+    chat.start("Acme")
+    assert _intro(chat) == "Grading Acme: the annual worksheet, 15 questions."
+    chat = Chat(conv, una)
+    chat.start("Beta")
+    assert _intro(chat) == "Grading Beta: the quarterly worksheet, 5 questions."

@@ -3,7 +3,7 @@ may see what."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -40,8 +40,13 @@ def office(conv, people, clock):
     chat.say("cancel")
     clock.advance(days=70)
     grade_quickly(chat, "Acme", "53551")   # A 100
-    assert conv.today() == date(2026, 7, 21)
+    with session_scope(conv.db) as s:
+        assert conv.today(s, bob.person_id) == date(2026, 7, 21)
     return {"mia": mia, "bob": bob, "carl": carl, "ada": ada}
+
+
+def noon(y: int, m: int, d: int) -> datetime:
+    return datetime(y, m, d, 12, tzinfo=UTC)
 
 
 def _look(db, actor, fn, *args, **kw):
@@ -97,7 +102,7 @@ def _rows(view: BookView) -> list[tuple]:
 
 
 def test_book_sorted_by_grade_with_the_ungraded_last(db, office):
-    view = _look(db, office["bob"], book_view, "", date(2026, 7, 21))
+    view = _look(db, office["bob"], book_view, "", noon(2026, 7, 21))
     assert (view.owner, view.only_overdue) == ("bob", False)
     assert _rows(view) == [
         ("Acme", "A", 100.0, date(2027, 1, 1), False),
@@ -108,18 +113,18 @@ def test_book_sorted_by_grade_with_the_ungraded_last(db, office):
 
 
 def test_book_overdue_only(db, office):
-    view = _look(db, office["bob"], book_view, "OVERDUE", date(2026, 7, 21))
+    view = _look(db, office["bob"], book_view, "OVERDUE", noon(2026, 7, 21))
     assert view.only_overdue
     assert [e.name for e in view.entries] == ["Gamma", "Beta", "Delta"]
     # in the quarter they were graded in, only the never-graded one is due
-    view = _look(db, office["bob"], book_view, "overdue", date(2026, 6, 30))
+    view = _look(db, office["bob"], book_view, "overdue", noon(2026, 6, 30))
     assert [e.name for e in view.entries] == ["Delta"]
 
 
 @pytest.mark.parametrize("arg", ["<@U123|bob>", "<@U123>", "@bob", "bob", "U123",
                                  "overdue <@U123|bob>"])
 def test_a_manager_asks_for_a_reports_book(db, office, arg):
-    view = _look(db, office["mia"], book_view, arg, date(2026, 7, 21))
+    view = _look(db, office["mia"], book_view, arg, noon(2026, 7, 21))
     assert isinstance(view, BookView)
     assert view.owner == "bob"
     expected = ["Gamma", "Beta", "Delta"] if "overdue" in arg else [
@@ -128,32 +133,32 @@ def test_a_manager_asks_for_a_reports_book(db, office, arg):
 
 
 def test_an_admin_sees_anyones_book(db, office):
-    view = _look(db, office["ada"], book_view, "<@U123|bob>", date(2026, 7, 21))
+    view = _look(db, office["ada"], book_view, "<@U123|bob>", noon(2026, 7, 21))
     assert [e.name for e in view.entries] == ["Acme", "Gamma", "Beta", "Delta"]
 
 
 def test_a_rep_cannot_see_another_reps_book(db, office):
-    assert _look(db, office["carl"], book_view, "<@U123|bob>", date(2026, 7, 21)) == Denied(
+    assert _look(db, office["carl"], book_view, "<@U123|bob>", noon(2026, 7, 21)) == Denied(
         "Only their manager or an admin can see someone else's grades.")
-    assert _look(db, office["bob"], book_view, "@mia", date(2026, 7, 21)) == Denied(
+    assert _look(db, office["bob"], book_view, "@mia", noon(2026, 7, 21)) == Denied(
         "Only their manager or an admin can see someone else's grades.")
-    view = _look(db, office["bob"], book_view, "@bob", date(2026, 7, 21))  # oneself: fine
+    view = _look(db, office["bob"], book_view, "@bob", noon(2026, 7, 21))  # oneself: fine
     assert len(view.entries) == 4
 
 
 def test_an_unknown_person(db, office):
-    assert _look(db, office["mia"], book_view, "<@U999|zed>", date(2026, 7, 21)) == Denied(
+    assert _look(db, office["mia"], book_view, "<@U999|zed>", noon(2026, 7, 21)) == Denied(
         "I don't know <@U999|zed> here.")
 
 
 def test_an_empty_book(db, office):
-    view = _look(db, office["carl"], book_view, "", date(2026, 7, 21))
+    view = _look(db, office["carl"], book_view, "", noon(2026, 7, 21))
     assert (view.owner, view.entries) == ("carl", [])
 
 
 # ---------------------------------------------------------------------- portfolio
 def test_portfolio_of_a_rep(db, office, worksheet):
-    view = _look(db, office["bob"], portfolio_view, worksheet, date(2026, 7, 21))
+    view = _look(db, office["bob"], portfolio_view, worksheet, noon(2026, 7, 21))
     assert isinstance(view, PortfolioView)
     p = view.portfolio
     assert (view.owner, p.customers, p.graded) == ("bob", 4, 3)
@@ -170,11 +175,11 @@ def test_portfolio_of_a_rep(db, office, worksheet):
 
 
 def test_portfolio_of_a_team(db, office, worksheet):
-    view = _look(db, office["mia"], portfolio_view, worksheet, date(2026, 7, 21), team=True)
+    view = _look(db, office["mia"], portfolio_view, worksheet, noon(2026, 7, 21), team=True)
     assert (view.owner, view.portfolio.customers) == ("your team", 4)
     # a rep asking for "the team" gets their own book, not everyone's
-    view = _look(db, office["carl"], portfolio_view, worksheet, date(2026, 7, 21), team=True)
+    view = _look(db, office["carl"], portfolio_view, worksheet, noon(2026, 7, 21), team=True)
     assert (view.owner, view.portfolio.customers) == ("carl", 0)
     assert [w.code for w in view.portfolio.warnings] == []
-    view = _look(db, office["ada"], portfolio_view, worksheet, date(2026, 7, 21), team=True)
+    view = _look(db, office["ada"], portfolio_view, worksheet, noon(2026, 7, 21), team=True)
     assert view.portfolio.customers == 4

@@ -95,6 +95,19 @@ def test_workspace_timezone_is_the_fallback_then_utc(world: World) -> None:
     assert who(planned(world, utc(2028, 1, 3, 9, 0))) == {"Paula", "Nemo"}
 
 
+def test_a_grade_counts_in_the_quarter_of_the_reps_own_calendar(world: World) -> None:
+    """Graded on the evening of 31 December in San Francisco (already 1 January in UTC):
+    that is a Q4 grade, so the Q1 reminder lists it again. Graded on the morning of 1 January
+    in Tokyo (still 31 December in UTC): a Q1 grade, so nothing is left to remind about."""
+    sam = world.person("Sam", tz="America/Los_Angeles")
+    taro = world.person("Taro", tz="Asia/Tokyo")
+    world.customer("Late Evening Inc", sam, "B", utc(2028, 1, 1, 2))   # 31 Dec 18:00 PST
+    world.customer("New Year KK", taro, "B", utc(2027, 12, 31, 23))   # 1 Jan 08:00 JST
+    plans = planned(world, utc(2028, 1, 3, 17))                        # Mon 3 Jan 09:00 PST
+    assert who(plans) == {"Sam"}
+    assert [c.name for c in plans[0].customers] == ["Late Evening Inc"]
+
+
 def test_only_reps_with_due_customers(world: World) -> None:
     busy = world.person("Busy")
     done = world.person("Done")

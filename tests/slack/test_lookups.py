@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from storage import customers as customers_db
 from storage import people as people_db
-from storage.models import Customer, Grade, Person, Role
+from storage.models import Customer, Grade, Person, Role, Workspace
 from storage.types import utcnow
 from tests.slack.conftest import (
     MIDDLING,
@@ -219,3 +219,15 @@ def test_grade_an_existing_customer_goes_straight_to_the_thread(rep: Rep) -> Non
     assert wait_until(lambda: [c for c in rep.responses() if c.args.get("text", "")
                                .startswith("Continuing grading Acme in <https://")])
     assert len([c for c in rep.posts() if "thread_ts" not in c.args]) == 1
+
+
+def test_a_new_workspace_starts_in_gradebot_timezone(make_env) -> None:
+    """The first Slack request from a team creates its workspace in GRADEBOT_TIMEZONE (the
+    zone periods and due dates are read in for reps whose Slack profile has none)."""
+    env = make_env(GRADEBOT_TIMEZONE="America/Chicago")
+    rep = Rep(env.sv, env.sender, env.api)
+    rep.command("/grades")
+    assert _answer(rep)["text"] == "user-u1's book"
+    with env.sv.session() as s:
+        (ws,) = s.exec(select(Workspace)).all()
+        assert ws.get_settings().timezone == "America/Chicago"

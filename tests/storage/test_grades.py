@@ -4,6 +4,7 @@ due dates, and the reminder planner's ``due_customers`` in one statement."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -251,3 +252,29 @@ def test_look_ups_see_changes_not_yet_committed(session: Session, workspace: Wor
     assert [d.name for d in due[rep.id]] == ["Pending Co"]
     session.rollback()
     assert latest_grade_by_name(session, workspace.id, "pending co") is None  # type: ignore
+
+
+def test_periods_and_grading_dates_are_read_in_the_given_time_zone(
+        session: Session, workspace: Workspace, rep: Person) -> None:
+    """Two quarterly grades either side of midnight UTC on New Year's Eve: in Los Angeles
+    both were given in Q4 (so both are due again in Q1), in Tokyo both in Q1 (none due), in
+    UTC one in each."""
+    la, tokyo = ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Tokyo")
+    late = customer(session, workspace, "Late Evening Inc", rep)
+    grade(session, late, "B", utc(2027, 1, 1, 2), cadence="quarterly")
+    early = customer(session, workspace, "New Year KK", rep)
+    grade(session, early, "B", utc(2026, 12, 31, 23), cadence="quarterly")  # 1 Jan 08:00 JST
+
+    def due_names(today: date, tz: ZoneInfo | None) -> list[str]:
+        kw = {"tz": tz} if tz else {}
+        due = due_customers(session, workspace.id, today, **kw)  # type: ignore[arg-type]
+        return [d.name for d in due.get(rep.id, [])]  # type: ignore[arg-type]
+
+    assert due_names(date(2027, 1, 4), None) == ["New Year KK"]        # UTC: the default
+    assert due_names(date(2027, 1, 4), la) == ["Late Evening Inc", "New Year KK"]
+    assert due_names(date(2027, 1, 4), tokyo) == []
+    book = {e.name: e for e in rep_book(session, rep.id, tz=la)}  # type: ignore[arg-type]
+    assert book["Late Evening Inc"].graded_on == date(2026, 12, 31)
+    assert book["Late Evening Inc"].due_on == date(2027, 1, 1)
+    book = {e.name: e for e in rep_book(session, rep.id)}  # type: ignore[arg-type]
+    assert book["Late Evening Inc"].graded_on == date(2027, 1, 1)

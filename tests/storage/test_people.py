@@ -27,6 +27,17 @@ def test_workspace_and_person_are_created_once(session: Session, workspace: Work
         people_db.get_person(session, 4242)
 
 
+def test_a_new_workspace_starts_in_the_given_time_zone(session: Session,
+                                                      workspace: Workspace) -> None:
+    ws = people_db.get_or_create_workspace(session, "slack", "T0PARIS", "Paris",
+                                           timezone="Europe/Paris")
+    assert ws.get_settings().timezone == "Europe/Paris"
+    # an existing workspace keeps its own setting (admins change it in Settings)
+    again = people_db.get_or_create_workspace(session, "slack", "T0PARIS", timezone="Asia/Tokyo")
+    assert (again.id, again.get_settings().timezone) == (ws.id, "Europe/Paris")
+    assert workspace.get_settings().timezone == "UTC"  # the default
+
+
 def test_find_person_by_id_email_or_name(session: Session, workspace: Workspace) -> None:
     p = people_db.get_or_create_person(session, workspace, "U0ALICE", "Alice Martin",
                                        email="Alice.Martin@Example.com")
