@@ -64,6 +64,7 @@ from bot.teams import cards as ui
 from bot.teams import refs
 from bot.teams.off import NO_AUTH_HELP
 from storage import events as events_db
+from storage import people as people_db
 from storage import sessions as sessions_db
 from storage.engine import once_more_if_dropped, session_scope
 from storage.errors import InvalidInput, NotFound
@@ -109,6 +110,18 @@ def check_credentials(st: Settings) -> None:
 
 def _bad_request(why: str) -> Response:
     return JSONResponse({"error": why}, status_code=400)
+
+
+def client_timezone(activity: Any) -> str | None:
+    """The sender's time zone as their Teams client reports it (a ``clientInfo`` entity on
+    each message), so their periods and due dates follow their own calendar; None when it
+    is missing or not a zone this machine knows."""
+    for e in getattr(activity, "entities", None) or []:
+        kind = e.get("type") if isinstance(e, dict) else getattr(e, "type", None)
+        tz = e.get("timezone") if isinstance(e, dict) else getattr(e, "timezone", None)
+        if kind == "clientInfo" and isinstance(tz, str) and people_db.is_time_zone(tz):
+            return tz
+    return None
 
 
 @dataclass(frozen=True)
@@ -239,7 +252,8 @@ class TeamsBot:
             return None
         try:
             actor, person = await asyncio.to_thread(self.sv.actor, "teams", tenant, user,
-                                                    (sender.name or "")[:200])
+                                                    (sender.name or "")[:200],
+                                                    timezone=client_timezone(activity))
         except InvalidInput as exc:
             log.warning("Teams: could not resolve the sender: %s", exc)
             return None

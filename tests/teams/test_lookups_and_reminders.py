@@ -70,6 +70,29 @@ def test_lookups(env: Env) -> None:
     assert "Grading Acme" in shown(rep.sent()[-1].card)
 
 
+def test_a_reps_time_zone_comes_from_their_teams_client(env: Env) -> None:
+    """Teams puts the client's time zone on each message (a clientInfo entity): the rep's
+    calendar follows it; a zone this machine does not know is not stored."""
+    from tests.teams.conftest import activity
+
+    def say_from(zone: str) -> None:
+        body = activity("message", env.connector.url, text="help", textFormat="plain",
+                        entities=[{"type": "clientInfo", "locale": "en-US", "country": "US",
+                                   "platform": "Web", "timezone": zone}])
+        assert env.post(body).status_code == 200
+
+    def stored() -> str | None:
+        with env.sv.session() as s:
+            return s.exec(select(Person.timezone).where(Person.external_id == USER)).one()
+
+    say_from("America/Los_Angeles")
+    assert stored() == "America/Los_Angeles"
+    say_from("Mars/Olympus_Mons")
+    assert stored() == "America/Los_Angeles"
+    say_from("Europe/Berlin")  # moved, or travelling
+    assert stored() == "Europe/Berlin"
+
+
 async def test_reminder_sent_proactively(env: Env) -> None:
     acme = seed(env, "Acme", STRONG)
     globex = seed(env, "Globex", WEAK)
