@@ -77,6 +77,7 @@ class WorkspaceSettings(BaseModel):
     annual_month: int = PydanticField(default=1, ge=1, le=12)
     reminder_hour: int = PydanticField(default=9, ge=0, le=23)
     followup_days: int = PydanticField(default=3, ge=1, le=60)
+    max_followups: int = PydanticField(default=3, ge=0, le=20)  # then the thread stays quiet
     regrade_by_letter: dict[str, Cadence] = PydanticField(
         default_factory=lambda: {"A": Cadence.ANNUAL, "B": Cadence.QUARTERLY,
                                  "C": Cadence.QUARTERLY, "D": Cadence.QUARTERLY})

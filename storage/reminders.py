@@ -94,7 +94,7 @@ def mark_failed_attempt(session: Session, delivery: ReminderDelivery, error: str
 
 
 def claim_followup(session: Session, delivery: ReminderDelivery, *, now: datetime,
-                   next_at: datetime) -> bool:
+                   next_at: datetime | None) -> bool:
     """Move the follow-up time forward iff it is still the one we saw: one follow-up per
     due time even with several replicas sweeping."""
     res = session.execute(

@@ -73,12 +73,14 @@ def reminder(delivery_id: int, cadence: Cadence | str, period: str,
 
 
 def followup(delivery_id: int, cadence: Cadence | str, period: str,
-             customers: Sequence[DueCustomer]) -> ReminderMessage:
+             customers: Sequence[DueCustomer], *, last: bool = False) -> ReminderMessage:
     n = len(customers)
+    intro = ("A last nudge: these are still waiting for a grade. No more reminders this "
+             "period; the Grade buttons keep working." if last else
+             "A gentle nudge: these are still waiting for a grade.")
     return ReminderMessage(delivery_id=delivery_id,
                            title=f"Reminder — {subject(cadence, period)}: {plural(n)} still due",
-                           intro="A gentle nudge: these are still waiting for a grade.",
-                           items=items(customers), controls=controls(delivery_id))
+                           intro=intro, items=items(customers), controls=controls(delivery_id))
 
 
 def closed(cadence: Cadence | str, period: str) -> str:

@@ -203,7 +203,9 @@ class Sweeper:
         if not plans:
             return
         gate = asyncio.Semaphore(self.concurrency)
-        first_followup = now + timedelta(days=ws.get_settings().followup_days)
+        st = ws.get_settings()
+        first_followup = (now + timedelta(days=st.followup_days) if st.max_followups
+                          else None)
 
         async def one(p: Planned) -> None:
             async with gate:
@@ -233,7 +235,7 @@ class Sweeper:
             return d, person
 
     async def _deliver(self, p: Planned, notifier: Notifier, now: datetime,
-                       first_followup: datetime, report: SweepReport) -> None:
+                       first_followup: datetime | None, report: SweepReport) -> None:
         claimed = await asyncio.to_thread(self._claim, p, now)
         if claimed is None:
             report.skipped += 1
@@ -262,7 +264,7 @@ class Sweeper:
         else:
             report.sent += 1
 
-    def _mark_sent(self, d: ReminderDelivery, where: ThreadRef, n: int, next_at: datetime,
+    def _mark_sent(self, d: ReminderDelivery, where: ThreadRef, n: int, next_at: datetime | None,
                    now: datetime) -> None:
         with session_scope(self.db) as s:
             rem_db.mark_sent(s, d, channel=where.channel, thread_ts=where.thread_ts,
@@ -412,7 +414,9 @@ class Sweeper:
         if is_away(person, now):
             await asyncio.to_thread(run, lambda s: rem_db.snooze(s, d, person.away_until))
             return
-        next_at = now + timedelta(days=st.followup_days)
+        # the last follow-up allowed leaves no next one (a snooze still sets one)
+        last = d.followups + 1 >= st.max_followups
+        next_at = None if last else now + timedelta(days=st.followup_days)
         if not await asyncio.to_thread(run, lambda s: rem_db.claim_followup(
                 s, d, now=now, next_at=next_at)):
             return  # another process took this follow-up
@@ -429,7 +433,7 @@ class Sweeper:
                 report.closed += 1
             else:
                 await notifier.send_followup(person, where, messages.followup(
-                    d.id, d.cadence, d.period, remaining))  # type: ignore[arg-type]
+                    d.id, d.cadence, d.period, remaining, last=last))  # type: ignore[arg-type]
                 report.followups += 1
         except Exception as exc:
             log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,

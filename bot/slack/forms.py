@@ -131,6 +131,8 @@ def settings_view(settings: WorkspaceSettings, target: dict[str, float],
         number("annual_month", "Month of the annual grading (1-12)", settings.annual_month, 1, 12),
         number("followup_days", "Days between reminder follow-ups", settings.followup_days,
                1, 60),
+        number("max_followups", "Follow-ups per reminder, at most (0-20)",
+               settings.max_followups, 0, 20),
         *[cadence(letter) for letter in letters],
         text("strategic_dates", "Strategic review dates (YYYY-MM-DD, comma separated)",
              ", ".join(d.isoformat() for d in settings.strategic_dates),
@@ -174,7 +176,7 @@ def settings_changes(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
     changes["reminder_channel"] = (raw.get("reminder_channel") or "").strip() or None
     changes["digest_channel"] = (raw.get("digest_channel") or "").strip() or None
     for key, lo, hi in (("reminder_hour", 0, 23), ("annual_month", 1, 12),
-                        ("followup_days", 1, 60)):
+                        ("followup_days", 1, 60), ("max_followups", 0, 20)):
         value = (raw.get(key) or "").strip()
         if not value:
             continue  # (Slack requires these; a forged submission just leaves them as they are)

@@ -150,6 +150,42 @@ async def test_followups_in_the_same_thread_then_closed(db: Engine, world: World
     assert len(parents(api)) == 1
 
 
+async def test_followups_stop_after_max_followups(db: Engine, world: World,
+                                                 api: FakeSlackAPI, notifier: SlackNotifier,
+                                                 rita: dict) -> None:
+    """A rep who grades nothing is nudged max_followups times, the last one saying so; then
+    the thread stays quiet for the rest of the quarter (a snooze still asks for one more)."""
+    world.settings(followup_days=3, max_followups=2)
+    await sweep(db, notifier, T)
+    ts = delivery_of(db, rita["pid"]).thread_ts
+    counts = [(await sweep(db, notifier, T + timedelta(days=day, minutes=1))).followups
+              for day in range(1, 80)]  # the rest of the quarter, a sweep a day
+    assert sum(counts) == 2
+    assert [i + 1 for i, c in enumerate(counts) if c] == [3, 6]
+    intros = [r.args["text"] for r in replies(api, ts)]
+    assert intros.count("Reminder — Q1 2028 re-grading: 2 customers still due") == 2
+    lines = [t for r in replies(api, ts) for kind in ("plain_text", "mrkdwn")
+             for t in texts_by_type(blocks_of(r), kind)]
+    assert sum("A gentle nudge" in t for t in lines) == 1
+    assert sum(t.startswith("A last nudge") and "No more reminders this period" in t
+               for t in lines) == 1
+    d = delivery_of(db, rita["pid"])
+    assert (d.status, d.followups, d.next_followup_at) == (DeliveryStatus.SENT, 2, None)
+    # asked to be reminded later: one more, then quiet again
+    actions.snooze(db, rita["pid"], d.id, 1, T + timedelta(days=80))
+    assert (await sweep(db, notifier, T + timedelta(days=81, minutes=1))).followups == 1
+    assert (await sweep(db, notifier, T + timedelta(days=85))).followups == 0
+
+
+async def test_no_followups_when_max_followups_is_zero(db: Engine, world: World,
+                                                      notifier: SlackNotifier,
+                                                      rita: dict) -> None:
+    world.settings(max_followups=0)
+    assert (await sweep(db, notifier, T)).sent == 1
+    assert delivery_of(db, rita["pid"]).next_followup_at is None
+    assert (await sweep(db, notifier, T + timedelta(days=10))).followups == 0
+
+
 async def test_followup_closes_when_all_graded(db: Engine, world: World, api: FakeSlackAPI,
                                                rita: dict) -> None:
     """The follow-up path itself: recompute → empty → close_reminder + mark_done."""

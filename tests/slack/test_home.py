@@ -124,12 +124,13 @@ def test_admin_settings(make_env: Any) -> None:
     assert [o["value"] for o in next(b for b in modal["blocks"] if b.get("block_id") ==
                                      "regrade_A")["element"]["options"]] == ["quarterly", "annual"]
     full = {**base, "good_for_others": "20", "timezone": "Europe/Paris", "reminder_hour": "8",
-            "regrade_A": "quarterly", "regrade_D": "annual",
+            "regrade_A": "quarterly", "regrade_D": "annual", "max_followups": "0",
             "strategic_dates": "2027-09-15, 2027-03-15"}
     for field, value, message in (
             ("timezone", "Mars/Olympus", "Unknown time zone"),
             ("strategic_dates", "2027-03-15, 2027-13-01", "2027-13-01 is not a date"),
-            ("reminder_hour", "24", "A whole number from 0 to 23")):
+            ("reminder_hour", "24", "A whole number from 0 to 23"),
+            ("max_followups", "21", "A whole number from 0 to 20")):
         refused = admin.slack.interact(view_submission(opened, {**full, field: value},
                                                        user="UADMIN"))
         assert refused.json()["response_action"] == "errors"
@@ -138,7 +139,7 @@ def test_admin_settings(make_env: Any) -> None:
     ok = admin.slack.interact(view_submission(opened, full, user="UADMIN"))
     assert not ok.content.strip(), ok.text
     st = stored()
-    assert (st["timezone"], st["reminder_hour"]) == ("Europe/Paris", 8)
+    assert (st["timezone"], st["reminder_hour"], st["max_followups"]) == ("Europe/Paris", 8, 0)
     assert st["regrade_by_letter"] == {"A": "quarterly", "B": "quarterly", "C": "quarterly",
                                        "D": "annual"}
     assert st["strategic_dates"] == ["2027-03-15", "2027-09-15"]
