@@ -274,6 +274,9 @@ class Worksheet(_Strict):
             raise ValueError(f"grade_bands must go from best to worst with falling 'min': {mins}")
         if mins[-1] != 0:
             raise ValueError("the last grade band must start at min 0 so every score has a letter")
+        ko_ids = [k.id for k in self.knockouts]
+        if len(set(ko_ids)) != len(ko_ids):  # a grade names the knock-outs that hit it
+            raise ValueError(f"duplicate knock-out ids: {_dupes(ko_ids)}")
         by_id = {q.id: q for q in self.questions}
         problems = [f"knock-out {k.id!r}: {problem}" for k in self.knockouts
                     if (problem := _knockout_problem(k, by_id.get(k.question)))]

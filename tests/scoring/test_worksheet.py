@@ -331,6 +331,24 @@ def test_every_bad_knockout_is_reported_together() -> None:
         f" of question 'refers' ({YES_NO})")
 
 
+def test_duplicate_knockout_ids_are_refused() -> None:
+    """A grade names the knock-outs that capped it: two rules with one id would be one name
+    for two reasons."""
+    raw = minimal()
+    raw["knockouts"] = [_ko("pays", "<=", 2, kid="misfit"), _ko("nps", "<=", 3, kid="misfit")]
+    with pytest.raises(WorksheetError) as err:
+        parse_worksheet(raw, "team.yml")
+    assert str(err.value) == "team.yml: duplicate knock-out ids: misfit"
+
+
+def test_an_in_list_of_lists_is_refused() -> None:
+    raw = minimal()
+    raw["knockouts"] = [_ko("tier", "in", [["tin", "iron"]])]
+    with pytest.raises(WorksheetError) as err:
+        parse_worksheet(raw, "team.yml")
+    assert "is not an answer of question 'tier'" in str(err.value)
+
+
 def test_bare_yes_in_yaml_is_refused_with_a_hint(tmp_path: Path) -> None:
     path = tmp_path / "sheet.yml"
     text = yaml.safe_dump({**minimal(), "knockouts": []}, sort_keys=False)
