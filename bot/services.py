@@ -10,7 +10,7 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -24,6 +24,8 @@ from storage.engine import make_engine, once_more_if_dropped, session_scope, upg
 from storage.errors import StorageError
 from storage.models import Person, Platform, Role, Workspace
 from storage.types import utcnow
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,24 +62,30 @@ class Services:
         return self.actor(Platform.CLI, "local", who, who, "Local")
 
     # look-ups for the chat channels, each in its own read-only session
+    def _read(self, look: Callable[[Session], T]) -> T:
+        """A look-up, tried once more on a new connection if its connection dropped (a
+        read is always safe to redo)."""
+        def run() -> T:
+            with self.session() as s:
+                return look(s)
+
+        return once_more_if_dropped(run)
+
     def customer_card(self, person: Person, name: str) -> Any:
         from bot.lookups import customer_card
 
-        with self.session() as s:
-            return customer_card(s, person, name)
+        return self._read(lambda s: customer_card(s, person, name))
 
     def book(self, person: Person, arg: str) -> Any:
         from bot.lookups import book_view
 
-        with self.session() as s:
-            return book_view(s, person, arg, self.clock())
+        return self._read(lambda s: book_view(s, person, arg, self.clock()))
 
     def portfolio(self, person: Person, team: bool = False) -> Any:
         from bot.lookups import portfolio_view
 
-        with self.session() as s:
-            return portfolio_view(s, person, self.worksheet, self.clock(),
-                                  team=team)
+        return self._read(lambda s: portfolio_view(s, person, self.worksheet, self.clock(),
+                                                   team=team))
 
     def workspace(self, s: Session, workspace_id: int) -> Workspace:
         ws = s.get(Workspace, workspace_id)

@@ -39,17 +39,19 @@ def pg() -> Iterator[Engine]:
 
 class Terminator:
     """Terminates, from another connection, the server process behind the connection that
-    is about to send an INSERT of an answer — ``times`` times."""
+    is about to send a statement starting with ``starts`` (an INSERT of an answer) —
+    ``times`` times."""
 
-    def __init__(self, engine: Engine, times: int) -> None:
+    def __init__(self, engine: Engine, times: int, starts: str = "INSERT INTO answer") -> None:
         self.admin = create_engine(engine.url, poolclass=NullPool,
                                    isolation_level="AUTOCOMMIT")
         self.left = times
+        self.starts = starts
         self.killed: list[int] = []
         event.listen(engine, "before_cursor_execute", self)
 
     def __call__(self, conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
-        if self.left <= 0 or not statement.startswith("INSERT INTO answer"):
+        if self.left <= 0 or not statement.startswith(self.starts):
             return
         self.left -= 1
         pid = conn.connection.dbapi_connection.info.backend_pid
@@ -102,3 +104,36 @@ def test_a_second_drop_is_reported_and_nothing_is_half_written(
     reply = chat.say("4", key="slack:Ev3")  # the rep tries again: it works
     assert [p.kind.value for p in reply] == ["echo", "question"]
     assert _answers(pg) == [("pays_now", 4)]
+
+
+def test_a_look_up_is_tried_once_more_when_its_connection_drops(pg: Engine,
+                                                                worksheet: Worksheet) -> None:
+    """/customer, /grades and /portfolio are reads: a dropped connection costs a retry on a
+    new one, not an apology."""
+    from bot.config import load_settings
+    from bot.lookups import BookView, CustomerCard, PortfolioView
+    from bot.services import build_services
+
+    sv = build_services(load_settings(DATABASE_URL=pg.url.render_as_string(
+        hide_password=False)), migrate=False)
+    try:
+        _, person = sv.local_actor("alice")
+        with sv.session() as s:
+            from storage import customers as customers_db
+
+            customers_db.create_customer(s, person.workspace_id, "Acme", person.id)
+        for look, shape in ((lambda: sv.customer_card(person, "acme"), CustomerCard),
+                            (lambda: sv.book(person, ""), BookView),
+                            (lambda: sv.portfolio(person), PortfolioView)):
+            cut = Terminator(sv.db, times=1, starts="SELECT")
+            assert isinstance(look(), shape)
+            assert len(cut.killed) == 1
+            event.remove(sv.db, "before_cursor_execute", cut)
+            cut.admin.dispose()
+        cut = Terminator(sv.db, times=2, starts="SELECT")  # twice: reported, not hidden
+        with pytest.raises(DBAPIError):
+            sv.book(person, "")
+        event.remove(sv.db, "before_cursor_execute", cut)
+        cut.admin.dispose()
+    finally:
+        sv.db.dispose()
