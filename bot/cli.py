@@ -11,6 +11,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from bot.cli_data import db_app, export_app, import_app
+from bot.cli_settings import settings_app
 from bot.config import ConfigError, load_settings
 from bot.services import Services, build_services
 from scoring import WorksheetError, load_worksheet
@@ -32,6 +33,7 @@ app.add_typer(people_app, name="people")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(settings_app, name="settings")
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

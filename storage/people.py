@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import ValidationError
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -69,8 +70,11 @@ def update_workspace_settings(session: Session, workspace: Workspace,
     merged = {**workspace.get_settings().model_dump(mode="json"), **changes}
     try:
         settings = WorkspaceSettings.model_validate(merged)
-    except ValueError as exc:
-        raise InvalidInput(f"Invalid setting: {exc}") from None
+    except ValidationError as exc:  # one line: the first problem, where it is
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise InvalidInput(f"Invalid setting {where}: "
+                           f"{first['msg'].removeprefix('Value error, ')}") from None
     workspace.settings = settings.model_dump(mode="json")
     session.add(workspace)
     session.commit()

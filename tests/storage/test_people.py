@@ -69,8 +69,10 @@ def test_workspace_settings_are_validated(session: Session, workspace: Workspace
     fresh = session.get(Workspace, workspace.id, populate_existing=True)
     assert fresh is not None
     assert fresh.get_settings().timezone == "Asia/Tokyo"
-    with pytest.raises(InvalidInput, match="Invalid setting"):
+    with pytest.raises(InvalidInput) as err:
         people_db.update_workspace_settings(session, workspace, annual_month=13)
+    assert str(err.value) == ("Invalid setting annual_month: Input should be less than or "
+                              "equal to 12")
     assert workspace.get_settings().annual_month == 4
     for zone in ("Mars/Olympus", "../../etc/passwd", ""):
         with pytest.raises(InvalidInput, match="unknown time zone"):
