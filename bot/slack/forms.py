@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.models.blocks import (
     Block,
@@ -21,6 +20,7 @@ from slack_sdk.models.views import View
 from bot.slack.blocks import clip, context, plain
 from scoring import AnswerType, Cadence, Question, TargetBalance, display_value
 from storage.models import WorkspaceSettings
+from storage.people import is_time_zone
 
 FORM_CALLBACK = "grade_form"
 SETTINGS_CALLBACK = "settings_form"
@@ -154,10 +154,9 @@ def settings_changes(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
     except ValueError:
         errors["good_for_others"] = "The three shares must add up to 100."
     zone = (raw.get("timezone") or "").strip() or "UTC"
-    try:
-        ZoneInfo(zone)
+    if is_time_zone(zone):
         changes["timezone"] = zone
-    except (ZoneInfoNotFoundError, ValueError):
+    else:
         errors["timezone"] = "Unknown time zone: use a name such as Europe/Paris or UTC."
     dates: list[str] = []
     for part in re.split(r"[,;\s]+", (raw.get("strategic_dates") or "").strip()):
