@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
-from bot.cli_data import db_app, export_app, import_app
+from bot.cli_data import WorkspaceOption, db_app, export_app, import_app, workspace_named
 from bot.cli_settings import settings_app
 from bot.config import ConfigError, load_settings
 from bot.services import Services, build_services
@@ -160,18 +160,6 @@ def remind(
         raise fail(str(exc)) from None
 
 
-WorkspaceOption = Annotated[str, typer.Option(
-    "--workspace", help="platform:external id, e.g. slack:T0123 (default cli:local)")]
-
-
-def _workspace(s: Session, workspace: str) -> Workspace:
-    platform, _, external = workspace.partition(":")
-    ws = people_db.find_workspace(s, platform, external)
-    if ws is None:
-        raise fail(f"No workspace {workspace!r} yet (it appears once someone uses the bot).")
-    return ws
-
-
 def _person(s: Session, ws: Workspace, key: str) -> Person:
     person = people_db.find_person(s, ws.id, key)  # type: ignore[arg-type]
     if person is None:
@@ -186,7 +174,8 @@ def people_list(workspace: WorkspaceOption = "cli:local") -> None:
 
     sv = services()
     with sv.session() as s:
-        people = people_db.people_of(s, _workspace(s, workspace).id)  # type: ignore[arg-type]
+        ws = workspace_named(s, workspace, create_local=False)
+        people = people_db.people_of(s, ws.id)  # type: ignore[arg-type]
         names = {p.id: p.display_name for p in people}
         t = Table()
         for col in ("User id", "Name", "Role", "Manager"):
@@ -207,7 +196,7 @@ def people_set_role(
     """Make someone a rep, manager or admin, and optionally set their manager."""
     sv = services()
     with sv.session() as s:
-        ws = _workspace(s, workspace)
+        ws = workspace_named(s, workspace, create_local=False)
         person = _person(s, ws, who)
         boss = _person(s, ws, manager) if manager else None
         try:

@@ -77,7 +77,7 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def _database(*, migrate: bool) -> Iterator[Engine]:
+def open_database(*, migrate: bool) -> Iterator[Engine]:
     """An engine on ``database_url()``; migrated first when ``migrate``, else it must be at
     the latest revision already. Database problems become one line."""
     url = database_url()
@@ -127,7 +127,7 @@ def _default_timezone() -> str:
         fail(str(exc))
 
 
-def _workspace(s: Session, value: str, *, create_local: bool) -> Workspace:
+def workspace_named(s: Session, value: str, *, create_local: bool) -> Workspace:
     platform, external = _parse_workspace(value)
     if create_local and platform == Platform.CLI:
         return people_db.get_or_create_workspace(s, platform, external, "Local",
@@ -141,7 +141,7 @@ def _workspace(s: Session, value: str, *, create_local: bool) -> Workspace:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the tables, or migrate them to the latest version (safe to run again)."""
-    with _database(migrate=True) as engine:
+    with open_database(migrate=True) as engine:
         revision = current_revision(engine)
     console.print(Text(f"✓ Database at revision {revision} ({_shown_url(database_url())})"))
 
@@ -175,8 +175,8 @@ def import_customers_cmd(
         data = file.read_bytes()
     except OSError as exc:
         fail(f"Cannot read {file}: {exc.strerror or exc}")
-    with _database(migrate=True) as engine, session_scope(engine) as s:
-        ws = _workspace(s, workspace, create_local=True)
+    with open_database(migrate=True) as engine, session_scope(engine) as s:
+        ws = workspace_named(s, workspace, create_local=True)
         progress = Progress(TextColumn("Importing"), BarColumn(), MofNCompleteColumn(),
                             console=console, transient=True)
         task = progress.add_task("import", total=None)
@@ -215,8 +215,8 @@ Writer = Callable[[Session, int, IO[str]], int]
 def _export(file: Path, workspace: str, what: str, write: Writer) -> None:
     """Write through a temporary file renamed at the end: a failed export leaves no
     half-written file behind (or the previous export intact)."""
-    with _database(migrate=False) as engine, session_scope(engine) as s:
-        ws = _workspace(s, workspace, create_local=False)
+    with open_database(migrate=False) as engine, session_scope(engine) as s:
+        ws = workspace_named(s, workspace, create_local=False)
         to_stdout = str(file) == "-"
         tmp = file.with_name(f".{file.name}.tmp") if not to_stdout else None
         try:

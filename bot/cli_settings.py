@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from bot.cli_data import _database, _workspace, console, fail
+from bot.cli_data import WorkspaceOption, console, fail, open_database, workspace_named
 from storage import people as people_db
 from storage.engine import session_scope
 from storage.errors import InvalidInput
@@ -25,8 +25,6 @@ from storage.models import WorkspaceSettings
 settings_app = typer.Typer(help="A workspace's settings (time zone, reminders, target balance).",
                            no_args_is_help=True)
 
-WorkspaceOption = Annotated[str, typer.Option(
-    "--workspace", help="platform:external id, e.g. teams:<tenant id> (default cli:local)")]
 KEYS = tuple(WorkspaceSettings.model_fields)
 _EMPTY = ("", "none", "default", "-")
 
@@ -85,8 +83,8 @@ def _table(settings: WorkspaceSettings) -> Table:
 @settings_app.command("show")
 def settings_show(workspace: WorkspaceOption = "cli:local") -> None:
     """Every setting of a workspace."""
-    with _database(migrate=False) as engine, session_scope(engine) as s:
-        ws = _workspace(s, workspace, create_local=False)
+    with open_database(migrate=False) as engine, session_scope(engine) as s:
+        ws = workspace_named(s, workspace, create_local=False)
         console.print(_table(ws.get_settings()))
 
 
@@ -99,8 +97,8 @@ def settings_set(
     """Change one setting (validated; nothing is saved when the value is refused)."""
     if key not in KEYS:
         fail(f"Unknown setting {key!r}: use one of {', '.join(KEYS)}.")
-    with _database(migrate=False) as engine, session_scope(engine) as s:
-        ws = _workspace(s, workspace, create_local=False)
+    with open_database(migrate=False) as engine, session_scope(engine) as s:
+        ws = workspace_named(s, workspace, create_local=False)
         try:
             saved = people_db.update_workspace_settings(s, ws, **{key: parse_value(key, value)})
         except InvalidInput as exc:

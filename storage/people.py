@@ -124,13 +124,15 @@ def find_person(session: Session, workspace_id: int, key: str) -> Person | None:
 
 def set_role(session: Session, person: Person, role: Role | str,
              manager: Person | None = None) -> Person:
+    """Checked before anything changes, so a refusal leaves the person as they were."""
     try:
-        person.role = Role(role)
+        new_role = Role(role)
     except ValueError:
         raise InvalidInput(f"Unknown role {role!r}: use rep, manager or admin.") from None
+    if manager is not None and manager.id == person.id:
+        raise InvalidInput("A person cannot be their own manager.")
+    person.role = new_role
     if manager is not None:
-        if manager.id == person.id:
-            raise InvalidInput("A person cannot be their own manager.")
         person.manager_id = manager.id
     session.add(person)
     session.commit()
