@@ -13,9 +13,15 @@ with their line number and the reason. By default the good rows are imported and
 reported; with ``all_or_nothing`` nothing is imported if any row is bad. Either way the
 writes are one transaction: if the database fails part-way, nothing is imported.
 
+Files saved by a spreadsheet with ``;`` or tab between the columns (Excel does in many
+locales) are read too: the header line decides. A row with broken quoting, or a cell over
+``MAX_CELL`` characters, is reported like any other bad row.
+
 Export: values starting with ``= + - @`` (or tab / carriage return) get a leading ``'`` so a
-spreadsheet shows them as text instead of running them as formulas (CSV injection); import
-removes that quote again, so an export imports back unchanged.
+spreadsheet shows them as text instead of running them as formulas (CSV injection); so does a
+value that already starts with ``'``, so that import, which removes one such quote, gives back
+exactly what was exported. An owner or grader is written as their email, or their user id
+when the email is not theirs alone.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -44,7 +50,9 @@ GRADE_COLUMNS = ("customer", "owner", "letter", "total", "recommendation", "prof
                  "period", "graded_at", "grader")
 MAX_ROWS = 200_000
 FLUSH_EVERY = 500
+MAX_CELL = 100_000  # characters; csv's own default (131,072) would abort the whole file
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTED = (*_FORMULA_START, "'")
 _SLACK_MENTION = re.compile(r"^<@([A-Za-z0-9._-]+)(?:\|[^>]*)?>$")
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
@@ -67,10 +75,22 @@ def _header_key(cell: str) -> str:
 
 
 def unescape_cell(value: str) -> str:
-    """Undo ``escape_cell``: ``'=1+1`` (as exported) reads back as ``=1+1``."""
-    if len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_START:
+    """Undo ``escape_cell``: ``'=1+1`` (as exported) reads back as ``=1+1``, ``''Tis`` as
+    ``'Tis``; a lone leading quote before anything else (``'Tis``) is part of the name."""
+    if len(value) > 1 and value[0] == "'" and value[1] in _QUOTED:
         return value[1:]
     return value
+
+
+def _dialect(text: str) -> str:
+    """The column separator, from the first non-blank line: ``,`` unless that line has none
+    and has ``;`` or tabs (a spreadsheet's export in a locale that writes decimal commas)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "," not in first:
+        for sep in (";", "\t"):
+            if sep in first:
+                return sep
+    return ","
 
 
 @dataclass(frozen=True)
@@ -108,9 +128,11 @@ class _Row:
     external_ref: str | None = None
 
 
-def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str] | csv.Error]]]:
     """The header's column keys and (line number, cells) for every non-blank data row."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    if csv.field_size_limit() < MAX_CELL + 1:
+        csv.field_size_limit(MAX_CELL + 1)  # longer cells are a row error, below
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=_dialect(text))
     try:
         header = next(reader, None)
         while header is not None and not any(c.strip() for c in header):
@@ -122,7 +144,9 @@ def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
                            f"({', '.join(CUSTOMER_COLUMNS)}).")
     keys = [_header_key(unescape_cell(c)) for c in header]
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+    def rows() -> Iterator[tuple[int, list[str] | csv.Error]]:
+        """Each row's cells, or the error that made it unreadable (the reader goes on with
+        the next line: one bad row is reported, not the whole file refused)."""
         while True:
             start = reader.line_num + 1
             try:
@@ -130,7 +154,8 @@ def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise InvalidInput(f"line {start}: {exc}") from None
+                yield start, exc
+                continue
             if any(c.strip() for c in cells):
                 yield start, cells
 
@@ -187,6 +212,9 @@ def _parse_row(line: int, cells: list[str], keys: Sequence[str], by_id: dict[str
                by_email: dict[str, int]) -> _Row:
     if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys):]):
         raise InvalidInput(f"{len(cells)} values but the header has {len(keys)} columns.")
+    longest = max((len(c) for c in cells), default=0)
+    if longest > MAX_CELL:
+        raise InvalidInput(f"a value is {longest:,} characters long (at most {MAX_CELL:,}).")
     values = {k: unescape_cell(c) for k, c in zip(keys, cells, strict=False)
               if k in CUSTOMER_COLUMNS}
     raw_name = values.get("name", "")
@@ -281,6 +309,12 @@ def import_customers(session: Session, workspace_id: int, source: Path | bytes |
         report.rows += 1
         if report.rows > MAX_ROWS:
             raise InvalidInput(f"The file has more than {MAX_ROWS:,} rows; split it.")
+        if isinstance(cells, csv.Error):
+            reason = str(cells)
+            if reason.startswith("field larger than field limit"):
+                reason = f"a value is longer than {MAX_CELL:,} characters"
+            report.skipped.append(SkippedRow(line, "", f"unreadable row: {reason}"))
+            continue
         raw_name = cells[keys.index("name")] if keys.index("name") < len(cells) else ""
         try:
             row = _parse_row(line, cells, keys, by_id, by_email)
@@ -372,8 +406,9 @@ def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Cu
 
 
 def escape_cell(value: Any) -> Any:
-    """A value safe to open in a spreadsheet: text that would start a formula gets a ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """A value safe to open in a spreadsheet: text that would start a formula gets a ``'``,
+    and so does text starting with ``'`` (or import would take that quote for ours)."""
+    if isinstance(value, str) and value.startswith(_QUOTED):
         return "'" + value
     return value
 
@@ -382,10 +417,21 @@ def _writer(out: IO[str]) -> Any:
     return csv.writer(out, lineterminator="\r\n")
 
 
-def _person_key(ext: str | None, email: str | None) -> str:
+def _person_key(ext: str | None, email: str | None, shared: set[str]) -> str:
     """How a person appears in exports: their email, else their platform user id (both are
-    what the import accepts as owner)."""
-    return email or ext or ""
+    what the import accepts as owner); the id when the email is not theirs alone (``shared``,
+    lower-cased), which the import would refuse as ambiguous."""
+    if email and email.strip().lower() not in shared:
+        return email
+    return ext or ""
+
+
+def _shared_emails(session: Session, workspace_id: int) -> set[str]:
+    """Lower-cased emails that more than one person of the workspace has."""
+    email = func.lower(func.trim(Person.email))
+    return set(session.execute(
+        select(email).where(Person.workspace_id == workspace_id, col(Person.email).is_not(None))
+        .group_by(email).having(func.count() > 1)).scalars())
 
 
 def _iso(value: datetime | None) -> str:
@@ -415,7 +461,8 @@ def export_customers(session: Session, workspace_id: int, out: IO[str], *,
             .order_by(Customer.normalized_name))
     if not include_archived:
         stmt = stmt.where(col(Customer.archived).is_(False))
-    rows = ((name, _person_key(ext, email) if ext else "", seg or "", status, ref or "")
+    shared = _shared_emails(session, workspace_id)
+    rows = ((name, _person_key(ext, email, shared) if ext else "", seg or "", status, ref or "")
             for name, ext, email, seg, status, ref in
             session.execute(stmt.execution_options(yield_per=1000)))
     return _write(out, CUSTOMER_COLUMNS, rows)
@@ -438,9 +485,10 @@ def export_grades(session: Session, workspace_id: int, out: IO[str], *,
             .outerjoin(grader, grader.id == Grade.grader_id)
             .where(Customer.workspace_id == workspace_id)
             .order_by(Customer.normalized_name, Grade.created_at, Grade.id))
-    rows = ((name, _person_key(oext, oemail) if oext else "", letter, format(total, ".10g"), rec,
-             profile or "", cadence, period, _iso(created),
-             _person_key(gext, gemail) if gext else "")
+    shared = _shared_emails(session, workspace_id)
+    rows = ((name, _person_key(oext, oemail, shared) if oext else "", letter,
+             format(total, ".10g"), rec, profile or "", cadence, period, _iso(created),
+             _person_key(gext, gemail, shared) if gext else "")
             for (name, oext, oemail, letter, total, rec, profile, cadence, period, created,
                  gext, gemail) in session.execute(stmt.execution_options(yield_per=1000)))
     return _write(out, GRADE_COLUMNS, rows)

@@ -118,6 +118,13 @@ def create_customer(session: Session, workspace_id: int, name: str, owner_id: in
                  owner_id=owner_id, status=status,
                  segment=_optional(segment, "Segment"),
                  external_ref=_optional(external_ref, "External reference"))
+    if c.external_ref is not None:  # the CSV import updates customers by it
+        other = session.exec(select(Customer).where(
+            Customer.workspace_id == workspace_id,
+            Customer.external_ref == c.external_ref)).first()
+        if other is not None:
+            raise InvalidInput(f"{other.name!r} already has the external reference "
+                               f"{c.external_ref!r}.")
     session.add(c)
     if commit:
         try:

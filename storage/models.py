@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Index, UniqueConstraint, event, inspect, text
 from sqlmodel import Field, SQLModel
 
 from scoring import Cadence, TargetBalance
@@ -301,3 +301,13 @@ class ProcessedEvent(SQLModel, table=True):
     event_id: str = Field(max_length=128)
     kind: str = Field(default="", max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+@event.listens_for(Grade, "before_update")
+def _grades_are_immutable(_mapper: Any, _connection: Any, grade: Grade) -> None:
+    """A grade is a record of what was decided, and the customer's copies of its letter and
+    time (see ``add_grade``) must never go stale: changing one through the ORM is a bug."""
+    state = inspect(grade)
+    changed = sorted(a.key for a in state.attrs if a.history.has_changes())
+    if changed:
+        raise TypeError(f"grade {grade.id} is immutable; refused changing {', '.join(changed)}")

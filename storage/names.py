@@ -39,14 +39,28 @@ def clean_text(value: str, what: str, max_len: int = NAME_MAX, *, required: bool
 
 
 def clean_name(value: str, what: str = "Customer name") -> str:
-    return clean_text(value, what, NAME_MAX)
+    """``clean_text`` for a name that must also have a usable look-up key: one that is not
+    empty (a name of only accents or joiners could never be found) and that fits its column
+    (``ß`` → ``ss`` and ligatures make a key longer than its name; cutting it would make two
+    different names one customer)."""
+    v = clean_text(value, what, NAME_MAX)
+    key = normalize_name(v)
+    if not key:
+        raise InvalidInput(f"{what} needs at least one letter, digit or symbol.")
+    if len(key) > NAME_MAX:
+        raise InvalidInput(f"{what} is too long once spelt out ({len(key):,} characters; at "
+                           f"most {NAME_MAX}).")
+    return v
 
 
 def normalize_name(name: str) -> str:
-    """The look-up key: case-folded, accents removed, whitespace collapsed.
+    """The look-up key: case-folded, accents and joiners removed, whitespace collapsed.
 
-    Every look-up computes it, so ASCII names (most of them) skip the decomposition, which
-    cannot change them; ``str.split`` splits on exactly what ``\\s`` matches."""
+    Joiners (allowed in names for emoji and some scripts) are invisible, so "Ac\u200dme" and
+    "Acme" must be one customer. Every look-up computes the key, so ASCII names (most of them)
+    skip the decomposition, which cannot change them; ``str.split`` splits on exactly what
+    ``\\s`` matches."""
     t = name if name.isascii() else "".join(
-        ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
-    return " ".join(t.casefold().split())[:NAME_MAX]
+        ch for ch in unicodedata.normalize("NFKD", name)
+        if not unicodedata.combining(ch) and ch not in _ALLOWED_FORMAT)
+    return " ".join(t.casefold().split())

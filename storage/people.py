@@ -16,6 +16,8 @@ from storage.errors import InvalidInput, NotFound
 from storage.models import Person, Role, Workspace, WorkspaceSettings
 from storage.names import clean_text
 
+EMAIL_MAX = 254  # Person.email
+
 
 def get_or_create_workspace(session: Session, platform: str, external_id: str,
                             name: str = "", timezone: str = "UTC") -> Workspace:
@@ -84,11 +86,15 @@ def update_workspace_settings(session: Session, workspace: Workspace,
 def get_or_create_person(session: Session, workspace: Workspace, external_id: str,
                          display_name: str = "", *, email: str | None = None,
                          timezone: str | None = None) -> Person:
-    """The person for a platform user id; refreshes name/email/timezone when they change."""
+    """The person for a platform user id; refreshes name/email/timezone when they change.
+    A profile's email or time zone that cannot be stored (too long, not a zone this machine
+    knows) is left out rather than keeping the person from using the bot."""
     stmt = select(Person).where(Person.workspace_id == workspace.id,
                                 Person.external_id == external_id)
     person = session.exec(stmt).first()
     name = clean_text(display_name, "Display name", required=False) if display_name else ""
+    email = email.strip() if email and len(email.strip()) <= EMAIL_MAX else None
+    timezone = timezone if timezone and is_time_zone(timezone) else None
     if person is not None:
         changed = False
         for attr, val in (("display_name", name), ("email", email), ("timezone", timezone)):

@@ -262,6 +262,15 @@ class Conversation:
                            "grade it.")]
         if customer.owner_id is None:
             customers_db.set_owner(s, customer, person.id)
+        if customer.archived:  # "Create Old Co", or a Grade button from before it was archived
+            customers_db.archive_customer(s, customer, archived=False)
+            return [_info(None, f"{customer.name} was archived: grading it puts it back in "
+                                "the book."), *self._grade(s, actor, customer, cadence)]
+        return self._grade(s, actor, customer, cadence)
+
+    def _grade(self, s: Session, actor: Actor, customer: Customer,
+               cadence: Cadence | None) -> Reply:
+        """Resume, or start, this rep's grading of a customer they may grade."""
         active = sessions_db.active_session(s, actor.person_id, customer.id)
         if active is not None and not self._expired(active):
             return [self._resume_offer(s, active, customer, "You are already grading", cadence)]

@@ -273,3 +273,23 @@ def test_unknown_customer_offers_did_you_mean_and_create(chat, db, alice):
         # picking a suggestion never creates the misspelling
         assert customers_db.find_customer(s, alice.workspace_id, "Akme Corp").exact is None
         assert customers_db.find_customer(s, alice.workspace_id, "Acme").exact is None
+
+
+def test_creating_an_archived_customer_brings_it_back(chat, db, alice):
+    """An archived customer is not suggested, so the rep asks to create it: the bot grades the
+    existing one (no duplicate) and says it is back in the book."""
+    with session_scope(db) as s:
+        old = customers_db.create_customer(s, alice.workspace_id, "Old Co", alice.person_id)
+        customers_db.archive_customer(s, old)
+        old_id = old.id
+    chat.start("old co", Cadence.QUARTERLY)
+    chat.pick("Create old co")
+    log = chat.transcript().splitlines()
+    at = log.index("> [Create old co]")
+    assert log[at + 1:at + 3] == [
+        "[info] Old Co was archived: grading it puts it back in the book.",
+        "[info] Grading Old Co: the quarterly worksheet, 5 questions.",
+    ]
+    with session_scope(db) as s:
+        rows = s.exec(select(Customer)).all()
+        assert [(c.id, c.name, c.archived) for c in rows] == [(old_id, "Old Co", False)]

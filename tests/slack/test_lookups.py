@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
 from storage import customers as customers_db
@@ -34,11 +35,13 @@ def _answer(rep: Rep, n: int = 0) -> dict:
 
 
 def _age_grade(rep: Rep, name: str, days: int) -> None:
+    """Back-date a grade (and the customer's copy of its time), as if given ``days`` ago;
+    grades are immutable to the app, so this goes around the ORM."""
+    when = utcnow() - timedelta(days=days)
     with rep.sv.session() as s:
         c = s.exec(select(Customer).where(Customer.name == name)).one()
-        g = s.get(Grade, c.latest_grade_id)
-        g.created_at = utcnow() - timedelta(days=days)
-        s.add(g)
+        s.execute(update(Grade).where(Grade.id == c.latest_grade_id).values(created_at=when))
+        s.execute(update(Customer).where(Customer.id == c.id).values(latest_graded_at=when))
         s.commit()
 
 

@@ -75,3 +75,14 @@ def count_statements(engine: Engine) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", counter)
+
+
+def head() -> str:
+    """The newest migration's revision."""
+    from alembic.script import ScriptDirectory
+
+    from storage.engine import alembic_config
+
+    rev = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert rev is not None
+    return rev

@@ -20,7 +20,7 @@ from storage import csvio
 from storage import people as people_db
 from storage.errors import InvalidInput, StorageError
 from storage.models import Customer, Person, Workspace
-from tests.storage.helpers import customer, grade, person, utc
+from tests.storage.helpers import customer, grade, head, person, utc
 
 
 def count(session: Session) -> int:
@@ -211,7 +211,7 @@ def test_nothing_is_half_imported_when_the_database_fails(
     (b"Acme,rita@example.com\n", 'no "name" column'),
     (b"name,owner,Name\nAcme,,\n", "header names name more than once"),
     ("name\nCaf\u00e9\n".encode("latin-1"), r"not UTF-8 \(byte 0xE9 at offset 8\)"),
-    (b'name\n"unterminated\n', "line 2: unexpected end of data"),
+    (b'"broken"header,owner\nAcme,\n', "line 1: ',' expected after '\"'"),
 ])
 def test_files_that_cannot_be_read(sqlite_url: str, data: bytes, message: str) -> None:
     from storage.engine import make_engine, session_scope, upgrade
@@ -246,8 +246,11 @@ def test_export_escapes_formulas_and_imports_back_unchanged(
     for name in FORMULAS[1:4]:
         customer(session, workspace, name, rep)
     customer(session, workspace, "Plain 'Quoted' Co", rep, segment="O'Brien")
+    # names that already start with a quote: exported so that import gives them back
+    for name in ("'=quoted", "'-1", "'Tis the Season Co"):
+        customer(session, workspace, name, rep)
     out = io.StringIO()
-    assert csvio.export_customers(session, workspace.id, out) == 5  # type: ignore[arg-type]
+    assert csvio.export_customers(session, workspace.id, out) == 8  # type: ignore[arg-type]
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == ["name", "owner", "segment", "status", "external_ref"]
     cells = [c for r in rows[1:] for c in r]
@@ -257,9 +260,55 @@ def test_export_escapes_formulas_and_imports_back_unchanged(
                                           "'" + FORMULAS[5], "customer", "'-7"]
     assert {"'+1+2", "'-3+4", "'@SUM(A1:A9)"} <= set(by_cell)
     assert by_cell["Plain 'Quoted' Co"][2] == "O'Brien"  # other quotes are left alone
+    assert {"''=quoted", "''-1", "''Tis the Season Co"} <= set(by_cell)
     report = run_import(session, workspace, out.getvalue())
     assert report.skipped == []
-    assert (report.created, report.updated, report.unchanged) == (0, 0, 5)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 8)
+    assert count(session) == 8
+    # a quote that is part of a name someone typed into a spreadsheet stays in it
+    report = run_import(session, workspace, "name\n'Twas Ltd\n")
+    assert report.created == 1
+    assert "'Twas Ltd" in by_name(session, workspace)
+
+
+def test_rows_that_cannot_be_read_are_reported_and_the_rest_imported(
+        session: Session, workspace: Workspace) -> None:
+    text = ("name,segment\nGood One,x\n\"Oops\"x,z\n" + "L" * 200_000 + ",y\n"
+            + "M" * 100_001 + ",y\nGood Two,z\n")
+    report = run_import(session, workspace, text)
+    assert report.created == 2
+    assert [(s.line, s.reason) for s in report.skipped] == [
+        (3, "unreadable row: ',' expected after '\"'"),
+        (4, "unreadable row: a value is longer than 100,000 characters"),
+        (5, "a value is 100,001 characters long (at most 100,000)."),
+    ]
+    assert set(by_name(session, workspace)) == {"Good One", "Good Two"}
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files(session: Session, workspace: Workspace,
+                                          bob: Person, sep: str) -> None:
+    """What Excel saves as CSV where the decimal separator is a comma."""
+    text = sep.join(["Name", "Owner", "Segment"]) + "\n" + \
+        sep.join(["Müller, Söhne & Co", "bob.builder@example.com", "Mid"]) + "\n"
+    report = run_import(session, workspace, text)
+    assert (report.created, report.skipped) == (1, [])
+    c = by_name(session, workspace)["Müller, Söhne & Co"]
+    assert (c.owner_id, c.segment) == (bob.id, "Mid")
+
+
+def test_an_email_two_people_share_is_exported_as_the_user_id(
+        session: Session, workspace: Workspace, rep: Person) -> None:
+    twin = people_db.get_or_create_person(session, workspace, "U0TWIN", "Twin",
+                                          email="RITA@example.com ")
+    customer(session, workspace, "Shared Mail Co", twin)
+    customer(session, workspace, "Rita's Co", rep)
+    out = io.StringIO()
+    csvio.export_customers(session, workspace.id, out)  # type: ignore[arg-type]
+    owners = {r[0]: r[1] for r in list(csv.reader(io.StringIO(out.getvalue())))[1:]}
+    assert owners == {"Shared Mail Co": "U0TWIN", "Rita's Co": rep.external_id}
+    report = run_import(session, workspace, out.getvalue())
+    assert (report.skipped, report.unchanged) == ([], 2)
 
 
 def test_export_grades(session: Session, workspace: Workspace, rep: Person,
@@ -319,7 +368,7 @@ def test_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_db_upgrade(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli(), ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "✓ Database at revision 0003" in result.output
+    assert f"✓ Database at revision {head()}" in result.output
     assert (tmp_path / "gradebot.db").exists()  # the default: a file in the working directory
     again = runner.invoke(cli(), ["db", "upgrade"])
     assert again.exit_code == 0

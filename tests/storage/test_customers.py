@@ -177,6 +177,9 @@ BAD_NAMES = [
     ("Acme\u202eProC", r"invisible or control character \(U\+202E\)"),
     ("Acme\u200bCorp", r"invisible or control character \(U\+200B\)"),
     ("\ufeffAcme", r"invisible or control character \(U\+FEFF\)"),
+    ("\u0301", "needs at least one letter, digit or symbol"),     # a lone accent: no key
+    ("\u200d\u0302", "needs at least one letter, digit or symbol"),
+    ("ß" * (NAME_MAX // 2 + 1), r"too long once spelt out \(202 characters; at most 200\)"),
 ]
 
 
@@ -194,6 +197,25 @@ def test_bad_names_are_refused_and_nothing_is_stored(session: Session, workspace
     assert count_customers(session) == 0
     customer(session, workspace, "x" * 200, rep)  # the longest name allowed
     assert count_customers(session) == 1
+
+
+def test_keys_that_spell_names_out_never_merge_two_names(
+        session: Session, workspace: Workspace, rep: Person) -> None:
+    """"ß" is "ss" and "ﬀ" is "ff" in the key: a key is never cut to fit, so two long names
+    that differ only at the end stay two customers; joiners are invisible, so a name that
+    differs only by one is the same customer."""
+    a = customer(session, workspace, "ß" * 99 + "A", rep)
+    b = customer(session, workspace, "ß" * 99 + "B", rep)
+    assert a.id != b.id
+    assert len(a.normalized_name) == NAME_MAX - 2 + 1
+    found, created = customers_db.find_or_create_customer(
+        session, workspace.id, "ss" * 99 + "b", None)  # type: ignore[arg-type]
+    assert (found.id, created) == (b.id, False)
+    customer(session, workspace, "Acme", rep)
+    with pytest.raises(InvalidInput, match="already exists"):
+        customer(session, workspace, "Ac\u200dme", rep)
+    assert customers_db.find_customer(session, workspace.id, "AC\u200cME").exact.name == "Acme"  # type: ignore
+    assert count_customers(session) == 3
 
 
 EXOTIC = [
@@ -252,21 +274,32 @@ def test_set_owner_and_archive(session: Session, workspace: Workspace, rep: Pers
 
 
 def _reference_key(name: str) -> str:
-    """The look-up key as first defined: every name decomposed, combining marks dropped,
-    case-folded, runs of whitespace collapsed. Keys already stored were made this way."""
+    """The look-up key by its definition: every name decomposed, combining marks and joiners
+    (U+200C, U+200D) dropped, case-folded, runs of whitespace collapsed. Keys already stored
+    were made this way (migration 0004 dropped the joiners from older keys)."""
     import re
     import unicodedata
 
     t = unicodedata.normalize("NFKD", name)
-    t = "".join(ch for ch in t if not unicodedata.combining(ch))
-    return re.sub(r"\s+", " ", t.casefold()).strip()[:NAME_MAX]
+    t = "".join(ch for ch in t if not unicodedata.combining(ch) and ch not in "\u200c\u200d")
+    return re.sub(r"\s+", " ", t.casefold()).strip()
 
 
 @settings(max_examples=3000, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
-       | st.text(alphabet=" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u2003\u3000aAßﬁİé\u0301",
+       | st.text(alphabet=" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u2003\u3000aAßﬁİé\u0301"
+                          "\u200c\u200d",
                  max_size=12))
 def test_the_fast_look_up_key_equals_the_reference_definition(name: str) -> None:
     """normalize_name skips the decomposition for ASCII names; keys must not change, or
     customers saved before would no longer be found."""
     assert normalize_name(name) == _reference_key(name)
+
+
+def test_an_external_reference_belongs_to_one_customer(session: Session, workspace: Workspace,
+                                                       rep: Person) -> None:
+    """The CSV import updates customers by their CRM reference, so two cannot share one."""
+    customer(session, workspace, "One", rep, external_ref="CRM-1")
+    with pytest.raises(InvalidInput, match="'One' already has the external reference 'CRM-1'"):
+        customer(session, workspace, "Two", rep, external_ref="CRM-1")
+    assert count_customers(session) == 1

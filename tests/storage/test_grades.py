@@ -25,7 +25,7 @@ from storage.grades import (
     save_grade,
     team_book,
 )
-from storage.models import Customer, CustomerStatus, Person, Role, Workspace
+from storage.models import Customer, CustomerStatus, Grade, Person, Role, Workspace
 from tests.storage.helpers import count_statements, customer, grade, person, utc
 
 TODAY = date(2026, 5, 12)  # Q2 2026
@@ -278,3 +278,16 @@ def test_periods_and_grading_dates_are_read_in_the_given_time_zone(
     assert book["Late Evening Inc"].due_on == date(2027, 1, 1)
     book = {e.name: e for e in rep_book(session, rep.id)}  # type: ignore[arg-type]
     assert book["Late Evening Inc"].graded_on == date(2027, 1, 1)
+
+
+def test_a_saved_grade_cannot_be_changed(session: Session, workspace: Workspace,
+                                         rep: Person) -> None:
+    c = customer(session, workspace, "Fixed Co", rep)
+    g = grade(session, c, "B", utc(2026, 5, 1))
+    g.letter = "A"
+    with pytest.raises(TypeError, match=r"grade \d+ is immutable; refused changing letter"):
+        session.commit()
+    session.rollback()
+    assert session.get(Grade, g.id, populate_existing=True).letter == "B"  # type: ignore
+    session.refresh(c)
+    assert c.latest_letter == "B"

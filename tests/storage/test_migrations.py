@@ -8,7 +8,6 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
@@ -16,15 +15,10 @@ from sqlmodel import Session, SQLModel
 import storage.models  # noqa: F401  (registers the tables)
 from storage.engine import alembic_config, current_revision, make_engine, upgrade
 from storage.models import Customer
+from tests.storage.helpers import head
 
 TABLES = {"workspace", "person", "customer", "grading_session", "answer", "grade", "decision",
           "reminder_delivery", "processed_event"}
-
-
-def head() -> str:
-    h = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert h is not None
-    return h
 
 
 def test_upgrade_from_empty_reaches_head_with_every_table(db_url: str) -> None:
@@ -178,5 +172,37 @@ def test_0003_keeps_the_newest_active_strategic_review_of_each_rep(db_url: str) 
             assert conn.execute(text("SELECT id FROM grading_session WHERE person_id = 2 AND "
                                      "status IN ('open', 'review', 'paused')")
                                 ).scalars().all() == [8]
+    finally:
+        engine.dispose()
+
+
+def test_0004_rewrites_customer_keys_with_joiners(db_url: str) -> None:
+    """Keys stored before joiners were dropped from them are rewritten, so exact look-ups
+    find those customers; where the rewritten key is taken, the row keeps its key."""
+    from storage.customers import find_customer
+
+    upgrade(db_url, "0003")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
+                "VALUES (1, 'cli', 'local', 'Local', '{}', CURRENT_TIMESTAMP)"))
+            for cid, name, key in ((1, "Ac\u200dme", "ac\u200dme"),           # rewritten
+                                   (2, "Beta", "beta"),
+                                   (3, "Be\u200cta", "be\u200cta"),           # key taken
+                                   (4, "👩\u200d💻 Dev Co", "👩\u200d💻 dev co")):
+                conn.execute(text(
+                    "INSERT INTO customer (id, workspace_id, name, normalized_name, status, "
+                    "archived, created_at, updated_at) VALUES (:id, 1, :n, :k, 'customer', "
+                    "false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": cid, "n": name,
+                                                                      "k": key})
+        upgrade(db_url)
+        with engine.connect() as conn:
+            keys = dict(conn.execute(text("SELECT id, normalized_name FROM customer")).all())
+        assert keys == {1: "acme", 2: "beta", 3: "be\u200cta", 4: "👩💻 dev co"}
+        with Session(engine) as s:
+            assert find_customer(s, 1, "ACME").exact.id == 1  # type: ignore[union-attr]
+            assert find_customer(s, 1, "👩\u200d💻 dev co").exact.id == 4  # type: ignore[union-attr]
     finally:
         engine.dispose()

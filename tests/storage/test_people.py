@@ -85,3 +85,17 @@ def test_set_away(session: Session, rep: Person) -> None:
     fresh = session.get(Person, rep.id, populate_existing=True)
     assert fresh is not None
     assert fresh.away_until == utc(2026, 8, 31)
+
+
+def test_a_profile_value_that_cannot_be_stored_is_left_out(session: Session,
+                                                          workspace: Workspace) -> None:
+    """An email longer than the column, or a time zone this machine does not know, must not
+    keep someone from using the bot (PostgreSQL would refuse the row)."""
+    p = people_db.get_or_create_person(session, workspace, "U0ODD", "Odd",
+                                       email="a" * 300 + "@x.com", timezone="Mars/Olympus")
+    assert (p.email, p.timezone) == (None, None)
+    p = people_db.get_or_create_person(session, workspace, "U0ODD", "Odd",
+                                       email=" odd@example.com ", timezone="Europe/Paris")
+    assert (p.email, p.timezone) == ("odd@example.com", "Europe/Paris")
+    p = people_db.get_or_create_person(session, workspace, "U0ODD", "Odd", timezone="Z" * 80)
+    assert p.timezone == "Europe/Paris"  # kept, not replaced by an unusable one
