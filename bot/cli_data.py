@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
+from bot.engine.prompts import plural
 from storage import csvio
 from storage import people as people_db
 from storage.engine import (
@@ -199,13 +200,14 @@ def import_customers_cmd(
     if report.skipped:
         console.print(_skipped_table(report.skipped))
     if not report.committed:
-        fail(f"Nothing imported: {len(report.skipped)} of {report.rows} rows are bad "
-             "(--all-or-nothing).", code=1)
-    console.print(Text(f"✓ Imported {report.imported} of {report.rows} rows: "
+        fail(f"Nothing imported: {len(report.skipped)} of {plural(report.rows, 'row')} "
+             "are bad (--all-or-nothing).", code=1)
+    console.print(Text(f"✓ Imported {report.imported} of {plural(report.rows, 'row')}: "
                        f"{report.created} created, {report.updated} updated, "
                        f"{report.unchanged} unchanged."))
     if report.skipped:
-        err.print(Text(f"{len(report.skipped)} rows not imported (see above).", style="red"))
+        err.print(Text(f"{plural(len(report.skipped), 'row')} not imported (see above).",
+                       style="red"))
         raise typer.Exit(1)
 
 
@@ -232,7 +234,7 @@ def _export(file: Path, workspace: str, what: str, write: Writer) -> None:
             if tmp is not None and tmp.exists():
                 tmp.unlink()
     if not to_stdout:
-        console.print(Text(f"✓ Wrote {n} {what} to {file}"))
+        console.print(Text(f"✓ Wrote {plural(n, what.removesuffix('s'))} to {file}"))
 
 
 @export_app.command("grades")

@@ -58,12 +58,28 @@ def parse_value(key: str, raw: str) -> Any:
     return value
 
 
+def _balance(value: dict[str, float]) -> str:
+    return "/".join(f"{value[k]:g}" for k in ("good_for_you", "good_at_it", "good_for_others"))
+
+
+def _worksheet_balance() -> str:
+    """The target balance of the worksheet in use (GRADEBOT_WORKSHEET, else the shipped one):
+    what a workspace without its own gets."""
+    from bot.config import ConfigError, load_settings
+    from scoring import WorksheetError
+
+    try:
+        return _balance(load_settings().load_worksheet().target_balance.model_dump())
+    except (ConfigError, WorksheetError) as exc:
+        fail(str(exc))
+
+
 def _shown(key: str, value: Any) -> str:
     if value is None:
-        return "(worksheet default)" if key == "target_balance" else "(not set)"
+        return (f"{_worksheet_balance()} (the worksheet's)" if key == "target_balance"
+                else "(not set)")
     if key == "target_balance":
-        return "/".join(f"{value[k]:g}" for k in ("good_for_you", "good_at_it",
-                                                  "good_for_others"))
+        return _balance(value)
     if key == "regrade_by_letter":
         return " ".join(f"{k}={v}" for k, v in sorted(value.items()))
     if key == "strategic_dates":
@@ -71,8 +87,8 @@ def _shown(key: str, value: Any) -> str:
     return str(value)
 
 
-def _table(settings: WorkspaceSettings) -> Table:
-    t = Table()
+def _table(title: str, settings: WorkspaceSettings) -> Table:
+    t = Table(title=title, title_justify="left")
     t.add_column("Setting")
     t.add_column("Value")
     for key, value in settings.model_dump(mode="json").items():
@@ -85,7 +101,8 @@ def settings_show(workspace: WorkspaceOption = "cli:local") -> None:
     """Every setting of a workspace."""
     with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws = workspace_named(s, workspace, create_local=False)
-        console.print(_table(ws.get_settings()))
+        console.print(_table(f"Settings of {ws.platform}:{ws.external_id}"
+                             + (f" ({ws.name})" if ws.name else ""), ws.get_settings()))
 
 
 @settings_app.command("set")

@@ -14,13 +14,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
+from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
 from scoring import Good
+from storage import sessions as sessions_db
 
 _STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
           Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}
 _END = {"quit", "exit", ":q"}
+_YES = {"yes", "y", "create", "ok", "sure"}
 
 
 class TerminalChat:
@@ -35,10 +38,21 @@ class TerminalChat:
         self.session_id: int | None = None
         self.options: list[str] = []  # option values by number, from the last prompt
 
+    def unfinished(self) -> list[tuple[int, str]]:
+        """This rep's gradings still open or paused, newest first: (session id, customer)."""
+        with self.sv.session() as s:
+            return [(gs.id, str(gs.state.get("customer") or "your strategic review"))
+                    for gs in sessions_db.active_sessions_of(s, self.actor.person_id)
+                    if gs.id is not None]
+
     def run(self, first_customer: str | None = None) -> None:
         c = self.console
         c.print("[bold]gradebot[/bold] — grade a customer in a few minutes. "
                 "Type [bold]help[/bold] at any time, [bold]quit[/bold] to leave.")
+        left = self.unfinished()
+        if left and first_customer is None:
+            c.print(f"Unfinished: {escape(', '.join(name for _, name in left))}. Type "
+                    f"[bold]resume[/bold] to continue {escape(left[0][1])}, or a customer name.")
         pending = first_customer
         while True:
             try:
@@ -48,6 +62,14 @@ class TerminalChat:
                     pending = None
                     if line.strip().lower() in _END:
                         return
+                    if line.strip().lower() == "resume":  # the newest unfinished grading
+                        left = self.unfinished()
+                        if not left:
+                            c.print("Nothing to resume: type a customer name.")
+                            continue
+                        self.show(self.sv.conversation.handle(self.actor, Text("resume"),
+                                                              session_id=left[0][0]))
+                        continue
                     start = parse_grade_args(line)
                     if start is None:
                         c.print("Type a customer name, e.g. [bold]Acme annual[/bold], or "
@@ -69,7 +91,10 @@ class TerminalChat:
         t = line.strip()
         if t.isdigit() and self.options and 1 <= int(t) <= len(self.options):
             return Choose(self.options[int(t) - 1])
-        if self.session_id is None:  # at "did you mean …": another name is a new start
+        if self.session_id is None:  # at "did you mean …": yes creates, a name starts anew
+            create = [v for v in self.options if v.startswith("create|")]
+            if create and t.lower() in _YES:
+                return Choose(create[0])
             start = parse_grade_args(t)
             if start is not None:
                 return start
@@ -187,7 +212,7 @@ def render_book(console: Console, view: BookView | Denied) -> None:
 
 def render_portfolio(console: Console, view: PortfolioView) -> None:
     p = view.portfolio
-    console.print(f"[bold]Portfolio of {escape(view.owner)}[/bold]: {p.customers} customers, "
+    console.print(f"[bold]Portfolio of {escape(view.owner)}[/bold]: {plural(p.customers)}, "
                   f"{p.graded} graded.")
     t = Table()
     for col in ("Good", "Share", "Target", "Gap"):

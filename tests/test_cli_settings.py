@@ -17,7 +17,8 @@ from storage.engine import make_engine, session_scope, upgrade
 
 @pytest.fixture
 def teams_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.delenv("GRADEBOT_WORKSHEET", raising=False)  # the shipped one: 60/25/15
     url = f"sqlite:///{tmp_path / 'settings.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setattr(cli_data.console, "_width", 160)
@@ -61,6 +62,7 @@ def test_set_then_show(teams_ws: Any, key: str, typed: str, saved: Any, echoed: 
     assert stored(teams_ws)[key] == saved
     shown = run("show", *W)
     assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines()[0].strip() == "Settings of teams:tenant-1 (Contoso)"
     line = next(x for x in shown.output.splitlines() if f" {key} " in x)
     assert echoed in line
 
@@ -92,7 +94,7 @@ def test_a_bad_value_is_refused_and_nothing_saved(teams_ws: Any, key: str, typed
 def test_clearing_and_defaults(teams_ws: Any) -> None:
     assert run("set", "target_balance", "40/40/20", *W).exit_code == 0
     r = run("set", "target_balance", "default", *W)
-    assert r.output.strip() == "✓ target_balance = (worksheet default)"
+    assert r.output.strip() == "✓ target_balance = 60/25/15 (the worksheet's)"
     assert stored(teams_ws)["target_balance"] is None
     assert run("set", "digest_channel", "C0DIGEST", *W).exit_code == 0
     assert run("set", "digest_channel", "", *W).exit_code == 0

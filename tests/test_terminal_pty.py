@@ -127,6 +127,30 @@ def test_ctrl_d_keeps_the_grading_and_a_rerun_offers_to_resume(tmp_path: Path, e
     assert finished(child) == 0
 
 
+def test_unfinished_gradings_are_listed_and_resume_picks_up_the_newest(tmp_path: Path, env):
+    """What "Bye. Anything unfinished is kept: run gradebot chat to resume." promises, and
+    what "Paused. Say resume" asks for, in the terminal."""
+    child = spawn(["chat", "--as", "tester"], env, tmp_path)
+    child.sendline("Gamma quarterly")
+    answer(child, "1  Create Gamma", "yes")  # a word for the only choice
+    answer(child, "1 of 5", "4")
+    answer(child, "2 of 5", "pause")
+    child.expect_exact("Paused.")
+    answer(child, "Which customer shall we grade?", "resume")
+    child.expect_exact("2 of 5  For what Gamma brings")
+    child.sendeof()
+    assert finished(child) == 0
+
+    child = pexpect.spawn(COMMAND[0], [*COMMAND[1:], "chat", "--as", "tester"], cwd=str(tmp_path),
+                          env=env, encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 120))
+    child.expect_exact("Unfinished: Gamma. Type resume to continue Gamma, or a customer name.",
+                       timeout=START_TIMEOUT)
+    answer(child, "Which customer shall we grade?", "resume")
+    child.expect_exact("2 of 5  For what Gamma brings")
+    child.sendline("quit")
+    assert finished(child) == 0
+
+
 def test_a_bad_database_url_is_one_line_and_exit_2(tmp_path: Path, env):
     result = run(["chat"], {**env, "DATABASE_URL": "bogus://x"}, tmp_path)
     assert result.returncode == 2

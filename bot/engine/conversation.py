@@ -32,6 +32,7 @@ from bot.engine.prompts import (
     Prompt,
     Reply,
     Review,
+    plural,
 )
 from bot.interpret import Interpretation, Interpreter, RulesInterpreter
 from bot.observability import GRADINGS
@@ -230,8 +231,10 @@ class Conversation:
             text = f"I don't know a customer called {name}."
             if match.suggestions:
                 text += " Did you mean one of these?"
-            return [Prompt(kind=Kind.CHOOSE_CUSTOMER, text=text, customer=name,
-                           detail="Or create it as a new customer you own.", choices=options)]
+            detail = ("Or create it as a new customer you own." if match.suggestions else
+                      "Create it as a new customer you own?")
+            return [Prompt(kind=Kind.CHOOSE_CUSTOMER, text=text, customer=name, detail=detail,
+                           choices=options)]
         return self._open(s, actor, match.exact, cadence)
 
     def _start_from_option(self, s: Session, actor: Actor, opt: tuple[str, str, str]) -> Reply:
@@ -717,7 +720,7 @@ class Conversation:
                                            label="Resume", style="primary"),
                                     Option(value=inp.command_option("restart", exc.existing.id),
                                            label="Start over")])]
-        intro = _info(gs, f"Strategic review of your book: {len(order)} customers, weakest "
+        intro = _info(gs, f"Strategic review of your book: {plural(len(order))}, weakest "
                       "first. For each: invest more, maintain, invest less or exit.")
         return [intro, self._decision_prompt(s, gs)]
 

@@ -110,5 +110,10 @@ Reply = list[Prompt]
 
 # What a rep is told when their input could not be handled (the database or the platform
 # failed twice): every channel says the same, and it promises only what is true.
+def plural(n: int, word: str = "customer") -> str:
+    """``1 customer``, ``2 customers``: every count the bot writes."""
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
+
+
 APOLOGY = ("Sorry — something went wrong on my side and that did not go through. Nothing you "
            "already answered is lost; please try again in a moment.")

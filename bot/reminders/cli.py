@@ -55,7 +55,8 @@ def dry_run(sv: Services, at: datetime, workspace: str | None = None) -> list[Pl
 def render_plan(console: Console, plans: Sequence[Planned], at: datetime) -> None:
     stamp = at.isoformat(timespec="minutes").replace("+00:00", "Z")
     if not plans:
-        console.print(f"No reminders due at {stamp}.")
+        console.print(f"No reminders due at {stamp}. (Reminders go to Slack and Teams users; "
+                      "people who only use gradebot chat are not reminded.)")
         return
     t = Table(title=f"Reminders due at {stamp} (dry run: nothing claimed or sent)")
     for name in ("Person", "Cadence", "Period", "Due since (local)", "Why"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.engine.inputs import pick_option
-from bot.engine.prompts import Option
+from bot.engine.prompts import Option, plural
 from bot.notify import DueItem, ReminderMessage, ThreadRef
 from scoring import Cadence
 from scoring.cadence import period_label
@@ -24,10 +24,6 @@ class PartiallySent(Exception):
                          f"{cause}")
         self.where = where
         self.cause = cause
-
-
-def plural(n: int, word: str = "customer") -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def subject(cadence: Cadence | str, period: str) -> str:

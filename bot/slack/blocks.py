@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks import Option as SelectOption
 
 from bot.engine import Kind, Option, Prompt
+from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from scoring import Good
 
@@ -227,7 +228,7 @@ def render_book(view: BookView | Denied, grade_value: Any = None,
 def render_portfolio(view: PortfolioView) -> tuple[str, list[dict[str, Any]]]:
     p = view.portfolio
     blocks: list[Block] = [header(f"Portfolio — {view.owner}"),
-                           section(f"{p.customers} customers, {p.graded} graded.")]
+                           section(f"{plural(p.customers)}, {p.graded} graded.")]
     lines = [f"{g.label}: {p.shares[g]:.0f}% (target {p.target.share(g):.0f}%, "
              f"{p.gap(g):+.0f}) {bar(p.shares[g])}" for g in (Good.US, Good.SKILLS, Good.OTHERS)]
     blocks.append(section("\n".join(lines)))

@@ -37,7 +37,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.engine import Kind, Option, Prompt
-from bot.engine.prompts import Progress
+from bot.engine.prompts import Progress, plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.notify import DigestMessage, DueItem, ReminderMessage
 from scoring import AnswerType, Good, Question
@@ -342,7 +342,7 @@ def book_card(view: BookView | Denied, grade_value: Any = None,
 def portfolio_card(view: PortfolioView) -> AdaptiveCard:
     p = view.portfolio
     body: list[Any] = [heading(f"Portfolio — {view.owner}"),
-                       text(f"{p.customers} customers, {p.graded} graded.")]
+                       text(f"{plural(p.customers)}, {p.graded} graded.")]
     body.append(FactSet(facts=[
         Fact(title=md(g.label, 200), value=md(f"{p.shares[g]:.0f}% (target "
                                               f"{p.target.share(g):.0f}%, {p.gap(g):+.0f}) "

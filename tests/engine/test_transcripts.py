@@ -29,7 +29,7 @@ def test_quarterly_pulse_by_buttons_ends_in_a_saved_grade(chat, db, alice):
     assert chat.transcript() == dedent("""
         > start Acme quarterly
         [choose_customer] I don't know a customer called Acme.
-            Or create it as a new customer you own.
+            Create it as a new customer you own?
           choices: Create Acme
         > [Create Acme]
         [info] Grading Acme: the quarterly worksheet, 5 questions.
@@ -256,7 +256,7 @@ def test_unknown_customer_offers_did_you_mean_and_create(chat, db, alice):
         [info] Discarded. Nothing was saved as a grade.
         > start Initech
         [choose_customer] I don't know a customer called Initech.
-            Or create it as a new customer you own.
+            Create it as a new customer you own?
           choices: Create Initech
         > [Create Initech]
         [info] Grading Initech: the annual worksheet, 15 questions.

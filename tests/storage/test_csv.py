@@ -391,7 +391,7 @@ def test_cli_import_and_export_round_trip(runner: CliRunner, db_url: str, engine
     out = tmp_path / "grades.csv"
     result = runner.invoke(cli(), ["export", "grades", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Wrote 1 grades" in result.output
+    assert "Wrote 1 grade to" in result.output
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # a BOM, so spreadsheets read UTF-8
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
