@@ -566,8 +566,23 @@ class Conversation:
         if word == "review":
             return [self._review(s, gs)]
         if word == "save":
-            return self._save(s, actor, gs)
+            return self._save_asked(s, actor, gs)
         return [_info(gs, HELP_TEXT)]
+
+    def _save_asked(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
+        """"save" half-way may mean "keep my progress" (that is pause): the first time, show
+        the grade the answers so far give and ask again; a second save (typed, or the review's
+        button) with no new answer in between saves it."""
+        answered = len(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+        total = len(self.questions(gs))
+        if (gs.status == SessionStatus.OPEN and 0 < answered < total
+                and gs.state.get("save_asked_at") != answered):
+            sessions_db.update_session(s, gs, state={**gs.state, "save_asked_at": answered})
+            return [_info(gs, f"Only {answered} of {total} questions are answered. Here is the "
+                              "grade they give: save it as it is, or say resume to answer "
+                              "the rest (pause keeps it for later)."),
+                    self._review(s, gs)]
+        return self._save(s, actor, gs)
 
     # ------------------------------------------------------------------ review & save
     def _scored(self, s: Session, gs: GradingSession) -> tuple[ScoredGrade | None, dict]:

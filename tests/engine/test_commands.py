@@ -173,15 +173,28 @@ def test_cancel_and_discard_save_nothing(pulse: Chat, word: str):
     assert _state(pulse)[0] == "discarded"
 
 
-def test_save_midway_stores_an_incomplete_grade(pulse: Chat):
+def test_save_midway_asks_once_then_stores_an_incomplete_grade(pulse: Chat):
+    """Half-way, "save" may mean "keep my progress": the first one shows the grade so far and
+    asks again; saying it again (or the review's Save) with no new answer saves."""
     pulse.say("save")
     assert [(p.kind.value, p.text) for p in pulse.last] == [
         ("error", "There is nothing to save yet: answer at least one question.")]
     pulse.say("4")
-    pulse.say("about right")
     pulse.say("save")
+    assert [(p.kind.value, p.text) for p in pulse.last][:2] == [
+        ("info", "Only 1 of 5 questions are answered. Here is the grade they give: save it as "
+                 "it is, or say resume to answer the rest (pause keeps it for later)."),
+        ("review", "Acme: B (75/100), recommendation: maintain.")]
+    assert _grades(pulse) == []
+    pulse.say("resume")
+    assert pulse.last[-1].question_id == "service_level"
+    pulse.say("about right")  # a new answer: the next save asks again
+    pulse.say("save")
+    assert [p.kind.value for p in pulse.last] == ["info", "review"]
+    assert _grades(pulse) == []
+    pulse.pick("Save")
     assert pulse.transcript().split("\n")[-3:] == [
-        "> save",
+        "> [Save]",
         "[saved] Saved: Acme is graded A (85.7/100). Recommendation: invest more.",
         "    Lifted by Cost to serve: About right (+21.4); Pays now: 4 — Solid margin (+14.3). "
         "Incomplete: 70% of the weighted questions answered.",
