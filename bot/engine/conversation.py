@@ -399,8 +399,10 @@ class Conversation:
         if mine is None:
             failure = reading.failure
             reason = failure.reason if failure else "I couldn't read that as an answer."
+            hint = hint_for(q) + ("" if q.type in (AnswerType.YES_NO, AnswerType.TEXT)
+                                  else " Don't know? Say skip.")
             reply = [Prompt(kind=Kind.REASK, session_id=gs.id, question_id=q.id,
-                            text=reason, detail=hint_for(q), customer=self.customer_name(gs))]
+                            text=reason, detail=hint, customer=self.customer_name(gs))]
             reply += [self._confirm(gs, by_id[a.question_id], a) for a in extra]
             return [*reply, self._question(gs, gs.position)]
         if mine.confidence < CONFIDENT:

@@ -353,14 +353,14 @@ def test_changing_an_answer_in_review_keeps_its_history_and_regrades(pulse: Chat
 @pytest.mark.parametrize(("answers", "text", "reason", "hint"), [
     ([], "6", "6 is out of range.",
      "Answer 1 to 5 (1 = We lose money, 2 = Thin margin, 3 = Break-even-ish, 4 = Solid margin, "
-     "5 = Excellent and growing)."),
+     "5 = Excellent and growing). Don't know? Say skip."),
     ([], "0", "0 is out of range.", None),
     ([], "3.5", "3.5 is not a whole number.", None),
     ([], "8/10", "This question uses a 1-5 scale, not 1-10.", None),
     ([], "pretty good I guess", "I couldn't read that as a 1-5 answer.", None),
     (["4"], "whatever", "That doesn't match any of the choices.",
      "Pick one: 1 = Heavily over-serving, 2 = Somewhat over-serving, 3 = About right, "
-     "4 = Under-serving."),
+     "4 = Under-serving. Don't know? Say skip."),
     (["4"], "7", "There is no choice 7.", None),
 ])
 def test_unreadable_answers_are_reasked_with_reason_and_hint(pulse: Chat, answers, text,
@@ -394,7 +394,7 @@ def test_unreadable_annual_answers(chat: Chat):
     assert _asked(chat) == "revenue_share 10 of 15"
     chat.say("150%")
     assert (chat.last[0].text, chat.last[0].detail) == (
-        "150 is out of range.", "Answer a percent from 0 to 100, like 35%.")
+        "150 is out of range.", "Answer a percent from 0 to 100, like 35%. Don't know? Say skip.")
     chat.say("lots")
     assert chat.last[0].text == "I couldn't read that as a percent."
     for _ in range(4):
@@ -402,7 +402,7 @@ def test_unreadable_annual_answers(chat: Chat):
     assert _asked(chat) == "advocacy 14 of 15"
     chat.say("11")
     assert (chat.last[0].text, chat.last[0].detail) == (
-        "11 is out of range.", "Answer a number from 0 to 10.")
+        "11 is out of range.", "Answer a number from 0 to 10. Don't know? Say skip.")
     assert _answers(chat) == {}
 
 
