@@ -130,10 +130,10 @@ def _default_timezone() -> str:
 
 def workspace_named(s: Session, value: str, *, create_local: bool) -> Workspace:
     platform, external = _parse_workspace(value)
-    if create_local and platform == Platform.CLI:
+    ws = people_db.find_workspace(s, platform, external)
+    if ws is None and create_local and platform == Platform.CLI:
         return people_db.get_or_create_workspace(s, platform, external, "Local",
                                                  _default_timezone())
-    ws = people_db.find_workspace(s, platform, external)
     if ws is None:
         fail(f"No workspace {value!r} yet (it appears once someone uses the bot there).")
     return ws

@@ -6,6 +6,7 @@ A missing or wrong setting is reported as one line naming the variable, never a 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +86,9 @@ class Settings(BaseSettings):
     @classmethod
     def _tz(cls, v: str) -> str:
         v = v.lstrip(":") or "UTC"
+        if v.startswith("/"):  # TZ=:/etc/localtime, as containers set it: a file, not a name
+            real = os.path.realpath(v)
+            v = real.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in real else "UTC"
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):

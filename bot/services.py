@@ -103,6 +103,9 @@ def build_services(settings: Settings, *, migrate: bool = True,
         if migrate:
             upgrade(settings.database_url)
         db = make_engine(settings.database_url)
+        if migrate:
+            with session_scope(db) as s:
+                people_db.set_missing_time_zones(s, settings.timezone)
     except StorageError as exc:
         raise ConfigError(f"DATABASE_URL: {exc}") from None
     except Exception as exc:  # connection refused, bad credentials, unwritable file …

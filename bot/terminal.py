@@ -91,10 +91,10 @@ class TerminalChat:
         t = line.strip()
         if t.isdigit() and self.options and 1 <= int(t) <= len(self.options):
             return Choose(self.options[int(t) - 1])
-        if self.session_id is None:  # at "did you mean …": yes creates, a name starts anew
-            create = [v for v in self.options if v.startswith("create|")]
-            if create and t.lower() in _YES:
-                return Choose(create[0])
+        if self.session_id is None:  # at "Create it …?": yes creates; a name starts anew
+            only_create = len(self.options) == 1 and self.options[0].startswith("create|")
+            if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
+                return Choose(self.options[0])
             start = parse_grade_args(t)
             if start is not None:
                 return start

@@ -14,8 +14,9 @@ reported; with ``all_or_nothing`` nothing is imported if any row is bad. Either 
 writes are one transaction: if the database fails part-way, nothing is imported.
 
 Files saved by a spreadsheet with ``;`` or tab between the columns (Excel does in many
-locales) are read too: the header line decides. A row with broken quoting, or a cell over
-``MAX_CELL`` characters, is reported like any other bad row.
+locales) are read too: the header line decides. A cell over ``MAX_CELL`` characters makes its
+row a bad row. Broken quoting refuses the whole file, naming the line: after it, where one
+record ends and the next begins is a guess, and a wrong guess would import junk or drop rows.
 
 Export: values starting with ``= + - @`` (or tab / carriage return) get a leading ``'`` so a
 spreadsheet shows them as text instead of running them as formulas (CSV injection); so does a
@@ -50,7 +51,8 @@ GRADE_COLUMNS = ("customer", "owner", "letter", "total", "recommendation", "prof
                  "period", "graded_at", "grader")
 MAX_ROWS = 200_000
 FLUSH_EVERY = 500
-MAX_CELL = 100_000  # characters; csv's own default (131,072) would abort the whole file
+MAX_CELL = 100_000  # characters in one cell; a longer one makes its row a bad row
+_READ_LIMIT = 1 << 30  # what csv may read into one cell (the file is in memory anyway)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTED = (*_FORMULA_START, "'")
 _SLACK_MENTION = re.compile(r"^<@([A-Za-z0-9._-]+)(?:\|[^>]*)?>$")
@@ -128,10 +130,12 @@ class _Row:
     external_ref: str | None = None
 
 
-def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str] | csv.Error]]]:
+def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header's column keys and (line number, cells) for every non-blank data row."""
-    if csv.field_size_limit() < MAX_CELL + 1:
-        csv.field_size_limit(MAX_CELL + 1)  # longer cells are a row error, below
+    if csv.field_size_limit() < _READ_LIMIT:
+        # csv refuses a long cell by raising mid-record, which would end the whole import;
+        # read it whole and let the row check refuse it (``_parse_row``)
+        csv.field_size_limit(_READ_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=_dialect(text))
     try:
         header = next(reader, None)
@@ -144,9 +148,7 @@ def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str] | cs
                            f"({', '.join(CUSTOMER_COLUMNS)}).")
     keys = [_header_key(unescape_cell(c)) for c in header]
 
-    def rows() -> Iterator[tuple[int, list[str] | csv.Error]]:
-        """Each row's cells, or the error that made it unreadable (the reader goes on with
-        the next line: one bad row is reported, not the whole file refused)."""
+    def rows() -> Iterator[tuple[int, list[str]]]:
         while True:
             start = reader.line_num + 1
             try:
@@ -154,8 +156,8 @@ def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str] | cs
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield start, exc
-                continue
+                raise InvalidInput(f"line {start}: {exc} — the quoting is broken there, so the "
+                                   "file cannot be read past it; nothing was imported.") from None
             if any(c.strip() for c in cells):
                 yield start, cells
 
@@ -309,12 +311,6 @@ def import_customers(session: Session, workspace_id: int, source: Path | bytes |
         report.rows += 1
         if report.rows > MAX_ROWS:
             raise InvalidInput(f"The file has more than {MAX_ROWS:,} rows; split it.")
-        if isinstance(cells, csv.Error):
-            reason = str(cells)
-            if reason.startswith("field larger than field limit"):
-                reason = f"a value is longer than {MAX_CELL:,} characters"
-            report.skipped.append(SkippedRow(line, "", f"unreadable row: {reason}"))
-            continue
         raw_name = cells[keys.index("name")] if keys.index("name") < len(cells) else ""
         try:
             row = _parse_row(line, cells, keys, by_id, by_email)

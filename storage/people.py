@@ -40,6 +40,20 @@ def get_or_create_workspace(session: Session, platform: str, external_id: str,
     return ws
 
 
+def set_missing_time_zones(session: Session, timezone: str) -> int:
+    """Give ``timezone`` to workspaces that have no time zone setting (created before a new
+    workspace started in ``GRADEBOT_TIMEZONE``), so their reps' calendars keep the zone the
+    bot used for them; returns how many. Explicit settings are never touched."""
+    missing = [ws for ws in session.exec(select(Workspace)).all()
+               if "timezone" not in (ws.settings or {})]
+    for ws in missing:
+        ws.settings = {**(ws.settings or {}), "timezone": timezone}
+        session.add(ws)
+    if missing:
+        session.commit()
+    return len(missing)
+
+
 def find_workspace(session: Session, platform: str, external_id: str) -> Workspace | None:
     return session.exec(select(Workspace).where(Workspace.platform == platform,
                                                 Workspace.external_id == external_id)).first()
@@ -69,6 +83,14 @@ def update_workspace_settings(session: Session, workspace: Workspace,
     if "timezone" in changes and not is_time_zone(str(changes["timezone"])):
         raise InvalidInput(f"Invalid setting: unknown time zone "
                            f"{str(changes['timezone'])[:64]!r}")
+    for letter, cadence in dict(changes.get("regrade_by_letter") or {}).items():
+        # a letter is re-graded every quarter or every year; a strategic review is not a
+        # re-grading cadence (nothing would ever be due, or everything at once)
+        if not (isinstance(letter, str) and len(letter) == 1 and letter.isalpha()
+                and letter.isupper()) or str(cadence) not in ("quarterly", "annual"):
+            raise InvalidInput(f"Invalid setting regrade_by_letter: {str(letter)[:8]!r} = "
+                               f"{str(cadence)[:16]!r}; use a grade letter and quarterly or "
+                               "annual, e.g. A=annual.")
     merged = {**workspace.get_settings().model_dump(mode="json"), **changes}
     try:
         settings = WorkspaceSettings.model_validate(merged)

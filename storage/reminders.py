@@ -116,9 +116,14 @@ def followups_due(session: Session, now: datetime) -> Sequence[ReminderDelivery]
             col(ReminderDelivery.snoozed_until) <= now))).all()
 
 
-def snooze(session: Session, delivery: ReminderDelivery, until: datetime) -> None:
+def snooze(session: Session, delivery: ReminderDelivery, until: datetime, *,
+           rearm: bool = True) -> None:
+    """Nothing for this reminder before ``until``. ``rearm``: the rep asked to be reminded
+    then (Snooze), so a follow-up comes even if there would be none; without it (out of
+    office) a follow-up already planned is only moved later."""
     delivery.snoozed_until = until
-    if delivery.next_followup_at is None or delivery.next_followup_at < until:
+    if (delivery.next_followup_at is None and rearm) or (
+            delivery.next_followup_at is not None and delivery.next_followup_at < until):
         delivery.next_followup_at = until
     delivery.updated_at = utcnow()
     session.add(delivery)

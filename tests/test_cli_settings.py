@@ -77,7 +77,12 @@ def test_set_then_show(teams_ws: Any, key: str, typed: str, saved: Any, echoed: 
                                    "up to 100, not 110"),
     ("target_balance", "50/50", "target_balance: three percentages"),
     ("strategic_dates", "2027-13-01", "Invalid setting strategic_dates.0:"),
-    ("regrade_by_letter", "A=sometimes", "Invalid setting regrade_by_letter.A:"),
+    ("regrade_by_letter", "A=sometimes", "Invalid setting regrade_by_letter: 'A' = "
+                                         "'sometimes'; use a grade letter and quarterly or "
+                                         "annual"),
+    ("regrade_by_letter", "A=strategic", "Invalid setting regrade_by_letter: 'A' = "
+                                         "'strategic'"),
+    ("regrade_by_letter", "AB=annual", "Invalid setting regrade_by_letter: 'AB' = 'annual'"),
     ("regrade_by_letter", "annual", "regrade_by_letter: letter=cadence pairs"),
     ("colour", "blue", "Unknown setting 'colour': use one of timezone,"),
 ])

@@ -111,6 +111,6 @@ def set_out_of_office(db: Engine, person_id: int, back_on: date, now: datetime,
             d = _own_delivery(s, person_id, delivery_id)
             channel, thread = d.channel, d.thread_ts
             if d.status == DeliveryStatus.SENT:
-                rem_db.snooze(s, d, until)
+                rem_db.snooze(s, d, until, rearm=False)
         return Outcome(f"Out of office until {back_on.strftime('%a %-d %b')}: no reminders "
                        "or follow-ups until then.", channel, thread)

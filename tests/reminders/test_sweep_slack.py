@@ -171,10 +171,15 @@ async def test_followups_stop_after_max_followups(db: Engine, world: World,
                for t in lines) == 1
     d = delivery_of(db, rita["pid"])
     assert (d.status, d.followups, d.next_followup_at) == (DeliveryStatus.SENT, 2, None)
-    # asked to be reminded later: one more, then quiet again
-    actions.snooze(db, rita["pid"], d.id, 1, T + timedelta(days=80))
-    assert (await sweep(db, notifier, T + timedelta(days=81, minutes=1))).followups == 1
-    assert (await sweep(db, notifier, T + timedelta(days=85))).followups == 0
+    # out of office does not re-open a thread that has finished its follow-ups ...
+    actions.set_out_of_office(db, rita["pid"], date(2028, 3, 23), T + timedelta(days=79),
+                              delivery_id=d.id)  # back on day 80
+    assert delivery_of(db, rita["pid"]).next_followup_at is None
+    assert (await sweep(db, notifier, T + timedelta(days=81))).followups == 0
+    # ... but asking to be reminded later does: one more, then quiet again
+    actions.snooze(db, rita["pid"], d.id, 1, T + timedelta(days=81))
+    assert (await sweep(db, notifier, T + timedelta(days=82, minutes=1))).followups == 1
+    assert (await sweep(db, notifier, T + timedelta(days=86))).followups == 0
 
 
 async def test_no_followups_when_max_followups_is_zero(db: Engine, world: World,

@@ -271,18 +271,34 @@ def test_export_escapes_formulas_and_imports_back_unchanged(
     assert "'Twas Ltd" in by_name(session, workspace)
 
 
-def test_rows_that_cannot_be_read_are_reported_and_the_rest_imported(
+def test_a_huge_cell_makes_its_row_bad_and_the_rest_is_imported(
         session: Session, workspace: Workspace) -> None:
-    text = ("name,segment\nGood One,x\n\"Oops\"x,z\n" + "L" * 200_000 + ",y\n"
-            + "M" * 100_001 + ",y\nGood Two,z\n")
+    """csv would stop the whole import at a cell over its own limit (131,072 characters),
+    mid-record; the cell is read whole instead and only its row refused."""
+    text = ("name,segment,notes\nGood One,x,\n" + "L" * 200_000 + ",y,\n"
+            + 'Multi Line,y,"' + "M" * 150_000 + '\nstill the same cell"\nGood Two,z,\n')
     report = run_import(session, workspace, text)
     assert report.created == 2
     assert [(s.line, s.reason) for s in report.skipped] == [
-        (3, "unreadable row: ',' expected after '\"'"),
-        (4, "unreadable row: a value is longer than 100,000 characters"),
-        (5, "a value is 100,001 characters long (at most 100,000)."),
+        (3, "a value is 200,000 characters long (at most 100,000)."),
+        (4, "a value is 150,020 characters long (at most 100,000)."),
     ]
     assert set(by_name(session, workspace)) == {"Good One", "Good Two"}
+
+
+@pytest.mark.parametrize("broken", [
+    '"Beta Co,y\nGamma,z\nDelta,z\n',                            # a quote never closed
+    'Acme,"Met them.\nThey said "call back".\nBudget OK"\nGamma,z\n',  # inner quotes
+])
+def test_broken_quoting_refuses_the_file_naming_the_line(session: Session,
+                                                         workspace: Workspace,
+                                                         broken: str) -> None:
+    """Past broken quoting, where the next record starts is a guess: guessing would drop
+    rows or invent customers (a line of a note becoming a name), so nothing is imported."""
+    with pytest.raises(InvalidInput, match=r"^line 3: .* the quoting is broken there, so the "
+                                           r"file cannot be read past it; nothing was imported"):
+        run_import(session, workspace, "name,segment\nGood One,x\n" + broken)
+    assert count(session) == 0
 
 
 @pytest.mark.parametrize("sep", [";", "\t"])
