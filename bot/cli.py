@@ -80,14 +80,17 @@ def chat(
 @app.command("customer")
 def customer_cmd(name: Annotated[str, typer.Argument(help="Customer name")],
                  as_: AsOption = None) -> None:
-    """Show a customer's latest grade."""
-    from bot.lookups import customer_card
+    """Show a customer's latest grade (exit code 1 when there is no such customer to see)."""
+    from bot.lookups import CustomerCard, customer_card
     from bot.terminal import render_card
 
     sv = services()
     _, person = sv.local_actor(as_)
     with sv.session() as s:
-        render_card(console, customer_card(s, person, name))
+        card = customer_card(s, person, name)
+        render_card(console, card, sv.dimension_names)
+    if not isinstance(card, CustomerCard):
+        raise typer.Exit(1)
 
 
 @app.command("grades")

@@ -61,6 +61,11 @@ class Services:
         who = (name or getpass.getuser() or "me").strip()[:64] or "me"
         return self.actor(Platform.CLI, "local", who, who, "Local")
 
+    @property
+    def dimension_names(self) -> dict[str, str]:
+        """Stored dimension ids → the names the worksheet gives them, for cards."""
+        return {d.id: d.name for d in self.worksheet.dimensions}
+
     # look-ups for the chat channels, each in its own read-only session
     def _read(self, look: Callable[[Session], T]) -> T:
         """A look-up, tried once more on a new connection if its connection dropped (a

@@ -170,7 +170,11 @@ class TerminalChat:
 
 
 # ---------------------------------------------------------------------- look-ups
-def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied) -> None:
+def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied,
+                dimension_names: dict[str, str] | None = None) -> None:
+    """A customer's card, in the same words as Slack's and Teams' (``CustomerCard.headline``,
+    the worksheet's dimension names)."""
+    names = dimension_names or {}
     if isinstance(card, Denied):
         console.print(f"[red]{escape(card.message)}[/red]")
         return
@@ -181,12 +185,12 @@ def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied) ->
     if card.letter is None:
         console.print("Not graded yet. Run: gradebot chat, then grade it.")
         return
-    console.print(f"[bold]{card.letter}[/bold] {card.total:g}/100 · "
-                  f"{(card.recommendation or '').replace('_', ' ')}"
-                  + (f" · {escape(card.trend)}" if card.trend else ""))
-    for name, score in card.dimensions.items():
+    console.print(f"[bold]{escape(card.headline)}[/bold]")
+    width = max((len(names.get(k, k)) for k in card.dimensions), default=10)
+    for key, score in card.dimensions.items():
         bar = "█" * int((score or 0) / 10)
-        console.print(f"  {escape(name):<10} {bar:<10} {'–' if score is None else f'{score:g}'}")
+        console.print(f"  {escape(names.get(key, key)):<{width}} {bar:<10} "
+                      f"{'–' if score is None else f'{score:g}'}")
     for line in card.explanation:
         console.print(f"  [dim]{escape(line)}[/dim]")
     graded = card.graded_at.date().isoformat() if card.graded_at else "?"

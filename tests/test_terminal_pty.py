@@ -98,7 +98,12 @@ def test_grade_a_quarterly_pulse_in_the_terminal(tmp_path: Path, env):
     shown = run(["customer", "Acme", "--as", "tester"], env, tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "Acme  owner: tester" in shown.stdout
-    assert "A 80.6/100 · invest more" in shown.stdout
+    assert "A · 80.6/100 · invest more" in shown.stdout  # the words Slack and Teams use
+    missing = run(["customer", "Acmee", "--as", "tester"], env, tmp_path)
+    assert missing.returncode == 1
+    assert "Did you mean: Acme?" in missing.stdout
+    dims = [line.split()[0:3] for line in shown.stdout.splitlines() if "█" in line]
+    assert ["Good", "for", "you"] in dims  # the worksheet's names, not its ids ("value")
 
 
 def test_ctrl_d_keeps_the_grading_and_a_rerun_offers_to_resume(tmp_path: Path, env):

@@ -326,7 +326,7 @@ class SlackBot:
             regrade = pick_option(card.customer_id, None) if hasattr(card, "customer_id") \
                 else None
             t, b = bk.render_card(card, regrade,  # type: ignore[arg-type]
-                                  {d.id: d.name for d in self.sv.worksheet.dimensions})
+                                  self.sv.dimension_names)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/grades":
             view = await asyncio.to_thread(self.sv.book, person, text)

@@ -323,7 +323,7 @@ class TeamsBot:
                     regrade = pick_option(found.customer_id, None) \
                         if hasattr(found, "customer_id") else None
                     await ctx.send(ui.customer_card(
-                        found, regrade, {d.id: d.name for d in self.sv.worksheet.dimensions}))
+                        found, regrade, self.sv.dimension_names))
                     return
             elif word == "grades":
                 view = await asyncio.to_thread(self.sv.book, who.person, rest)
