@@ -88,7 +88,7 @@ class Actor:
 
 
 HELP_TEXT = (
-    "Answer with the buttons or in your own words. You can also say: "
+    "Pick a choice or answer in your own words. You can also say: "
     "back (previous question), skip, why (why this question matters), change N (change "
     "answer N), review, pause, resume, save, discard or cancel."
 )
@@ -306,7 +306,7 @@ class Conversation:
         qs = self.questions(gs)
         intro = _info(gs, f"Grading {customer.name}: the {cadence.value} worksheet, "
                       f"{len(qs)} questions.",
-                      "Use the buttons or answer in your own words. Say help at any time.")
+                      "Pick a choice or answer in your own words. Say help at any time.")
         return [intro, self._question(gs, 0)]
 
     def _expired_notice(self, gs: GradingSession) -> Prompt:

@@ -79,7 +79,7 @@ def test_command_synonyms(pulse: Chat):
     pulse.say("Why?")
     assert kinds(pulse.last) == ["info"]
     pulse.say("?")
-    assert pulse.last[0].text.startswith("Answer with the buttons")
+    assert pulse.last[0].text.startswith("Pick a choice or answer in your own words")
 
 
 @pytest.mark.parametrize("how", ["text", "button"])
@@ -94,7 +94,7 @@ def test_why_and_help_explain_without_moving(pulse: Chat, how: str):
     assert [lines[-3], lines[-1]] == [
         "[info] Why we ask about cost to serve: Over-serving quietly eats margin; "
         "under-serving a good customer loses them.",
-        "[info] Answer with the buttons or in your own words. You can also say: back (previous "
+        "[info] Pick a choice or answer in your own words. You can also say: back (previous "
         "question), skip, why (why this question matters), change N (change answer N), review, "
         "pause, resume, save, discard or cancel.",
     ]

@@ -33,7 +33,7 @@ def test_quarterly_pulse_by_buttons_ends_in_a_saved_grade(chat, db, alice):
           choices: Create Acme
         > [Create Acme]
         [info] Grading Acme: the quarterly worksheet, 5 questions.
-            Use the buttons or answer in your own words. Say help at any time.
+            Pick a choice or answer in your own words. Say help at any time.
         [question 1 of 5] How well does Acme pay us right now, for the effort they take?
           choices: 1 We lose money | 2 Thin margin | 3 Break-even-ish | 4 Solid margin | 5 Excellent and growing
           actions: Skip | Why?
@@ -103,7 +103,7 @@ def test_annual_sheet_by_typed_answers_ends_in_a_saved_grade(chat, db, alice):
     assert chat.transcript() == dedent("""
         > start Globex
         [info] Grading Globex: the annual worksheet, 15 questions.
-            Use the buttons or answer in your own words. Say help at any time.
+            Pick a choice or answer in your own words. Say help at any time.
         [question 1 of 15] How mission-driven is Globex - do they do real good for others?
           choices: 1 Not at all | 2 A little | 3 Somewhat | 4 Clearly | 5 It is their whole reason to exist
           actions: Skip | Why?
@@ -248,7 +248,7 @@ def test_unknown_customer_offers_did_you_mean_and_create(chat, db, alice):
           choices: Acme Corp | Create Akme Corp
         > [Acme Corp]
         [info] Grading Acme Corp: the quarterly worksheet, 5 questions.
-            Use the buttons or answer in your own words. Say help at any time.
+            Pick a choice or answer in your own words. Say help at any time.
         [question 1 of 5] How well does Acme Corp pay us right now, for the effort they take?
           choices: 1 We lose money | 2 Thin margin | 3 Break-even-ish | 4 Solid margin | 5 Excellent and growing
           actions: Skip | Why?
@@ -260,7 +260,7 @@ def test_unknown_customer_offers_did_you_mean_and_create(chat, db, alice):
           choices: Create Initech
         > [Create Initech]
         [info] Grading Initech: the annual worksheet, 15 questions.
-            Use the buttons or answer in your own words. Say help at any time.
+            Pick a choice or answer in your own words. Say help at any time.
         [question 1 of 15] How mission-driven is Initech - do they do real good for others?
           choices: 1 Not at all | 2 A little | 3 Somewhat | 4 Clearly | 5 It is their whole reason to exist
           actions: Skip | Why?
