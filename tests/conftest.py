@@ -162,6 +162,28 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """What the ``gradebot`` CLI commands see in a test: a migrated SQLite file as
+    ``DATABASE_URL``, a working directory with no ``.env``, no Slack/LLM/gradebot settings
+    from the developer's shell, and wide consoles (no wrapped lines to match)."""
+    import bot.cli
+    import bot.cli_data
+
+    monkeypatch.chdir(tmp_path)
+    for var in list(os.environ):
+        if var.startswith(("SLACK_", "OPENAI_", "GRADEBOT_")) or var == "TZ":
+            monkeypatch.delenv(var)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    for console in (bot.cli.console, bot.cli_data.console):
+        monkeypatch.setattr(console, "_width", 160)
+    upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """The database at ``db_url`` migrated from empty to head by Alembic, and its engine."""
     upgrade(db_url)

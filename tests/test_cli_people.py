@@ -3,33 +3,24 @@ line; refusals are one line and change nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
 import bot.cli as cli
 from storage import people as people_db
-from storage.engine import make_engine, session_scope, upgrade
+from storage.engine import session_scope
 from storage.models import Person
 
 W = ("--workspace", "slack:T1")
 
 
 @pytest.fixture
-def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY",
-                "GRADEBOT_ADMINS"):
-        monkeypatch.delenv(var, raising=False)
-    url = f"sqlite:///{tmp_path / 'people.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setattr(cli.console, "_width", 160)
-    upgrade(url)
-    engine = make_engine(url)
-    with session_scope(engine) as s:
+def org(cli_db: Engine) -> Engine:
+    with session_scope(cli_db) as s:
         ws = people_db.get_or_create_workspace(s, "slack", "T1", "Acme Sales")
         for uid, name in (("U1", "Bob Boss"), ("U2", "Carl Rep"), ("U3", "Dana Rep")):
             p = people_db.get_or_create_person(s, ws, uid, name)
@@ -37,8 +28,7 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
                 p.email = "dana@example.com"
                 s.add(p)
                 s.commit()
-    yield engine
-    engine.dispose()
+    return cli_db
 
 
 def run(*args: str) -> Any:

@@ -3,31 +3,23 @@ no settings card), validated like the Slack modal, nothing saved on a refusal.""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 import bot.cli as cli
-import bot.cli_data as cli_data
 from storage import people as people_db
-from storage.engine import make_engine, session_scope, upgrade
+from storage.engine import session_scope
 
 
 @pytest.fixture
-def teams_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.delenv("GRADEBOT_WORKSHEET", raising=False)  # the shipped one: 60/25/15
-    url = f"sqlite:///{tmp_path / 'settings.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setattr(cli_data.console, "_width", 160)
-    upgrade(url)
-    engine = make_engine(url)
-    with session_scope(engine) as s:
+def teams_ws(cli_db: Engine) -> Engine:
+    """A Teams workspace; GRADEBOT_WORKSHEET unset, so the shipped worksheet (60/25/15)."""
+    with session_scope(cli_db) as s:
         people_db.get_or_create_workspace(s, "teams", "tenant-1", "Contoso")
-    yield engine
-    engine.dispose()
+    return cli_db
 
 
 def run(*args: str) -> Any:

@@ -68,7 +68,10 @@ def test_two_processes_send_each_reminder_once(pg_url: str, api: ReminderSlackAP
         assert not dead, dead
         assert time.monotonic() < deadline, "the sweep processes did not get ready"
         time.sleep(0.02)
-    (tmp_path / "go").write_text(str(time.time() + 1.0))  # both plan, then claim together
+    # both plan, then claim together; written aside and renamed, so a process that sees the
+    # file never reads it half-written (an empty string, once)
+    (tmp_path / "go.tmp").write_text(str(time.time() + 1.0))
+    (tmp_path / "go.tmp").replace(tmp_path / "go")
     reports = []
     for p in procs:
         out, err = p.communicate(timeout=60)

@@ -81,6 +81,13 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
         engine.dispose()
 
 
+def _local_workspace(conn: Connection) -> None:
+    """Workspace 1, written as an older revision's table takes it."""
+    conn.execute(text(
+        "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
+        "VALUES (1, 'cli', 'local', 'Local', '{}', CURRENT_TIMESTAMP)"))
+
+
 def test_0002_copies_each_latest_grade_letter_and_time_onto_its_customer(db_url: str) -> None:
     """A database graded under 0001 plans reminders correctly after upgrading."""
     upgrade(db_url, "0001")
@@ -88,9 +95,7 @@ def test_0002_copies_each_latest_grade_letter_and_time_onto_its_customer(db_url:
     at = "2025-06-30 12:00:00" if engine.dialect.name == "sqlite" else "2025-06-30 12:00:00+00"
     try:
         with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
-                "VALUES (1, 'cli', 'local', 'Local', '{}', CURRENT_TIMESTAMP)"))
+            _local_workspace(conn)
             for cid, name in ((1, "Graded Co"), (2, "Never Graded")):
                 conn.execute(text(
                     "INSERT INTO customer (id, workspace_id, name, normalized_name, status, "
@@ -135,9 +140,7 @@ def test_0003_keeps_the_newest_active_strategic_review_of_each_rep(db_url: str) 
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
-                "VALUES (1, 'cli', 'local', 'Local', '{}', CURRENT_TIMESTAMP)"))
+            _local_workspace(conn)
             for pid in (1, 2):
                 conn.execute(text(
                     "INSERT INTO person (id, workspace_id, external_id, display_name, role, "
@@ -185,9 +188,7 @@ def test_0004_rewrites_customer_keys_with_joiners(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO workspace (id, platform, external_id, name, settings, created_at) "
-                "VALUES (1, 'cli', 'local', 'Local', '{}', CURRENT_TIMESTAMP)"))
+            _local_workspace(conn)
             for cid, name, key in ((1, "Ac\u200dme", "ac\u200dme"),           # rewritten
                                    (2, "Beta", "beta"),
                                    (3, "Be\u200cta", "be\u200cta"),           # key taken
