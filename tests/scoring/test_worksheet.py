@@ -349,13 +349,19 @@ def test_an_in_list_of_lists_is_refused() -> None:
     assert "is not an answer of question 'tier'" in str(err.value)
 
 
-def test_bare_yes_in_yaml_is_refused_with_a_hint(tmp_path: Path) -> None:
-    path = tmp_path / "sheet.yml"
+def _sheet_with_typed_knockout(path: Path, rule_yaml: str) -> Path:
+    """The minimal sheet written to ``path`` with one knock-out as an author types it in YAML
+    (not as a Python value: ``yes`` stays YAML's own reading of it)."""
     text = yaml.safe_dump({**minimal(), "knockouts": []}, sort_keys=False)
-    path.write_text(text.replace("knockouts: []\n", "knockouts:\n"
-                                 "  - id: refers_yes\n    question: refers\n    op: '=='\n"
-                                 "    value: yes\n    cap: maintain\n    reason: Capped.\n"),
+    path.write_text(text.replace("knockouts: []\n", "knockouts:\n" + rule_yaml),
                     encoding="utf-8")
+    return path
+
+
+def test_bare_yes_in_yaml_is_refused_with_a_hint(tmp_path: Path) -> None:
+    path = _sheet_with_typed_knockout(
+        tmp_path / "sheet.yml", "  - id: refers_yes\n    question: refers\n    op: '=='\n"
+                                "    value: yes\n    cap: maintain\n    reason: Capped.\n")
     with pytest.raises(WorksheetError) as err:
         load_worksheet(path)
     assert str(err.value) == (
@@ -416,13 +422,10 @@ def test_cli_check_bad_file_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_cli_check_names_a_knockout_that_does_not_fit(tmp_path: Path) -> None:
-    path = tmp_path / "bad_knockout.yml"
-    text = yaml.safe_dump({**minimal(), "knockouts": []}, sort_keys=False)
     # a hand-written rule as an author would type it: an ordering test on a choice question
-    path.write_text(text.replace("knockouts: []\n", "knockouts:\n"
-                                 "  - id: low_tier\n    question: tier\n    op: '<='\n"
-                                 "    value: 1\n    cap: invest_less\n    reason: Low.\n"),
-                    encoding="utf-8")
+    path = _sheet_with_typed_knockout(
+        tmp_path / "bad_knockout.yml", "  - id: low_tier\n    question: tier\n    op: '<='\n"
+                                       "    value: 1\n    cap: invest_less\n    reason: Low.\n")
     env = {**os.environ, "COLUMNS": "300", "NO_COLOR": "1"}
     done = subprocess.run([*_gradebot(), "worksheet", "check", str(path)], capture_output=True,
                           text=True, timeout=120, env=env, check=False)
