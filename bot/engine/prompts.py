@@ -100,12 +100,34 @@ class Prompt(BaseModel):
     actions: list[Option] = Field(default_factory=list)   # commands: back, skip, save …
     review: Review | None = None
     grade_id: int | None = None
+    # a heading for the card ("Review before saving — not saved yet", "Saved")
+    title: str = ""
+    # an ECHO's recorded answer as it reads back ("0.5–2 %"), for channels that show it on
+    # the answered question
+    answer: str | None = None
+    # the first words of a new grading: channels may make it the thread's opening message
+    opening: bool = False
     # a saved grade that ends a review the rep was shown: channels retire that review card
     # (and may wait for another replica to record where it posted it)
     closes_review: bool = False
 
 
 Reply = list[Prompt]
+
+
+class Vocabulary(BaseModel):
+    """How a rep starts a grading in one channel, in that channel's own words: the engine
+    speaks to Slack, Teams and the terminal, and only Slack has slash commands."""
+
+    how_to_grade: str   # "/grade <customer>"
+    example: str        # "/grade Acme"
+
+
+VOCABULARIES: dict[str, Vocabulary] = {
+    "slack": Vocabulary(how_to_grade="/grade <customer>", example="/grade Acme"),
+    "teams": Vocabulary(how_to_grade="grade <customer>", example="grade Acme"),
+    "cli": Vocabulary(how_to_grade="the customer's name", example="Acme"),
+}
 
 
 # What a rep is told when their input could not be handled (the database or the platform

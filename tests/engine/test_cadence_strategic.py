@@ -58,13 +58,13 @@ def test_strategic_for_one_customer_uses_the_strategic_questions(chat: Chat):
 def test_a_strategic_review_of_an_empty_book_says_what_to_do(chat: Chat):
     chat.start("", Cadence.STRATEGIC)
     assert [(p.kind.value, p.text) for p in chat.last] == [
-        ("error", "Your book is empty: grade a customer first with /grade <name>.")]
+        ("error", "Your book is empty: grade a customer first with the customer's name.")]
 
 
 def test_starting_without_a_name_asks_for_one(chat: Chat):
     chat.start("  ")
     assert [(p.kind.value, p.text) for p in chat.last] == [
-        ("error", "Which customer? Try /grade Acme (optionally followed by quarterly, annual "
+        ("error", "Which customer? Try Acme (optionally followed by quarterly, annual "
                   "or strategic).")]
 
 

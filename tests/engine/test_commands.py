@@ -127,7 +127,7 @@ def test_pause_keeps_answers_and_resume_continues(pulse: Chat, how: str):
           choices: Heavily over-serving | Somewhat over-serving | About right | Under-serving
           actions: Back | Skip | Why?
         > pause
-        [info] Paused. Say resume (or run /grade again) when you're ready; your answers are kept.
+        [info] Paused. Say resume when you're ready; your answers are kept.
         > about right
         [info] This grading is paused. Say resume to continue, or help for options.
         > [About right]
@@ -167,30 +167,31 @@ def test_cancel_and_discard_save_nothing(pulse: Chat, word: str):
     assert _grades(pulse) == []
     pulse.say("about right")
     assert [p.text for p in pulse.last] == [
-        "This grading is discarded. Start a new one with /grade."]
+        "This grading is discarded. Start a new one with the customer's name."]
     pulse.say("resume")
     assert [p.text for p in pulse.last] == ["This grading is discarded and cannot be resumed."]
     assert _state(pulse)[0] == "discarded"
 
 
 def test_save_midway_asks_once_then_stores_an_incomplete_grade(pulse: Chat):
-    """Half-way, "save" may mean "keep my progress": the first one shows the grade so far and
-    asks again; saying it again (or the review's Save) with no new answer saves."""
+    """Half-way, "save" may mean "keep my progress": the first one says what the grade
+    would cover and shows it; saying it again (or Save anyway) with no new answer saves."""
     pulse.say("save")
     assert [(p.kind.value, p.text) for p in pulse.last] == [
         ("error", "There is nothing to save yet: answer at least one question.")]
     pulse.say("4")
     pulse.say("save")
     assert [(p.kind.value, p.text) for p in pulse.last][:2] == [
-        ("info", "Only 1 of 5 questions are answered. Here is the grade they give: save it as "
-                 "it is, or say resume to answer the rest (pause keeps it for later)."),
+        ("confirm", "Only 1 of 5 scored questions are answered (40% of the weighted sheet). "
+                    "Save the grade as it is?"),
         ("review", "Acme: B (75/100), recommendation: maintain.")]
+    assert [o.label for o in pulse.last[0].actions] == ["Save anyway", "Answer question 2"]
     assert _grades(pulse) == []
     pulse.say("resume")
     assert pulse.last[-1].question_id == "service_level"
     pulse.say("about right")  # a new answer: the next save asks again
     pulse.say("save")
-    assert [p.kind.value for p in pulse.last] == ["info", "review"]
+    assert [p.kind.value for p in pulse.last] == ["confirm", "review"]
     assert _grades(pulse) == []
     pulse.pick("Save")
     assert pulse.transcript().split("\n")[-3:] == [
@@ -204,7 +205,8 @@ def test_save_midway_asks_once_then_stores_an_incomplete_grade(pulse: Chat):
     assert g.answers == {"pays_now": 4, "service_level": "right"}
     assert _state(pulse)[0] == "saved"
     pulse.say("3")  # the thread goes on after the save: nothing is reopened
-    assert [p.text for p in pulse.last] == ["This grading is saved. Start a new one with /grade."]
+    assert [p.text for p in pulse.last] == [
+        "This grading is saved. Start a new one with the customer's name."]
     assert len(_grades(pulse)) == 1
 
 

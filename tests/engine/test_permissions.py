@@ -69,8 +69,8 @@ def test_nobody_can_act_on_someone_elses_conversation(conv, team, db):
                     Choose(f"c|restart|{bob.session_id}")):
         reply = conv.handle(team["carl"], message, session_id=bob.session_id)
         assert [(p.kind.value, p.text) for p in reply] == [
-            ("error", "There is no grading in progress here. Start one with /grade "
-                      "<customer>.")], message
+            ("error", "There is no grading in progress here. Start one with the "
+                      "customer's name.")], message
     # even the manager does not type into the rep's own conversation
     reply = conv.handle(team["mia"], Text("about right"), session_id=bob.session_id)
     assert kinds(reply) == ["error"]

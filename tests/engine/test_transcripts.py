@@ -159,6 +159,7 @@ def test_annual_sheet_by_typed_answers_ends_in_a_saved_grade(chat, db, alice):
         [echo] Got it: About right
           actions: Change
         [question 10 of 15] Roughly what share of our revenue does Globex represent?
+          choices: under 0.5 % | 0.5–2 % | 2–15 % | 15–30 % | over 30 %
           actions: Back | Skip | Why?
         > 35%
         [echo] Got it: 35%
@@ -182,12 +183,14 @@ def test_annual_sheet_by_typed_answers_ends_in_a_saved_grade(chat, db, alice):
         [echo] Got it: Low - they pay on time
           actions: Change
         [question 14 of 15] On a scale of 0 to 10, how likely is Globex to recommend us to a peer?
+          choices: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10
           actions: Back | Skip | Why?
         > 9
         [echo] Got it: 9
           actions: Change
         [question 15 of 15] Anything the next person grading Globex should know? (or say skip)
-          actions: Back | Skip | Why?
+          choices: Nothing to add
+          actions: Back | Why?
         > Champion <@U42> moves to the US office
         [echo] Got it: Champion <@U42> moves to the US office
           actions: Change
