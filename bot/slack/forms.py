@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.slack.blocks import clip, context, plain
 from bot.engine.conversation import shown
+from bot.slack.blocks import clip, context, plain
 from scoring import AnswerType, Cadence, Question, TargetBalance
 from scoring.taps import tap_choices
 from storage.models import WorkspaceSettings
