@@ -113,8 +113,13 @@ def text_objects(node: Any, kind: str | None = None) -> list[str]:
 
 
 def shown(args: dict[str, Any]) -> str:
-    """What the rep reads of a message: its blocks' texts, else its top-level text."""
-    return "\n".join(text_objects(blocks_of(args))) or str(args.get("text") or "")
+    """What the rep reads of a message: its blocks' texts (the three entities every text
+    object is escaped with shown as characters, as Slack shows them), else its top-level
+    text."""
+    shown_text = "\n".join(text_objects(blocks_of(args)))
+    if shown_text:
+        return shown_text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return str(args.get("text") or "")
 
 
 def values(args: dict[str, Any]) -> list[str]:
