@@ -13,6 +13,8 @@ from typing import Protocol
 
 from scoring import AnswerValue, Parsed, Question, Unparsed, parse_answer
 
+SUGGESTED = 0.5  # a rules reading that needs the rep's confirmation (below the engine's bar)
+
 
 @dataclass(frozen=True, slots=True)
 class Interpretation:
@@ -44,4 +46,7 @@ class RulesInterpreter:
         result = parse_answer(current, text)
         if isinstance(result, Parsed):
             return Reading([Interpretation(current.id, result.value, 1.0)])
+        if result.suggestion is not None:  # "3-8%": offered for a tap, never recorded as is
+            return Reading([Interpretation(current.id, result.suggestion, SUGGESTED,
+                                           result.reason)])
         return Reading(failure=result)

@@ -53,14 +53,14 @@ def kinds(reply: list[Prompt]) -> list[tuple[Kind, str | None]]:
 
 
 def test_confident_reading_is_recorded_as_llm(rep, fake_llm):
-    fake_llm.script(answers(pays_now=answer(5, 0.9, "margins keep growing")))
-    reply = rep.say("Acme Widgets is our best payer, margins keep growing")
+    fake_llm.script(answers(pays_now=answer(5, 0.9, "best payer by far")))
+    reply = rep.say("Acme Widgets is our best payer by far")
     assert kinds(reply) == [(Kind.ECHO, "pays_now"), (Kind.QUESTION, "service_level")]
     assert reply[0].text == "Got it: 5 — Excellent and growing"
     assert [a.label for a in reply[0].actions] == ["Change"]
     assert rep.answers() == {"pays_now": (5, "llm", 0.9)}
     [req] = fake_llm.requests
-    assert req.payload["reply"] == "the customer is our best payer, margins keep growing"
+    assert req.payload["reply"] == "the customer is our best payer by far"
     assert "Acme" not in req.sent_text
     assert set(req.schema["properties"]) == set(QUARTERLY)
 

@@ -36,8 +36,9 @@ HOLDOUT = _load("eval_holdout.yml")
 
 # What the rules read correctly when this was written: raise it when the rules improve, never
 # lower it (a lower count is a regression).
-RULES_CORRECT_FLOOR = 58  # of 85 in eval_cases.yml
-HOLDOUT_CORRECT_FLOOR = 62  # of 71 in eval_holdout.yml
+RULES_CORRECT_FLOOR = 80  # of 85 in eval_cases.yml (94 %; issue 20 asks at least 80 %)
+HOLDOUT_CORRECT_FLOOR = 129  # of 160 in eval_holdout.yml (80.6 %; at least 75 %)
+SHARE_FLOOR = {"eval_cases.yml": 0.80, "eval_holdout.yml": 0.75}
 CONFIDENT = 0.75  # as in the engine: below this a reading is confirmed, not recorded
 
 
@@ -92,6 +93,7 @@ def test_rules_on_eval_set(worksheet: Worksheet, eval_report: Callable[[str], No
                 f"{len(wrong)} wrong, {refused} refused (re-asked, or left to the LLM)")
     assert wrong == [], "the rules must refuse rather than guess"
     assert correct >= floor
+    assert correct / len(cases) >= SHARE_FLOOR[name]
 
 
 @pytest.mark.skipif(not os.environ.get("GRADEBOT_EVAL_LLM_MODEL"),

@@ -329,3 +329,15 @@ def test_long_summary_is_trimmed(make_interpreter, fake_llm, worksheet):
     assert text is not None
     assert len(text) <= 480
     assert text.endswith(".")
+
+
+def test_rules_offer_a_span_across_bands_for_confirmation(worksheet):
+    """"1-3%" could score 60 or 100: the rules suggest its middle below the engine's bar for
+    recording, so the rep confirms it (one tap) instead of the rules guessing."""
+    reading = RulesInterpreter().read(q(worksheet, "revenue_share"), [], "1-3%", "Acme")
+    [a] = reading.answers
+    assert (a.question_id, a.value, a.source) == ("revenue_share", 2, "rules")
+    assert a.confidence < 0.75
+    assert reading.failure is None
+    [b] = RulesInterpreter().read(q(worksheet, "revenue_share"), [], "3-5%", "Acme").answers
+    assert (b.value, b.confidence) == (4, 1.0)  # one band: recorded
