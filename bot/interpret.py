@@ -13,7 +13,8 @@ from typing import Protocol
 
 from scoring import AnswerValue, Parsed, Question, Unparsed, parse_answer
 
-SUGGESTED = 0.5  # a rules reading that needs the rep's confirmation (below the engine's bar)
+CONFIDENT = 0.75  # readings at or above are recorded by the engine; below, confirmed first
+SUGGESTED = 0.5  # a reading that needs the rep's confirmation (below the engine's bar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Reading:
 
     answers: list[Interpretation] = field(default_factory=list)
     failure: Unparsed | None = None
+    note: str | None = None  # for the rep: why free text is read without the model now
 
 
 class Interpreter(Protocol):

@@ -642,6 +642,22 @@ def _said_keys(text: str, options: list[tuple[str, tuple[str, ...]]]) -> set[str
                        for k, longer in hits)}
 
 
+def said_values(q: Question, text: str) -> set[AnswerValue]:
+    """Every answer the text names by the worksheet's own words (labels, synonyms, ``says``),
+    unnegated; several when it names several. Not a reading: a check for readings made
+    elsewhere (an LLM's "1 — Not at all" for "a nonprofit food bank", which says 4)."""
+    t = normalize(text)
+    if q.type is AnswerType.CHOICE:
+        return set(_phrase_keys(q, t))
+    if q.type is AnswerType.SCALE:
+        opts = [(str(i), (*_label_variants(lab), *(_canon(p) for p in q.said(str(i)))))
+                for i, lab in enumerate(q.labels, 1)]
+        return {int(k) for k in _said_keys(t, opts)}
+    if q.type is AnswerType.YES_NO:
+        return set(_said_keys(t, _says_options(q, ("yes", "no", "unsure"))))
+    return set()
+
+
 def _takes_back(q: Question, text: str) -> bool:
     """The text swaps or corrects what it says ("solid, actually thin", "on time or late"),
     with a word no answer of the question uses."""

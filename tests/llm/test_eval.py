@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,11 +23,12 @@ import yaml
 
 from bot.config import Settings
 from bot.llm import LLMInterpreter, build_interpreter
+from bot.llm_check import EVALSETS
 from scoring import Parsed, Worksheet, is_legal, parse_answer
 
 
 def _load(name: str) -> list[dict[str, Any]]:
-    return yaml.safe_load((Path(__file__).parent / name).read_text(encoding="utf-8"))
+    return yaml.safe_load((EVALSETS / name).read_text(encoding="utf-8"))
 
 
 CASES = _load("eval_cases.yml")
