@@ -3,8 +3,8 @@
 Choices are numbered; typing a number picks one, anything else goes to the engine as text
 (answers in words, or commands such as back, skip, why, save). Only the last choice list of a
 reply is numbered; earlier ones in the same reply (a "did you mean" for another question) are
-lettered a, b, c …, so a number always answers the question on screen, never an older list. Everything users typed is
-escaped so a customer called ``[bold]x`` prints as typed.
+lettered a, b, c …, so a number always answers the question on screen, never an older list.
+Everything users typed is escaped so a customer called ``[bold]x`` prints as typed.
 """
 
 from __future__ import annotations

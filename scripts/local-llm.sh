@@ -57,7 +57,9 @@ install() {
 serve() {
   local model="${1:-smollm2}" port="${2:-8089}" bin
   bin="$(server_bin)"; [ -n "$bin" ] || { echo "run: $0 install" >&2; exit 1; }
-  local args=(-m "$(model_path "$model")" --host 127.0.0.1 --port "$port" -c 4096 -t 2
+  # LLM_THREADS=1 is faster on a busy host (idle threads spin-wait)
+  local args=(-m "$(model_path "$model")" --host 127.0.0.1 --port "$port" -c 4096
+              -t "${LLM_THREADS:-2}"
               --parallel 1 --no-webui)
   # Gemma 3 270M ships as the base model, without a chat template: give it Gemma's turns
   [ "$model" = gemma ] && args+=(--chat-template-file "$here/scripts/gemma3.jinja")
