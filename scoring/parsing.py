@@ -646,6 +646,9 @@ def said_values(q: Question, text: str) -> set[AnswerValue]:
     """Every answer the text names by the worksheet's own words (labels, synonyms, ``says``),
     unnegated; several when it names several. Not a reading: a check for readings made
     elsewhere (an LLM's "1 — Not at all" for "a nonprofit food bank", which says 4)."""
+    clauses = [c for c in _CLAUSE_RE.split(normalize(text)) if c.strip()]
+    if len(clauses) > 1:  # "can't tell, could go either way": each clause on its own
+        return {v for c in clauses for v in said_values(q, c)}
     t = normalize(text)
     if q.type is AnswerType.CHOICE:
         return set(_phrase_keys(q, t))
