@@ -111,9 +111,12 @@ class CheckReport(BaseModel):
                  f"  correct {self.count('correct')} ({self.count('correct') / n:.0%}), "
                  f"wrong {self.count('wrong')} ({self.misread_share:.0%}), "
                  f"refused {self.count('refused')}, failed {self.count('failed')}",
-                 f"  wrong and recorded without confirmation: {len(self.wrong_recorded)}; "
-                 f"replies with an extra answer offered: {sum(r.extras > 0 for r in self.results)}"
-                 f" (most in one reply: {max((r.extras for r in self.results), default=0)})"]
+                 f"  wrong but confident (recorded unconfirmed if the model were trusted): "
+                 f"{len(self.wrong_recorded)}; recorded unconfirmed with this verdict: "
+                 f"{len(self.wrong_recorded) if self.passed else 0}",
+                 f"  replies with an extra answer offered: "
+                 f"{sum(r.extras > 0 for r in self.results)} (most in one reply: "
+                 f"{max((r.extras for r in self.results), default=0)})"]
         lat = self.latency()
         if lat:
             lines.append(f"  latency per model call: median {lat['median']:.2f}s, "
