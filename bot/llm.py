@@ -381,7 +381,11 @@ class LLMInterpreter:
                     raise
                 log.warning("LLM server rejected response_format json_schema (HTTP %s); "
                             "trying json_object", exc.status_code)
-                parsed = self._complete_json_object(model, messages, max_tokens)
+                try:
+                    parsed = self._complete_json_object(model, messages, max_tokens)
+                except _Refused:  # the server took json_object; the model's reply was bad
+                    self.response_format = "json_object"
+                    raise
                 self.response_format = "json_object"  # it worked: use it from now on
                 return parsed
         return self._complete_json_object(model, messages, max_tokens)

@@ -217,3 +217,16 @@ def test_check_fails_when_most_calls_fail(fake_llm, worksheet, tmp_path):
     assert report.mostly_failing
     assert not report.passed
     assert report.count("failed") == len(report.calls) > 0
+
+
+def test_json_object_is_kept_even_when_the_first_reply_is_off_schema(make_interpreter,
+                                                                     fake_llm, worksheet):
+    """The server accepted json_object (HTTP 200) but the model wrote something else: the
+    server is still json_object-only, so the next call goes straight there."""
+    from tests.llm.fake_openai import raw
+
+    fake_llm.json_object_only = True
+    fake_llm.script(raw('not json, sorry'))
+    interp = make_interpreter()
+    assert interp.read(q(worksheet, "pays_now"), [], "meh", "Acme").answers == []
+    assert interp.response_format == "json_object"
