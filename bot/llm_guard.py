@@ -34,7 +34,8 @@ they're we're it's i you your my me were was been being there here than then so 
 """)
 _POSITIVE = _set("""
 great good excellent love loves rave raving growing grow strong solid healthy perfect
-ideal best happy profitable definitely certain sure renew renewing renewed referred
+ideal best happy keen pleased delighted thrilled dream smooth profitable definitely certain
+sure renew renewing renewed referred
 intro intros clockwork exactly bang fit ton tons loads huge impact transformed success
 winning
 """)
