@@ -10,7 +10,6 @@ The main CLI registers the three Typer apps defined here::
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,14 +26,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
+from bot.config import ConfigError, Settings, load_settings
 from bot.engine.prompts import plural
 from storage import csvio
 from storage import people as people_db
 from storage.engine import (
-    DEFAULT_URL,
     current_revision,
     make_engine,
-    normalize_url,
     session_scope,
     upgrade,
 )
@@ -53,11 +51,21 @@ WorkspaceOption = Annotated[str, typer.Option(
     "--workspace", help="platform:external id, e.g. slack:T0123 (default cli:local)")]
 
 
-def database_url() -> str:
-    """The database to use: ``DATABASE_URL``, else a SQLite file in the working directory.
+def cli_settings() -> Settings:
+    """The settings ``gradebot serve`` reads (the environment, then ``.env`` in the working
+    directory, through ``bot.config``): every command must see the same database, token and
+    time zone as the bot, or an admin imports into one database and the bot reads another.
+    A bad setting is one line."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
 
-    The one place these commands read it (until a settings module provides it)."""
-    return normalize_url(os.environ.get("DATABASE_URL", "").strip() or DEFAULT_URL)
+
+def database_url() -> str:
+    """The database to use: ``DATABASE_URL`` (environment or ``.env``), else a SQLite file
+    in the working directory."""
+    return cli_settings().database_url
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -120,12 +128,7 @@ def _parse_workspace(value: str) -> tuple[str, str]:
 
 def _default_timezone() -> str:
     """GRADEBOT_TIMEZONE, the time zone a new workspace starts with."""
-    from bot.config import ConfigError, load_settings
-
-    try:
-        return load_settings().timezone
-    except ConfigError as exc:
-        fail(str(exc))
+    return cli_settings().timezone
 
 
 def workspace_named(s: Session, value: str, *, create_local: bool) -> Workspace:

@@ -371,14 +371,34 @@ def cli() -> typer.Typer:
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # usage errors are boxed: no wrapped words to match
     return CliRunner()
 
 
-def test_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert database_url() == "sqlite:///gradebot.db"
+    # .env is read as `gradebot serve` reads it; the environment wins over it
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n", encoding="utf-8")
+    assert database_url() == "sqlite:///from-dotenv.db"
     monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
     assert database_url() == "postgresql+psycopg://u@h/db"
+
+
+def test_every_data_command_uses_the_database_named_in_dotenv(runner: CliRunner,
+                                                              tmp_path: Path) -> None:
+    """With DATABASE_URL only in .env, upgrade, import and export all use that database
+    (they used to read the environment alone and create gradebot.db beside it)."""
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///team.db\n", encoding="utf-8")
+    src = tmp_path / "c.csv"
+    src.write_text("name\nAcme\n", encoding="utf-8")
+    assert runner.invoke(cli(), ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli(), ["import", "customers", str(src)]).exit_code == 0
+    out = runner.invoke(cli(), ["export", "customers", "-"])
+    assert out.stdout.splitlines()[1:] == ["Acme,,,customer,"]
+    assert (tmp_path / "team.db").exists()
+    assert not (tmp_path / "gradebot.db").exists()
 
 
 def test_cli_db_upgrade(runner: CliRunner, tmp_path: Path) -> None:
@@ -467,8 +487,8 @@ def test_cli_errors_are_one_clear_line(runner: CliRunner, tmp_path: Path, sqlite
         assert "Traceback" not in result.output
     assert not out.exists()
     for url, command, message in [
-            ("mysql://u@h/db", ["db", "upgrade"], "unsupported database 'mysql'"),
-            ("not a url", ["export", "customers", "-"], "not a database URL"),
+            ("mysql://u@h/db", ["db", "upgrade"], "DATABASE_URL: use sqlite:///path.db"),
+            ("not a url", ["export", "customers", "-"], "DATABASE_URL: use sqlite:///path.db"),
             ("postgresql+psycopg://nobody@127.0.0.1:1/none", ["db", "upgrade"],
              "cannot open the database")]:
         monkeypatch.setenv("DATABASE_URL", url)
