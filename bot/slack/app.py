@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import APOLOGY
@@ -62,7 +62,11 @@ HELP = {
 
 
 def make_client(services: Services) -> AsyncWebClient:
-    st = services.settings
+    return make_client_for(services.settings)
+
+
+def make_client_for(st: Settings) -> AsyncWebClient:
+    """The Web API client for these settings (the CLI's imports use it without Services)."""
     return AsyncWebClient(
         token=st.slack_bot_token, base_url=st.slack_api_url, timeout=10,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=4),
