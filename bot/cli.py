@@ -155,6 +155,7 @@ def remind(
         if dry_run:
             when = remind_cli.parse_at(at, sv.settings.timezone, sv.clock())
             remind_cli.render_plan(console, remind_cli.dry_run(sv, when, workspace), when)
+            remind_cli.render_unreachable(console, remind_cli.unreachable(sv, when, workspace))
         else:
             code = remind_cli.print_report(console, err, remind_cli.sweep_now(sv))
             if code:

@@ -216,8 +216,8 @@ def import_people(session: Session, workspace: Workspace, source: Path | bytes |
     line_of = {k: r.line for r in rows for k in keys_of[r.line]}
     bad_first = {r.line for r in rows if problems_of[r.line]}
     for row in rows:
-        if row.manager is None or row.line in bad_first:
-            continue
+        if row.manager is None:
+            continue  # checked on bad rows too: every problem of a row is reported
         m = row.manager.lstrip("@")
         at = line_of.get(m, line_of.get(m.lower()))
         if m.lower() in keys_of[row.line] or m in keys_of[row.line]:
