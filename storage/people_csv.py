@@ -213,7 +213,10 @@ def import_people(session: Session, workspace: Workspace, source: Path | bytes |
             targets[row.line] = found
     # managers: someone in the file (good rows) or already known
     keys_of = {r.line: [k for k in (r.user_id, (r.email or "").lower()) if k] for r in rows}
-    line_of = {k: r.line for r in rows for k in keys_of[r.line]}
+    line_of: dict[str, int] = {}
+    for r in rows:  # the first row of each key (later ones are duplicates)
+        for k in keys_of[r.line]:
+            line_of.setdefault(k, r.line)
     bad_first = {r.line for r in rows if problems_of[r.line]}
     for row in rows:
         if row.manager is None:
