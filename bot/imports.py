@@ -86,7 +86,7 @@ def headline(report: Report, kind: ImportKind, preview: bool) -> str:
     rows = plural(report.rows, "row")
     if preview:
         good = report.rows - len(report.skipped)
-        return (f"{good:,} of {rows} can be imported: {_count(report.created, kind)} new, "
+        return (f"{good:,} of {rows} can be imported: {_count(report.created, kind, 'new ')}, "
                 f"{report.updated:,} to update.")
     if not report.committed:
         return (f"Nothing imported: {len(report.skipped)} of {rows} are bad "
@@ -127,7 +127,7 @@ def detail_lines(report: Report, *, problems: bool = True) -> list[str]:
     return lines
 
 
-def _count(n: int, kind: ImportKind) -> str:
+def _count(n: int, kind: ImportKind, adjective: str = "") -> str:
     if kind is ImportKind.PEOPLE:
-        return f"{n:,} {'person' if n == 1 else 'people'}"
-    return plural(n)
+        return f"{n:,} {adjective}{'person' if n == 1 else 'people'}"
+    return f"{n:,} {adjective}customer{'s' if n != 1 else ''}"

@@ -84,6 +84,9 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
     app = AsyncApp(signing_secret=st.slack_signing_secret, client=client,
                    process_before_response=False, raise_error_for_unhandled_request=False)
     bot = SlackBot(services, app)
+    from bot.slack import imports  # CSV files dropped into the DM: before the message listener
+
+    imports.register(app, bot)
     bot.register()
     app.ack_first = bot.ack_first  # type: ignore[attr-defined]  # for bot.http's endpoint
     app.follow_ups = bot.follow_ups  # type: ignore[attr-defined]  # drained on shutdown
@@ -275,8 +278,9 @@ class SlackBot:
                     timezone=(user.get("tz") or "UTC") if user else None)
 
         saved = await asyncio.to_thread(save)
-        if saved is not None:
+        if saved is not None:  # an imported person matched by email brings role and manager
             person.display_name, person.timezone = saved.display_name, saved.timezone
+            person.role, person.manager_id = saved.role, saved.manager_id
 
     async def tell_failure(self, body: dict[str, Any], client: AsyncWebClient | None,
                            exc: Exception) -> None:
