@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, insert, or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -490,16 +490,19 @@ def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Cu
            report: ImportReport, progress: Progress | None) -> None:
     now = utcnow()
     created = updated = unchanged = 0
+    new: list[dict[str, Any]] = []  # inserted in batches, without an ORM object per row
     try:
         for i, (r, target) in enumerate(planned, 1):
             if target is None:
-                session.add(Customer(workspace_id=workspace_id, name=r.name,
-                                     normalized_name=r.key, owner_id=r.owner_id,
-                                     segment=r.segment,
-                                     status=r.status or CustomerStatus.CUSTOMER,
-                                     external_ref=r.external_ref, created_at=now,
-                                     updated_at=now))
+                new.append({"workspace_id": workspace_id, "name": r.name,
+                            "normalized_name": r.key, "owner_id": r.owner_id,
+                            "segment": r.segment, "status": r.status or CustomerStatus.CUSTOMER,
+                            "external_ref": r.external_ref, "archived": False,
+                            "created_at": now, "updated_at": now})
                 created += 1
+                if len(new) >= FLUSH_EVERY:
+                    session.execute(insert(Customer), new)
+                    new = []
             else:
                 changes: dict[str, Any] = {"name": r.name, "normalized_name": r.key}
                 if r.owner_given:
@@ -518,8 +521,10 @@ def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Cu
                     unchanged += 1
             if i % FLUSH_EVERY == 0:
                 session.flush()
-            if progress is not None:
+            if progress is not None and (i % 100 == 0 or i == len(planned)):
                 progress(i, len(planned))
+        if new:
+            session.execute(insert(Customer), new)
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
