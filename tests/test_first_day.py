@@ -176,6 +176,15 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
     dave_line = next(line for line in r.output.splitlines() if "Dave Doe" in line)
     assert "no Slack user with this email yet" in dave_line
 
+    # the admin's digest of the quarter just ended says so too
+    with session_scope(team) as s:
+        ws = people_db.find_workspace(s, "slack", "T1")
+        digest = Sweeper(team, []).build_digest(s, ws, "2026-Q4")  # type: ignore[arg-type]
+    assert digest is not None
+    i = digest.lines.index("Not reachable yet (reminders cannot reach them):")
+    assert digest.lines[i + 1:] == ["• Dave Doe (dave@example.com): no Slack user with this "
+                                    "email yet (looked up at each sweep) — 2 customers due"]
+
     # 5. Dave joins Slack; the quarter's first sweep looks him up and reaches everyone
     slack.add_user("U0DAVE", "dave@example.com", "dave", tz="America/Los_Angeles")
     slack.reset()
