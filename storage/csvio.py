@@ -1,16 +1,22 @@
 """CSV import of customers and CSV export of customers and grades.
 
-Import (``import_customers``): a header line is required (column names are case-insensitive;
-``name`` is required, ``owner``, ``segment``, ``status`` and ``external_ref`` are optional,
-other columns are ignored and reported). The file is UTF-8, with or without a byte-order mark.
-Each row updates the customer with the same ``external_ref`` when one is given, otherwise the
-customer with the same normalized name, and creates one when there is none. An empty cell
-leaves the stored value as it is (a new customer gets the default). ``owner`` is an email
-address or a Slack/Teams user id of someone the bot already knows in the workspace.
+Import (``import_customers``): a header line is required. Columns are found by name
+(case-insensitive): ours (``name`` required; ``owner``, ``segment``, ``status``,
+``external_ref``), the usual headers of HubSpot, Salesforce and Pipedrive exports, or a
+mapping given by the caller (``storage.crm``; the report says which was used). The file is
+UTF-8, with or without a byte-order mark. Each row updates the customer with the same
+``external_ref`` when one is given, otherwise the customer with the same normalized name, and
+creates one when there is none. An empty cell leaves the stored value as it is (a new
+customer gets the default). ``owner`` is the email, Slack/Teams user id or imported name of a
+person of the workspace (people can be imported before they use the bot:
+``storage.people_csv``). The owner of a customer that has one is changed only when asked
+(``reassign_owners``); either way the change is listed (``OwnerChange``). New names that look
+like existing ones are warned about (``near_duplicates``). Status values are ours, the common
+CRM ones, or mapped by the caller.
 
 Every row is checked before anything is written; rows that cannot be imported are reported
-with their line number and the reason. By default the good rows are imported and the rest
-reported; with ``all_or_nothing`` nothing is imported if any row is bad. Either way the
+with their line number and every problem they have (``storage.import_report``). By default
+the good rows are imported and the rest reported; with ``all_or_nothing`` nothing is imported if any row is bad. Either way the
 writes are one transaction: if the database fails part-way, nothing is imported.
 
 Files saved by a spreadsheet with ``;`` or tab between the columns (Excel does in many

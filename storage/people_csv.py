@@ -252,6 +252,7 @@ def import_people(session: Session, workspace: Workspace, source: Path | bytes |
 def _apply_people(session: Session, workspace: Workspace, good: Sequence[_PersonRow],
                   targets: dict[int, Person | None], known: _Known,
                   report: PeopleReport) -> None:
+    unchanged: set[int] = set()
     try:
         people: dict[int, Person] = {}
         for row in good:
@@ -278,6 +279,7 @@ def _apply_people(session: Session, workspace: Workspace, good: Sequence[_Person
                     report.updated += 1
                 else:
                     report.unchanged += 1
+                    unchanged.add(row.line)
             people[row.line] = p
         session.flush()
         for row in good:
@@ -289,6 +291,10 @@ def _apply_people(session: Session, workspace: Workspace, good: Sequence[_Person
             if isinstance(boss, Person) and boss.id != p.id and p.manager_id != boss.id:
                 p.manager_id = boss.id
                 session.add(p)
+                if row.line in unchanged:  # only the manager changed: that is an update
+                    unchanged.discard(row.line)
+                    report.unchanged -= 1
+                    report.updated += 1
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
