@@ -17,7 +17,8 @@ CRM ones, or mapped by the caller.
 Every row is checked before anything is written; rows that cannot be imported are reported
 with their line number and every problem they have (``storage.import_report``). By default
 the good rows are imported and the rest reported; with ``all_or_nothing`` nothing is
-imported if any row is bad. Either way the writes are one transaction: if the database fails part-way, nothing is imported.
+imported if any row is bad. Either way the writes are one transaction: if the database
+fails part-way, nothing is imported.
 
 Files saved by a spreadsheet with ``;`` or tab between the columns (Excel does in many
 locales) are read too: the header line decides. A cell over ``MAX_CELL`` characters makes its
