@@ -240,6 +240,48 @@ def resolve_in_slack(engine: Engine, ws: Workspace) -> None:
                            "use the bot.", style="yellow"), soft_wrap=True)
 
 
+def owners_from_slack(engine: Engine, ws: Workspace, kind: imports.ImportKind, data: bytes,
+                      options: imports.ImportOptions, source: str) -> None:
+    """Before a customer import into a Slack workspace, with a bot token: owners named by an
+    email nobody imported yet are looked up in Slack and added as the users they are, so
+    their customers import rather than being rejected."""
+    st = cli_settings()
+    if kind is not imports.ImportKind.CUSTOMERS or ws.platform != Platform.SLACK \
+            or not st.slack_bot_token:
+        return
+    try:
+        emails = imports.unknown_owner_emails(imports.run_import(
+            engine, ws, kind, data, options, source=source, preview=True))
+    except (InvalidInput, StorageError):
+        return  # the import itself says what is wrong with the file
+    if not emails:
+        return
+    from bot.slack.app import make_client_for
+    from bot.slack.directory import Directory, DirectoryError, ResolveReport
+
+    async def run() -> ResolveReport:
+        client = make_client_for(st)
+        try:
+            return await Directory(client, engine).add_known(ws.id, emails)  # type: ignore[arg-type]
+        finally:
+            await _close(client)
+
+    try:
+        found = asyncio.run(run())
+    except DirectoryError as exc:
+        err.print(Text(f"! {exc}", style="yellow"), soft_wrap=True)
+        return
+    except Exception as exc:
+        err.print(Text(f"! Could not look owners up in Slack ({_reason(exc)}).",
+                       style="yellow"), soft_wrap=True)
+        return
+    if found.resolved:
+        console.print(Text(f"✓ Added {len(found.resolved)} owner"
+                           f"{'s' if len(found.resolved) != 1 else ''} from Slack by email: "
+                           + ", ".join(found.resolved[:10])
+                           + (" …" if len(found.resolved) > 10 else "")), soft_wrap=True)
+
+
 def _problems_table(report: imports.Report) -> Table:
     t = Table(title=f"{plural(len(report.skipped), 'row')} not imported, by reason",
               title_justify="left")
@@ -284,6 +326,7 @@ def _run_import(kind: imports.ImportKind, file: Path, workspace: str,
     with open_database(migrate=True) as engine:
         with session_scope(engine) as s:
             ws = import_workspace(s, workspace)
+        owners_from_slack(engine, ws, kind, data, options, file.name)
         progress = Progress(TextColumn(f"Importing {kind.value}"), BarColumn(),
                             MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                             transient=True)

@@ -69,6 +69,16 @@ def run_import(db: Engine, workspace: Workspace, kind: ImportKind, data: bytes,
                                       preview=preview, progress=progress)
 
 
+def unknown_owner_emails(report: Report) -> list[str]:
+    """The distinct owner emails a customer import did not know (to look up in Slack)."""
+    seen: dict[str, str] = {}
+    for row in report.skipped:
+        for p in row.problems:
+            if p.kind == "unknown owner" and "@" in p.value:
+                seen.setdefault(p.value.lower(), p.value)
+    return list(seen.values())
+
+
 def rejected_csv(report: Report) -> str:
     """The rejected rows as CSV text (the file's header plus ``reason``)."""
     out = io.StringIO()

@@ -294,7 +294,7 @@ def _parse_row(line: int, cells: list[str], ncols: int, mapping: ColumnMap, idx:
             row.owner_id = _resolve_owner(values["owner"], idx)
             row.owner_given = True
         except InvalidInput as exc:
-            problems.append(Problem("unknown owner", str(exc)))
+            problems.append(Problem("unknown owner", str(exc), values["owner"].strip()))
     if values.get("segment", "").strip():
         try:
             row.segment = clean_text(values["segment"], "Segment", 100)

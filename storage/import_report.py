@@ -24,6 +24,7 @@ EXAMPLES = 3
 class Problem:
     kind: str      # short and stable, to group by: "unknown owner", "bad status", …
     message: str   # the whole sentence, with the value that was wrong
+    value: str = ""  # the cell that was wrong, where one was (e.g. the unknown owner)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ CRM = ("\ufeffAccount Name,Account Owner Email,Type,Industry,Account ID,Billing 
        "Hooli,nobody@example.com,Customer - Direct,Tech,001G,Palo Alto\r\n"  # 8: owner
        "acme corp,bob@example.com,Customer - Direct,,001H,\r\n"       # 9: duplicate name
        "Globex Corporation,bob@example.com,Customer - Direct,Energy,001J,Lyon\r\n"
-       "Wayne Enterprises,,Former Customer,Tech,001K,Gotham\r\n")
+       "Wayne Enterprises,,Former Customer,Tech,001K,Gotham\r\n"
+       "Massive Dynamic,frank@example.com,Customer - Direct,Tech,001L,Boston\r\n")  # Slack
 
 QUARTER_START = datetime(2027, 1, 4, 18, 0, tzinfo=UTC)  # Monday: 09:00 passed in Paris & US
 
@@ -72,6 +73,8 @@ def team(slack: FakeSlackAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     slack.add_user("U0ALICE", "Alice.Nguyen@example.com", "alice", tz="America/Chicago")
     slack.add_user("U0BOB", "bob@example.com", "bob", tz=None)  # tz only from users.info
     slack.add_user("U0CAROL", "carol@example.com", "carol", tz="America/New_York")
+    # in Slack, not in the people file: added as an owner when a customer file names him
+    slack.add_user("U0FRANK", "frank@example.com", "frank", tz="America/New_York")
     monkeypatch.chdir(tmp_path)
     for var in list(os.environ):
         if var.startswith(("SLACK_", "OPENAI_", "GRADEBOT_", "DATABASE_")) or var == "TZ":
@@ -119,7 +122,7 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
         assert ws is not None
     people = people_of(team)
     assert set(people) == {"alice.nguyen@example.com", "bob@example.com", "carol@example.com",
-                           "dave@example.com"}
+                           "dave@example.com"}  # Frank is not added by a people import
     assert people["alice.nguyen@example.com"].external_id == "U0ALICE"
     assert people["alice.nguyen@example.com"].timezone == "America/Chicago"
     assert people["bob@example.com"].external_id == "U0BOB"
@@ -136,7 +139,8 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
     assert ('Columns read as Salesforce export: name ← "Account Name", owner ← "Account '
             'Owner Email"') in r.output
     assert "Ignored columns: Billing City" in r.output
-    assert "✓ Imported 6 of 10 rows: 6 created, 0 updated, 0 unchanged." in r.output
+    assert "✓ Added 1 owner from Slack by email: frank@example.com" in r.output
+    assert "✓ Imported 7 of 11 rows: 7 created, 0 updated, 0 unchanged." in r.output
     table = r.output[r.output.index("not imported, by reason"):]
     for kind, lines in (("unknown status", "6–7"), ("unknown owner", "7–8"),
                         ("bad name", "7"), ("duplicate in the file", "9")):
@@ -165,7 +169,8 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
         owners = {c.name: s.get(Person, c.owner_id).email if c.owner_id else None  # type: ignore[union-attr]
                   for c in s.exec(select(Customer)).all()}
         statuses = {c.name: c.status for c in s.exec(select(Customer)).all()}
-    assert len(owners) == 9
+    assert len(owners) == 10
+    assert owners["Massive Dynamic"] == "frank@example.com"
     assert owners["Stark Industries"] == "carol@example.com"
     assert (statuses["Initech"], statuses["Wayne Enterprises"]) == ("prospect", "former")
 
@@ -202,13 +207,14 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
 
     report = asyncio.run(sweep())
     assert report.errors == []
-    assert report.sent == 4, report
+    assert report.sent == 5, report
     parents = [c for c in slack.of("chat.postMessage") if not c.args.get("thread_ts")]
     by_channel = {c.args["channel"]: c for c in parents}
-    assert sorted(by_channel) == ["D0ALICE", "D0BOB", "D0CAROL", "D0DAVE"]
+    assert sorted(by_channel) == ["D0ALICE", "D0BOB", "D0CAROL", "D0DAVE", "D0FRANK"]
     due = {"D0ALICE": {"Acme Corp", "Initech", "Hooli"}, "D0BOB": {"Globex",
                                                                     "Globex Corporation"},
-           "D0CAROL": {"Stark Industries"}, "D0DAVE": {"Umbrella", "Soylent"}}
+           "D0CAROL": {"Stark Industries"}, "D0DAVE": {"Umbrella", "Soylent"},
+           "D0FRANK": {"Massive Dynamic"}}
     for channel, names in due.items():
         ts = by_channel[channel].result["ts"]  # type: ignore[index]
         listed = [c for c in slack.of("chat.postMessage") if c.args.get("thread_ts") == ts]
@@ -222,5 +228,5 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
     # Wayne Enterprises is former and has no owner: nobody is reminded about it
     assert people_of(team)["dave@example.com"].external_id == "U0DAVE"
     with session_scope(team) as s:
-        assert len(s.exec(select(Person)).all()) == 4  # matched, never duplicated
+        assert len(s.exec(select(Person)).all()) == 5  # matched, never duplicated
         assert len(s.exec(select(Workspace)).all()) == 1

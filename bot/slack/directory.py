@@ -106,6 +106,23 @@ class Directory:
             user["tz"] = (info.get("user") or {}).get("tz")
         return user
 
+    async def add_known(self, workspace_id: int, emails: list[str]) -> ResolveReport:
+        """Owners a customer file names by email who are not imported yet but are in Slack:
+        add them as the Slack users they are (``users.lookupByEmail``), so their customers
+        import instead of being rejected. Emails Slack does not know stay unknown owners."""
+        report = ResolveReport()
+        for email in emails[:500]:
+            user = await self.lookup(email)
+            if user is None or not user.get("id"):
+                report.not_found.append(email)
+                continue
+            prof = user.get("profile") or {}
+            name = prof.get("display_name") or user.get("real_name") or email.split("@")[0]
+            await asyncio.to_thread(_claim, self.db, workspace_id, str(user["id"]), name,
+                                    str(prof.get("email") or email), user.get("tz"))
+            report.resolved.append(email)
+        return report
+
     async def resolve_pending(self, workspace_id: int, *, now: datetime | None = None,
                               retry_unfound: bool = True) -> ResolveReport:
         """Match every stand-in person of the workspace that Slack knows by email."""

@@ -91,6 +91,9 @@ def preview_blocks(name: str, kind: imports.ImportKind, report: imports.Report,
     """Rows, mapping and problems, with Import / Cancel. Everything from the file is shown
     as plain text (a customer named ``<!channel>`` pings no one)."""
     lines = [imports.headline(report, kind, preview=True), *imports.detail_lines(report)]
+    if imports.unknown_owner_emails(report):
+        lines.append("Owners not known yet are looked up in Slack by email when you import; "
+                     "the ones Slack knows are added, and their rows imported.")
     out: list[Any] = [SectionBlock(text=bk.plain(f"Import preview — {name} ({kind.value})",
                                                  150))]
     out += [SectionBlock(text=bk.plain(chunk)) for chunk in _chunks(lines)]
@@ -251,6 +254,7 @@ class SlackImports:
                       options: imports.ImportOptions) -> None:
         meta, data = await self.download(client, file_id)
         ws = await asyncio.to_thread(self._workspace, person)
+        added = await self._owners_from_slack(client, ws, kind, data, options, meta["name"])
         report = await asyncio.to_thread(imports.run_import, self.sv.db, ws, kind, data,
                                          options, source=meta["name"])
         resolved = None
@@ -264,6 +268,9 @@ class SlackImports:
                 log.warning("import: looking people up by email failed: %s", exc)
         lines = [("✓ " if report.committed else "") + imports.headline(report, kind, False),
                  *imports.detail_lines(report)]
+        if added:
+            lines.append(f"Added {len(added)} owner{'s' if len(added) != 1 else ''} from "
+                         f"Slack by email: {', '.join(added[:10])}")
         if resolved is not None and (resolved.resolved or resolved.not_found):
             lines.append(f"Found {len(resolved.resolved)} of "
                          f"{len(resolved.resolved) + len(resolved.not_found)} people known "
@@ -280,6 +287,30 @@ class SlackImports:
                 filename=f"{stem}.rejected.csv",
                 initial_comment="The rows not imported, with a reason column: fix them and "
                                 "drop the file here again.")
+
+    async def _owners_from_slack(self, client: AsyncWebClient, ws: Workspace,
+                                 kind: imports.ImportKind, data: bytes,
+                                 options: imports.ImportOptions, name: str) -> list[str]:
+        """Owners a customer file names by an email nobody imported, who are Slack users:
+        added as those users before the import, so their customers are not rejected."""
+        if kind is not imports.ImportKind.CUSTOMERS or ws.platform != "slack":
+            return []
+        try:
+            check = await asyncio.to_thread(imports.run_import, self.sv.db, ws, kind, data,
+                                            options, source=name, preview=True)
+        except (InvalidInput, StorageError):
+            return []
+        emails = imports.unknown_owner_emails(check)
+        if not emails:
+            return []
+        from bot.slack.directory import Directory
+
+        try:
+            found = await Directory(client, self.sv.db).add_known(ws.id, emails)  # type: ignore[arg-type]
+        except Exception as exc:
+            log.warning("import: looking owners up in Slack failed: %s", exc)
+            return []
+        return found.resolved
 
     async def _say(self, client: AsyncWebClient, where: dict[str, Any], text: str) -> None:
         await client.chat_postMessage(channel=where["channel"], thread_ts=where.get("ts"),

@@ -21,7 +21,8 @@ PEOPLE = b"name,email,role\r\nAlice Nguyen,alice@example.com,rep\r\n"
 ACCOUNTS = ("\ufeffAccount Name,Account Owner Email,Type\r\n"
             "Acme,alice@example.com,Customer - Direct\r\n"
             "<!channel> Co,alice@example.com,Prospect\r\n"
-            ",<!here>,Reseller?\r\n").encode()
+            ",<!here>,Reseller?\r\n"
+            "Hooli,hank@example.com,Customer - Direct\r\n").encode()  # Hank: in Slack only
 
 
 def share(env: Env, user: str, file_id: str, text: str = "") -> str:
@@ -55,6 +56,7 @@ def test_an_admin_previews_and_imports_a_crm_export(make_env: Callable[..., Env]
     env = make_env()
     api = env.api
     api.add_user("U0ALICE", "alice@example.com", "alice", tz="America/Chicago")
+    api.add_user("U0HANK", "hank@example.com", "hank")
     api.add_file("F0PEOPLE", "team.csv", PEOPLE, user=ADMIN)
     api.add_file("F0ACCTS", "accounts.csv", ACCOUNTS, user=ADMIN)
 
@@ -74,10 +76,11 @@ def test_an_admin_previews_and_imports_a_crm_export(make_env: Callable[..., Env]
     [preview] = replies(api, ts)
     shown = texts(blocks_of(preview.args))
     assert "Import preview — accounts.csv (customers)" in shown
-    assert "2 of 3 rows can be imported: 2 new customers, 0 to update." in shown
+    assert "2 of 4 rows can be imported: 2 new customers, 0 to update." in shown
     assert 'Salesforce export: name ← "Account Name", owner ← "Account Owner Email"' in shown
     assert "bad name: 1 row (line 4)" in shown
-    assert "unknown owner: 1 row (line 4)" in shown
+    assert "unknown owner: 2 rows (lines 4–5)" in shown
+    assert "Owners not known yet are looked up in Slack" in shown
     assert "unknown owner '<!here>'" in shown
     # what came from the file is only ever plain text (no mention is parsed)
     assert all(t.get("type") == "plain_text" for b in blocks_of(preview.args)
@@ -89,8 +92,12 @@ def test_an_admin_previews_and_imports_a_crm_export(make_env: Callable[..., Env]
 
     click(env, ADMIN, preview, "go")
     [_, report] = replies(api, ts, 2)
-    assert "✓ Imported 2 of 3 rows: 2 created" in texts(blocks_of(report.args))
-    assert customers(env) == {"Acme": alice.id, "<!channel> Co": alice.id}
+    said = texts(blocks_of(report.args))
+    assert "✓ Imported 3 of 4 rows: 3 created" in said
+    assert "Added 1 owner from Slack by email: hank@example.com" in said
+    with env.sv.session() as s:
+        hank = s.exec(select(Person).where(Person.external_id == "U0HANK")).one()
+    assert customers(env) == {"Acme": alice.id, "<!channel> Co": alice.id, "Hooli": hank.id}
     upload = wait_until(lambda: api.of("files.completeUploadExternal"), what="rejected rows")
     files = upload[0].args["files"]
     files = json.loads(files) if isinstance(files, str) else files
