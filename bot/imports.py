@@ -132,8 +132,8 @@ def detail_lines(report: Report, *, problems: bool = True) -> list[str]:
             lines += [f"• {w}" for w in report.warnings[:20]]
     if isinstance(report, people_csv.PeopleReport) and report.pending:
         lines.append(f"{_count(report.pending, ImportKind.PEOPLE)} known only by email so "
-                     "far: matched to their Slack/Teams account when they first use the bot "
-                     "(or now, by email, when SLACK_BOT_TOKEN is set).")
+                     "far: each is matched to their Slack/Teams account when found there by "
+                     "email (with SLACK_BOT_TOKEN set) or when they first use the bot.")
     return lines
 
 

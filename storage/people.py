@@ -62,6 +62,7 @@ def _adopt(session: Session, pending: Person, person: Person) -> None:
     if person.manager_id is None and pending.manager_id not in (None, keep):
         person.manager_id = pending.manager_id
     person.timezone = person.timezone or pending.timezone
+    person.display_name = pending.display_name or person.display_name  # as imported
     session.add(person)
     session.flush()
     session.delete(pending)
@@ -175,6 +176,8 @@ def get_or_create_person(session: Session, workspace: Workspace, external_id: st
         person, pending = pending, None  # first contact of an imported person: claim it
         person.external_id = clean_text(external_id, "User id", 64)
         session.add(person)
+        if person.display_name:
+            name = ""  # the name the admin imported, not the platform's handle
     if person is not None:
         changed = pending is not None or person in session.dirty
         for attr, val in (("display_name", name), ("email", email), ("timezone", timezone)):

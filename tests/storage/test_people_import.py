@@ -68,6 +68,7 @@ def test_first_contact_claims_the_imported_person(session: Session,
     seen = people_db.get_or_create_person(session, workspace, "U0RAY", "ray",
                                           email="RAY@example.com", timezone="America/Denver")
     assert seen.id == ray.id
+    assert seen.display_name == "Ray Rep"  # as imported, not the platform's handle
     assert (seen.external_id, seen.timezone, seen.manager_id) == ("U0RAY", "America/Denver",
                                                                   ray.manager_id)
     assert len(everyone(session, workspace)) == 3
@@ -90,7 +91,9 @@ def test_someone_first_seen_without_an_email_is_merged_when_it_arrives(
     assert merged.id == new.id
     people = everyone(session, workspace)
     assert len(people) == 3  # the stand-in is gone
-    assert (merged.role, merged.timezone) == (Role.MANAGER, "Europe/Berlin")
+    assert (merged.role, merged.timezone, merged.display_name) == (Role.MANAGER,
+                                                                   "Europe/Berlin",
+                                                                   "Mia Manager")
     assert people["Ray@Example.com"].manager_id == merged.id  # reports moved over
     assert session.exec(select(Customer)).one().owner_id == merged.id
     assert ray.id in {p.id for p in people.values()}
