@@ -230,3 +230,21 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
     with session_scope(team) as s:
         assert len(s.exec(select(Person)).all()) == 5  # matched, never duplicated
         assert len(s.exec(select(Workspace)).all()) == 1
+
+
+def test_workspace_and_directory_problems_are_one_line_and_lose_nothing(
+        team: Engine, slack: FakeSlackAPI, tmp_path: Path) -> None:
+    people_csv = write(tmp_path / "people.csv", "name,email\nAlice,alice.nguyen@example.com\n")
+    slack.missing_scopes.add("users:read.email")
+    r = gradebot("import", "people", str(people_csv), "--workspace", "slack")
+    assert r.exit_code == 0, r.output
+    assert "✓ Imported 1 of 1 row" in r.output
+    assert "add the users:read.email scope" in r.output  # said, and the import kept
+    assert people_of(team)["alice.nguyen@example.com"].external_id.startswith("email:")
+    (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'team.db'}\n",
+                                   encoding="utf-8")
+    r = gradebot("import", "people", str(people_csv), "--workspace", "slack")
+    assert r.exit_code == 2
+    assert "--workspace slack: set SLACK_BOT_TOKEN" in r.output
+    r = gradebot("import", "people", str(people_csv), "--workspace", "teams")
+    assert "--workspace teams: set TENANT_ID" in r.output
