@@ -26,7 +26,15 @@ from urllib.parse import urlparse
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    InputBlock,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.block_elements import FileInputElement
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import imports
@@ -42,6 +50,9 @@ log = logging.getLogger("gradebot.slack")
 MAX_BYTES = 20 * 1024 * 1024   # a 200,000-row CSV is well under this
 ACTION = "imp"
 SLACK_FILE_HOSTS = ("files.slack.com", "files.slack-gov.com")
+MODAL = "import_file"
+FILE_BLOCK, FILE_ACTION = "file", "csv"
+OPTIONS_BLOCK, OPTIONS_ACTION = "options", "words"
 NOT_ADMIN = ("Only admins can import people or customers. Ask an admin, or see "
              "`gradebot import` in the README.")
 
@@ -84,6 +95,27 @@ def _read_value(raw: str) -> tuple[str, str, imports.ImportKind, imports.ImportO
     return (str(v["a"]), str(v["f"]), imports.ImportKind(v["k"]),
             imports.ImportOptions(dict(v.get("m") or {}), dict(v.get("s") or {}),
                                   bool(v.get("n")), bool(v.get("r"))))
+
+
+def home_button() -> ActionsBlock:
+    """App Home (admins): open the import modal."""
+    return ActionsBlock(block_id="imp_home", elements=[ButtonElement(
+        text="Import people or customers (CSV)", action_id=f"{ACTION}:open", value="open")])
+
+
+def modal() -> dict[str, Any]:
+    """A file input for one CSV, and the same words a DM message may carry."""
+    return View(type="modal", callback_id=MODAL, title="Import a CSV", submit="Preview",
+                close="Cancel", blocks=[
+                    InputBlock(block_id=FILE_BLOCK, label="People or customers (CSV, UTF-8)",
+                               element=FileInputElement(action_id=FILE_ACTION,
+                                                        filetypes=["csv", "txt", "tsv"],
+                                                        max_files=1)),
+                    InputBlock(block_id=OPTIONS_BLOCK, optional=True, label="Options",
+                               hint='e.g. people, --map name="Account Name", --status '
+                                    '"Customer - Direct"=customer, --reassign-owners',
+                               element=PlainTextInputElement(action_id=OPTIONS_ACTION,
+                                                             max_length=1000))]).to_dict()
 
 
 def preview_blocks(name: str, kind: imports.ImportKind, report: imports.Report,
@@ -134,6 +166,51 @@ class SlackImports:
         app.event({"type": "message", "subtype": "file_share"})(self.on_file_share)
         app.action({"action_id": f"{ACTION}:go"})(self.on_click)
         app.action({"action_id": f"{ACTION}:cancel"})(self.on_click)
+        app.action({"action_id": f"{ACTION}:open"})(self.on_open)
+        app.view(MODAL)(self.on_submit)
+
+    # ------------------------------------------------------------------ App Home
+    async def on_open(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Open at once: the trigger id expires 3 s after the click (admins checked on
+        submit, where it matters)."""
+        await ack()
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=modal())
+        except Exception:
+            log.exception("opening the import modal failed")
+
+    async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                        client: AsyncWebClient) -> None:
+        """The modal's file becomes a preview in the admin's DM, as if dropped there."""
+        values = (view.get("state") or {}).get("values") or {}
+        files = ((values.get(FILE_BLOCK) or {}).get(FILE_ACTION) or {}).get("files") or []
+        words = ((values.get(OPTIONS_BLOCK) or {}).get(OPTIONS_ACTION) or {}).get("value") or ""
+        if not files:
+            await ack(response_action="errors", errors={FILE_BLOCK: "Choose a CSV file."})
+            return
+        try:
+            parse_options(words)
+        except InvalidInput as exc:
+            await ack(response_action="errors", errors={OPTIONS_BLOCK: bk.clip(str(exc), 150)})
+            return
+        await ack()
+        user = body["user"]["id"]
+        team = (body.get("team") or {}).get("id", "")
+        try:
+            channel = str((await client.conversations_open(users=user))["channel"]["id"])
+            name = str(files[0].get("name") or "the file")
+            parent = await client.chat_postMessage(
+                channel=channel, text=bk.escape(f"Import from App Home: {name}"))
+            event = {"user": user, "channel": channel, "ts": parent["ts"], "text": words,
+                     "files": files[:1]}
+        except Exception:
+            log.exception("starting an App Home import failed")
+            return
+        try:
+            await self._preview(event, client, {"team_id": team})
+        except Exception as exc:
+            log.exception("import preview failed")
+            await self._say(client, event, _failure(exc))
 
     # ------------------------------------------------------------------ the file
     async def on_file_share(self, event: dict[str, Any], client: AsyncWebClient,

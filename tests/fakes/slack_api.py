@@ -99,6 +99,8 @@ class FakeSlackAPI:
             self.calls.clear()
             self.failures.clear()
             self.delay = 0.0
+            self.missing_scopes.clear()
+            self.files.clear()
 
     # ------------------------------------------------------------------ server
     def start(self) -> FakeSlackAPI:

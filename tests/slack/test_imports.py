@@ -184,3 +184,48 @@ def test_an_imported_person_is_matched_on_first_contact(make_env: Callable[..., 
     # the imported name stays (Slack's display name is often a handle)
     assert (mia.role, mia.timezone, mia.display_name) == ("manager", "Europe/Berlin", "Mia M")
     assert acme.owner_id == mia.id
+
+
+def test_app_home_import_modal(make_env: Callable[..., Env]) -> None:
+    """App Home → Import (admins): a modal with a file input; its file is previewed in the
+    admin's DM like a dropped one, and Import imports it. A rep's submission is refused."""
+    from tests.slack.conftest import view_submission
+
+    env = make_env()
+    api = env.api
+    env.sender.event({"type": "app_home_opened", "user": ADMIN, "channel": "DADMIN",
+                      "tab": "home"})
+    home = wait_until(lambda: api.of("views.publish"), what="App Home")[-1]
+    view = home.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    [btn] = [b for b in buttons(view["blocks"]) if b["action_id"] == "imp:open"]
+    env.sender.click(btn["value"], action_id="imp:open", user=ADMIN)
+    opened = wait_until(lambda: api.of("views.open"), what="the import modal")[-1]
+    api.add_file("F0HOME", "accounts.csv", b"name\r\nAcme\r\nBeta\r\n", user=ADMIN)
+    payload = view_submission(opened, {}, user=ADMIN)
+    payload["view"]["state"]["values"]["file"] = {"csv": {"type": "file_input",
+                                                          "files": [{"id": "F0HOME",
+                                                                     "name": "accounts.csv"}]}}
+    assert env.sender.interact(payload).status_code == 200
+    parent = wait_until(lambda: [c for c in api.of("chat.postMessage")
+                                 if "Import from App Home" in str(c.args.get("text"))],
+                        what="the DM thread")[0]
+    [preview] = replies(api, parent.result["ts"])  # type: ignore[index]
+    assert "2 of 2 rows can be imported" in texts(blocks_of(preview.args))
+    click(env, ADMIN, preview, "go")
+    replies(api, parent.result["ts"], 2)  # type: ignore[index]
+    assert set(customers(env)) == {"Acme", "Beta"}
+
+    # a rep who got hold of the modal is refused when submitting it
+    payload = view_submission(opened, {}, user="U1")
+    payload["view"]["state"]["values"]["file"] = {"csv": {"type": "file_input",
+                                                          "files": [{"id": "F0HOME"}]}}
+    env.sender.interact(payload)
+    refused = wait_until(lambda: [c for c in api.of("chat.postMessage")
+                                  if c.args.get("channel") == "D1" and "Only admins" in
+                                  texts(blocks_of(c.args))], what="the refusal")
+    assert refused
+    # no file: the modal says so under the field
+    empty = view_submission(opened, {}, user=ADMIN)
+    r = env.sender.interact(empty)
+    assert r.json()["errors"] == {"file": "Choose a CSV file."}
