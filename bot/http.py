@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.observability import CURRENT_ACCESS, Access, log_access
 from bot.services import Services
 
 log = logging.getLogger("gradebot.http")
@@ -49,6 +50,19 @@ def create_asgi(services: Services, slack_app: Any | None = None,
         secret = (services.settings.slack_signing_secret or "").encode()
 
         async def slack_events(request: Request) -> Response:
+            """Bolt's endpoint, timed from arrival to the ack leaving (the response)."""
+            access = Access(time.perf_counter())
+            token = CURRENT_ACCESS.set(access)
+            outcome = "error"
+            try:
+                response = await answer(request)
+                outcome = "ok" if response.status_code < 400 else f"http_{response.status_code}"
+                return response
+            finally:
+                CURRENT_ACCESS.reset(token)
+                log_access("slack", access, outcome)
+
+        async def answer(request: Request) -> Response:
             body = await request.body()
             problem = _shape_problem(body, request.headers.get("content-type", ""))
             if problem is not None and _signed(
@@ -76,7 +90,9 @@ def create_asgi(services: Services, slack_app: Any | None = None,
                                     status_code=400)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes)
+    asgi = Starlette(routes=routes)
+    asgi.state.slack = slack_app  # the Bolt app behind /slack/events (None in socket mode)
+    return asgi
 
 
 _OBJECTS = ("event", "view", "user", "team", "container", "message", "channel")

@@ -33,7 +33,7 @@ from bot.config import ConfigError
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import APOLOGY
-from bot.observability import log_request
+from bot.observability import CURRENT_ACCESS
 from bot.services import Services
 from bot.slack import blocks as bk
 from bot.slack import forms
@@ -198,21 +198,18 @@ class SlackBot:
 
     async def access_log(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
                          ) -> Any:
-        """One log line and metrics per request: kind, workspace, user, time to ack,
-        outcome. Never the text: commands' arguments and answers stay out of logs."""
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            response = await next()  # returns once the listener has acked
-            status = getattr(response, "status", 200)
-            outcome = "ok" if status < 400 else f"http_{status}"
-            return response
-        finally:
-            log_request("slack", _kind_of(body), outcome, started,
-                        workspace=str(body.get("team_id") or (body.get("team") or {}).get("id")
-                                      or ""),
-                        user=str(body.get("user_id") or (body.get("user") or {}).get("id")
-                                 or (body.get("event") or {}).get("user") or ""))
+        """Say what the request is (kind, workspace, user) for its access line. The line
+        and the ack time are written by the transport once the ack is out (``Access``):
+        ``next()`` here returns before the listener acks. Never the text: commands'
+        arguments and answers stay out of logs."""
+        access = CURRENT_ACCESS.get()
+        if access is not None:
+            access.kind = _kind_of(body)
+            access.workspace = str(body.get("team_id") or (body.get("team") or {}).get("id")
+                                   or "")
+            access.user = str(body.get("user_id") or (body.get("user") or {}).get("id")
+                              or (body.get("event") or {}).get("user") or "")
+        return await next()
 
     async def dedupe_events(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]],
                             logger: logging.Logger) -> Any:
