@@ -20,6 +20,7 @@ from functools import partial, wraps
 from typing import Any
 
 from slack_bolt import BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -77,13 +78,54 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
         missing = "SLACK_BOT_TOKEN" if not st.slack_bot_token else "SLACK_SIGNING_SECRET"
         raise ConfigError(f"{missing}: not set (see the README's Slack set-up)")
     client = client or make_client(services)
+    identity = BotIdentity(st.slack_bot_token, client)
     app = AsyncApp(signing_secret=st.slack_signing_secret, client=client,
-                   process_before_response=False, raise_error_for_unhandled_request=False)
+                   authorize=identity.authorizer(), process_before_response=False,
+                   raise_error_for_unhandled_request=False)
     bot = SlackBot(services, app)
     bot.register()
     app.ack_first = bot.ack_first  # type: ignore[attr-defined]  # for bot.http's endpoint
     app.follow_ups = bot.follow_ups  # type: ignore[attr-defined]  # drained on shutdown
     return app
+
+
+class BotIdentity:
+    """Authorizes every request with the configured bot token, without a network call.
+
+    Bolt's single-workspace authorization calls ``auth.test`` on the first request (and on
+    every one until it succeeds) *before* the listener can ack: with Slack's Web API out of
+    reach every command answered 500, with it hanging, late. The token is ours already;
+    ``auth.test`` (the bot's own user and bot ids, which Bolt uses to ignore our own
+    messages) runs in the background and fills them in when it can.
+    """
+
+    def __init__(self, token: str, client: AsyncWebClient) -> None:
+        self.token, self.client = token, client
+        self.bot_user_id: str | None = None
+        self.bot_id: str | None = None
+        self._learning: asyncio.Task[None] | None = None
+
+    def authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """A plain function (Bolt passes arguments by the names a function declares)."""
+
+        async def authorize(enterprise_id: str | None, team_id: str | None,
+                            user_id: str | None) -> AuthorizeResult:
+            if self.bot_user_id is None and (self._learning is None or self._learning.done()):
+                self._learning = asyncio.create_task(self._learn())
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id,
+                                   user_id=user_id, bot_token=self.token,
+                                   bot_user_id=self.bot_user_id, bot_id=self.bot_id)
+
+        return authorize
+
+    async def _learn(self) -> None:
+        try:
+            info = await self.client.auth_test()
+        except Exception as exc:  # tried again with the next request
+            log.warning("auth.test failed (%s); the bot's own ids are not known yet",
+                        type(exc).__name__)
+            return
+        self.bot_user_id, self.bot_id = info.get("user_id"), info.get("bot_id")
 
 
 class InFlight:

@@ -1,0 +1,122 @@
+"""Socket mode as an operator meets it: a real ``gradebot serve`` process with
+SLACK_APP_TOKEN set while Slack is out of reach — closed (connection refused) or hanging (a
+socket that accepts and never answers). /readyz must say 503 and why; SIGTERM and SIGINT
+must stop it well within the 30 s grace period the README gives (it used to need kill -9).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.slack_http import SECRET
+from tests.load.harness import free_port, gradebot_command
+
+GRACE = 30.0  # the README's deployment section
+
+
+@contextlib.contextmanager
+def hanging_server() -> Iterator[int]:
+    """A TCP port that accepts connections and never says a word."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = srv.accept()
+                held.append(conn)
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        t.join(2)
+        for c in held:
+            c.close()
+        srv.close()
+
+
+def _serve(tmp_path: Path, api_url: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "OPENAI_", "GRADEBOT_"))
+           and k not in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "DATABASE_URL")}
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'gb.db'}",
+                "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": api_url,
+                "GRADEBOT_SWEEP_MINUTES": "0", "PYTHONUNBUFFERED": "1"})
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*gradebot_command(), "serve", "--port", str(port),
+                                 "--host", "127.0.0.1"], env=env, cwd=tmp_path,
+                                stdout=out, stderr=subprocess.STDOUT)
+    return proc, port, log
+
+
+def _readyz(proc: subprocess.Popen[bytes], port: int, log: Path, says: str) -> httpx.Response:
+    """/readyz once it answers with ``says`` in its body."""
+    deadline = time.monotonic() + 60
+    with httpx.Client(timeout=5) as http:
+        while True:
+            assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
+            with contextlib.suppress(httpx.HTTPError):
+                r = http.get(f"http://127.0.0.1:{port}/readyz")
+                if says in r.text:
+                    return r
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize(("slack", "sig"), [("closed", signal.SIGTERM),
+                                            ("hanging", signal.SIGINT),
+                                            ("hanging", signal.SIGTERM)])
+def test_socket_mode_without_slack_is_not_ready_and_stops_on_a_signal(
+        tmp_path: Path, slack: str, sig: signal.Signals) -> None:
+    with contextlib.ExitStack() as stack:
+        if slack == "closed":
+            api_url = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+        else:
+            api_url = f"http://127.0.0.1:{stack.enter_context(hanging_server())}/api/"
+        proc, port, log = _serve(tmp_path, api_url)
+        try:
+            # refused: the first attempt fails at once; hanging: it is still waiting
+            says = "Slack unreachable" if slack == "closed" else "connecting to Slack"
+            r = _readyz(proc, port, log, says)
+            assert r.status_code == 503, r.text
+            body = r.json()
+            assert body["ok"] is False and body["database"] == "ok"
+            assert says in body["slack_socket_mode"]
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+
+            t0 = time.monotonic()
+            proc.send_signal(sig)
+            code = proc.wait(GRACE)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        text = log.read_text(errors="replace")
+        assert took < 10, f"{took:.1f} s to stop\n{text[-2000:]}"
+        # SIGTERM: a clean exit; SIGINT (Ctrl-C): the shell's 130, after the same clean-up
+        assert code == (0 if sig == signal.SIGTERM else 130), text[-2000:]
+        assert "gradebot: stopped" in text, text[-2000:]
+        if slack == "closed":  # the operator is told why, in the log as well
+            assert "socket mode not connected: Slack unreachable" in text, text[-2000:]
