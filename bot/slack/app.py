@@ -13,15 +13,14 @@ import contextlib
 import hashlib
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial, wraps
 from typing import Any
 
 from slack_bolt import BoltResponse
-from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
