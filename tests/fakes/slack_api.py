@@ -39,6 +39,10 @@ class FakeSlackAPI:
         self._thread: threading.Thread | None = None
         self.users: dict[str, dict[str, Any]] = {}
         self.delay = 0.0  # seconds every call waits before answering (a slow Slack)
+        # socket mode: apps.connections.open hands out ws://…/ws; envelopes to send, acks got
+        self.socket_outbox: asyncio.Queue[dict[str, Any]] | None = None
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_connections = 0
 
     # ------------------------------------------------------------------ control
     @property
@@ -86,6 +90,8 @@ class FakeSlackAPI:
             app.router.add_route("GET", "/api/{method}", self._api)
             app.router.add_route("POST", "/response/{name}", self._response)
             app.router.add_route("POST", "/upload/{file_id}", self._upload)
+            app.router.add_route("GET", "/ws", self._socket)
+            self.socket_outbox = asyncio.Queue()
             self._runner = web.AppRunner(app, access_log=None)
             self.loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -200,6 +206,8 @@ class FakeSlackAPI:
                 files = json.loads(files)
             return {**ok, "files": [{"id": f["id"], "title": f.get("title")}
                                     for f in files or []]}
+        if method == "apps.connections.open":
+            return {**ok, "url": f"ws://127.0.0.1:{self.port}/ws"}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         return {"ok": False, "error": "unknown_method"}
@@ -212,6 +220,34 @@ class FakeSlackAPI:
         if failure is not None:
             return web.Response(status=failure[0], text="error")
         return web.json_response({"ok": True})
+
+    def send_envelope(self, envelope: dict[str, Any]) -> None:
+        """Deliver a socket-mode envelope to the connected app (from any thread)."""
+        assert self.loop is not None and self.socket_outbox is not None
+        self.loop.call_soon_threadsafe(self.socket_outbox.put_nowait, envelope)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's socket-mode WebSocket: hello, then queued envelopes; acks are recorded."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.socket_connections += 1
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": "A1"}})
+        assert self.socket_outbox is not None
+
+        async def pump() -> None:
+            while True:
+                await ws.send_json(await self.socket_outbox.get())
+
+        sender = asyncio.create_task(pump())
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    with self.lock:
+                        self.socket_acks.append(json.loads(msg.data))
+        finally:
+            sender.cancel()
+        return ws
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -121,3 +121,39 @@ def test_socket_mode_without_slack_is_not_ready_and_stops_on_a_signal(
         assert "gradebot: stopped" in text, text[-2000:]
         if slack == "closed":  # the operator is told why, in the log as well
             assert "socket mode not connected: Slack unreachable" in text, text[-2000:]
+
+
+def test_socket_mode_connected_is_ready_and_its_envelope_acks_are_timed(
+        tmp_path: Path, fake_slack) -> None:
+    """With Slack there: /readyz 200, a slash command envelope is acked over the socket,
+    and its ack time is in the access log and /metrics."""
+    import json
+
+    fake_slack.reset()
+    proc, port, log = _serve(tmp_path, fake_slack.base_url)
+    try:
+        r = _readyz(proc, port, log, '"slack_socket_mode":"ok"')
+        assert r.status_code == 200, r.text
+        fake_slack.send_envelope({
+            "envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
+            "payload": {"token": "x", "team_id": "T1", "team_domain": "test",
+                        "channel_id": "C1", "user_id": "U1", "user_name": "u1",
+                        "command": "/grades", "text": "help", "api_app_id": "A1",
+                        "response_url": fake_slack.response_url(), "trigger_id": "t.1"}})
+        deadline = time.monotonic() + 15
+        while not any(a.get("envelope_id") == "env-1" for a in fake_slack.socket_acks):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+            time.sleep(0.05)
+        ack = next(a for a in fake_slack.socket_acks if a.get("envelope_id") == "env-1")
+        assert "/grades" in json.dumps(ack["payload"])  # the help text, in the ack itself
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 'gradebot_ack_seconds_count{kind="command:/grades",platform="slack"} 1.0' \
+            in metrics, metrics[-1500:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(GRACE)
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    access = [x for x in lines if x.get("logger") == "gradebot.access"]
+    assert [x["kind"] for x in access] == ["command:/grades"]
+    assert access[0]["outcome"] == "ok" and access[0]["latency_ms"] > 0
+    assert code == 0
