@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial, wraps
 from typing import Any
 
+import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -27,6 +28,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError
@@ -47,6 +49,8 @@ from storage.errors import InvalidInput
 from storage.models import Person, Role, Workspace
 
 log = logging.getLogger("gradebot.slack")
+SLACK_UNREACHABLE = ("Sorry — I could not reach Slack to post that (it did not answer for a "
+                     "while). Nothing you answered is lost: please try again in a minute.")
 
 HELP = {
     "/grade": "/grade <customer> [quarterly|annual|strategic] — grade a customer in a thread "
@@ -61,13 +65,23 @@ HELP = {
 }
 
 
-def make_client(services: Services) -> AsyncWebClient:
+# a Web API that refuses connections is tried again after ~0.5, 1, 2, 4 and 8 s (with
+# jitter): a blip of up to ~15 s (a proxy restarting) goes unnoticed by the rep, and the
+# work of a request still ends within the 20 s a stopping replica gives it
+CONNECTION_RETRIES = 5
+PROFILE_SECONDS = 2.0  # users.info is a nicety: never hold a rep's answer up for it
+
+
+def make_client(services: Services, connection_retries: int | None = None) -> AsyncWebClient:
     st = services.settings
+    retries = CONNECTION_RETRIES if connection_retries is None else connection_retries
     return AsyncWebClient(
         token=st.slack_bot_token, base_url=st.slack_api_url, timeout=10,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=4),
                         AsyncServerErrorRetryHandler(max_retry_count=3),
-                        AsyncConnectionErrorRetryHandler(max_retry_count=2)])
+                        AsyncConnectionErrorRetryHandler(
+                            max_retry_count=retries,
+                            interval_calculator=BackoffRetryIntervalCalculator(0.5))])
 
 
 def build_slack_app(services: Services, *, client: AsyncWebClient | None = None) -> AsyncApp:
@@ -288,12 +302,18 @@ class SlackBot:
     async def _learn_profile(self, actor: Actor, person: Person, client: AsyncWebClient,
                              fallback: str = "") -> None:
         try:
-            info = await client.users_info(user=person.external_id)
+            info = await asyncio.wait_for(client.users_info(user=person.external_id),
+                                          PROFILE_SECONDS)
             user = info.get("user") or {}
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", person.external_id, exc.response.get(
                 "error"))
             user = {}
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # Slack out of reach: answer without the profile (asked again next time)
+            log.warning("users.info unreachable for %s: %s", person.external_id,
+                        type(exc).__name__)
+            return
         prof = user.get("profile") or {}
         name = prof.get("display_name") or user.get("real_name") or fallback
         if not user and not name:
@@ -317,6 +337,8 @@ class SlackBot:
         text = APOLOGY
         if isinstance(exc, InvalidInput):
             text = str(exc)
+        elif isinstance(exc, aiohttp.ClientError | TimeoutError):
+            text = SLACK_UNREACHABLE
         user = (body.get("user") or {}).get("id") or body.get("user_id") or \
             (body.get("event") or {}).get("user")
         try:
