@@ -65,9 +65,13 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
     link: Any = None
     checks: dict[str, Any] = {}
     if socket_mode:
+        from bot.slack.app import make_client
         from bot.slack.socket import SocketLink, TimedSocketModeHandler
 
-        link = SocketLink(TimedSocketModeHandler(slack, sv.settings.slack_app_token))
+        # its own client: a connection attempt gives up quickly and SocketLink backs off
+        # (the app's client rides out a Web API blip for ~15 s before it gives up)
+        link = SocketLink(TimedSocketModeHandler(slack, sv.settings.slack_app_token,
+                                                 web_client=make_client(sv, 1)))
         checks["slack_socket_mode"] = link.problem
     asgi = create_asgi(sv, None if socket_mode else slack, teams, checks)
     server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_level="warning",

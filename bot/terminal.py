@@ -7,13 +7,16 @@ escaped so a customer called ``[bold]x`` prints as typed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
+from bot.engine.inputs import whole_number
 from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
@@ -32,7 +35,9 @@ class TerminalChat:
     def __init__(self, services: Services, actor: Actor, console: Console,
                  read: Callable[[str], str]) -> None:
         self.sv = services
-        self.actor = actor
+        # each chat is a place of its own: a grading open in two terminals hears, at its
+        # next step, what the other one changed (or that it saved or discarded it)
+        self.actor = replace(actor, place=f"cli:{uuid.uuid4().hex[:12]}")
         self.console = console
         self.read = read
         self.session_id: int | None = None
@@ -63,12 +68,7 @@ class TerminalChat:
                     if line.strip().lower() in _END:
                         return
                     if line.strip().lower() == "resume":  # the newest unfinished grading
-                        left = self.unfinished()
-                        if not left:
-                            c.print("Nothing to resume: type a customer name.")
-                            continue
-                        self.show(self.sv.conversation.handle(self.actor, Text("resume"),
-                                                              session_id=left[0][0]))
+                        self.resume_newest()
                         continue
                     start = parse_grade_args(line)
                     if start is None:
@@ -84,13 +84,25 @@ class TerminalChat:
             if line.strip().lower() in _END:
                 c.print("Bye. Anything unfinished is kept: run gradebot chat to resume.")
                 return
+            if self.session_id is None and line.strip().lower() == "resume":
+                self.resume_newest()  # after a grading ended (here or elsewhere)
+                continue
             self.show(self.sv.conversation.handle(self.actor, self.to_input(line),
                                                   session_id=self.session_id))
 
+    def resume_newest(self) -> None:
+        left = self.unfinished()
+        if not left:
+            self.console.print("Nothing to resume: type a customer name.")
+            return
+        self.show(self.sv.conversation.handle(self.actor, Text("resume"),
+                                              session_id=left[0][0]))
+
     def to_input(self, line: str) -> Choose | Text | Start:
         t = line.strip()
-        if t.isdigit() and self.options and 1 <= int(t) <= len(self.options):
-            return Choose(self.options[int(t) - 1])
+        n = whole_number(t, digits=4)  # (length-checked: int() of 5,000 digits raises)
+        if n is not None and self.options and 1 <= n <= len(self.options):
+            return Choose(self.options[n - 1])
         if self.session_id is None:  # at "Create it …?": yes creates; a name starts anew
             only_create = len(self.options) == 1 and self.options[0].startswith("create|")
             if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
@@ -107,11 +119,9 @@ class TerminalChat:
                 self.session_id = p.session_id
             self.render(p)
         last = prompts[-1] if prompts else None
-        if (last is not None and last.kind in (Kind.SAVED, Kind.SUMMARY)) or (
-                last is not None and last.kind is Kind.INFO and (
-                    last.text.startswith(("Discarded", "Paused", "This grading was idle")))):
-            self.session_id = None
-            self.options = []
+        if last is not None and (last.kind in (Kind.SAVED, Kind.SUMMARY) or last.closed):
+            self.session_id = None  # the grading is over here; its way on stays numbered
+            self.options = [o.value for o in last.choices]
 
     def render(self, p: Prompt) -> None:
         c = self.console

@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError
 from bot.engine import Actor, Choose, Text, parse_grade_args
-from bot.engine.inputs import pick_option
+from bot.engine.inputs import pick_option, whole_number
 from bot.engine.prompts import APOLOGY
 from bot.observability import CURRENT_ACCESS
 from bot.services import Services
@@ -507,7 +507,7 @@ class SlackBot:
                          client: AsyncWebClient) -> None:
         """Open at once: the trigger id expires 3 s after the click."""
         try:
-            session_id = int(str(action.get("value", "")).removeprefix("form|"))
+            session_id = whole_number(str(action.get("value", "")).removeprefix("form|")) or 0
             team = (body.get("team") or {}).get("id", "")
             actor, _ = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
             view = await asyncio.to_thread(self._form_view, actor, session_id)
@@ -535,7 +535,7 @@ class SlackBot:
         actor, person = await self.before_ack(self.sv.actor, "slack", team,
                                               body["user"]["id"])
         raw = forms.form_answers((view.get("state") or {}).get("values") or {})
-        session_id = int(view.get("private_metadata") or 0)
+        session_id = whole_number(str(view.get("private_metadata") or "")) or 0
         result = await self.before_ack(self.sv.conversation.submit_form, actor, session_id,
                                        raw, input_key=f"v:{view.get('id', '')}")
         if isinstance(result, dict):

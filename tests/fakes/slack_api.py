@@ -223,7 +223,8 @@ class FakeSlackAPI:
 
     def send_envelope(self, envelope: dict[str, Any]) -> None:
         """Deliver a socket-mode envelope to the connected app (from any thread)."""
-        assert self.loop is not None and self.socket_outbox is not None
+        assert self.loop is not None
+        assert self.socket_outbox is not None
         self.loop.call_soon_threadsafe(self.socket_outbox.put_nowait, envelope)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
