@@ -224,7 +224,10 @@ def render_book(console: Console, view: BookView | Denied) -> None:
     console.print(t if view.entries else "Nothing to show.")
 
 
-def render_portfolio(console: Console, view: PortfolioView) -> None:
+def render_portfolio(console: Console, view: PortfolioView | Denied) -> None:
+    if isinstance(view, Denied):
+        console.print(f"[red]{escape(view.message)}[/red]")
+        return
     p = view.portfolio
     console.print(f"[bold]Portfolio of {escape(view.owner)}[/bold]: {plural(p.customers)}, "
                   f"{p.graded} graded.")

@@ -67,8 +67,8 @@ from storage.models import (
     SessionStatus,
 )
 from storage.names import clean_name
-from storage.people import can_see
 from storage.types import utcnow
+from storage.visibility import can_see
 
 log = logging.getLogger("gradebot.engine")
 T = TypeVar("T")
@@ -301,7 +301,8 @@ class Conversation:
             name = clean_name(name)
         except InvalidInput as exc:
             return [_error(str(exc))]
-        match = customers_db.find_customer(s, actor.workspace_id, name)
+        viewer = s.get(Person, actor.person_id)
+        match = customers_db.find_customer(s, actor.workspace_id, name, viewer=viewer)
         if match.exact is None:
             options = [Option(value=inp.pick_option(c.id, cadence), label=c.name)  # type: ignore[arg-type]
                        for c in match.suggestions]
@@ -339,9 +340,7 @@ class Conversation:
         if person is None:
             return [_error("I don't know you yet. Try again in a moment.")]
         if not can_see(person, owner):
-            who = owner.display_name if owner else "someone else"
-            return [_error(f"{customer.name} is in {who}'s book. Ask them or your manager to "
-                           "grade it.")]
+            return [_error(elsewhere_line(customer.name, owner))]
         if customer.owner_id is None:
             customers_db.set_owner(s, customer, person.id)
         if customer.archived:  # "Create Old Co", or a Grade button from before it was archived
@@ -931,6 +930,13 @@ def _answer_options(q: Question, near: object = None) -> list[Option]:
     if q.type is AnswerType.CHOICE:
         return [Option(value=inp.answer_option(q.id, c.key), label=c.label) for c in q.choices]
     return []
+
+
+def elsewhere_line(name: str, owner: Person | None) -> str:
+    """Said of a customer in a book the person may not see: that it exists and whom to
+    ask — never its grade."""
+    who = owner.display_name if owner else "someone else"
+    return f"{name} is in {who}'s book. Ask them or your manager to grade it."
 
 
 def _ended_by(gs: GradingSession, actor: Actor, what: str) -> dict[str, object]:

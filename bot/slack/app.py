@@ -35,6 +35,7 @@ from bot.config import ConfigError
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option, whole_number
 from bot.engine.prompts import APOLOGY
+from bot.lookups import Denied
 from bot.observability import CURRENT_ACCESS
 from bot.services import Services
 from bot.slack import blocks as bk
@@ -394,6 +395,11 @@ class SlackBot:
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/portfolio":
             pv = await asyncio.to_thread(self.sv.portfolio, person, text.lower() == "team")
+            if isinstance(pv, Denied):  # (rendered like any refused look-up)
+                t, b = bk.render_book(pv)
+                await respond(text=t, blocks=b, response_type="ephemeral",
+                              replace_original=True)
+                return
             t, b = bk.render_portfolio(pv)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
             await self.delivery.upload_chart(client, person, pv)
