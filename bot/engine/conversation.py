@@ -325,6 +325,11 @@ class Conversation:
                 customer = customers_db.get_customer(s, actor.workspace_id, int(arg))
             except (NotFound, ValueError):
                 return [_error("That customer no longer exists. Start again with /grade.")]
+            person = s.get(Person, actor.person_id)
+            owner = s.get(Person, customer.owner_id) if customer.owner_id else None
+            if person is None or not can_see(person, owner):
+                # a button names its customer by id only: say nothing of whose it is
+                return [_error(NOT_YOURS)]
         else:
             try:
                 customer, _ = customers_db.find_or_create_customer(
@@ -773,7 +778,8 @@ class Conversation:
                 input_key: str | None) -> dict[str, str] | Reply:
         gs = self._session_for(s, actor, session_id)
         if gs is None or gs.kind != "grade":
-            return [_error("This grading no longer exists. Start again with /grade.")]
+            return [_error("That grading is not one of yours, or it no longer exists. Start "
+                           "one with /grade.")]
         if gs.status == SessionStatus.SAVED:
             return []  # submitted twice: the first one saved it
         if gs.status not in ACTIVE_STATUSES:
@@ -930,6 +936,10 @@ def _answer_options(q: Question, near: object = None) -> list[Option]:
     if q.type is AnswerType.CHOICE:
         return [Option(value=inp.answer_option(q.id, c.key), label=c.label) for c in q.choices]
     return []
+
+
+NOT_YOURS = ("That customer is not in your book (or your team's), so you cannot grade it "
+             "here. Start with /grade <customer>.")
 
 
 def elsewhere_line(name: str, owner: Person | None) -> str:

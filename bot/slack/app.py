@@ -213,7 +213,10 @@ def reported(fn: Handler) -> Handler:
                 await self.ack_first.wait()
                 await fn(self, **kw)
             except Exception as exc:
-                log.exception("slack listener %s failed", fn.__name__)
+                if isinstance(exc, InvalidInput):  # a refusal (a forged id …), not a fault
+                    log.info("slack listener %s refused: %s", fn.__name__, exc)
+                else:
+                    log.exception("slack listener %s failed", fn.__name__)
                 await self.tell_failure(kw.get("body") or {}, kw.get("client"), exc)
 
     return run

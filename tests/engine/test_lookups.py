@@ -219,8 +219,10 @@ def test_creating_a_name_taken_in_someone_elses_book_says_whose_without_its_grad
         from storage.customers import customer_named
 
         acme = customer_named(s, office["bob"].workspace_id, "Acme")
-    chat.send("[Pick Acme]", Choose(pick_option(acme.id, None)))
-    assert chat.last[0].text == "Acme is in bob's book. Ask them or your manager to grade it."
+    chat.send("[Pick #id]", Choose(pick_option(acme.id, None)))  # an id: not even the name
+    from bot.engine.conversation import NOT_YOURS
+
+    assert [p.text for p in chat.last] == [NOT_YOURS]
 
 
 def test_a_rep_asking_for_the_team_portfolio_is_told_it_needs_a_manager(db, office, worksheet):
