@@ -482,6 +482,8 @@ class TeamsBot:
             act = actions.parse(value)
             now = self.sv.clock()
             if act.kind == "away":
+                await asyncio.to_thread(actions.check_own, self.sv.db, who.person.id,
+                                        act.delivery_id)
                 initial = await asyncio.to_thread(actions.away_default, self.sv.db,
                                                   who.person.id, now)
                 await ctx.send(ui.away_card(act.delivery_id, initial.isoformat()))
