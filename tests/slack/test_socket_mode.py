@@ -23,6 +23,7 @@ from tests.fakes.slack_http import SECRET
 from tests.load.harness import free_port, gradebot_command
 
 GRACE = 30.0  # the README's deployment section
+pytestmark = pytest.mark.slow  # real processes: a few seconds each
 
 
 @contextlib.contextmanager
@@ -85,8 +86,7 @@ def _readyz(proc: subprocess.Popen[bytes], port: int, log: Path, says: str) -> h
 
 
 @pytest.mark.parametrize(("slack", "sig"), [("closed", signal.SIGTERM),
-                                            ("hanging", signal.SIGINT),
-                                            ("hanging", signal.SIGTERM)])
+                                            ("hanging", signal.SIGINT)])
 def test_socket_mode_without_slack_is_not_ready_and_stops_on_a_signal(
         tmp_path: Path, slack: str, sig: signal.Signals) -> None:
     with contextlib.ExitStack() as stack:
