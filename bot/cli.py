@@ -160,6 +160,7 @@ def remind(
         if dry_run:
             when = remind_cli.parse_at(at, sv.settings.timezone, sv.clock())
             remind_cli.render_plan(console, remind_cli.dry_run(sv, when, workspace), when)
+            remind_cli.render_unreachable(console, remind_cli.unreachable(sv, when, workspace))
         else:
             code = remind_cli.print_report(console, err, remind_cli.sweep_now(sv))
             if code:
@@ -186,10 +187,11 @@ def people_list(workspace: WorkspaceOption = "cli:local") -> None:
         people = people_db.people_of(s, ws.id)  # type: ignore[arg-type]
         names = {p.id: p.display_name for p in people}
         t = Table()
-        for col in ("User id", "Name", "Role", "Manager"):
+        for col in ("User id", "Name", "Email", "Role", "Manager"):
             t.add_column(col)
         for p in people:
-            t.add_row(p.external_id, p.display_name, p.role,
+            uid = "(not seen yet)" if people_db.is_pending(p) else p.external_id
+            t.add_row(uid, p.display_name, p.email or "", p.role,
                       names.get(p.manager_id, "") if p.manager_id else "")
         console.print(t)
 

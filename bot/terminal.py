@@ -217,10 +217,9 @@ def render_book(console: Console, view: BookView | Denied) -> None:
     for col in ("Customer", "Grade", "Score", "Recommendation", "Due"):
         t.add_column(col)
     for e in view.entries:
-        due = "now" if e.letter is None else (e.due_on.isoformat() if e.due_on else "—")
-        mark = " ⚠ overdue" if view.is_overdue(e) else ""
         t.add_row(escape(e.name), e.letter or "–", "–" if e.total is None else f"{e.total:g}",
-                  (e.recommendation or "").replace("_", " "), due + mark)
+                  (e.recommendation or "").replace("_", " "),
+                  escape(view.due_text(e).replace("⚠️", "⚠")) or "—")
     console.print(t if view.entries else "Nothing to show.")
 
 

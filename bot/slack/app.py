@@ -31,7 +31,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option, whole_number
 from bot.engine.prompts import APOLOGY
@@ -74,8 +74,15 @@ PROFILE_SECONDS = 2.0  # users.info is a nicety: never hold a rep's answer up fo
 
 
 def make_client(services: Services, connection_retries: int | None = None) -> AsyncWebClient:
-    st = services.settings
+    """The bot's client: it rides out a Web API blip (``CONNECTION_RETRIES``)."""
     retries = CONNECTION_RETRIES if connection_retries is None else connection_retries
+    return make_client_for(services.settings, retries)
+
+
+def make_client_for(st: Settings, connection_retries: int = 2) -> AsyncWebClient:
+    """The Web API client for these settings (the CLI's imports use it without Services;
+    a command line gives up on an unreachable Slack after two quick retries)."""
+    retries = connection_retries
     return AsyncWebClient(
         token=st.slack_bot_token, base_url=st.slack_api_url, timeout=10,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=4),
@@ -97,6 +104,9 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
                    authorize=identity.authorizer(), process_before_response=False,
                    raise_error_for_unhandled_request=False)
     bot = SlackBot(services, app)
+    from bot.slack import imports  # CSV files dropped into the DM: before the message listener
+
+    imports.register(app, bot)
     bot.register()
     app.ack_first = bot.ack_first  # type: ignore[attr-defined]  # for bot.http's endpoint
     app.follow_ups = bot.follow_ups  # type: ignore[attr-defined]  # drained on shutdown
@@ -333,8 +343,9 @@ class SlackBot:
                     timezone=(user.get("tz") or "UTC") if user else None)
 
         saved = await asyncio.to_thread(save)
-        if saved is not None:
+        if saved is not None:  # an imported person matched by email brings role and manager
             person.display_name, person.timezone = saved.display_name, saved.timezone
+            person.role, person.manager_id = saved.role, saved.manager_id
 
     async def tell_failure(self, body: dict[str, Any], client: AsyncWebClient | None,
                            exc: Exception) -> None:
