@@ -63,7 +63,7 @@ from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Kind, Prompt, Text, parse_grade_args
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import APOLOGY
-from bot.lookups import NotFoundCard
+from bot.lookups import Denied, NotFoundCard
 from bot.services import Services
 from bot.teams import cards as ui
 from bot.teams import live, refs
@@ -149,6 +149,7 @@ class TeamsBot:
         st = services.settings
         check_credentials(st)
         self.sv = services
+        self._asked_email: set[tuple[str, str]] = set()  # members asked for their email
         self.authenticated = bool(st.teams_client_id)
         if self.authenticated and st.teams_dev_no_auth:
             log.warning("Teams: GRADEBOT_TEAMS_DEV_NO_AUTH is ignored: CLIENT_ID is set, so "
@@ -251,9 +252,11 @@ class TeamsBot:
             activity.conversation.tenant_id or self.sv.settings.teams_tenant_id
         return str(tenant) if tenant else None
 
-    async def who(self, activity: Any) -> Who | None:
+    async def who(self, activity: Any, api: Any = None) -> Who | None:
         """The workspace (tenant) and person (Entra object id) of an activity, and — in a
-        personal chat — the conversation reference stored for proactive messages."""
+        personal chat — the conversation reference stored for proactive messages. A person
+        with no email yet is asked for once (``api``: the member's email or UPN), so someone
+        imported by email before first contact is matched, not duplicated."""
         tenant = self._tenant(activity)
         sender = activity.from_
         user = sender.aad_object_id or (sender.id if sender.id and len(sender.id) <= 64
@@ -269,6 +272,8 @@ class TeamsBot:
         except InvalidInput as exc:
             log.warning("Teams: could not resolve the sender: %s", exc)
             return None
+        if api is not None and not person.email and (tenant, user) not in self._asked_email:
+            actor, person = await self._match_email(api, activity, tenant, user, actor, person)
         conv = activity.conversation
         if (conv.conversation_type in (None, "personal") and activity.service_url
                 and activity.recipient is not None):
@@ -279,6 +284,27 @@ class TeamsBot:
             if await asyncio.to_thread(refs.remember, self.sv.db, person.id, ref):
                 person.conversation_ref = ref
         return Who(actor, person, tenant)
+
+    async def _match_email(self, api: Any, activity: Any, tenant: str, user: str,
+                           actor: Actor, person: Person) -> tuple[Actor, Person]:
+        """The member's email (or UPN) from the conversation's members API, once per person
+        and process; with it the imported row of the same email becomes this person."""
+        self._asked_email.add((tenant, user))
+        try:
+            member = await api.conversations.get_member_by_id(activity.conversation.id,
+                                                              activity.from_.id)
+        except Exception as exc:
+            log.info("Teams: could not read the member's email: %s", type(exc).__name__)
+            return actor, person
+        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+        if not email or "@" not in str(email):
+            return actor, person
+        try:
+            return await asyncio.to_thread(self.sv.actor, "teams", tenant, user,
+                                           (activity.from_.name or "")[:200], email=str(email))
+        except InvalidInput as exc:
+            log.warning("Teams: could not store the member's email: %s", exc)
+            return actor, person
 
     def _fresh(self, tenant: str, activity_id: str | None) -> bool:
         """False for an activity id seen before (a redelivery)."""
@@ -293,7 +319,7 @@ class TeamsBot:
     # ------------------------------------------------------------------ messages
     async def on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
         try:
-            who = await self.who(ctx.activity)
+            who = await self.who(ctx.activity, ctx.api)
             if who is None:
                 return
             if not await asyncio.to_thread(self._fresh, who.tenant, ctx.activity.id):
@@ -348,7 +374,8 @@ class TeamsBot:
             elif word == "portfolio":
                 pv = await asyncio.to_thread(self.sv.portfolio, who.person,
                                              rest.lower() == "team")
-                await ctx.send(ui.portfolio_card(pv))
+                await ctx.send(ui.book_card(pv) if isinstance(pv, Denied)  # refused: its line
+                               else ui.portfolio_card(pv))
                 return
             elif word in ("help", "?") and not active:
                 await ctx.send(ui.help_card())
@@ -413,7 +440,7 @@ class TeamsBot:
         try:
             act = ctx.activity
             added = [m.id for m in act.members_added or []]
-            who = await self.who(act)
+            who = await self.who(act, ctx.api)
             if who is not None and act.recipient is not None and act.recipient.id in added:
                 await ctx.send(ui.help_card("Hi! I help you grade your customers, so you "
                                             "invest more in the good ones."))
@@ -434,7 +461,7 @@ class TeamsBot:
         value = ui.chosen_value(data)
         if action.verb != ui.VERB or not value:
             return AdaptiveCardActionMessageResponse(value="That button is not one I know.")
-        who = await self.who(ctx.activity)
+        who = await self.who(ctx.activity, ctx.api)
         if who is None:
             return AdaptiveCardActionMessageResponse(value="I could not tell who you are.")
         if not personal(ctx.activity):
@@ -550,6 +577,8 @@ class TeamsBot:
             act = actions.parse(value)
             now = self.sv.clock()
             if act.kind == "away":
+                await asyncio.to_thread(actions.check_own, self.sv.db, who.person.id,
+                                        act.delivery_id)
                 initial = await asyncio.to_thread(actions.away_default, self.sv.db,
                                                   who.person.id, now)
                 await ctx.send(ui.away_card(act.delivery_id, initial.isoformat()))

@@ -39,6 +39,18 @@ class FakeSlackAPI:
         self._thread: threading.Thread | None = None
         self.users: dict[str, dict[str, Any]] = {}
         self.delay = 0.0  # seconds every call waits before answering (a slow Slack)
+        # socket mode: apps.connections.open hands out ws://…/ws; envelopes to send, acks got
+        self.socket_outbox: asyncio.Queue[dict[str, Any]] | None = None
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_connections = 0
+        # users.lookupByEmail finds only people in ``users`` (by profile email, any case);
+        # a scope listed here is one the token lacks (its methods answer missing_scope)
+        self.missing_scopes: set[str] = set()
+        # files.info / url_private: file id → (file object, content); the content is served
+        # only with the bot token (``token``) in the Authorization header, as Slack does
+        self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self.token = "xoxb-test"
+        self.downloads: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ control
     @property
@@ -68,11 +80,31 @@ class FakeSlackAPI:
         raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}: "
                              f"{[c.method for c in self.calls]}")
 
+    def add_user(self, uid: str, email: str, name: str, tz: str | None = "UTC") -> None:
+        """A Slack member the directory knows (``users.lookupByEmail``, ``users.info``)."""
+        user: dict[str, Any] = {"id": uid, "name": name.lower(), "real_name": name,
+                                "profile": {"display_name": name, "email": email}}
+        if tz:
+            user["tz"] = tz
+        self.users[uid] = user
+
+    def add_file(self, file_id: str, name: str, content: bytes, user: str = "U0ADMIN",
+                 filetype: str = "csv") -> dict[str, Any]:
+        """A file someone shared: ``files.info`` describes it, ``url_private`` serves it."""
+        meta = {"id": file_id, "name": name, "title": name, "filetype": filetype,
+                "mimetype": "text/csv", "size": len(content), "user": user,
+                "url_private": f"http://127.0.0.1:{self.port}/files/{file_id}/{name}",
+                "url_private_download": f"http://127.0.0.1:{self.port}/files/{file_id}/{name}"}
+        self.files[file_id] = (meta, content)
+        return meta
+
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
             self.failures.clear()
             self.delay = 0.0
+            self.missing_scopes.clear()
+            self.files.clear()
 
     # ------------------------------------------------------------------ server
     def start(self) -> FakeSlackAPI:
@@ -86,6 +118,9 @@ class FakeSlackAPI:
             app.router.add_route("GET", "/api/{method}", self._api)
             app.router.add_route("POST", "/response/{name}", self._response)
             app.router.add_route("POST", "/upload/{file_id}", self._upload)
+            app.router.add_route("GET", "/ws", self._socket)
+            self.socket_outbox = asyncio.Queue()
+            app.router.add_route("GET", "/files/{file_id}/{name}", self._download)
             self._runner = web.AppRunner(app, access_log=None)
             self.loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -178,6 +213,21 @@ class FakeSlackAPI:
         if method == "conversations.open":
             users = str(args.get("users", "U0"))
             return {**ok, "channel": {"id": "D" + users.split(",")[0].lstrip("U")}}
+        if method == "users.lookupByEmail":
+            if "users:read.email" in self.missing_scopes:
+                return {"ok": False, "error": "missing_scope", "needed": "users:read.email"}
+            email = str(args.get("email", "")).lower()
+            found = next((u for u in self.users.values()
+                          if str((u.get("profile") or {}).get("email", "")).lower() == email),
+                         None)
+            return {**ok, "user": found} if found else {"ok": False,
+                                                         "error": "users_not_found"}
+        if method == "files.info":
+            if "files:read" in self.missing_scopes:
+                return {"ok": False, "error": "missing_scope", "needed": "files:read"}
+            entry = self.files.get(str(args.get("file", "")))
+            return {**ok, "file": entry[0]} if entry else {"ok": False,
+                                                          "error": "file_not_found"}
         if method == "users.info":
             uid = str(args.get("user", ""))
             user = self.users.get(uid) or {"id": uid, "name": uid.lower(), "tz": "UTC",
@@ -200,6 +250,8 @@ class FakeSlackAPI:
                 files = json.loads(files)
             return {**ok, "files": [{"id": f["id"], "title": f.get("title")}
                                     for f in files or []]}
+        if method == "apps.connections.open":
+            return {**ok, "url": f"ws://127.0.0.1:{self.port}/ws"}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         return {"ok": False, "error": "unknown_method"}
@@ -212,6 +264,47 @@ class FakeSlackAPI:
         if failure is not None:
             return web.Response(status=failure[0], text="error")
         return web.json_response({"ok": True})
+
+    def send_envelope(self, envelope: dict[str, Any]) -> None:
+        """Deliver a socket-mode envelope to the connected app (from any thread)."""
+        assert self.loop is not None
+        assert self.socket_outbox is not None
+        self.loop.call_soon_threadsafe(self.socket_outbox.put_nowait, envelope)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's socket-mode WebSocket: hello, then queued envelopes; acks are recorded."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.socket_connections += 1
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": "A1"}})
+        assert self.socket_outbox is not None
+
+        async def pump() -> None:
+            while True:
+                await ws.send_json(await self.socket_outbox.get())
+
+        sender = asyncio.create_task(pump())
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    with self.lock:
+                        self.socket_acks.append(json.loads(msg.data))
+        finally:
+            sender.cancel()
+        return ws
+    async def _download(self, request: web.Request) -> web.Response:
+        """url_private: the content with the bot token; Slack's sign-in page without."""
+        auth = request.headers.get("Authorization", "")
+        fid = request.match_info["file_id"]
+        self._record("download", {"file_id": fid, "authorization": auth})
+        entry = self.files.get(fid)
+        if entry is None:
+            return web.Response(status=404, text="not found")
+        if auth != f"Bearer {self.token}":
+            return web.Response(text="<!DOCTYPE html><html>Sign in to Slack</html>",
+                                content_type="text/html")
+        return web.Response(body=entry[1], content_type="text/csv")
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()
