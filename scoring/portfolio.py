@@ -1,6 +1,8 @@
 """A book of business against its target balance of the three goods.
 
-Each graded customer counts toward the good it mostly serves (its grade's profile). A book
+Each graded customer counts toward its strongest good (its grade's profile, which is also the
+good that carries its grade); the balance of the three goods is judged here, on the whole
+book, never inside one customer's grade. A book
 leaning too far one way earns the model's warnings: all pro-bono makes no money, all
 strength-building under-prices, all revenue stops the firm growing its strengths.
 """
@@ -76,12 +78,14 @@ class Portfolio:
 
 _OVER = {
     Good.OTHERS: ("over_others", "{share:.0f}% of the book is mainly good for others (target "
-                  "{target:.0f}%). Mission work is rewarding but makes no money: fund it with "
-                  "paying customers."),
+                  "{target:.0f}%). All pro-bono makes no money: mission work is rewarding, "
+                  "but paying customers have to fund it."),
     Good.SKILLS: ("over_skills", "{share:.0f}% of the book is mainly strength-building (target "
-                  "{target:.0f}%). All learning and no margin under-prices what we are good at."),
+                  "{target:.0f}%). All strength-building under-prices what we are good at: "
+                  "the learning has to turn into paid work."),
     Good.US: ("over_us", "{share:.0f}% of the book is mainly revenue (target {target:.0f}%). "
-              "All revenue and no stretch stops us growing our strengths."),
+              "All revenue stops the firm growing its strengths: take on work that "
+              "stretches us."),
 }
 _UNDER = {
     Good.OTHERS: ("under_others", "Only {share:.0f}% of the book does good for others (target "
