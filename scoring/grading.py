@@ -352,8 +352,14 @@ def grade(ws: Worksheet, answers: Mapping[str, AnswerValue],
             dim_sums.append((did, name, dw, None, 0, asked))
 
     # the goods, strongest first (ties: the order of _GOODS)
-    ranked = sorted((gi for gi in (0, 1, 2) if good_w[gi]),
-                    key=lambda gi: -good_sum[gi] / good_w[gi])
+    ranked: list[int] = []  # good indexes, strongest first (ties: the order of _GOODS)
+    means = [good_sum[gi] / good_w[gi] if good_w[gi] else -1.0 for gi in (0, 1, 2)]
+    for gi in (0, 1, 2):
+        if good_w[gi]:
+            at = 0
+            while at < len(ranked) and means[ranked[at]] >= means[gi]:
+                at += 1
+            ranked.insert(at, gi)
     gw = plan.goods_weight if ranked else 0.0
     weight = rest_w + gw
     factor = [0.0, 0.0, 0.0]  # share of the goods' part each good's mean moves
@@ -362,11 +368,11 @@ def grade(ws: Worksheet, answers: Mapping[str, AnswerValue],
     bonus = 0.0
     if ranked:
         first = ranked[0]
-        first_score = good_sum[first] / good_w[first]
+        first_score = means[first]
         factor[first] = 1.0
         goods_part = first_score
         if len(ranked) > 1:
-            second_score = good_sum[ranked[1]] / good_w[ranked[1]]
+            second_score = means[ranked[1]]
             if second_score > 50.0:
                 k = plan.second_good * (100.0 - first_score) / 50.0
                 factor[ranked[1]] = k
