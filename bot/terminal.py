@@ -160,8 +160,8 @@ class TerminalChat:
                 c.print(f"[bold]{label}:[/bold] " + escape("; ".join(items)))
         for cap in r.caps:
             c.print(f"[yellow]{escape(cap)}[/yellow]")
-        if r.coverage < 0.999:
-            c.print(f"[yellow]Incomplete: {r.coverage:.0%} answered.[/yellow]")
+        for line in r.status_lines:
+            c.print(f"[yellow]{escape(line)}[/yellow]")
         if r.summary:
             c.print(f"[italic]{escape(r.summary)}[/italic]")
         c.print("[dim]Answers:[/dim] " + escape(", ".join(

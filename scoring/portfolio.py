@@ -32,6 +32,20 @@ class BookEntry:
     previous_letter: str | None = None
     graded_on: date | None = None
     due_on: date | None = None  # None with a grade = no due date known; None without = due now
+    coverage: float | None = None  # share of the worksheet the grade was given with
+    provisional: bool = False  # a letter from part of the worksheet
+
+    @property
+    def grade_text(self) -> str | None:
+        """"B 72", "B 72 (provisional, 80 %)"; None when not graded. Every list of a book
+        shows a grade this way, so a partial one is never passed off as a full one."""
+        if self.letter is None or self.total is None:
+            return None
+        text = f"{self.letter} {self.total:g}"
+        if self.provisional:
+            text += (f" (provisional, {self.coverage:.0%})" if self.coverage is not None
+                     else " (provisional)")
+        return text
 
 
 @dataclass(frozen=True, slots=True)

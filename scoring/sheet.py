@@ -38,10 +38,12 @@ class MergedSheet:
     carried: dict[str, DatedAnswer] = field(default_factory=dict)
     stale: dict[str, DatedAnswer] = field(default_factory=dict)
 
-    def carried_json(self) -> dict[str, dict[str, object]]:
-        """What a stored grade keeps of its carried answers: when, from which grading."""
-        return {qid: {"at": a.at.isoformat(), "cadence": a.cadence, "grade_id": a.grade_id}
-                for qid, a in self.carried.items()}
+    def sources_json(self, fresh_scored: int) -> dict[str, object]:
+        """What a stored grade keeps of where its answers came from: how many scored ones
+        this grading gave, and when and in which grading each carried one was given."""
+        return {"fresh": fresh_scored,
+                "carried": {qid: {"at": a.at.isoformat(), "cadence": a.cadence,
+                                  "grade_id": a.grade_id} for qid, a in self.carried.items()}}
 
 
 def merge_answers(ws: Worksheet, current: Mapping[str, AnswerValue],
@@ -100,9 +102,23 @@ def sheet_note(cadence: str, fresh: int, carried: Mapping[str, tuple[str, date]]
     return ", ".join(parts)
 
 
+def carried_of(sources: Mapping[str, object] | None) -> dict[str, Mapping[str, object]]:
+    """The carried answers of a stored grade's sources (``MergedSheet.sources_json``)."""
+    carried = (sources or {}).get("carried")
+    return carried if isinstance(carried, dict) else {}
+
+
+def stored_note(cadence: str, sources: Mapping[str, object] | None, tz: tzinfo) -> str | None:
+    """``sheet_note`` of a stored grade, its dates in ``tz`` (None: nothing was carried)."""
+    fresh = (sources or {}).get("fresh")
+    if not isinstance(fresh, int):
+        return None
+    return sheet_note(cadence, fresh, carried_days(carried_of(sources), tz))
+
+
 def carried_days(carried: Mapping[str, Mapping[str, object]] | None,
                  tz: tzinfo) -> dict[str, tuple[str, date]]:
-    """A stored grade's carried answers (``MergedSheet.carried_json``) as (cadence, day)."""
+    """Carried answers (question id → their record) as (cadence, day in ``tz``)."""
     out: dict[str, tuple[str, date]] = {}
     for qid, info in (carried or {}).items():
         try:

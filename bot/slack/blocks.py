@@ -142,7 +142,7 @@ def render_answered(p: Prompt, answer: str, change: Option | None) -> list[dict[
 def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     r = p.review
     assert r is not None
-    blocks: list[Block] = [header(f"{r.letter} · {r.total:g}/100 · {r.customer}"),
+    blocks: list[Block] = [header(r.headline),
                            section(p.text)]
     if r.change:
         blocks.append(context(f"Since last grade: {r.change}"))
@@ -158,8 +158,7 @@ def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(section("Held back by: " + "; ".join(r.held_back_by)))
     for cap in r.caps:
         blocks.append(context(f"⚠️ {cap}"))
-    if r.coverage < 0.999:
-        blocks.append(context(f"Incomplete: {r.coverage:.0%} of the weighted questions answered."))
+    blocks += [context(line) for line in r.status_lines]
     answers = "\n".join(f"{a.number}. {a.label}: {a.answer or 'skipped'}" for a in r.answers)
     blocks.append(section(answers))
     blocks += buttons(p.actions, "cmd")

@@ -184,7 +184,7 @@ def render_prompts(prompts: Sequence[Prompt], *, form: bool = True) -> AdaptiveC
 def review_items(p: Prompt) -> list[Any]:
     r = p.review
     assert r is not None
-    items: list[Any] = [heading(f"{r.letter} · {r.total:g}/100 · {r.customer}"), text(p.text)]
+    items: list[Any] = [heading(r.headline), text(p.text)]
     if r.change:
         items.append(subtle(f"Since last grade: {r.change}"))
     if r.dimensions:
@@ -200,9 +200,7 @@ def review_items(p: Prompt) -> list[Any]:
         items.append(text("Held back by: " + "; ".join(r.held_back_by)))
     for cap in r.caps:
         items.append(text(f"⚠️ {cap}", color="Warning"))
-    if r.coverage < 0.999:
-        items.append(subtle(f"Incomplete: {r.coverage:.0%} of the weighted questions "
-                            "answered."))
+    items += [subtle(line) for line in r.status_lines]
     items.append(text("\n".join(f"{a.number}. {a.label}: {a.answer or 'skipped'}"
                                 for a in r.answers), size="Small"))
     items += button_sets(p.actions, p.session_id)

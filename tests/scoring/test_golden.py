@@ -63,7 +63,8 @@ def test_a_all_pro_bono_mission_driven_nonprofit_that_fits(ws: Worksheet) -> Non
                            "revenue_share": -1.5, "outcomes_value": 3.0, "renewal": 3.0,
                            "payment_risk": 3.0, "advocacy": 3.0}
     assert g.explanation()[0] == "Carried by Good for others, 100."
-    assert g.complete and not g.provisional
+    assert g.complete
+    assert not g.provisional
 
 
 def test_b_loyal_profitable_account(ws: Worksheet) -> None:
@@ -85,7 +86,8 @@ def test_b_loyal_profitable_account(ws: Worksheet) -> None:
     assert g.profile is Good.US
     assert g.carrier is Good.US
     # the reasons against of the averaged model, mission 1 and pro-bono none, are gone
-    assert "mission" not in _impacts(g) and "pro_bono" not in _impacts(g)
+    assert "mission" not in _impacts(g)
+    assert "pro_bono" not in _impacts(g)
     assert _impacts(g)["pays_now"] == 5.0  # (75 - 50) * 2 * (2/5) / 4
     assert not any(line.startswith("Held back") for line in g.explanation())
 
@@ -179,7 +181,8 @@ def test_a_second_strong_good_adds_a_little(ws: Worksheet) -> None:
     # skills = (75 + 100) / 2 = 87.5 now beats value 81.25: skills carries, value adds
     # 0.25 * (100 - 87.5) * (81.25 - 50) / 50 = 1.953; goods = 89.453
     # total = (2*89.453 + 131.25 + 135) / 5 = 445.156 / 5 = 89.03 -> 89.0
-    assert g.carrier is Good.SKILLS and g.second is Good.US
+    assert g.carrier is Good.SKILLS
+    assert g.second is Good.US
     assert g.second_bonus == 2.0
     assert g.total == 89.0
     # the second good's answers move the total only by what they add: 2 * 1.953 / 5 = 0.78

@@ -303,7 +303,8 @@ def test_a_provisional_grade_says_how_much_it_covers(ws: Worksheet) -> None:
     g = grade(ws, partial)
     # others and skills unanswered: coverage (2 + 1.5 + 1.5) of 7 = 71.4%, above the floor
     assert (g.total, g.letter, g.coverage) == (100.0, "A", 0.714)
-    assert g.provisional and not g.complete
+    assert g.provisional
+    assert not g.complete
     assert g.explanation()[-1] == ("Provisional: 71% of the worksheet answered (10 of 14 "
                                    "questions).")
 
