@@ -661,7 +661,7 @@ class Conversation:
                           text=f"{name}: {scored.not_enough}",
                           detail="Answer more (change N), keep it as a draft, or discard.",
                           actions=actions)
-        mark = f", provisional ({scored.coverage:.0%} answered)" if scored.provisional else ""
+        mark = f", provisional: {scored.coverage:.0%} answered" if scored.provisional else ""
         text = (f"{name}: {scored.letter} ({scored.total:g}/100{mark}), "
                 f"recommendation: {rec}.")
         if review.unchanged:
@@ -710,7 +710,7 @@ class Conversation:
         from_review = gs.status == SessionStatus.REVIEW
         sessions_db.finish_session(s, gs, grade=row, customer=customer)
         GRADINGS.labels("saved").inc()
-        mark = f", provisional ({scored.coverage:.0%} answered)" if scored.provisional else ""
+        mark = f", provisional: {scored.coverage:.0%} answered" if scored.provisional else ""
         text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100{mark}). "
                 f"Recommendation: {Recommendation(row.recommendation).label}.")
         if previous is not None:
@@ -813,8 +813,9 @@ class Conversation:
         name = customer.name if customer else f"customer {cid}"
         latest = grades_db.latest_grade(s, customer) if customer else None
         if latest is not None:
-            text = f"{name}: {latest.letter} ({latest.total:g}/100), the grade recommends " \
-                   f"{Recommendation(latest.recommendation).label}. What do we do?"
+            mark = f", provisional: {latest.coverage:.0%} answered" if latest.provisional else ""
+            text = f"{name}: {latest.letter} ({latest.total:g}/100{mark}), the grade " \
+                   f"recommends {Recommendation(latest.recommendation).label}. What do we do?"
         else:
             text = f"{name}: not graded yet. What do we do?"
         return Prompt(kind=Kind.DECISION, session_id=gs.id, customer=name, text=text,

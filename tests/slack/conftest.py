@@ -23,6 +23,7 @@ from sqlmodel import select
 from bot.config import load_settings
 from bot.http import create_asgi
 from bot.services import Services, build_services
+from tests.sheets import pulse_sheet_path
 from bot.slack.app import build_slack_app
 from storage.engine import upgrade
 from storage.models import Answer, Customer, Grade, GradingSession
@@ -88,7 +89,8 @@ def make_env(tmp_path: Path, fake_slack: FakeSlackAPI, migrated_db: Path,
         settings = load_settings(**{
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake_slack.base_url, "DATABASE_URL": f"sqlite:///{db}",
-            "GRADEBOT_ADMINS": "UADMIN", **overrides})
+            "GRADEBOT_ADMINS": "UADMIN", "GRADEBOT_WORKSHEET": str(pulse_sheet_path()),
+            **overrides})
         sv = build_services(settings, migrate=False)
         server = ServerThread(create_asgi(sv, build_slack_app(sv))).start()
         sender = RecordingSender(server.url, fake_slack.response_url())

@@ -23,6 +23,7 @@ import pytest
 from bot.config import load_settings
 from bot.http import create_asgi
 from bot.services import Services, build_services
+from tests.sheets import pulse_sheet_path
 from storage.engine import upgrade
 from tests.fakes.bot_connector import FakeBotConnector, Sent
 from tests.fakes.slack_http import ServerThread
@@ -116,7 +117,8 @@ def make_env(tmp_path: Any, connector: FakeBotConnector, monkeypatch: pytest.Mon
         shutil.copyfile(migrated_db, db)
         settings = load_settings(**{
             "DATABASE_URL": f"sqlite:///{db}",
-            "GRADEBOT_LLM_ENABLED": False, "GRADEBOT_TEAMS_DEV_NO_AUTH": True, **overrides})
+            "GRADEBOT_LLM_ENABLED": False, "GRADEBOT_TEAMS_DEV_NO_AUTH": True,
+            "GRADEBOT_WORKSHEET": str(pulse_sheet_path()), **overrides})
         sv = build_services(settings, migrate=False)
         bot = teams(sv) if callable(teams) else None
         server = ServerThread(create_asgi(sv, None, teams=bot)).start()
