@@ -78,7 +78,8 @@ def test_an_unchanged_pulse_shows_no_change_and_carries_the_rest(shipped: Chat, 
     annual, pulse = _grades(shipped)
     assert (pulse.total, pulse.letter, pulse.profile) == (annual.total, annual.letter,
                                                          annual.profile)
-    assert pulse.coverage == 1.0 and not pulse.provisional
+    assert pulse.coverage == 1.0
+    assert not pulse.provisional
     # every answer of the sheet, with the carried ones' origin and date
     assert set(pulse.answers) == set(annual.answers) - {"notes"}
     carried = pulse.sources["carried"]

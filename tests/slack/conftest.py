@@ -23,12 +23,12 @@ from sqlmodel import select
 from bot.config import load_settings
 from bot.http import create_asgi
 from bot.services import Services, build_services
-from tests.sheets import pulse_sheet_path
 from bot.slack.app import build_slack_app
 from storage.engine import upgrade
 from storage.models import Answer, Customer, Grade, GradingSession
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, ServerThread, SlackSender
+from tests.sheets import pulse_sheet_path
 from tests.slack.blockkit import check_payload
 
 USER = "U1"  # the rep; the fake's conversations.open gives their DM as "D1"

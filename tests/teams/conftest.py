@@ -23,10 +23,10 @@ import pytest
 from bot.config import load_settings
 from bot.http import create_asgi
 from bot.services import Services, build_services
-from tests.sheets import pulse_sheet_path
 from storage.engine import upgrade
 from tests.fakes.bot_connector import FakeBotConnector, Sent
 from tests.fakes.slack_http import ServerThread
+from tests.sheets import pulse_sheet_path
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 USER = "9f3a2b1c-0d4e-4f5a-8b6c-7d8e9f0a1b2c"
