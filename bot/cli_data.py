@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
 from bot.engine.prompts import plural
+from scoring import Worksheet
 from storage import csvio
 from storage import people as people_db
 from storage.engine import (
@@ -124,6 +125,16 @@ def _default_timezone() -> str:
 
     try:
         return load_settings().timezone
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def _worksheet() -> Worksheet:
+    """The configured worksheet (GRADEBOT_WORKSHEET, else the shipped one)."""
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings().load_worksheet()
     except ConfigError as exc:
         fail(str(exc))
 
@@ -244,9 +255,13 @@ def export_grades_cmd(
     latest: Annotated[bool, typer.Option(help="Only each customer's latest grade")] = False,
 ) -> None:
     """Grades: customer, owner, letter, total, recommendation, profile, cadence, period,
-    graded_at (ISO 8601, UTC), grader."""
+    graded_at (UTC, YYYY-MM-DD HH:MM:SS), grader, coverage, provisional, carried (answers
+    carried from earlier gradings), carried_by, worksheet, worksheet_version, and dim_<id>
+    per dimension of the configured worksheet."""
+    dims = [d.id for d in _worksheet().dimensions]
     _export(file, workspace, "grades",
-            lambda s, ws, out: csvio.export_grades(s, ws, out, latest_only=latest))
+            lambda s, ws, out: csvio.export_grades(s, ws, out, latest_only=latest,
+                                                   dimension_ids=dims))
 
 
 @export_app.command("customers")

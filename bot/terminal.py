@@ -209,7 +209,8 @@ def render_book(console: Console, view: BookView | Denied) -> None:
     for e in view.entries:
         due = "now" if e.letter is None else (e.due_on.isoformat() if e.due_on else "—")
         mark = " ⚠ overdue" if view.is_overdue(e) else ""
-        t.add_row(escape(e.name), e.letter or "–", "–" if e.total is None else f"{e.total:g}",
+        letter = (e.letter + (" (provisional)" if e.provisional else "")) if e.letter else "–"
+        t.add_row(escape(e.name), letter, "–" if e.total is None else f"{e.total:g}",
                   (e.recommendation or "").replace("_", " "), due + mark)
     console.print(t if view.entries else "Nothing to show.")
 
