@@ -304,3 +304,30 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+class StoredGrade(NamedTuple):
+    """A stored grade as a re-score needs it: what it said, and the answers it said it on."""
+
+    grade_id: int
+    customer_id: int
+    customer: str
+    cadence: str
+    created_at: datetime
+    worksheet_version: int
+    letter: str
+    total: float
+    answers: dict[str, Any]
+
+
+def stored_grades(session: Session, workspace_id: int | None = None) -> Iterator[StoredGrade]:
+    """Every stored grade (of one workspace, or all), each customer's oldest first; read in
+    batches so a large history is not held in memory twice."""
+    stmt = (select(_G.c.id, _G.c.customer_id, _C.c.name, _G.c.cadence, _G.c.created_at,
+                   _G.c.worksheet_version, _G.c.letter, _G.c.total, _G.c.answers)
+            .select_from(_G.join(_C, _C.c.id == _G.c.customer_id))
+            .order_by(_G.c.customer_id, _G.c.created_at, _G.c.id))
+    if workspace_id is not None:
+        stmt = stmt.where(_G.c.workspace_id == workspace_id)
+    for row in session.execute(stmt.execution_options(yield_per=1000)):
+        yield StoredGrade._make(row)
