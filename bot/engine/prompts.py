@@ -99,8 +99,9 @@ class Review(BaseModel):
 
     @property
     def status_lines(self) -> list[str]:
-        """What the grade rests on and how much of the sheet it covers, for every channel."""
-        lines = [self.not_enough] if self.not_enough else []
+        """What the grade rests on and how much of the sheet it covers, for every channel
+        (a grade without a letter says so in the prompt's text)."""
+        lines: list[str] = []
         if self.carried_by:
             lines.append(f"Carried by {self.carried_by}.")
         if self.sheet:
