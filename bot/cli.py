@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -76,6 +76,9 @@ def chat(
     actor, person = sv.local_actor(as_)
     console.print(f"[dim]Database: {sv.settings.database_url} · you are "
                   f"{person.display_name}[/dim]", markup=True)
+    describe = getattr(sv.interpreter, "describe", None)
+    if describe is not None:  # which model reads free text, and whether it only suggests
+        console.print(f"[dim]{escape(describe())}[/dim]", markup=True)
     TerminalChat(sv, actor, console, lambda p: console.input(p, markup=False)).run(customer)
 
 
@@ -122,6 +125,60 @@ def portfolio_cmd(as_: AsOption = None,
                                                  sv.clock(), team=team))
 
 
+llm_app = typer.Typer(help="The language model that reads free-text answers (optional).",
+                      no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("check")
+def llm_check(
+    suite: Annotated[str, typer.Option(
+        help="eval_cases, eval_holdout, both, or a YAML file of cases")] = "both",
+    workers: Annotated[int, typer.Option(help="Calls in parallel (1 for a CPU model)")] = 1,
+    save: Annotated[bool, typer.Option(help="Remember the verdict for start-up")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="Print every reply, not only wrong ones")] = False,
+) -> None:
+    """Score the configured model on the evaluation set: correct / wrong / refused, latency
+    per call. Exit 1 when it misreads too much (the bot then only suggests with it)."""
+    from bot.llm import LLMInterpreter
+    from bot.llm_check import load_cases, run_check
+    from bot.llm_check import save as save_verdict
+
+    settings = guarded(load_settings)
+    if not settings.llm_configured:
+        raise fail("No model configured: set GRADEBOT_LLM_MODEL and OPENAI_BASE_URL or "
+                   "OPENAI_API_KEY (see docs/llm.md).")
+    ws = guarded(settings.load_worksheet)
+    interp = LLMInterpreter.from_settings(settings, cooldown=0.0)  # measured as if trusted
+    names = ["eval_cases", "eval_holdout"] if suite == "both" else [suite]
+    try:
+        cases = [c for n in names for c in load_cases(n)]
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"cannot read the cases: {exc}") from None
+    cases = [c for c in cases if c.q in ws.question_map]
+
+    def show(r: Any) -> None:
+        if verbose or r.status in ("wrong", "failed"):
+            mark = {"correct": "[green]✓[/green]", "wrong": "[red]✗[/red]",
+                    "refused": "[yellow]·[/yellow]", "failed": "[red]![/red]"}[r.status]
+            rec = " [red]RECORDED[/red]" if r.status == "wrong" and r.recorded else ""
+            console.print(f"{mark} {r.seconds:5.2f}s {r.outcome:8} {escape(r.case.q)}: "
+                          f"{escape(repr(r.case.text))} → {escape(repr(r.value))}"
+                          f" (expected {escape(repr(r.case.expect))}){rec}", markup=True)
+
+    report = run_check(interp, ws, cases, model=str(settings.llm_model),
+                       base_url=settings.openai_base_url or "", suite="+".join(names),
+                       workers=workers, progress=show)
+    for line in report.summary_lines():
+        console.print(escape(line), markup=True)
+    if save:
+        console.print(f"[dim]Saved to {escape(str(save_verdict(settings, report)))}[/dim]",
+                      markup=True)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="HTTP port (HTTP mode, and /healthz)")] = 3000,
@@ -157,6 +214,7 @@ def remind(
         if dry_run:
             when = remind_cli.parse_at(at, sv.settings.timezone, sv.clock())
             remind_cli.render_plan(console, remind_cli.dry_run(sv, when, workspace), when)
+            remind_cli.render_unreachable(console, remind_cli.unreachable(sv, when, workspace))
         else:
             code = remind_cli.print_report(console, err, remind_cli.sweep_now(sv))
             if code:
@@ -183,10 +241,11 @@ def people_list(workspace: WorkspaceOption = "cli:local") -> None:
         people = people_db.people_of(s, ws.id)  # type: ignore[arg-type]
         names = {p.id: p.display_name for p in people}
         t = Table()
-        for col in ("User id", "Name", "Role", "Manager"):
+        for col in ("User id", "Name", "Email", "Role", "Manager"):
             t.add_column(col)
         for p in people:
-            t.add_row(p.external_id, p.display_name, p.role,
+            uid = "(not seen yet)" if people_db.is_pending(p) else p.external_id
+            t.add_row(uid, p.display_name, p.email or "", p.role,
                       names.get(p.manager_id, "") if p.manager_id else "")
         console.print(t)
 

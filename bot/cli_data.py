@@ -1,4 +1,4 @@
-"""Data commands: ``gradebot db upgrade``, ``gradebot import customers FILE.csv`` and
+"""Data commands: ``gradebot db upgrade``, ``gradebot import people|customers FILE.csv`` and
 ``gradebot export grades|customers FILE.csv``.
 
 The main CLI registers the three Typer apps defined here::
@@ -10,16 +10,22 @@ The main CLI registers the three Typer apps defined here::
 
 from __future__ import annotations
 
-import os
+import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Annotated, NoReturn
+from typing import IO, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
@@ -27,19 +33,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
+from bot import imports
+from bot.config import ConfigError, Settings, load_settings
 from bot.engine.prompts import plural
 from scoring import Worksheet
-from storage import csvio
+from storage import crm, csvio
 from storage import people as people_db
 from storage.engine import (
-    DEFAULT_URL,
     current_revision,
     make_engine,
-    normalize_url,
     session_scope,
     upgrade,
 )
 from storage.errors import InvalidInput, StorageError
+from storage.import_report import save_rejected
 from storage.models import Platform, Workspace
 
 db_app = typer.Typer(help="The database: create or migrate its tables.", no_args_is_help=True)
@@ -54,11 +61,21 @@ WorkspaceOption = Annotated[str, typer.Option(
     "--workspace", help="platform:external id, e.g. slack:T0123 (default cli:local)")]
 
 
-def database_url() -> str:
-    """The database to use: ``DATABASE_URL``, else a SQLite file in the working directory.
+def cli_settings() -> Settings:
+    """The settings ``gradebot serve`` reads (the environment, then ``.env`` in the working
+    directory, through ``bot.config``): every command must see the same database, token and
+    time zone as the bot, or an admin imports into one database and the bot reads another.
+    A bad setting is one line."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
 
-    The one place these commands read it (until a settings module provides it)."""
-    return normalize_url(os.environ.get("DATABASE_URL", "").strip() or DEFAULT_URL)
+
+def database_url() -> str:
+    """The database to use: ``DATABASE_URL`` (environment or ``.env``), else a SQLite file
+    in the working directory."""
+    return cli_settings().database_url
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -121,12 +138,7 @@ def _parse_workspace(value: str) -> tuple[str, str]:
 
 def _default_timezone() -> str:
     """GRADEBOT_TIMEZONE, the time zone a new workspace starts with."""
-    from bot.config import ConfigError, load_settings
-
-    try:
-        return load_settings().timezone
-    except ConfigError as exc:
-        fail(str(exc))
+    return cli_settings().timezone
 
 
 def _worksheet() -> Worksheet:
@@ -158,39 +170,177 @@ def db_upgrade() -> None:
     console.print(Text(f"✓ Database at revision {revision} ({_shown_url(database_url())})"))
 
 
-def _skipped_table(skipped: list[csvio.SkippedRow]) -> Table:
-    t = Table(title="Rows not imported", title_justify="left")
-    t.add_column("Line", justify="right", no_wrap=True)
-    t.add_column("Name")
-    t.add_column("Reason", overflow="fold")
-    for s in skipped:
-        t.add_row(str(s.line), Text(s.name[:60]), Text(s.reason))
+def import_workspace(s: Session, value: str) -> Workspace:
+    """The workspace an import goes to, created if needed: ``slack`` alone is the bot
+    token's workspace (``auth.test``), ``teams`` alone the configured TENANT_ID's; with an
+    id (``slack:T0123``) that one."""
+    value = value.strip()
+    st = cli_settings()
+    if value in (Platform.SLACK, Platform.TEAMS):
+        value = f"{value}:{_bare_workspace(value, st)}"
+    platform, external = _parse_workspace(value)
+    name = "Local" if platform == Platform.CLI else ""
+    return people_db.get_or_create_workspace(s, platform, external, name, st.timezone)
+
+
+def _bare_workspace(platform: str, st: Settings) -> str:
+    if platform == Platform.TEAMS:
+        if not st.teams_tenant_id:
+            fail("--workspace teams: set TENANT_ID, or name the tenant: teams:<tenant id>.")
+        return st.teams_tenant_id
+    if not st.slack_bot_token:
+        fail("--workspace slack: set SLACK_BOT_TOKEN (the workspace is the token's), or name "
+             "it: slack:T0123.")
+    from bot.slack.app import make_client_for
+    from bot.slack.directory import DirectoryError, team_of
+
+    async def ask() -> str:
+        client = make_client_for(st)
+        try:
+            return (await team_of(client)).team_id
+        finally:
+            await _close(client)
+
+    try:
+        return asyncio.run(ask())
+    except DirectoryError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(f"SLACK_API_URL: cannot reach Slack's auth.test ({_reason(exc)})")
+
+
+async def _close(client: Any) -> None:
+    session = getattr(client, "session", None)
+    if session is not None and not session.closed:
+        await session.close()
+
+
+def resolve_in_slack(engine: Engine, ws: Workspace) -> None:
+    """After an import into a Slack workspace, with a bot token: match everyone known only
+    by email to their Slack user (``users.lookupByEmail``) and say who Slack does not know."""
+    st = cli_settings()
+    if ws.platform != Platform.SLACK or not st.slack_bot_token:
+        return
+    from bot.slack.app import make_client_for
+    from bot.slack.directory import Directory, DirectoryError, ResolveReport
+
+    async def run() -> ResolveReport:
+        client = make_client_for(st)
+        try:
+            return await Directory(client, engine).resolve_pending(ws.id,  # type: ignore[arg-type]
+                                                                   retry_unfound=False)
+        finally:
+            await _close(client)
+
+    try:
+        found = asyncio.run(run())
+    except DirectoryError as exc:
+        err.print(Text(f"! {exc}", style="yellow"), soft_wrap=True)
+        return
+    except Exception as exc:
+        err.print(Text(f"! Could not look people up in Slack ({_reason(exc)}); they are "
+                       "matched when they first use the bot.", style="yellow"), soft_wrap=True)
+        return
+    if found.resolved:
+        console.print(Text(f"✓ Found {len(found.resolved)} of "
+                           f"{len(found.resolved) + len(found.not_found)} people in Slack by "
+                           "email."))
+    if found.not_found:
+        shown = ", ".join(found.not_found[:10]) + (" …" if len(found.not_found) > 10 else "")
+        console.print(Text(f"Not in Slack (yet): {shown} — matched when they join and first "
+                           "use the bot.", style="yellow"), soft_wrap=True)
+
+
+def owners_from_slack(engine: Engine, ws: Workspace, kind: imports.ImportKind, data: bytes,
+                      options: imports.ImportOptions, source: str) -> None:
+    """Before a customer import into a Slack workspace, with a bot token: owners named by an
+    email nobody imported yet are looked up in Slack and added as the users they are, so
+    their customers import rather than being rejected."""
+    st = cli_settings()
+    if kind is not imports.ImportKind.CUSTOMERS or ws.platform != Platform.SLACK \
+            or not st.slack_bot_token:
+        return
+    try:
+        emails = imports.unknown_owner_emails(imports.run_import(
+            engine, ws, kind, data, options, source=source, preview=True))
+    except (InvalidInput, StorageError):
+        return  # the import itself says what is wrong with the file
+    if not emails:
+        return
+    from bot.slack.app import make_client_for
+    from bot.slack.directory import Directory, DirectoryError, ResolveReport
+
+    async def run() -> ResolveReport:
+        client = make_client_for(st)
+        try:
+            return await Directory(client, engine).add_known(ws.id, emails)  # type: ignore[arg-type]
+        finally:
+            await _close(client)
+
+    try:
+        found = asyncio.run(run())
+    except DirectoryError as exc:
+        err.print(Text(f"! {exc}", style="yellow"), soft_wrap=True)
+        return
+    except Exception as exc:
+        err.print(Text(f"! Could not look owners up in Slack ({_reason(exc)}).",
+                       style="yellow"), soft_wrap=True)
+        return
+    if found.resolved:
+        console.print(Text(f"✓ Added {len(found.resolved)} owner"
+                           f"{'s' if len(found.resolved) != 1 else ''} from Slack by email: "
+                           + ", ".join(found.resolved[:10])
+                           + (" …" if len(found.resolved) > 10 else "")), soft_wrap=True)
+
+
+def _problems_table(report: imports.Report) -> Table:
+    t = Table(title=f"{plural(len(report.skipped), 'row')} not imported, by reason",
+              title_justify="left")
+    t.add_column("Reason", no_wrap=True)
+    t.add_column("Rows", justify="right")
+    t.add_column("Lines", overflow="fold")
+    t.add_column("For example", overflow="fold")
+    for g in report.problems:
+        t.add_row(Text(g.kind), str(g.count), Text(g.lines), Text("\n".join(g.examples)))
     return t
 
 
-@import_app.command("customers")
-def import_customers_cmd(
-    file: Annotated[Path, typer.Argument(
-        help="CSV with a header: name, owner (email or user id), segment, status "
-             "(prospect|customer|former), external_ref. UTF-8.",
-        exists=True, dir_okay=False, readable=True)],
-    all_or_nothing: Annotated[bool, typer.Option(
-        "--all-or-nothing", help="Import nothing if any row is bad")] = False,
-    workspace: WorkspaceOption = "cli:local",
-) -> None:
-    """Create or update customers from a CSV file (matched by external_ref, else by name).
+def _print_report(report: imports.Report, kind: imports.ImportKind, file: Path) -> None:
+    """The report: mapping, ignored columns, problems grouped by reason, owners held back,
+    look-alike names, the headline; the rejected rows written beside the file."""
+    for line in imports.detail_lines(report, problems=False):
+        console.print(Text(line, style="yellow" if line.startswith(("Ignored", "Owners kept",
+                                                                    "Names that"))
+                           else ""), soft_wrap=True)
+    if report.skipped:
+        console.print(_problems_table(report))
+        try:
+            path = save_rejected(file, report.header, report.skipped)
+            console.print(Text(f"Rejected rows written to {path} (with a reason column): fix "
+                               f"them there and run `gradebot import {kind.value} {path}`."),
+                          soft_wrap=True)
+        except OSError as exc:
+            err.print(Text(f"! Could not write the rejected rows: {exc.strerror or exc}",
+                           style="yellow"))
 
-    Good rows are imported in one transaction; bad rows are listed with the reason.
 
-    Exit code 1 when any row was not imported."""
+MapOption = Annotated[list[str] | None, typer.Option(
+    "--map", help='field="Column name", e.g. --map name="Account Name" (repeatable)')]
+
+
+def _run_import(kind: imports.ImportKind, file: Path, workspace: str,
+                options: imports.ImportOptions) -> None:
     try:
         data = file.read_bytes()
     except OSError as exc:
         fail(f"Cannot read {file}: {exc.strerror or exc}")
-    with open_database(migrate=True) as engine, session_scope(engine) as s:
-        ws = workspace_named(s, workspace, create_local=True)
-        progress = Progress(TextColumn("Importing"), BarColumn(), MofNCompleteColumn(),
-                            console=console, transient=True)
+    with open_database(migrate=True) as engine:
+        with session_scope(engine) as s:
+            ws = import_workspace(s, workspace)
+        owners_from_slack(engine, ws, kind, data, options, file.name)
+        progress = Progress(TextColumn(f"Importing {kind.value}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                            transient=True)
         task = progress.add_task("import", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -198,28 +348,84 @@ def import_customers_cmd(
 
         try:
             with progress:
-                report = csvio.import_customers(s, ws.id, csvio.decode_csv(data, file.name),  # type: ignore[arg-type]
-                                                all_or_nothing=all_or_nothing,
-                                                progress=advance)
+                report = imports.run_import(engine, ws, kind, data, options, source=file.name,
+                                            progress=advance)
         except InvalidInput as exc:
             fail(f"{file.name}: {exc}")
         except StorageError as exc:
             fail(str(exc), code=1)
-    if report.ignored_columns:
-        console.print(Text(f"Ignored columns: {', '.join(report.ignored_columns)}",
-                           style="yellow"))
-    if report.skipped:
-        console.print(_skipped_table(report.skipped))
-    if not report.committed:
-        fail(f"Nothing imported: {len(report.skipped)} of {plural(report.rows, 'row')} "
-             "are bad (--all-or-nothing).", code=1)
-    console.print(Text(f"✓ Imported {report.imported} of {plural(report.rows, 'row')}: "
-                       f"{report.created} created, {report.updated} updated, "
-                       f"{report.unchanged} unchanged."))
+        _print_report(report, kind, file)
+        if not report.committed:
+            fail(imports.headline(report, kind, preview=False), code=1)
+        console.print(Text(f"✓ {imports.headline(report, kind, preview=False)}"))
+        resolve_in_slack(engine, ws)
     if report.skipped:
         err.print(Text(f"{plural(len(report.skipped), 'row')} not imported (see above).",
                        style="red"))
         raise typer.Exit(1)
+
+
+def _options(columns: list[str] | None, statuses: list[str] | None, all_or_nothing: bool,
+             reassign: bool) -> imports.ImportOptions:
+    try:
+        return imports.ImportOptions(crm.parse_field_map(columns or []),
+                                     crm.parse_status_map(statuses or []), all_or_nothing,
+                                     reassign)
+    except InvalidInput as exc:
+        fail(str(exc))
+
+
+ImportWorkspaceOption = Annotated[str, typer.Option(
+    "--workspace", help="slack (the bot token's workspace), slack:T0123, teams:<tenant id>, "
+                        "or cli:local (the default); created if needed")]
+
+
+@import_app.command("customers")
+def import_customers_cmd(
+    file: Annotated[Path, typer.Argument(
+        help="CSV with a header: name, owner (email, user id or name), segment, status, "
+             "external_ref — or a HubSpot, Salesforce or Pipedrive export. UTF-8.",
+        exists=True, dir_okay=False, readable=True)],
+    columns: MapOption = None,
+    statuses: Annotated[list[str] | None, typer.Option(
+        "--status", help='"CRM value"=prospect|customer|former, e.g. --status '
+                         '"Customer - Direct"=customer (repeatable)')] = None,
+    all_or_nothing: Annotated[bool, typer.Option(
+        "--all-or-nothing", help="Import nothing if any row is bad")] = False,
+    reassign_owners: Annotated[bool, typer.Option(
+        "--reassign-owners", help="Let the file change the owner of a customer that "
+                                  "already has one (listed either way)")] = False,
+    workspace: ImportWorkspaceOption = "cli:local",
+) -> None:
+    """Create or update customers from a CSV file (matched by external_ref, else by name).
+
+    Good rows are imported in one transaction; every problem of every bad row is reported,
+    grouped by reason, and the bad rows are written to FILE.rejected.csv to fix and import.
+
+    Exit code 1 when any row was not imported."""
+    _run_import(imports.ImportKind.CUSTOMERS, file, workspace,
+                _options(columns, statuses, all_or_nothing, reassign_owners))
+
+
+@import_app.command("people")
+def import_people_cmd(
+    file: Annotated[Path, typer.Argument(
+        help="CSV with a header: name, email, role (rep|manager|admin), manager (their "
+             "email), user_id (Slack/Teams, optional), timezone (optional). UTF-8.",
+        exists=True, dir_okay=False, readable=True)],
+    columns: MapOption = None,
+    all_or_nothing: Annotated[bool, typer.Option(
+        "--all-or-nothing", help="Import nothing if any row is bad")] = False,
+    workspace: ImportWorkspaceOption = "cli:local",
+) -> None:
+    """Add or update people before they have used the bot (matched by user id, else email).
+
+    Someone known only by email owns customers, has a role and a manager, and is matched to
+    their Slack or Teams account on first contact (or at once, by email, with a Slack token).
+
+    Exit code 1 when any row was not imported."""
+    _run_import(imports.ImportKind.PEOPLE, file, workspace,
+                _options(columns, None, all_or_nothing, False))
 
 
 Writer = Callable[[Session, int, IO[str]], int]

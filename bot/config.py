@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -44,8 +44,16 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias=_env("OPENAI_BASE_URL"))
     llm_model: str | None = Field(default=None, validation_alias=_env("GRADEBOT_LLM_MODEL"))
     llm_enabled: bool = Field(default=True, validation_alias=_env("GRADEBOT_LLM_ENABLED"))
-    llm_timeout: float = Field(default=4.0, gt=0, le=30,
+    # seconds per model call: the chat asks one question plus at most two the reply talks
+    # about (about 1-2 s hosted, 2-6 s for a small CPU model); raise it for slow local models
+    llm_timeout: float = Field(default=10.0, gt=0, le=300,
                                validation_alias=_env("GRADEBOT_LLM_TIMEOUT"))
+    # record | suggest | auto: auto records confident readings only when the last
+    # `gradebot llm check` of this endpoint and model passed (misread at most 5 %)
+    llm_trust: Literal["auto", "record", "suggest"] = Field(
+        default="auto", validation_alias=_env("GRADEBOT_LLM_TRUST"))
+    llm_check_file: Path = Field(default=Path.home() / ".cache" / "gradebot" / "llm-check.json",
+                                 validation_alias=_env("GRADEBOT_LLM_CHECK_FILE"))
     # Behaviour
     timezone: str = Field(default="UTC", validation_alias=_env("GRADEBOT_TIMEZONE", "TZ"))
     worksheet_path: Path | None = Field(default=None, validation_alias=_env("GRADEBOT_WORKSHEET"))
@@ -122,6 +130,7 @@ class Settings(BaseSettings):
 
 _VAR = {"slack_api_url": "SLACK_API_URL", "database_url": "DATABASE_URL",
         "timezone": "GRADEBOT_TIMEZONE", "llm_timeout": "GRADEBOT_LLM_TIMEOUT",
+        "llm_trust": "GRADEBOT_LLM_TRUST", "llm_check_file": "GRADEBOT_LLM_CHECK_FILE",
         "session_idle_days": "GRADEBOT_SESSION_IDLE_DAYS", "llm_enabled": "GRADEBOT_LLM_ENABLED",
         "worksheet_path": "GRADEBOT_WORKSHEET", "sweep_minutes": "GRADEBOT_SWEEP_MINUTES",
         "teams_client_id": "CLIENT_ID", "teams_client_secret": "CLIENT_SECRET",

@@ -13,6 +13,9 @@ from typing import Protocol
 
 from scoring import AnswerValue, Parsed, Question, Unparsed, parse_answer
 
+CONFIDENT = 0.75  # readings at or above are recorded by the engine; below, confirmed first
+SUGGESTED = 0.5  # a reading that needs the rep's confirmation (below the engine's bar)
+
 
 @dataclass(frozen=True, slots=True)
 class Interpretation:
@@ -29,6 +32,7 @@ class Reading:
 
     answers: list[Interpretation] = field(default_factory=list)
     failure: Unparsed | None = None
+    note: str | None = None  # for the rep: why free text is read without the model now
 
 
 class Interpreter(Protocol):
@@ -44,4 +48,7 @@ class RulesInterpreter:
         result = parse_answer(current, text)
         if isinstance(result, Parsed):
             return Reading([Interpretation(current.id, result.value, 1.0)])
+        if result.suggestion is not None:  # "3-8%": offered for a tap, never recorded as is
+            return Reading([Interpretation(current.id, result.suggestion, SUGGESTED,
+                                           result.reason)])
         return Reading(failure=result)

@@ -4,12 +4,17 @@
 rules interpreter and gradebot never makes a network call. With one, ``LLMInterpreter``:
 
 * runs the rules first: an explicit answer ("4", "yes", "35%") never reaches the model;
-* otherwise makes one chat-completions call with a JSON schema built for the questions at hand,
-  so the model can only emit legal shapes (an enum of choice keys, 1-5, yes/no/unsure, a number
-  within bounds) and only for the questions listed; the same message may answer other
-  unanswered questions too ("they pay on time and referred us twice");
-* vets every value again with ``scoring.is_legal`` (a server that ignores the schema gains
-  nothing) and falls back to the rules' failure on any error, so the engine re-asks with a hint.
+* otherwise makes one bounded chat-completions call (``max_tokens``, temperature 0, no SDK
+  retry) with a JSON schema built for the questions at hand, so the model can only emit legal
+  shapes (an enum of choice keys, integers 1-5, yes/no/unsure, bounded strings); a server
+  without ``json_schema`` (llama-cpp-python's) gets ``json_object`` instead, once detected;
+* puts other unanswered questions to the model only when the reply plainly talks about them
+  (``bot.llm_guard.evidence``), and offers at most one such answer per message;
+* vets every value again with ``scoring.is_legal`` and every confidence for range (a server
+  that ignores the schema gains nothing), confirms any reading the words contradict, and
+  falls back to the rules' failure on any error, so the engine re-asks with a hint;
+* when the configured model has not passed ``gradebot llm check`` (bot/llm_check.py) it is
+  used only to suggest: every reading it makes is confirmed by the rep.
 
 Privacy: only the questions (worksheet text, with the customer's name replaced by "the
 customer") and the rep's reply (the customer's name replaced likewise, at most 1,000
@@ -24,8 +29,9 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -36,10 +42,18 @@ from openai import (
     OpenAI,
     OpenAIError,
 )
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
 from bot.config import Settings
-from bot.interpret import Interpretation, Interpreter, Reading, RulesInterpreter
+from bot.interpret import (
+    CONFIDENT,
+    SUGGESTED,
+    Interpretation,
+    Interpreter,
+    Reading,
+    RulesInterpreter,
+)
+from bot.llm_guard import contradiction, evidence, pick_others
 from bot.observability import LLM_CALLS
 from scoring import AnswerType, AnswerValue, Question, is_legal
 from scoring.grading import Grade
@@ -47,11 +61,19 @@ from scoring.grading import Grade
 log = logging.getLogger(__name__)
 
 MAX_TEXT_SENT = 1000      # characters of the rep's reply sent to the model
-MAX_QUESTIONS = 16        # the current question plus at most 15 others per call
+MAX_OTHERS = 2            # other questions put to the model, those the reply talks about most
+MAX_EXTRA = 1             # answers to other questions offered per message (one tap each)
 EXTRA_MIN_CONFIDENCE = 0.5  # answers to other questions below this are not worth a prompt
-MAX_RATIONALE = 140
+MAX_RATIONALE = 100
 MAX_SUMMARY = 480
+MIN_SUMMARY = 25          # "B", "1," or "Good." is no explanation of a grade
+TEMPERATURE = 0.0
+READ_TOKENS_BASE, READ_TOKENS_PER_QUESTION = 40, 70  # JSON with a 100-character rationale
+SUMMARY_TOKENS = 200
+RECENT = 20               # calls remembered for the slow-server note
 THE_CUSTOMER = "the customer"
+# 4xx that say "try again later" rather than "this request is wrong"
+_TRANSIENT_4XX = {408, 409, 429}
 
 READ_PROMPT = """\
 You turn a sales rep's reply into answers on a worksheet that grades one of their customers.
@@ -88,7 +110,9 @@ class _Lenient(BaseModel):
 
 
 class GradeSummary(BaseModel):
-    summary: str
+    # bounds in the schema (the model writes a sentence, not a novel); enforced afterwards
+    # by _clean_summary, which trims an over-long one at a sentence end instead of failing
+    summary: str = Field(json_schema_extra={"minLength": MIN_SUMMARY, "maxLength": MAX_SUMMARY})
 
 
 class _Refused(Exception):
@@ -111,7 +135,7 @@ def _answer_schema(q: Question) -> dict[str, Any]:
     answer = {"type": "object",
               "properties": {"value": _value_schema(q),
                              "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                             "rationale": {"type": "string"}},
+                             "rationale": {"type": "string", "maxLength": MAX_RATIONALE}},
               "required": ["value", "confidence", "rationale"],
               "additionalProperties": False}
     return {"anyOf": [answer, {"type": "null"}]}
@@ -179,10 +203,13 @@ def _coerce(q: Question, value: object) -> AnswerValue | None:
     return value if is_legal(q, value) else None  # type: ignore[return-value]
 
 
-def _confidence(raw: object) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != raw:
-        return 0.0
-    return min(1.0, max(0.0, float(raw)))
+def _confidence(raw: object) -> float | None:
+    """The model's confidence, or None when it is not a number from 0 to 1: a "2" or "20"
+    says the model did not follow the format, so the answer it came with is dropped (never
+    clamped into certainty)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 1:
+        return None
+    return float(raw)
 
 
 def _rationale(raw: object) -> str:
@@ -207,51 +234,112 @@ def _failure_kind(exc: BaseException) -> str:
 
 def _transport_failure(exc: BaseException) -> bool:
     """Failures that say the endpoint is down or overloaded (worth a pause), not that one
-    reply was odd."""
+    reply was odd or slow. A timeout is not one: a slow local model would otherwise be
+    switched off by its first long answer."""
+    if isinstance(exc, APITimeoutError):
+        return False
     return isinstance(exc, APIConnectionError) or (
-        isinstance(exc, APIStatusError) and (exc.status_code >= 500 or exc.status_code == 429))
+        isinstance(exc, APIStatusError) and (exc.status_code >= 500
+                                             or exc.status_code in _TRANSIENT_4XX))
+
+
+def _permanent(exc: BaseException) -> bool:
+    """A 4xx that will fail the same way every time (wrong model name, bad key, a request
+    the server does not accept): report it, do not pause and retry as if it were an outage."""
+    return isinstance(exc, APIStatusError) and 400 <= exc.status_code < 500 \
+        and exc.status_code not in _TRANSIENT_4XX
+
+
+def _about_format(exc: APIStatusError) -> bool:
+    """The server rejected the response format (json_schema), not the request as a whole:
+    llama-cpp-python's server answers 500 "Input should be 'text' or 'json_object'"."""
+    if exc.status_code in (400, 422):
+        return True
+    detail = f"{exc.message} {exc.body}".lower()
+    return exc.status_code == 500 and any(
+        w in detail for w in ("response_format", "json_schema", "json_object", "schema"))
 
 
 class LLMInterpreter:
     """Rules first, then one bounded model call; never raises into the engine."""
 
     def __init__(self, client: OpenAI, model: str, *, rules: RulesInterpreter | None = None,
-                 cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic,
+                 suggest_only: bool = False, timeout: float | None = None) -> None:
         self.client = client
         self.model = model
         self.rules = rules or RulesInterpreter()
         self.cooldown = cooldown  # after the endpoint fails, skip it this many seconds
+        self.suggest_only = suggest_only  # every reading is confirmed by the rep
+        self.timeout = timeout
+        self.response_format = "json_schema"  # "json_object" once the server rejects schemas
         self._clock = clock
         self._down_until = 0.0
+        self._recent: deque[str] = deque(maxlen=RECENT)  # ok | timeout | error | rejected
         self._summaries: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def last_outcome(self) -> str:
+        """What this thread's last ``read`` did with the model: rules (no call), ok,
+        timeout, error, rejected or resting (skipped after an outage)."""
+        return getattr(self._local, "outcome", "rules")
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> LLMInterpreter:
         client = OpenAI(api_key=settings.openai_api_key or "unused",  # Ollama/vLLM need none
                         base_url=settings.openai_base_url or None,
-                        timeout=settings.llm_timeout, max_retries=1)
-        return cls(client, str(settings.llm_model), **kwargs)
+                        timeout=settings.llm_timeout, max_retries=0)
+        return cls(client, str(settings.llm_model), timeout=settings.llm_timeout, **kwargs)
 
     # ------------------------------------------------------------------ reading answers
     def read(self, current: Question, others: Sequence[Question], text: str,
              customer: str) -> Reading:
+        self._local.outcome = "rules"
         ruled = self.rules.read(current, others, text, customer)
-        if ruled.failure is None or not current.scored or self._resting():
+        if ruled.failure is None or not current.scored:
             return ruled
+        if self._resting():
+            self._local.outcome = "resting"
+            return replace(ruled, note=self.note())
         rest = [o for o in others if o.scored and o.id != current.id]
-        questions = (current, *rest[:MAX_QUESTIONS - 1])
+        questions = (current, *pick_others(current, rest, text, MAX_OTHERS))
         try:
             answers = self._ask(questions, current, redact(text, customer))
         except Exception as exc:  # any failure: the rules' answer (a re-ask with a hint)
             self._failed("reading an answer", exc)
             LLM_CALLS.labels("fallback").inc()
-            return ruled
+            return replace(ruled, note=self.note())
+        self._local.outcome = "ok"
+        self._recent.append("ok")
         LLM_CALLS.labels("ok").inc()
-        mine = [a for a in answers if a.question_id == current.id]
+        return Reading(answers=self._guarded(current, questions, answers, text),
+                       failure=ruled.failure)
+
+    def _guarded(self, current: Question, questions: tuple[Question, ...],
+                 answers: list[Interpretation], text: str) -> list[Interpretation]:
+        """What the engine may record or offer: a reading the words contradict, or any
+        reading of a model that has not passed the check, is only suggested; answers to
+        other questions need evidence in the text and a clear reading, one per message, and
+        none when the current answer itself needs confirming (one tap per message)."""
+        by_id = {q.id: q for q in questions}
+        mine: list[Interpretation] = []
+        for a in answers:
+            if a.question_id != current.id:
+                continue
+            why = contradiction(current, a.value, text)
+            if why is not None or self.suggest_only:
+                a = replace(a, confidence=min(a.confidence, SUGGESTED),
+                            rationale=why or a.rationale)
+            mine.append(a)
+        if mine and mine[0].confidence < CONFIDENT:
+            return mine[:1]
         extra = [a for a in answers
-                 if a.question_id != current.id and a.confidence >= EXTRA_MIN_CONFIDENCE]
-        return Reading(answers=mine + extra, failure=ruled.failure)
+                 if a.question_id != current.id and a.confidence >= EXTRA_MIN_CONFIDENCE
+                 and evidence(current, by_id[a.question_id], text) > 0
+                 and contradiction(by_id[a.question_id], a.value, text) is None]
+        return mine[:1] + extra[:MAX_EXTRA]
 
     def _ask(self, questions: tuple[Question, ...], current: Question,
              reply: str) -> list[Interpretation]:
@@ -259,23 +347,64 @@ class LLMInterpreter:
         payload = {"current": current.id,
                    "questions": [_describe_question(q) for q in questions],
                    "reply": reply}
-        completion = self.client.chat.completions.parse(
-            model=self.model, response_format=model,
-            messages=[{"role": "system", "content": READ_PROMPT},
-                      {"role": "user", "content": json.dumps(payload, ensure_ascii=False)}])
-        parsed = self._parsed(completion)
+        parsed = self._complete(
+            model, [{"role": "system", "content": READ_PROMPT},
+                    {"role": "user", "content": json.dumps(payload, ensure_ascii=False)}],
+            READ_TOKENS_BASE + READ_TOKENS_PER_QUESTION * len(questions))
         out: list[Interpretation] = []
         for i, q in enumerate(questions):
             raw = getattr(parsed, f"q{i}", None)
             if not isinstance(raw, dict) or "value" not in raw:
                 continue
             value = _coerce(q, raw["value"])
-            if value is None:
-                log.info("LLM gave an illegal value for question %s; dropped", q.id)
+            confidence = _confidence(raw.get("confidence"))
+            if value is None or confidence is None:
+                log.info("LLM gave an illegal %s for question %s; dropped",
+                         "value" if value is None else "confidence", q.id)
                 continue
-            out.append(Interpretation(q.id, value, _confidence(raw.get("confidence")),
+            out.append(Interpretation(q.id, value, confidence,
                                       _rationale(raw.get("rationale")), source="llm"))
         return out
+
+    def _complete(self, model: type[BaseModel], messages: list[dict[str, str]],
+                  max_tokens: int) -> Any:
+        """One bounded call; ``json_schema`` first, ``json_object`` (with the schema in the
+        prompt) once a server has rejected schemas, remembered for this process."""
+        if self.response_format == "json_schema":
+            try:
+                completion = self.client.chat.completions.parse(
+                    model=self.model, response_format=model, messages=messages,  # type: ignore[arg-type]
+                    max_tokens=max_tokens, temperature=TEMPERATURE)
+                return self._parsed(completion)
+            except APIStatusError as exc:
+                if not _about_format(exc):
+                    raise
+                log.warning("LLM server rejected response_format json_schema (HTTP %s); "
+                            "trying json_object", exc.status_code)
+                try:
+                    parsed = self._complete_json_object(model, messages, max_tokens)
+                except _Refused:  # the server took json_object; the model's reply was bad
+                    self.response_format = "json_object"
+                    raise
+                self.response_format = "json_object"  # it worked: use it from now on
+                return parsed
+        return self._complete_json_object(model, messages, max_tokens)
+
+    def _complete_json_object(self, model: type[BaseModel], messages: list[dict[str, str]],
+                              max_tokens: int) -> Any:
+        schema = json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False)
+        system = (f"{messages[0]['content']}\nReply with one JSON object that follows this "
+                  f"JSON schema exactly:\n{schema}")
+        completion = self.client.chat.completions.create(
+            model=self.model, messages=[{"role": "system", "content": system}, *messages[1:]],  # type: ignore[list-item]
+            response_format={"type": "json_object"}, max_tokens=max_tokens,
+            temperature=TEMPERATURE)
+        if not completion.choices or not completion.choices[0].message.content:
+            raise _Refused("nothing parsed")
+        try:
+            return model.model_validate_json(completion.choices[0].message.content)
+        except ValidationError:
+            raise _Refused("not the schema") from None
 
     @staticmethod
     def _parsed(completion: Any) -> Any:
@@ -312,14 +441,14 @@ class LLMInterpreter:
             if self._resting():
                 return None
             try:
-                completion = self.client.chat.completions.parse(
-                    model=self.model, response_format=GradeSummary,
-                    messages=[{"role": "system", "content": SUMMARY_PROMPT},
-                              {"role": "user", "content": key}])
-                cached = _clean_summary(self._parsed(completion).summary)
+                parsed = self._complete(GradeSummary,
+                                        [{"role": "system", "content": SUMMARY_PROMPT},
+                                         {"role": "user", "content": key}], SUMMARY_TOKENS)
+                cached = _clean_summary(parsed.summary)
             except Exception as exc:
                 self._failed("summarising a grade", exc)
                 return None
+            self._recent.append("ok")
             if cached is None:
                 return None
             with self._lock:
@@ -336,19 +465,51 @@ class LLMInterpreter:
         return self._clock() < self._down_until
 
     def _failed(self, what: str, exc: BaseException) -> None:
+        kind = _failure_kind(exc)
+        self._local.outcome = "rejected" if _permanent(exc) else (
+            "timeout" if isinstance(exc, APITimeoutError) else "error")
+        if _permanent(exc):
+            self._recent.append("rejected")
+            log.error("LLM rejected the request %s (%s): check GRADEBOT_LLM_MODEL, the key "
+                      "and OPENAI_BASE_URL; using the rules instead", what, kind)
+            return
+        self._recent.append("timeout" if isinstance(exc, APITimeoutError) else "error")
         pause = _transport_failure(exc) and self.cooldown > 0
         if pause:
             self._down_until = self._clock() + self.cooldown
-        log.warning("LLM failed %s (%s); using the rules instead%s", what, _failure_kind(exc),
+        log.warning("LLM failed %s (%s); using the rules instead%s", what, kind,
                     f" for {self.cooldown:g}s" if pause else "")
+
+    def note(self) -> str | None:
+        """A line for the rep when the model mostly fails: most recent calls timed out, or
+        were rejected, so free text falls back to the rules."""
+        recent = list(self._recent)
+        if len(recent) < 3:
+            return None
+        timeouts, rejected = recent.count("timeout"), recent.count("rejected")
+        if timeouts * 2 > len(recent):
+            return (f"(The language model timed out on {timeouts} of the last {len(recent)} "
+                    f"answers, so I'm reading them without it; an admin can raise "
+                    f"GRADEBOT_LLM_TIMEOUT from {self.timeout or 0:g}s.)")
+        if rejected * 2 > len(recent):
+            return ("(The language model rejects every request, so I'm reading answers "
+                    "without it; an admin should run gradebot llm check.)")
+        return None
+
+    def describe(self) -> str:
+        """One line for start-up: which model, and whether its readings are recorded."""
+        how = ("used only to suggest: every reading it makes is confirmed by the rep"
+               if self.suggest_only else
+               "confident readings the words do not contradict are recorded")
+        return f"LLM {self.model}: {how}"
 
 
 def _clean_summary(raw: object) -> str | None:
     if not isinstance(raw, str):
         return None
     text = " ".join(raw.replace("*", "").replace("`", "").split())
-    if not text:
-        return None
+    if len(text) < MIN_SUMMARY or len(text.split()) < 4:
+        return None  # "B", "1," or "Good fit.": the engine shows its own explanation
     if len(text) > MAX_SUMMARY:
         cut = text[:MAX_SUMMARY]
         end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
@@ -358,11 +519,17 @@ def _clean_summary(raw: object) -> str | None:
 
 def build_interpreter(settings: Settings) -> Interpreter:
     """The rules alone unless a model is configured (GRADEBOT_LLM_MODEL plus OPENAI_API_KEY
-    or OPENAI_BASE_URL, and GRADEBOT_LLM_ENABLED not false)."""
+    or OPENAI_BASE_URL, and GRADEBOT_LLM_ENABLED not false). Whether its readings are
+    recorded or only suggested follows GRADEBOT_LLM_TRUST and the last ``gradebot llm
+    check`` of this endpoint and model (bot/llm_check.py)."""
     if not settings.llm_configured:
         return RulesInterpreter()
+    from bot.llm_check import trusted
+
     try:
-        return LLMInterpreter.from_settings(settings)
+        interp = LLMInterpreter.from_settings(settings, suggest_only=not trusted(settings))
     except OpenAIError as exc:  # a client that cannot be built: run on the rules
         log.warning("LLM disabled: cannot build the openai client (%s)", type(exc).__name__)
         return RulesInterpreter()
+    log.info("%s", interp.describe())
+    return interp

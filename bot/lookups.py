@@ -99,14 +99,23 @@ class BookView:
     def is_overdue(self, e: BookEntry) -> bool:
         return (e.letter is None) or (e.due_on is not None and e.due_on <= self.today)
 
+    def due_text(self, e: BookEntry) -> str:
+        """When a customer is due, in words every channel shows: a customer nobody has
+        graded yet (a fresh import) is "never graded" — due, but not late for anything."""
+        if e.letter is None:
+            return "never graded"
+        if self.is_overdue(e):
+            return "⚠️ due now"
+        return f"due {e.due_on.isoformat()}" if e.due_on else ""
+
     def line(self, e: BookEntry) -> str:
         """One customer of the book as a line (plain text; renderers escape it)."""
-        overdue = self.is_overdue(e)
-        due = "due now" if overdue else (f"due {e.due_on.isoformat()}" if e.due_on else "")
-        grade = e.grade_text or "not graded"
         rec = (e.recommendation or "").replace("_", " ")
-        return f"{grade} · {e.name}" + (f" · {rec}" if rec else "") + \
-            (f" · ⚠️ {due}" if overdue else (f" · {due}" if due else ""))
+        due = self.due_text(e)
+        if e.letter is None:
+            return f"{e.name} · {due}"
+        return f"{e.grade_text} · {e.name}" + (f" · {rec}" if rec else "") + \
+            (f" · {due}" if due else "")
 
 
 @dataclass(frozen=True)

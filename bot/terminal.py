@@ -1,8 +1,10 @@
 """The terminal channel: the same engine prompts, rendered with rich.
 
 Choices are numbered; typing a number picks one, anything else goes to the engine as text
-(answers in words, or commands such as back, skip, why, save). Everything users typed is
-escaped so a customer called ``[bold]x`` prints as typed.
+(answers in words, or commands such as back, skip, why, save). Only the last choice list of a
+reply is numbered; earlier ones in the same reply (a "did you mean" for another question) are
+lettered a, b, c …, so a number always answers the question on screen, never an older list.
+Everything users typed is escaped so a customer called ``[bold]x`` prints as typed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class TerminalChat:
         self.read = read
         self.session_id: int | None = None
         self.options: list[str] = []  # option values by number, from the last prompt
+        self.lettered: dict[str, str] = {}  # option values by letter, from earlier prompts
 
     def unfinished(self) -> list[tuple[int, str]]:
         """This rep's gradings still open or paused, newest first: (session id, customer)."""
@@ -91,6 +94,8 @@ class TerminalChat:
         t = line.strip()
         if t.isdigit() and self.options and 1 <= int(t) <= len(self.options):
             return Choose(self.options[int(t) - 1])
+        if t.lower() in self.lettered:
+            return Choose(self.lettered[t.lower()])
         if self.session_id is None:  # at "Create it …?": yes creates; a name starts anew
             only_create = len(self.options) == 1 and self.options[0].startswith("create|")
             if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
@@ -102,10 +107,12 @@ class TerminalChat:
 
     # ------------------------------------------------------------------ rendering
     def show(self, prompts: list[Prompt]) -> None:
-        for p in prompts:
+        listing = [i for i, p in enumerate(prompts) if p.choices or p.kind is Kind.REVIEW]
+        self.lettered = {}
+        for i, p in enumerate(prompts):
             if p.session_id is not None:
                 self.session_id = p.session_id
-            self.render(p)
+            self.render(p, lettered=bool(listing) and i != listing[-1])
         last = prompts[-1] if prompts else None
         if (last is not None and last.kind in (Kind.SAVED, Kind.SUMMARY)) or (
                 last is not None and last.kind is Kind.INFO and (
@@ -113,7 +120,7 @@ class TerminalChat:
             self.session_id = None
             self.options = []
 
-    def render(self, p: Prompt) -> None:
+    def render(self, p: Prompt, lettered: bool = False) -> None:
         c = self.console
         style = _STYLE.get(p.kind)
         if p.kind is Kind.REVIEW and p.review is not None:
@@ -130,7 +137,14 @@ class TerminalChat:
             c.print(escape(p.text))
             if p.detail:
                 c.print(f"[dim]{escape(p.detail)}[/dim]")
-        if p.choices or p.kind in (Kind.REVIEW,):
+        if (p.choices or p.kind in (Kind.REVIEW,)) and lettered:
+            for o in p.choices or p.actions:  # not the live list: letters, never numbers
+                key = chr(ord("a") + len(self.lettered))
+                if key > "z":
+                    break
+                self.lettered[key] = o.value
+                c.print(f"  [bold]{key}[/bold]  {escape(o.label)}")
+        elif p.choices or p.kind in (Kind.REVIEW,):
             opts = p.choices or p.actions
             self.options = [o.value for o in opts]
             for i, o in enumerate(opts, 1):
@@ -207,11 +221,10 @@ def render_book(console: Console, view: BookView | Denied) -> None:
     for col in ("Customer", "Grade", "Score", "Recommendation", "Due"):
         t.add_column(col)
     for e in view.entries:
-        due = "now" if e.letter is None else (e.due_on.isoformat() if e.due_on else "—")
-        mark = " ⚠ overdue" if view.is_overdue(e) else ""
         letter = (e.letter + (" (provisional)" if e.provisional else "")) if e.letter else "–"
         t.add_row(escape(e.name), letter, "–" if e.total is None else f"{e.total:g}",
-                  (e.recommendation or "").replace("_", " "), due + mark)
+                  (e.recommendation or "").replace("_", " "),
+                  escape(view.due_text(e).replace("⚠️", "⚠")) or "—")
     console.print(t if view.entries else "Nothing to show.")
 
 

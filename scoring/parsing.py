@@ -35,7 +35,8 @@ _UNSURE = {"unsure", "not sure", "dont know", "don't know", "do not know", "idk"
            "perhaps", "no idea", "unknown", "n/a", "na", "dunno", "hard to say", "?",
            "not certain", "possibly"}
 
-_YES_LEAD = frozenset({"yes", "y", "yep", "yeah", "yup"})
+_YES_LEAD = frozenset({"yes", "y", "yep", "yeah", "yup", "definitely", "absolutely",
+                       "certainly", "sure"})
 _NO_LEAD = frozenset({"no", "nope", "nah"})
 
 _NUM_RE = re.compile(r"^[+-]?(\d+(?:[.,]\d+)?|[.,]\d+)$")
@@ -69,6 +70,8 @@ class Unparsed:
 
     reason: str
     hint: str
+    # a reading worth offering but not recording ("3-8%" spans two bands): the rep confirms it
+    suggestion: AnswerValue | None = None
 
 
 ParseResult = Parsed | Unparsed
@@ -266,8 +269,9 @@ def _parse_scale(q: Question, text: str) -> ParseResult:
             return _no(q, f"{n:g} is out of range.")
         return _ok(q, int(n))
     idx = _match_label(text, list(q.labels), _topic(q))
-    if idx is not None and not _contradicting_numbers(text, idx + 1, 5):
-        return _ok(q, idx + 1)
+    if idx is not None and not _contradicting_numbers(text, idx + 1, 5) and not _said_keys(
+            text, _says_options(q, ("1", "2", "3", "4", "5"))) - {str(idx + 1)}:
+        return _ok(q, idx + 1)  # (not "thin margin, but profitable": that says 4 as well)
     return _no(q, "I couldn't read that as a 1-5 answer.")
 
 
@@ -281,6 +285,8 @@ def _parse_yes_no(q: Question, text: str) -> ParseResult:
     first, *rest = re.split(r"[\s,.;!/-]+", text)
     for value, lead, opposite in (("yes", _YES_LEAD, _NO_LEAD), ("no", _NO_LEAD, _YES_LEAD)):
         if first in lead and not opposite & set(rest):  # "yes and no" is neither
+            if value == "yes" and _negations(" ".join(rest)):
+                return _no(q, "I couldn't tell if that was a yes or a no.")  # "yeah, not ours"
             return _ok(q, value)
     return _no(q, "I couldn't tell if that was a yes or a no.")
 
@@ -300,7 +306,8 @@ def _parse_choice(q: Question, text: str) -> ParseResult:
                 and _norm(s) in text and not _negated(text, _norm(s))}
     key = q.choices[idx].key if idx is not None else (
         next(iter(syn_hits)) if len(syn_hits) == 1 else None)
-    if key is not None and not _phrase_keys(q, text) - {key}:
+    if key is not None and not _phrase_keys(q, text) - {key} and (
+            idx is not None or not _takes_back(q, text)):
         return _ok(q, key)
     return _no(q, "That doesn't match any of the choices.")
 
@@ -336,7 +343,7 @@ def parse_answer(q: Question, raw: str) -> ParseResult:
     result = _parse_strict(q, text)
     if isinstance(result, Parsed):
         return result
-    return _parse_loose(q, text) or result
+    return _parse_loose(q, text) or _suggestion(q, text) or result
 
 
 def _parse_strict(q: Question, text: str) -> ParseResult:
@@ -378,6 +385,7 @@ _NUMBER_TOKEN_RE = re.compile(rf"\d|\b(?:{_WORD_ALT})\b")
 # hedges in front of a value: "~3", "about 3", "prob a 7", "say 40"
 _APPROX = (r"(?:(?:~|≈|\+/-)\s*|(?:about|around|roughly|approx|approximately|circa|ca|est|"
            r"estimated|maybe|probably|prob|probs|like|say|call it|i would guess|guess|"
+           r"solid|strong|firm|easy|good|decent|"
            r"an?)\s+)*")
 _ISH = r"(?:\s*-?\s*ish)?"  # "4ish", "3 -ish", "3%ish"
 _VALUE_RE = re.compile(
@@ -441,6 +449,9 @@ _QUALIFIERS = _RETRACTIONS | {
     "wanted", "target", "goal", "aim", "should", "above", "below", "under", "over", "than",
     "least", "most", "up", "upto", "nearly", "almost", "close", "between", "from", "max", "min",
     "tops", "plus"}
+# A comment about another time or a wish ("used to be solid", "hoping for more"), not an answer
+_ELSEWHEN = {"used", "hope", "hoping", "want", "wants", "wanted", "target", "goal", "aim",
+             "should", "could", "would", "was", "were", "last", "before", "previously"}
 # "50/50", "coin flip": even odds, read as a label that says so ("Coin toss")
 _EVEN_ODDS = {"50/50", "50-50", "50 50", "fifty fifty", "fifty-fifty", "coin flip", "coinflip",
               "toss up", "toss-up", "tossup", "flip of a coin", "even odds"}
@@ -611,17 +622,54 @@ def _in_order(needle: tuple[str, ...], hay: tuple[str, ...], gap: int = 3) -> bo
 
 
 def _phrase_keys(q: Question, text: str) -> set[str]:
-    """Choices whose label or synonym the text says in so many words, in order, a few words
-    apart at most ("never been late" says "never late"), and does not negate. Two keys mean
-    the text says two things ("they pay on time but always late")."""
+    """Choices whose label or synonym the text says in so many words (see ``_said_keys``)."""
+    return _said_keys(text, [(c.key, (*_label_variants(c.label),
+                                      *(_canon(s) for s in c.synonyms))) for c in q.choices])
+
+
+def _said_keys(text: str, options: list[tuple[str, tuple[str, ...]]]) -> set[str]:
+    """The answers (keys) whose phrases the text says in so many words, in order, a few
+    words apart at most ("never been late" says "never late"), and does not negate or take
+    back. A phrase inside a longer phrase of another answer gives way to it ("very
+    profitable" says 5, not the "profitable" of 4). Two keys left mean the text says two
+    things ("they pay on time but always late"): the caller refuses."""
     words = _stems(_tidy(text))
-    keys: set[str] = set()
-    for c in q.choices:
-        phrases = [*_label_variants(c.label), *(_canon(s) for s in c.synonyms)]
-        if any(_has_content(p) and not _negated(text, p) and _in_order(_stems(p), words)
-               for p in phrases):
-            keys.add(c.key)
-    return keys
+    hits = [(key, st) for key, phrases in options for p in phrases
+            if _has_content(p) and not _negated(text, p)
+            and (st := _stems(p)) and _in_order(st, words)]
+    return {key for key, st in hits
+            if not any(k != key and len(longer) > len(st) and _in_order(st, longer, gap=0)
+                       for k, longer in hits)}
+
+
+def said_values(q: Question, text: str) -> set[AnswerValue]:
+    """Every answer the text names by the worksheet's own words (labels, synonyms, ``says``),
+    unnegated; several when it names several. Not a reading: a check for readings made
+    elsewhere (an LLM's "1 — Not at all" for "a nonprofit food bank", which says 4)."""
+    clauses = [c for c in _CLAUSE_RE.split(normalize(text)) if c.strip()]
+    if len(clauses) > 1:  # "can't tell, could go either way": each clause on its own
+        return {v for c in clauses for v in said_values(q, c)}
+    t = normalize(text)
+    if q.type is AnswerType.CHOICE:
+        return set(_phrase_keys(q, t))
+    if q.type is AnswerType.SCALE:
+        opts = [(str(i), (*_label_variants(lab), *(_canon(p) for p in q.said(str(i)))))
+                for i, lab in enumerate(q.labels, 1)]
+        return {int(k) for k in _said_keys(t, opts)}
+    if q.type is AnswerType.YES_NO:
+        return set(_said_keys(t, _says_options(q, ("yes", "no", "unsure"))))
+    return set()
+
+
+def _takes_back(q: Question, text: str) -> bool:
+    """The text swaps or corrects what it says ("solid, actually thin", "on time or late"),
+    with a word no answer of the question uses."""
+    return bool(set(_words(text)) & _RETRACTIONS - _answer_words(q))
+
+
+def _says_options(q: Question, values: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """A scale's or yes/no question's other phrasings (the worksheet's ``says``), by value."""
+    return [(v, tuple(_canon(p) for p in q.said(v))) for v in values if q.said(v)]
 
 
 def _contradicting_numbers(text: str, value: int, top: int) -> bool:
@@ -676,9 +724,95 @@ def _percent_value(q: Question, text: str) -> float | None:
     return _value(text, q.bounds[1])
 
 
-def _loose_numeric(q: Question, text: str) -> Parsed | None:
-    """A hedged number, a fraction (percent) or a score said in a sentence (number)."""
+_UNITS = r"(?:\s*(?:%|percent|per cent|pct))?"
+_RANGE_RES = (
+    re.compile(rf"{_APPROX}(?:between\s+)?(?P<a>{_NUM}){_UNITS}\s*(?:-|–|—|to|and)\s*"
+               rf"(?P<b>{_NUM}){_UNITS}(?:\s+of\s+(?P<of>[a-z' ]+))?"),
+)
+_OPEN_RE = re.compile(
+    rf"(?P<op>less than|fewer than|under|below|at most|up to|no more than|max|<|<=|"
+    rf"more than|over|above|at least|>|>=)\s*{_APPROX}(?P<n>{_NUM}){_UNITS}"
+    r"(?:\s+of\s+(?P<of>[a-z' ]+))?")
+_BELOW = {"less than", "fewer than", "under", "below", "at most", "up to", "no more than",
+          "max", "<", "<="}
+# Net Promoter words, for a 0-10 question: the standard NPS groups
+_NPS = {"promoter": (9.0, 10.0), "rave": (9.0, 10.0), "raving": (9.0, 10.0),
+        "passive": (7.0, 8.0), "detractor": (0.0, 6.0)}
+
+
+def _range_of(q: Question, text: str) -> tuple[float, float, bool] | None:
+    """A span the text gives instead of one number: "3-5%", "8 to 10 percent", "between 3
+    and 5", "promoter" (9-10, on a 0-10 question); ``closed`` is False for "less than 1%"."""
+    t = _tidy(text)
     lo, hi = q.bounds
+    for rx in _RANGE_RES:
+        m = rx.fullmatch(t)
+        if m and _of_the_question(q, m["of"]):
+            a, b = _num(m["a"]), _num(m["b"])
+            if a is not None and b is not None and lo <= a < b <= hi:
+                return a, b, True
+            return None
+    m = _OPEN_RE.fullmatch(t)
+    if m and _of_the_question(q, m["of"]) and (n := _num(m["n"])) is not None and lo <= n <= hi:
+        return (lo, n, False) if m["op"] in _BELOW else (n, hi, False)
+    if q.type is AnswerType.NUMBER and (lo, hi) == (0, 10) and not _negations(t) \
+            and "?" not in t and not _has_number(t) and not set(_words(t)) & _RETRACTIONS:
+        groups = {span for word, span in _NPS.items() if _stem(word) in _stems(t)}
+        if len(groups) == 1:
+            a, b = groups.pop()
+            return a, b, True
+    return None
+
+
+def _band_index(q: Question, v: float) -> int | None:
+    return next((i for i, band in enumerate(q.bands) if v <= band.upto), None)
+
+
+def _one_band(q: Question, a: float, b: float) -> bool:
+    """Both ends score the same: any value between them would give the same grade."""
+    return bool(q.bands) and _band_index(q, a) == _band_index(q, b) is not None
+
+
+def _midpoint(q: Question, a: float, b: float) -> AnswerValue:
+    """The middle of a span; a whole number on number questions (scores are whole: 9-10 is
+    recorded as 9, which scores as 10 would when both share a band)."""
+    mid = (a + b) / 2
+    if q.type is AnswerType.NUMBER:
+        mid = float(int(mid))
+    return int(mid) if mid == int(mid) else round(mid, 2)
+
+
+def _span_text(q: Question, a: float, b: float) -> str:
+    return f"{a:g}-{b:g}{'%' if q.type is AnswerType.PERCENT else ''}"
+
+
+def _suggestion(q: Question, text: str) -> Unparsed | None:
+    """A span that crosses a band, or has one open end: the middle is offered, never recorded
+    (the rep taps it, or types a number)."""
+    if q.type not in (AnswerType.NUMBER, AnswerType.PERCENT):
+        return None
+    span = _range_of(q, text)
+    if span is None:
+        return None
+    a, b, closed = span
+    lo = q.bounds[0]
+    value = _midpoint(q, a, b) if closed or a == lo else (int(a) if a == int(a) else a)
+    said = _span_text(q, a, b) if closed else text.strip()
+    return Unparsed(f"{said} could score differently depending on the exact figure.",
+                    hint_for(q), suggestion=value)
+
+
+def _loose_numeric(q: Question, text: str) -> Parsed | None:
+    """A hedged number, a fraction (percent), a range inside one band ("3-5%"), an NPS word
+    ("promoter") or a score said in a sentence (number)."""
+    lo, hi = q.bounds
+    span = _range_of(q, text)
+    if span is not None:
+        a, b, closed = span
+        if closed and _one_band(q, a, b):
+            mid = _midpoint(q, a, b)
+            return Parsed(mid, f"{display_value(q, mid)} (you said {_span_text(q, a, b)})")
+        return None  # two bands, or open-ended: offered as a suggestion, never recorded
     if q.type is AnswerType.PERCENT:
         n = _percent_value(q, text)
     else:
@@ -700,14 +834,19 @@ def _loose_scale(q: Question, text: str) -> Parsed | None:
     if re.search(r"\d", text):
         return None  # a number we cannot read: the words around it are no safer
     idx = _loose_label(q, text, list(q.labels))
-    if idx is None or _contradicting_numbers(text, idx + 1, 5):
-        return None
-    return _ok(q, idx + 1)
+    keys = set() if _takes_back(q, text) else _said_keys(
+        text, _says_options(q, ("1", "2", "3", "4", "5")))
+    if idx is not None:
+        keys.add(str(idx + 1))
+    if len(keys) != 1:
+        return None  # nothing said, or two answers said ("thin margin, but profitable")
+    value = int(keys.pop())
+    return None if _contradicting_numbers(text, value, 5) else _ok(q, value)
 
 
 def _loose_choice(q: Question, text: str) -> Parsed | None:
     """A choice named loosely, by label or by synonym, and by nothing that names another."""
-    if re.search(r"\d", text):
+    if re.search(r"\d", text) or _takes_back(q, text):
         return None
     keys = _phrase_keys(q, text)
     idx = _loose_label(q, text, [c.label for c in q.choices])
@@ -726,7 +865,12 @@ def _loose_yes_no(q: Question, text: str) -> Parsed | None:
     if "?" in t:
         return _ok(q, "unsure") if t.rstrip("? ") in _UNSURE else None
     result = _parse_yes_no(q, t)
-    return result if isinstance(result, Parsed) else None
+    if isinstance(result, Parsed):
+        return result
+    if _takes_back(q, t):
+        return None
+    keys = _said_keys(t, _says_options(q, ("yes", "no", "unsure")))
+    return _ok(q, keys.pop()) if len(keys) == 1 else None
 
 
 def _read(q: Question, text: str) -> Parsed | None:
@@ -747,6 +891,8 @@ def _with_commentary(q: Question, head: str, tail: str) -> Parsed | None:
         return None
     if q.type is AnswerType.SCALE and _contradicting_numbers(tail, int(got.value), 5):
         return None
+    if set(tail_words) & _ELSEWHEN:
+        return got  # "thin margins, used to be solid": the tail is about another time
     other = _read(q, tail)
     return got if other is None or other.value == got.value else None
 
@@ -772,7 +918,7 @@ def _parse_loose(q: Question, text: str, split: bool = True) -> Parsed | None:
 def _answer_words(q: Question) -> set[str]:
     """Every word of the question's labels and synonyms: these are never stripped as filler."""
     phrases = [*q.labels, *(c.label for c in q.choices),
-               *(s for c in q.choices for s in c.synonyms)]
+               *(s for c in q.choices for s in c.synonyms), *(p for _, ps in q.says for p in ps)]
     return {w for p in phrases for w in _words(_canon(p))}
 
 

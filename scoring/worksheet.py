@@ -148,15 +148,40 @@ class Question(_Strict):
     max: float | None = None
     unit: str = Field(default="", max_length=20)
     bands: tuple[Band, ...] = ()
+    # scale / yes_no: other ways reps say an answer, by value ("1".."5", or yes/no/unsure), as
+    # (value, phrases) pairs; written in YAML as a mapping ({5: [bang on, perfect fit]}).
+    # Choices carry theirs on the choice. The rules read these; they are never guessed at.
+    says: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @field_validator("cadences", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return (v,) if isinstance(v, str) else v
 
+    @field_validator("says", mode="before")
+    @classmethod
+    def _says_mapping(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            # YAML 1.1 reads a bare yes/no key as a boolean
+            return tuple(({True: "yes", False: "no"}.get(k, str(k)) if isinstance(k, bool)
+                          else str(k), tuple(p) if isinstance(p, list | tuple) else (p,))
+                         for k, p in v.items())
+        return v
+
     @model_validator(mode="after")
     def _type_specific(self) -> Question:
         t = self.type
+        if self.says:
+            legal = ({"1", "2", "3", "4", "5"} if t is AnswerType.SCALE else
+                     {"yes", "no", "unsure"} if t is AnswerType.YES_NO else set())
+            if not legal:
+                raise ValueError(f"'says' is for scale and yes_no questions, not {t.value} "
+                                 "(a choice lists its synonyms on the choice)")
+            bad = [k for k, _ in self.says if k not in legal]
+            if bad:
+                raise ValueError(f"'says' keys must be one of {sorted(legal)}; got {bad}")
+            if any(not p.strip() or len(p) > 75 for _, ps in self.says for p in ps):
+                raise ValueError("'says' phrases must be 1-75 characters")
         if t is AnswerType.TEXT:
             if self.dimension is not None:
                 raise ValueError("a text question is not scored, so it cannot have a dimension")
@@ -198,6 +223,10 @@ class Question(_Strict):
     @property
     def scored(self) -> bool:
         return self.type is not AnswerType.TEXT
+
+    def said(self, value: str) -> tuple[str, ...]:
+        """The phrases that say ``value`` ("5", "yes") besides the label."""
+        return next((ps for k, ps in self.says if k == value), ())
 
     def choice(self, key: str) -> Choice | None:
         return next((c for c in self.choices if c.key == key), None)

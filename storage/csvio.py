@@ -1,17 +1,24 @@
 """CSV import of customers and CSV export of customers and grades.
 
-Import (``import_customers``): a header line is required (column names are case-insensitive;
-``name`` is required, ``owner``, ``segment``, ``status`` and ``external_ref`` are optional,
-other columns are ignored and reported). The file is UTF-8, with or without a byte-order mark.
-Each row updates the customer with the same ``external_ref`` when one is given, otherwise the
-customer with the same normalized name, and creates one when there is none. An empty cell
-leaves the stored value as it is (a new customer gets the default). ``owner`` is an email
-address or a Slack/Teams user id of someone the bot already knows in the workspace.
+Import (``import_customers``): a header line is required. Columns are found by name
+(case-insensitive): ours (``name`` required; ``owner``, ``segment``, ``status``,
+``external_ref``), the usual headers of HubSpot, Salesforce and Pipedrive exports, or a
+mapping given by the caller (``storage.crm``; the report says which was used). The file is
+UTF-8, with or without a byte-order mark. Each row updates the customer with the same
+``external_ref`` when one is given, otherwise the customer with the same normalized name, and
+creates one when there is none. An empty cell leaves the stored value as it is (a new
+customer gets the default). ``owner`` is the email, Slack/Teams user id or imported name of a
+person of the workspace (people can be imported before they use the bot:
+``storage.people_csv``). The owner of a customer that has one is changed only when asked
+(``reassign_owners``); either way the change is listed (``OwnerChange``). New names that look
+like existing ones are warned about (``near_duplicates``). Status values are ours, the common
+CRM ones, or mapped by the caller.
 
 Every row is checked before anything is written; rows that cannot be imported are reported
-with their line number and the reason. By default the good rows are imported and the rest
-reported; with ``all_or_nothing`` nothing is imported if any row is bad. Either way the
-writes are one transaction: if the database fails part-way, nothing is imported.
+with their line number and every problem they have (``storage.import_report``). By default
+the good rows are imported and the rest reported; with ``all_or_nothing`` nothing is
+imported if any row is bad. Either way the writes are one transaction: if the database
+fails part-way, nothing is imported.
 
 Files saved by a spreadsheet with ``;`` or tab between the columns (Excel does in many
 locales) are read too: the header line decides. A cell over ``MAX_CELL`` characters makes its
@@ -36,19 +43,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, insert, or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from scoring import load_worksheet
 from scoring.sheet import carried_of
+from storage.crm import CUSTOMER_FIELDS, ColumnMap, detect_mapping, header_key, read_status
 from storage.errors import InvalidInput, StorageError
+from storage.import_report import (
+    REASON_COLUMN,
+    Problem,
+    ProblemGroup,
+    SkippedRow,
+    group_problems,
+)
 from storage.models import Customer, CustomerStatus, Grade, Person
 from storage.names import clean_name, clean_text, normalize_name
 from storage.types import utcnow
 
-CUSTOMER_COLUMNS = ("name", "owner", "segment", "status", "external_ref")
+CUSTOMER_COLUMNS = CUSTOMER_FIELDS
 GRADE_COLUMNS = ("customer", "owner", "letter", "total", "recommendation", "profile", "cadence",
                  "period", "graded_at", "grader", "coverage", "provisional", "carried",
                  "carried_by", "worksheet", "worksheet_version")
@@ -76,8 +91,15 @@ def decode_csv(data: bytes, source: str = "the file") -> str:
                            f"{exc.start}); save it as \"CSV UTF-8\".") from None
 
 
-def _header_key(cell: str) -> str:
-    return re.sub(r"[\s\-]+", "_", cell.strip().lower())
+def source_text(source: Path | bytes | str | IO[str]) -> str:
+    """The CSV text of an import's ``source``: a path, bytes, text or a text file."""
+    if isinstance(source, Path):
+        return decode_csv(source.read_bytes(), source.name)
+    if isinstance(source, bytes):
+        return decode_csv(source)
+    if isinstance(source, str):
+        return source.removeprefix("\ufeff")
+    return source.read().removeprefix("\ufeff")
 
 
 def unescape_cell(value: str) -> str:
@@ -99,13 +121,6 @@ def _dialect(text: str) -> str:
     return ","
 
 
-@dataclass(frozen=True)
-class SkippedRow:
-    line: int     # line number in the file (the header is line 1)
-    name: str     # the name cell as it was in the file, for the report
-    reason: str
-
-
 @dataclass
 class ImportReport:
     rows: int = 0            # data rows read (blank lines aside)
@@ -115,10 +130,30 @@ class ImportReport:
     skipped: list[SkippedRow] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     committed: bool = False  # False: nothing was written (all-or-nothing with bad rows)
+    header: list[str] = field(default_factory=list)   # the file's own column names
+    mapping: str = ""        # which columns were read as what ("Salesforce export: name ← …")
+    warnings: list[str] = field(default_factory=list)  # near-duplicate names, …
+    owner_changes: list[OwnerChange] = field(default_factory=list)
 
     @property
     def imported(self) -> int:
         return self.created + self.updated + self.unchanged
+
+    @property
+    def problems(self) -> list[ProblemGroup]:
+        return group_problems(self.skipped)
+
+
+@dataclass(frozen=True)
+class OwnerChange:
+    """A row that names another owner for a customer that already has one: held back unless
+    the import was told to reassign (``reassign_owners``); listed either way."""
+
+    line: int
+    customer: str
+    current: str
+    new: str
+    applied: bool
 
 
 @dataclass
@@ -132,10 +167,12 @@ class _Row:
     segment: str | None = None
     status: str | None = None
     external_ref: str | None = None
+    cells: tuple[str, ...] = ()  # as read, for the rejected-rows file
 
 
-def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The header's column keys and (line number, cells) for every non-blank data row."""
+def read_table(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header's cells (as in the file) and (line number, cells) for every non-blank
+    data row. Broken quoting raises InvalidInput naming the line."""
     if csv.field_size_limit() < _READ_LIMIT:
         # csv refuses a long cell by raising mid-record, which would end the whole import;
         # read it whole and let the row check refuse it (``_parse_row``)
@@ -150,7 +187,6 @@ def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     if header is None:
         raise InvalidInput("The file is empty: expected a header line naming the columns "
                            f"({', '.join(CUSTOMER_COLUMNS)}).")
-    keys = [_header_key(unescape_cell(c)) for c in header]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         while True:
@@ -165,36 +201,52 @@ def _read_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             if any(c.strip() for c in cells):
                 yield start, cells
 
-    return keys, rows()
+    return [unescape_cell(c) for c in header], rows()
 
 
-def _check_header(keys: Sequence[str]) -> list[str]:
-    """Validate the header; returns the ignored (unknown) columns."""
-    if "name" not in keys:
-        known = ", ".join(CUSTOMER_COLUMNS)
-        raise InvalidInput(f"The first line must be a header naming the columns ({known}); "
-                           "it has no \"name\" column.")
-    dupes = sorted({k for k in keys if k and keys.count(k) > 1})
+def check_header(header: Sequence[str], mapping: ColumnMap) -> list[str]:
+    """Refuse a header naming a used column twice; returns the columns not read (the
+    ``reason`` column of a rejected-rows file aside)."""
+    keys = [header_key(h) for h in header]
+    used = set(mapping.columns.values())
+    dupes = sorted({keys[i] for i in used if keys[i] and keys.count(keys[i]) > 1})
     if dupes:
         raise InvalidInput(f"The header names {', '.join(dupes)} more than once.")
-    return [k for k in keys if k and k not in CUSTOMER_COLUMNS]
+    return [h.strip() for i, h in enumerate(header)
+            if i not in used and keys[i] and keys[i] != REASON_COLUMN]
 
 
-def _owner_index(session: Session, workspace_id: int) -> tuple[dict[str, int], dict[str, int]]:
-    """(user id → person id, lower-cased email → person id or -1 when ambiguous)."""
-    by_id: dict[str, int] = {}
-    by_email: dict[str, int] = {}
-    for pid, ext, email in session.execute(
-            select(Person.id, Person.external_id, Person.email)
+@dataclass
+class OwnerIndex:
+    """The people of a workspace an ``owner`` cell may name: user id, email (lower case) or
+    display name (case-folded, for CRM exports that give the owner's name); -1 marks a
+    key more than one person has."""
+
+    by_id: dict[str, int]
+    by_email: dict[str, int]
+    by_name: dict[str, int]
+    names: dict[int, str]
+
+
+def owner_index(session: Session, workspace_id: int) -> OwnerIndex:
+    idx = OwnerIndex({}, {}, {}, {})
+
+    def put(d: dict[str, int], k: str, pid: int) -> None:
+        d[k] = -1 if k in d and d[k] != pid else pid
+
+    for pid, ext, email, name in session.execute(
+            select(Person.id, Person.external_id, Person.email, Person.display_name)
             .where(Person.workspace_id == workspace_id)):
-        by_id[ext] = pid
+        idx.by_id[ext] = pid
+        idx.names[pid] = email or name or ext
         if email:
-            e = email.strip().lower()
-            by_email[e] = -1 if e in by_email and by_email[e] != pid else pid
-    return by_id, by_email
+            put(idx.by_email, email.strip().lower(), pid)
+        if name:
+            put(idx.by_name, name.strip().casefold(), pid)
+    return idx
 
 
-def _resolve_owner(value: str, by_id: dict[str, int], by_email: dict[str, int]) -> int:
+def _resolve_owner(value: str, idx: OwnerIndex) -> int:
     v = value.strip()
     m = _SLACK_MENTION.match(v)
     if m:
@@ -202,45 +254,69 @@ def _resolve_owner(value: str, by_id: dict[str, int], by_email: dict[str, int]) 
     elif v.startswith("@") and "@" not in v[1:]:
         v = v[1:]
     if "@" in v:
-        pid = by_email.get(v.lower())
+        pid = idx.by_email.get(v.lower())
         if pid == -1:
             raise InvalidInput(f"owner {value!r} is the email of more than one person; "
                                "use their Slack/Teams user id.")
     else:
-        pid = by_id.get(v)
+        pid = idx.by_id.get(v)
+        if pid is None:
+            pid = idx.by_name.get(v.casefold())
+            if pid == -1:
+                raise InvalidInput(f"owner {value!r} is the name of more than one person; "
+                                   "use their email.")
     if pid is None:
-        raise InvalidInput(f"unknown owner {value!r} (use the email or Slack/Teams user id of "
-                           "someone who has used the bot in this workspace).")
+        raise InvalidInput(f"unknown owner {value!r} (import them first with `gradebot "
+                           "import people`, or use the email or Slack/Teams user id of "
+                           "someone the bot knows in this workspace).")
     return pid
 
 
-def _parse_row(line: int, cells: list[str], keys: Sequence[str], by_id: dict[str, int],
-               by_email: dict[str, int]) -> _Row:
-    if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys):]):
-        raise InvalidInput(f"{len(cells)} values but the header has {len(keys)} columns.")
+def _parse_row(line: int, cells: list[str], ncols: int, mapping: ColumnMap, idx: OwnerIndex,
+               statuses: dict[str, str]) -> tuple[_Row, list[Problem]]:
+    """The row, and every problem it has (not just the first)."""
+    problems: list[Problem] = []
+    if len(cells) > ncols and any(c.strip() for c in cells[ncols:]):
+        problems.append(Problem("too many values", f"{len(cells)} values but the header has "
+                                                   f"{ncols} columns."))
     longest = max((len(c) for c in cells), default=0)
     if longest > MAX_CELL:
-        raise InvalidInput(f"a value is {longest:,} characters long (at most {MAX_CELL:,}).")
-    values = {k: unescape_cell(c) for k, c in zip(keys, cells, strict=False)
-              if k in CUSTOMER_COLUMNS}
+        problems.append(Problem("value too long", f"a value is {longest:,} characters long "
+                                                  f"(at most {MAX_CELL:,})."))
+        return _Row(line, "", "", ""), problems
+    values = {f: unescape_cell(cells[i]) if i < len(cells) else ""
+              for f, i in mapping.columns.items()}
     raw_name = values.get("name", "")
-    name = clean_name(raw_name)
-    row = _Row(line, raw_name, name, normalize_name(name))
+    row = _Row(line, raw_name, "", "")
+    try:
+        row.name = clean_name(raw_name)
+        row.key = normalize_name(row.name)
+    except InvalidInput as exc:
+        problems.append(Problem("bad name", str(exc)))
     if values.get("owner", "").strip():
-        row.owner_id = _resolve_owner(values["owner"], by_id, by_email)
-        row.owner_given = True
+        try:
+            row.owner_id = _resolve_owner(values["owner"], idx)
+            row.owner_given = True
+        except InvalidInput as exc:
+            problems.append(Problem("unknown owner", str(exc), values["owner"].strip()))
     if values.get("segment", "").strip():
-        row.segment = clean_text(values["segment"], "Segment", 100)
+        try:
+            row.segment = clean_text(values["segment"], "Segment", 100)
+        except InvalidInput as exc:
+            problems.append(Problem("bad segment", str(exc)))
     status = values.get("status", "").strip()
     if status:
-        try:
-            row.status = CustomerStatus(status.lower()).value
-        except ValueError:
-            raise InvalidInput(f"bad status {status!r} (use prospect, customer or former)."
-                               ) from None
+        row.status = read_status(status, statuses)
+        if row.status is None:
+            problems.append(Problem("unknown status", (
+                f"unknown status {status[:60]!r} (use prospect, customer or former, or map "
+                f"it: --status \"{status[:60]}\"=customer).")))
     if values.get("external_ref", "").strip():
-        row.external_ref = clean_text(values["external_ref"], "External reference", 100)
-    return row
+        try:
+            row.external_ref = clean_text(values["external_ref"], "External reference", 100)
+        except InvalidInput as exc:
+            problems.append(Problem("bad external_ref", str(exc)))
+    return row, problems
 
 
 def _existing(session: Session, workspace_id: int, rows: Sequence[_Row]
@@ -291,23 +367,23 @@ def _match(r: _Row, by_key: dict[str, Customer], by_ref: dict[str, list[Customer
 
 
 def import_customers(session: Session, workspace_id: int, source: Path | bytes | str | IO[str],
-                     *, all_or_nothing: bool = False, progress: Progress | None = None
-                     ) -> ImportReport:
+                     *, all_or_nothing: bool = False, progress: Progress | None = None,
+                     columns: dict[str, str] | None = None,
+                     statuses: dict[str, str] | None = None,
+                     reassign_owners: bool = False, preview: bool = False) -> ImportReport:
     """Import customers from CSV ``source`` (a path, bytes, CSV text or a text file) into the
-    workspace; see the module docstring for the rules. Raises InvalidInput when the file as a
-    whole cannot be read (not UTF-8, no header, broken quoting) and StorageError when the
-    database fails (nothing is imported then)."""
-    if isinstance(source, Path):
-        text = decode_csv(source.read_bytes(), source.name)
-    elif isinstance(source, bytes):
-        text = decode_csv(source)
-    elif isinstance(source, str):
-        text = source.removeprefix("\ufeff")
-    else:
-        text = source.read().removeprefix("\ufeff")
-    keys, raw_rows = _read_rows(text)
-    report = ImportReport(ignored_columns=_check_header(keys))
-    by_id, by_email = _owner_index(session, workspace_id)
+    workspace; see the module docstring for the rules. ``columns`` maps fields to the file's
+    column names (``--map``), ``statuses`` CRM status keys (``crm.status_key``) to ours
+    (``--status``). Raises InvalidInput when the file as a whole cannot be read (not UTF-8,
+    no header, no name column, broken quoting) and StorageError when the database fails
+    (nothing is imported then). ``preview`` checks everything and writes nothing
+    (``created``/``updated`` then count what an import would create and update)."""
+    header, raw_rows = read_table(source_text(source))
+    mapping = detect_mapping(header, columns)
+    report = ImportReport(ignored_columns=check_header(header, mapping), header=header,
+                          mapping=mapping.describe(header))
+    idx = owner_index(session, workspace_id)
+    extra_statuses = statuses or {}
 
     good: list[_Row] = []
     first_line: dict[tuple[str, str], int] = {}
@@ -315,21 +391,20 @@ def import_customers(session: Session, workspace_id: int, source: Path | bytes |
         report.rows += 1
         if report.rows > MAX_ROWS:
             raise InvalidInput(f"The file has more than {MAX_ROWS:,} rows; split it.")
-        raw_name = cells[keys.index("name")] if keys.index("name") < len(cells) else ""
-        try:
-            row = _parse_row(line, cells, keys, by_id, by_email)
-            for what, k in (("external_ref", row.external_ref), ("name", row.key)):
-                if k is None:
-                    continue
-                seen = first_line.get((what, k))
-                if seen is not None:
-                    raise InvalidInput(f"duplicate of line {seen} (same {what}).")
-            for what, k in (("external_ref", row.external_ref), ("name", row.key)):
-                if k is not None:
-                    first_line[(what, k)] = line
-        except InvalidInput as exc:
-            report.skipped.append(SkippedRow(line, raw_name, str(exc)))
+        row, problems = _parse_row(line, cells, len(header), mapping, idx, extra_statuses)
+        for what, k in (("external_ref", row.external_ref), ("name", row.key)):
+            seen = first_line.get((what, k)) if k else None
+            if seen is not None:
+                problems.append(Problem("duplicate in the file",
+                                        f"duplicate of line {seen} (same {what})."))
+        if problems:
+            report.skipped.append(SkippedRow(line, row.raw_name or _cell(cells, mapping),
+                                             tuple(problems), tuple(cells)))
             continue
+        for what, k in (("external_ref", row.external_ref), ("name", row.key)):
+            if k:
+                first_line[(what, k)] = line
+        row.cells = tuple(cells)
         good.append(row)
 
     by_key, by_ref = _existing(session, workspace_id, good)
@@ -344,32 +419,101 @@ def import_customers(session: Session, workspace_id: int, source: Path | bytes |
                                        f"{targeted[target.id]}.")
                 targeted[target.id] = r.line
         except InvalidInput as exc:
-            report.skipped.append(SkippedRow(r.line, r.raw_name, str(exc)))
+            report.skipped.append(SkippedRow(r.line, r.raw_name,
+                                             (Problem("conflicts with a customer", str(exc)),),
+                                             r.cells))
             continue
+        if (target is not None and r.owner_given and target.owner_id is not None
+                and r.owner_id != target.owner_id):
+            report.owner_changes.append(OwnerChange(
+                r.line, target.name, idx.names.get(target.owner_id, "?"),
+                idx.names.get(r.owner_id or -1, "?"), reassign_owners))
+            if not reassign_owners:
+                r.owner_given = False  # keep the owner it has; the report lists it
         planned.append((r, target))
     report.skipped.sort(key=lambda s: s.line)
+    report.warnings = near_duplicates(session, workspace_id,
+                                      [r for r, t in planned if t is None])
 
-    if all_or_nothing and report.skipped:
+    if preview or (all_or_nothing and report.skipped):
+        if preview:
+            report.created = sum(1 for _, t in planned if t is None)
+            report.updated = len(planned) - report.created
         session.rollback()  # only reads happened; end the transaction they opened
         return report
     _apply(session, workspace_id, planned, report, progress)
     return report
 
 
+def _cell(cells: Sequence[str], mapping: ColumnMap) -> str:
+    i = mapping.columns.get("name")
+    return cells[i] if i is not None and i < len(cells) else ""
+
+
+_SUFFIXES = frozenset({"inc", "incorporated", "corp", "corporation", "co", "company", "ltd",
+                       "limited", "llc", "llp", "plc", "gmbh", "ag", "sa", "sas", "sarl", "bv",
+                       "nv", "srl", "spa", "pty", "oy", "ab", "as", "kg", "group", "holding",
+                       "holdings", "the"})
+
+
+def _core(key: str) -> str:
+    """A name key without legal-form words and punctuation: "globex corporation" → "globex"."""
+    words = [w for w in re.split(r"[^\w]+", key) if w and w not in _SUFFIXES]
+    return " ".join(words)
+
+
+NEAR = 90  # rapidfuzz ratio (of the names without legal forms) that counts as "looks like"
+
+
+def near_duplicates(session: Session, workspace_id: int, new: Sequence[_Row],
+                    limit: int = 50) -> list[str]:
+    """Warnings for new customers whose names look like an existing customer's or another
+    new one's ("Globex" and "Globex Corporation"): the same name without legal-form words,
+    or 90 % alike. Compared only within names sharing their first three letters, so a
+    50,000-row file is checked in moments."""
+    if not new:
+        return []
+    from rapidfuzz import fuzz
+
+    blocks: dict[str, list[tuple[str, str, str]]] = {}  # prefix → (core, shown name, where)
+    for name, key in session.execute(select(Customer.name, Customer.normalized_name)
+                                     .where(Customer.workspace_id == workspace_id)):
+        core = _core(key)
+        blocks.setdefault(core[:3], []).append((core, name, "an existing customer"))
+    out: list[str] = []
+    for r in new:
+        core = _core(r.key)
+        block = blocks.setdefault(core[:3], [])
+        for other_core, other, where in block:
+            if core == other_core or (len(core) > 4 and fuzz.ratio(core, other_core) >= NEAR):
+                if len(out) == limit:
+                    out.append("… more near-duplicate names not shown.")
+                    return out
+                out.append(f"line {r.line}: {r.name!r} looks like {where} {other!r} "
+                           "(imported as a separate customer; use the same name to update "
+                           "it instead).")
+                break
+        block.append((core, r.name, f"line {r.line}"))
+    return out
+
+
 def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Customer | None]],
            report: ImportReport, progress: Progress | None) -> None:
     now = utcnow()
     created = updated = unchanged = 0
+    new: list[dict[str, Any]] = []  # inserted in batches, without an ORM object per row
     try:
         for i, (r, target) in enumerate(planned, 1):
             if target is None:
-                session.add(Customer(workspace_id=workspace_id, name=r.name,
-                                     normalized_name=r.key, owner_id=r.owner_id,
-                                     segment=r.segment,
-                                     status=r.status or CustomerStatus.CUSTOMER,
-                                     external_ref=r.external_ref, created_at=now,
-                                     updated_at=now))
+                new.append({"workspace_id": workspace_id, "name": r.name,
+                            "normalized_name": r.key, "owner_id": r.owner_id,
+                            "segment": r.segment, "status": r.status or CustomerStatus.CUSTOMER,
+                            "external_ref": r.external_ref, "archived": False,
+                            "created_at": now, "updated_at": now})
                 created += 1
+                if len(new) >= FLUSH_EVERY:
+                    session.execute(insert(Customer), new)
+                    new = []
             else:
                 changes: dict[str, Any] = {"name": r.name, "normalized_name": r.key}
                 if r.owner_given:
@@ -388,8 +532,10 @@ def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Cu
                     unchanged += 1
             if i % FLUSH_EVERY == 0:
                 session.flush()
-            if progress is not None:
+            if progress is not None and (i % 100 == 0 or i == len(planned)):
                 progress(i, len(planned))
+        if new:
+            session.execute(insert(Customer), new)
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()

@@ -2,21 +2,70 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
-from sqlalchemy import func
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.errors import InvalidInput, NotFound
-from storage.models import Person, Role, Workspace, WorkspaceSettings
+from storage.models import Customer, Person, ReminderDelivery, Role, Workspace, WorkspaceSettings
 from storage.names import clean_text
 
 EMAIL_MAX = 254  # Person.email
+# A person imported by email before they have used the bot has no platform user id yet: their
+# ``external_id`` is this prefix and their email (or its hash when too long) until their first
+# contact, when ``get_or_create_person`` gives that row their Slack/Teams id.
+PENDING_PREFIX = "email:"
+
+
+def pending_id(email: str) -> str:
+    """The stand-in user id of someone known only by ``email`` (unique per email)."""
+    e = email.strip().lower()
+    key = PENDING_PREFIX + e
+    if len(key) > 64:
+        key = PENDING_PREFIX + "sha256:" + hashlib.sha256(e.encode()).hexdigest()[:40]
+    return key
+
+
+def is_pending(person: Person) -> bool:
+    """Known only by email: imported, never seen on Slack or Teams (so not reachable there
+    until their id is known)."""
+    return person.external_id.startswith(PENDING_PREFIX)
+
+
+def pending_by_email(session: Session, workspace_id: int, email: str) -> Person | None:
+    return session.exec(select(Person).where(
+        Person.workspace_id == workspace_id,
+        Person.external_id == pending_id(email))).first()
+
+
+def _adopt(session: Session, pending: Person, person: Person) -> None:
+    """Fold ``pending`` (imported by email) into ``person`` (the same human, first seen on a
+    platform under another row): their customers, reports, role, manager and time zone move
+    over, then the stand-in row goes. Not committed: the caller commits, so this is all or
+    nothing with the rest of the change."""
+    pid, keep = pending.id, person.id
+    session.execute(update(Customer).where(col(Customer.owner_id) == pid)
+                    .values(owner_id=keep))
+    session.execute(update(Person).where(col(Person.manager_id) == pid)
+                    .values(manager_id=keep))
+    # a stand-in was never reachable, so it has no sent reminder worth keeping
+    session.execute(delete(ReminderDelivery).where(col(ReminderDelivery.person_id) == pid))
+    if person.role == Role.REP and pending.role != Role.REP:
+        person.role = pending.role
+    if person.manager_id is None and pending.manager_id not in (None, keep):
+        person.manager_id = pending.manager_id
+    person.timezone = person.timezone or pending.timezone
+    person.display_name = pending.display_name or person.display_name  # as imported
+    session.add(person)
+    session.flush()
+    session.delete(pending)
 
 
 def get_or_create_workspace(session: Session, platform: str, external_id: str,
@@ -110,22 +159,40 @@ def get_or_create_person(session: Session, workspace: Workspace, external_id: st
                          timezone: str | None = None) -> Person:
     """The person for a platform user id; refreshes name/email/timezone when they change.
     A profile's email or time zone that cannot be stored (too long, not a zone this machine
-    knows) is left out rather than keeping the person from using the bot."""
+    knows) is left out rather than keeping the person from using the bot.
+
+    Someone imported by email before first contact is the same person: a new user id whose
+    email matches takes over that row (their customers, role and manager stay theirs), and
+    a known user whose profile email turns out to match one has it folded in (``_adopt``)."""
     stmt = select(Person).where(Person.workspace_id == workspace.id,
                                 Person.external_id == external_id)
     person = session.exec(stmt).first()
     name = clean_text(display_name, "Display name", required=False) if display_name else ""
     email = email.strip() if email and len(email.strip()) <= EMAIL_MAX else None
     timezone = timezone if timezone and is_time_zone(timezone) else None
+    pending = (pending_by_email(session, workspace.id, email)  # type: ignore[arg-type]
+               if email and not external_id.startswith(PENDING_PREFIX) else None)
+    if person is None and pending is not None:
+        person, pending = pending, None  # first contact of an imported person: claim it
+        person.external_id = clean_text(external_id, "User id", 64)
+        session.add(person)
+        if person.display_name:
+            name = ""  # the name the admin imported, not the platform's handle
     if person is not None:
-        changed = False
+        changed = pending is not None or person in session.dirty
         for attr, val in (("display_name", name), ("email", email), ("timezone", timezone)):
             if val and getattr(person, attr) != val:
                 setattr(person, attr, val)
                 changed = True
+        if pending is not None and pending.id != person.id:
+            _adopt(session, pending, person)
         if changed:
             session.add(person)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # another request claimed the imported row first
+                session.rollback()
+                return session.exec(stmt).one()
         return person
     person = Person(workspace_id=workspace.id, external_id=clean_text(external_id, "User id", 64),
                     display_name=name or external_id, email=email, timezone=timezone)

@@ -29,6 +29,11 @@ from storage import people as people_db
 from storage.engine import make_engine, normalize_url, session_scope, upgrade
 from storage.models import Person, Platform, Workspace
 
+# `gradebot llm check` verdicts: never the developer's own (~/.cache/gradebot), so a model
+# trusted there cannot change what a test sees; processes the tests start inherit this.
+os.environ.setdefault("GRADEBOT_LLM_CHECK_FILE",
+                      str(Path(os.environ.get("TMPDIR", "/tmp")) / "gradebot-tests-no-check.json"))
+
 POSTGRES_ENV = "GRADEBOT_TEST_POSTGRES_URL"
 
 

@@ -56,7 +56,7 @@ def test_make_a_manager_and_give_them_reports(org: Any) -> None:
     assert listed.exit_code == 0, listed.output
     carl = next(line for line in listed.output.splitlines() if "Carl Rep" in line)
     assert [cell.strip() for cell in carl.strip("│ ").split("│")] == [
-        "U2", "Carl Rep", "rep", "Bob Boss"]
+        "U2", "Carl Rep", "", "rep", "Bob Boss"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -34,7 +34,7 @@ from bot.engine.prompts import (
     Review,
     plural,
 )
-from bot.interpret import Interpretation, Interpreter, RulesInterpreter
+from bot.interpret import CONFIDENT, Interpretation, Interpreter, RulesInterpreter
 from bot.observability import GRADINGS
 from bot.zones import zone_of
 from scoring import (
@@ -75,7 +75,6 @@ from storage.types import utcnow
 log = logging.getLogger("gradebot.engine")
 T = TypeVar("T")
 
-CONFIDENT = 0.75  # interpretations at or above are recorded; below, confirmed first
 MAX_TEXT = 3000
 Summarizer = Callable[[ScoredGrade, str], str | None]
 
@@ -403,6 +402,8 @@ class Conversation:
             reason = failure.reason if failure else "I couldn't read that as an answer."
             hint = hint_for(q) + ("" if q.type in (AnswerType.YES_NO, AnswerType.TEXT)
                                   else " Don't know? Say skip.")
+            if reading.note:  # the model is failing: say so rather than look obtuse
+                hint += f" {reading.note}"
             reply = [Prompt(kind=Kind.REASK, session_id=gs.id, question_id=q.id,
                             text=reason, detail=hint, customer=self.customer_name(gs))]
             reply += [self._confirm(gs, by_id[a.question_id], a) for a in extra]

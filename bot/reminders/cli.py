@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.config import ConfigError
-from bot.reminders.plan import Planned, plan
+from bot.reminders.plan import Planned, Unreachable, not_reachable, plan
 from bot.reminders.sweep import Sweeper, SweepReport
 from bot.services import Services
 from bot.zones import zone
 from storage import people as people_db
+from storage.models import Workspace
 
 
 def parse_at(value: str | None, default_tz: str, now: datetime) -> datetime:
@@ -50,6 +51,29 @@ def dry_run(sv: Services, at: datetime, workspace: str | None = None) -> list[Pl
     """The reminders a sweep at ``at`` would send, without claiming anything."""
     with sv.session() as s:
         return plan(s, at, platforms=PLATFORMS, workspace_id=workspace_id(s, workspace))
+
+
+def unreachable(sv: Services, at: datetime, workspace: str | None = None
+                ) -> list[Unreachable]:
+    """Reps with customers due at ``at`` whom no reminder can reach yet."""
+    with sv.session() as s:
+        wid = workspace_id(s, workspace)
+        stmt = select(Workspace).where(col(Workspace.platform).in_(PLATFORMS))
+        if wid is not None:
+            stmt = stmt.where(Workspace.id == wid)
+        return [u for ws in s.exec(stmt.order_by(Workspace.id)).all()
+                for u in not_reachable(s, ws, at)]
+
+
+def render_unreachable(console: Console, people: Sequence[Unreachable]) -> None:
+    if not people:
+        return
+    t = Table(title="Not reachable yet (no reminder until they are)")
+    for name in ("Person", "Email", "Customers due", "Why"):
+        t.add_column(name, overflow="fold")
+    for u in people:
+        t.add_row(u.person_name, u.email or "", str(u.due), u.why)
+    console.print(t)
 
 
 def render_plan(console: Console, plans: Sequence[Planned], at: datetime) -> None:

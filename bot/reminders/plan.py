@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 from bot.zones import person_zone
 from scoring import Cadence, RegradePolicy
 from scoring.cadence import next_period_start, period_key, period_label, period_start
+from storage import people as people_db
 from storage.grades import DueCustomer, due_customers, policy_for
 from storage.models import (
     DeliveryStatus,
@@ -137,6 +138,32 @@ def is_away(person: Person, now: datetime) -> bool:
     return person.away_until is not None and person.away_until > now
 
 
+def why_unreachable(person: Person, platform: str) -> str | None:
+    """Why a reminder cannot reach ``person`` yet (None: it can). Someone imported by email
+    whom Slack did not know (or before a token could look them up) has no user id to DM;
+    Teams cannot message anyone who has not installed the app and written to it once (no
+    conversation reference)."""
+    if people_db.is_pending(person):
+        return ("no Slack user with this email yet (looked up at each sweep)"
+                if platform == "slack" else
+                "has not installed the Teams app yet" if platform == "teams" else
+                "never used the bot")
+    if platform == "teams" and not person.conversation_ref:
+        return "has not installed the Teams app yet"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """A rep with customers due whom reminders cannot reach yet (dry run, admin digest)."""
+
+    person_id: int
+    person_name: str
+    email: str | None
+    why: str
+    due: int
+
+
 @dataclass(frozen=True, slots=True)
 class Planned:
     """One reminder a sweep should send now."""
@@ -211,7 +238,7 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
     people = s.exec(select(Person).where(Person.workspace_id == ws.id)).all()
     live: dict[int, tuple[Person, list[Occasion]]] = {}
     for p in people:
-        if is_away(p, now):
+        if is_away(p, now) or why_unreachable(p, ws.platform):
             continue
         occ = occasions(now, person_zone(p, st), st)
         if occ:
@@ -237,6 +264,19 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
                 out.append(Planned(ws.id, pid, p.display_name, str(o.at.tzinfo), o.cadence,  # type: ignore[arg-type]
                                    o.period, o.at, tuple(items)))
     return out
+
+
+def not_reachable(s: Session, ws: Workspace, now: datetime) -> list[Unreachable]:
+    """Reps of ``ws`` who own customers that are due but whom reminders cannot reach yet."""
+    people = [p for p in s.exec(select(Person).where(Person.workspace_id == ws.id)).all()
+              if why_unreachable(p, ws.platform)]
+    if not people:
+        return []
+    due = due_by_person(s, ws, people, now.astimezone(UTC))
+    return [Unreachable(p.id, p.display_name, p.email,  # type: ignore[arg-type]
+                        why_unreachable(p, ws.platform) or "", len(due[p.id]))
+            for p in sorted(people, key=lambda p: p.display_name.casefold())
+            if due.get(p.id)]  # type: ignore[arg-type]
 
 
 def plan(s: Session, now: datetime, platforms: Iterable[str] | None = None,

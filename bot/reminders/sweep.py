@@ -48,6 +48,7 @@ from bot.reminders.plan import (
     for_cadence,
     is_away,
     local_at,
+    not_reachable,
     period_bounds,
     period_is_current,
     plan_workspace,
@@ -199,6 +200,7 @@ class Sweeper:
     # ------------------------------------------------------------------ new reminders
     async def _reminders(self, ws: Workspace, notifier: Notifier, now: datetime,
                          report: SweepReport) -> None:
+        await self._resolve_pending(ws, notifier, now)
         plans = await asyncio.to_thread(self._plan, ws, now)
         if not plans:
             return
@@ -217,6 +219,19 @@ class Sweeper:
                     report.error(f"deliver person={p.person_id}", exc)
 
         await asyncio.gather(*(one(p) for p in plans))
+
+    async def _resolve_pending(self, ws: Workspace, notifier: Notifier, now: datetime) -> None:
+        """People imported by email get their platform id first (Slack: by email), so the
+        first wave reaches a team imported before anyone used the bot. A failed look-up is
+        logged and planning goes on: those people are simply not reachable yet."""
+        resolve = getattr(notifier, "resolve_pending", None)
+        if resolve is None:
+            return
+        try:
+            await resolve(ws.id, now)
+        except Exception as exc:
+            log.warning("reminder sweep: looking up imported people failed for workspace "
+                        "%s: %s", ws.id, exc)
 
     def _plan(self, ws: Workspace, now: datetime) -> list[Planned]:
         with session_scope(self.db) as s:
@@ -520,6 +535,11 @@ class Sweeper:
             lines.append("Recommended exit:")
             lines += [f"• {n} ({letter}, {total:g}/100{', provisional' if pv else ''}) — owner "
                       f"{names.get(o, '—')}" for n, letter, total, o, pv in exits]
+        unreachable = not_reachable(s, ws, t1)
+        if unreachable:
+            lines.append("Not reachable yet (reminders cannot reach them):")
+            lines += [f"• {u.person_name}{f' ({u.email})' if u.email else ''}: {u.why} — "
+                      f"{u.due} customer{'s' if u.due != 1 else ''} due" for u in unreachable]
         if not lines:
             return None
         return DigestMessage(title=f"{period_label(period)} grading digest", lines=lines)

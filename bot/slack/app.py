@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import ConfigError
+from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Text, parse_grade_args
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import APOLOGY
@@ -62,7 +62,11 @@ HELP = {
 
 
 def make_client(services: Services) -> AsyncWebClient:
-    st = services.settings
+    return make_client_for(services.settings)
+
+
+def make_client_for(st: Settings) -> AsyncWebClient:
+    """The Web API client for these settings (the CLI's imports use it without Services)."""
     return AsyncWebClient(
         token=st.slack_bot_token, base_url=st.slack_api_url, timeout=10,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=4),
@@ -80,6 +84,9 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
     app = AsyncApp(signing_secret=st.slack_signing_secret, client=client,
                    process_before_response=False, raise_error_for_unhandled_request=False)
     bot = SlackBot(services, app)
+    from bot.slack import imports  # CSV files dropped into the DM: before the message listener
+
+    imports.register(app, bot)
     bot.register()
     app.ack_first = bot.ack_first  # type: ignore[attr-defined]  # for bot.http's endpoint
     app.follow_ups = bot.follow_ups  # type: ignore[attr-defined]  # drained on shutdown
@@ -271,8 +278,9 @@ class SlackBot:
                     timezone=(user.get("tz") or "UTC") if user else None)
 
         saved = await asyncio.to_thread(save)
-        if saved is not None:
+        if saved is not None:  # an imported person matched by email brings role and manager
             person.display_name, person.timezone = saved.display_name, saved.timezone
+            person.role, person.manager_id = saved.role, saved.manager_id
 
     async def tell_failure(self, body: dict[str, Any], client: AsyncWebClient | None,
                            exc: Exception) -> None:

@@ -54,4 +54,7 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
     if person.role == Role.ADMIN:
         blocks.append(DividerBlock())
         blocks += bk.buttons([Option(value="settings", label="Settings (admins)")], "settings")
+        from bot.slack.imports import home_button  # people and customers from a CSV
+
+        blocks.append(home_button())
     return View(type="home", blocks=blocks[:100]).to_dict()

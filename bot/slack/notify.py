@@ -82,6 +82,18 @@ class SlackNotifier:
     def __init__(self, client: AsyncWebClient, db: Engine | None = None) -> None:
         self.client = client
         self.db = db
+        self._directory: Any = None
+
+    async def resolve_pending(self, workspace_id: int, now: Any = None) -> Any:
+        """Before a sweep plans: match people imported by email to their Slack user
+        (``bot.slack.directory``), so their first reminder can be sent."""
+        if self.db is None:
+            return None
+        if self._directory is None:
+            from bot.slack.directory import Directory
+
+            self._directory = Directory(self.client, self.db)
+        return await self._directory.resolve_pending(workspace_id, now=now)
 
     # ------------------------------------------------------------------ where
     async def dm(self, person: Person) -> str:

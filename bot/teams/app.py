@@ -137,6 +137,7 @@ class TeamsBot:
         st = services.settings
         check_credentials(st)
         self.sv = services
+        self._asked_email: set[tuple[str, str]] = set()  # members asked for their email
         self.authenticated = bool(st.teams_client_id)
         if self.authenticated and st.teams_dev_no_auth:
             log.warning("Teams: GRADEBOT_TEAMS_DEV_NO_AUTH is ignored: CLIENT_ID is set, so "
@@ -239,9 +240,11 @@ class TeamsBot:
             activity.conversation.tenant_id or self.sv.settings.teams_tenant_id
         return str(tenant) if tenant else None
 
-    async def who(self, activity: Any) -> Who | None:
+    async def who(self, activity: Any, api: Any = None) -> Who | None:
         """The workspace (tenant) and person (Entra object id) of an activity, and — in a
-        personal chat — the conversation reference stored for proactive messages."""
+        personal chat — the conversation reference stored for proactive messages. A person
+        with no email yet is asked for once (``api``: the member's email or UPN), so someone
+        imported by email before first contact is matched, not duplicated."""
         tenant = self._tenant(activity)
         sender = activity.from_
         user = sender.aad_object_id or (sender.id if sender.id and len(sender.id) <= 64
@@ -257,6 +260,8 @@ class TeamsBot:
         except InvalidInput as exc:
             log.warning("Teams: could not resolve the sender: %s", exc)
             return None
+        if api is not None and not person.email and (tenant, user) not in self._asked_email:
+            actor, person = await self._match_email(api, activity, tenant, user, actor, person)
         conv = activity.conversation
         if (conv.conversation_type in (None, "personal") and activity.service_url
                 and activity.recipient is not None):
@@ -267,6 +272,27 @@ class TeamsBot:
             if await asyncio.to_thread(refs.remember, self.sv.db, person.id, ref):
                 person.conversation_ref = ref
         return Who(actor, person, tenant)
+
+    async def _match_email(self, api: Any, activity: Any, tenant: str, user: str,
+                           actor: Actor, person: Person) -> tuple[Actor, Person]:
+        """The member's email (or UPN) from the conversation's members API, once per person
+        and process; with it the imported row of the same email becomes this person."""
+        self._asked_email.add((tenant, user))
+        try:
+            member = await api.conversations.get_member_by_id(activity.conversation.id,
+                                                              activity.from_.id)
+        except Exception as exc:
+            log.info("Teams: could not read the member's email: %s", type(exc).__name__)
+            return actor, person
+        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+        if not email or "@" not in str(email):
+            return actor, person
+        try:
+            return await asyncio.to_thread(self.sv.actor, "teams", tenant, user,
+                                           (activity.from_.name or "")[:200], email=str(email))
+        except InvalidInput as exc:
+            log.warning("Teams: could not store the member's email: %s", exc)
+            return actor, person
 
     def _fresh(self, tenant: str, activity_id: str | None) -> bool:
         """False for an activity id seen before (a redelivery)."""
@@ -281,7 +307,7 @@ class TeamsBot:
     # ------------------------------------------------------------------ messages
     async def on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
         try:
-            who = await self.who(ctx.activity)
+            who = await self.who(ctx.activity, ctx.api)
             if who is None:
                 return
             if not await asyncio.to_thread(self._fresh, who.tenant, ctx.activity.id):
@@ -367,7 +393,7 @@ class TeamsBot:
         try:
             act = ctx.activity
             added = [m.id for m in act.members_added or []]
-            who = await self.who(act)
+            who = await self.who(act, ctx.api)
             if who is not None and act.recipient is not None and act.recipient.id in added:
                 await ctx.send(ui.help_card("Hi! I help you grade your customers, so you "
                                             "invest more in the good ones."))
@@ -388,7 +414,7 @@ class TeamsBot:
         value = ui.chosen_value(data)
         if action.verb != ui.VERB or not value:
             return AdaptiveCardActionMessageResponse(value="That button is not one I know.")
-        who = await self.who(ctx.activity)
+        who = await self.who(ctx.activity, ctx.api)
         if who is None:
             return AdaptiveCardActionMessageResponse(value="I could not tell who you are.")
         session_id = _int(data.get("session"))

@@ -52,6 +52,9 @@ class FakeBotConnector:
         self.jwks: dict[str, Any] = {"keys": []}
         self.failures: list[int] = []  # statuses to answer the next activity posts with
         self._ids = itertools.count(1_700_000_000_000)
+        # GET …/members/{id}: the Teams members API (email, userPrincipalName) by member id
+        self.members: dict[str, dict[str, Any]] = {}
+        self.member_gets: list[str] = []
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
 
@@ -69,6 +72,8 @@ class FakeBotConnector:
         with self.lock:
             self.sent.clear()
             self.failures.clear()
+            self.members.clear()
+            self.member_gets.clear()
 
     def fail_next(self, status: int, times: int = 1) -> None:
         with self.lock:
@@ -99,6 +104,8 @@ class FakeBotConnector:
             app.router.add_route("POST", base, self._create)
             app.router.add_route("POST", base + "/{activity}", self._reply)
             app.router.add_route("PUT", base + "/{activity}", self._update)
+            app.router.add_route("GET", "/v3/conversations/{conversation}/members/{member}",
+                                 self._member)
             app.router.add_route("GET", "/v1/.well-known/openidconfiguration", self._openid)
             app.router.add_route("GET", "/v1/.well-known/keys", self._keys)
             self._runner = web.AppRunner(app, access_log=None)
@@ -156,6 +163,16 @@ class FakeBotConnector:
 
     async def _update(self, request: web.Request) -> web.Response:
         return await self._record(request, "update", request.match_info["activity"])
+
+    async def _member(self, request: web.Request) -> web.Response:
+        mid = request.match_info["member"]
+        with self.lock:
+            self.member_gets.append(mid)
+            member = self.members.get(mid)
+        if member is None:
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation"}},
+                                     status=404)
+        return web.json_response(member)
 
     async def _openid(self, _request: web.Request) -> web.Response:
         return web.json_response({"issuer": "https://api.botframework.com",

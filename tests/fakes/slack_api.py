@@ -39,6 +39,14 @@ class FakeSlackAPI:
         self._thread: threading.Thread | None = None
         self.users: dict[str, dict[str, Any]] = {}
         self.delay = 0.0  # seconds every call waits before answering (a slow Slack)
+        # users.lookupByEmail finds only people in ``users`` (by profile email, any case);
+        # a scope listed here is one the token lacks (its methods answer missing_scope)
+        self.missing_scopes: set[str] = set()
+        # files.info / url_private: file id → (file object, content); the content is served
+        # only with the bot token (``token``) in the Authorization header, as Slack does
+        self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self.token = "xoxb-test"
+        self.downloads: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ control
     @property
@@ -68,11 +76,31 @@ class FakeSlackAPI:
         raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}: "
                              f"{[c.method for c in self.calls]}")
 
+    def add_user(self, uid: str, email: str, name: str, tz: str | None = "UTC") -> None:
+        """A Slack member the directory knows (``users.lookupByEmail``, ``users.info``)."""
+        user: dict[str, Any] = {"id": uid, "name": name.lower(), "real_name": name,
+                                "profile": {"display_name": name, "email": email}}
+        if tz:
+            user["tz"] = tz
+        self.users[uid] = user
+
+    def add_file(self, file_id: str, name: str, content: bytes, user: str = "U0ADMIN",
+                 filetype: str = "csv") -> dict[str, Any]:
+        """A file someone shared: ``files.info`` describes it, ``url_private`` serves it."""
+        meta = {"id": file_id, "name": name, "title": name, "filetype": filetype,
+                "mimetype": "text/csv", "size": len(content), "user": user,
+                "url_private": f"http://127.0.0.1:{self.port}/files/{file_id}/{name}",
+                "url_private_download": f"http://127.0.0.1:{self.port}/files/{file_id}/{name}"}
+        self.files[file_id] = (meta, content)
+        return meta
+
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
             self.failures.clear()
             self.delay = 0.0
+            self.missing_scopes.clear()
+            self.files.clear()
 
     # ------------------------------------------------------------------ server
     def start(self) -> FakeSlackAPI:
@@ -86,6 +114,7 @@ class FakeSlackAPI:
             app.router.add_route("GET", "/api/{method}", self._api)
             app.router.add_route("POST", "/response/{name}", self._response)
             app.router.add_route("POST", "/upload/{file_id}", self._upload)
+            app.router.add_route("GET", "/files/{file_id}/{name}", self._download)
             self._runner = web.AppRunner(app, access_log=None)
             self.loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -178,6 +207,21 @@ class FakeSlackAPI:
         if method == "conversations.open":
             users = str(args.get("users", "U0"))
             return {**ok, "channel": {"id": "D" + users.split(",")[0].lstrip("U")}}
+        if method == "users.lookupByEmail":
+            if "users:read.email" in self.missing_scopes:
+                return {"ok": False, "error": "missing_scope", "needed": "users:read.email"}
+            email = str(args.get("email", "")).lower()
+            found = next((u for u in self.users.values()
+                          if str((u.get("profile") or {}).get("email", "")).lower() == email),
+                         None)
+            return {**ok, "user": found} if found else {"ok": False,
+                                                         "error": "users_not_found"}
+        if method == "files.info":
+            if "files:read" in self.missing_scopes:
+                return {"ok": False, "error": "missing_scope", "needed": "files:read"}
+            entry = self.files.get(str(args.get("file", "")))
+            return {**ok, "file": entry[0]} if entry else {"ok": False,
+                                                          "error": "file_not_found"}
         if method == "users.info":
             uid = str(args.get("user", ""))
             user = self.users.get(uid) or {"id": uid, "name": uid.lower(), "tz": "UTC",
@@ -212,6 +256,19 @@ class FakeSlackAPI:
         if failure is not None:
             return web.Response(status=failure[0], text="error")
         return web.json_response({"ok": True})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """url_private: the content with the bot token; Slack's sign-in page without."""
+        auth = request.headers.get("Authorization", "")
+        fid = request.match_info["file_id"]
+        self._record("download", {"file_id": fid, "authorization": auth})
+        entry = self.files.get(fid)
+        if entry is None:
+            return web.Response(status=404, text="not found")
+        if auth != f"Bearer {self.token}":
+            return web.Response(text="<!DOCTYPE html><html>Sign in to Slack</html>",
+                                content_type="text/html")
+        return web.Response(body=entry[1], content_type="text/csv")
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()

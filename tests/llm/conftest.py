@@ -38,7 +38,8 @@ def worksheet() -> Worksheet:
 
 def llm_settings(fake: FakeOpenAI, timeout: float = 2.0, **extra: object) -> Settings:
     return Settings(llm_model="fake-model", openai_base_url=fake.url, openai_api_key="sk-test",
-                    llm_enabled=True, llm_timeout=timeout, **extra)  # type: ignore[arg-type]
+                    llm_enabled=True, llm_timeout=timeout,
+                    **{"llm_trust": "record", **extra})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -71,7 +71,11 @@ class Recorded:
 
     @property
     def schema(self) -> dict[str, Any]:
-        return self.body["response_format"]["json_schema"]["schema"]
+        rf = self.body["response_format"]
+        if rf["type"] == "json_object":  # the schema travels in the system prompt
+            text = self.body["messages"][0]["content"]
+            return json.loads(text[text.index("JSON schema exactly:\n") + 21:])
+        return rf["json_schema"]["schema"]
 
     @property
     def schema_name(self) -> str:
@@ -94,6 +98,8 @@ class FakeOpenAI:
         self._steps: list[Step] = []
         self._responder: Callable[[dict[str, Any]], Step] | None = None
         self._lock = threading.Lock()
+        # emulate llama-cpp-python's server: response_format json_schema is rejected (500)
+        self.json_object_only = False
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,6 +108,10 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 rec = Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 step = fake._next(rec)
+                if fake.json_object_only and body.get("response_format", {}).get(
+                        "type") == "json_schema":
+                    step = status(500, "1 validation error: response_format.type: Input "
+                                       "should be 'text' or 'json_object'")
                 if step.delay:
                     time.sleep(step.delay)
                 if not self.path.endswith("/chat/completions"):
@@ -147,6 +157,7 @@ class FakeOpenAI:
             self.requests.clear()
             self._steps = [answers()]
             self._responder = None
+            self.json_object_only = False
 
     def script(self, *steps: Step) -> None:
         """Answer the next requests with ``steps`` in order; the last one repeats."""

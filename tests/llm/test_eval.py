@@ -6,29 +6,25 @@
 * eval_holdout.yml is scored the same way. Its cases were written before the rules were last
   widened, so its figure shows how the rules do on wording they were not tuned on; when you
   widen the rules again, add fresh holdout cases first.
-* With a real endpoint configured (GRADEBOT_EVAL_LLM_MODEL, plus OPENAI_BASE_URL and/or
-  OPENAI_API_KEY) the production path (rules, then the model) is scored on the same set:
-  ``GRADEBOT_EVAL_LLM_MODEL=gpt-4.1-mini uv run --extra dev pytest tests/llm -k eval``.
+* A model is scored on both sets by ``gradebot llm check`` (bot/llm_check.py), and in the
+  tests by test_llm_guards.py (fake models that read right, sloppily, or not at all: the
+  check must tell them apart) and test_real_llm.py (a real local server, optional).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bot.config import Settings
-from bot.llm import LLMInterpreter, build_interpreter
+from bot.llm_check import EVALSETS
 from scoring import Parsed, Worksheet, is_legal, parse_answer
 
 
 def _load(name: str) -> list[dict[str, Any]]:
-    return yaml.safe_load((Path(__file__).parent / name).read_text(encoding="utf-8"))
+    return yaml.safe_load((EVALSETS / name).read_text(encoding="utf-8"))
 
 
 CASES = _load("eval_cases.yml")
@@ -36,8 +32,9 @@ HOLDOUT = _load("eval_holdout.yml")
 
 # What the rules read correctly when this was written: raise it when the rules improve, never
 # lower it (a lower count is a regression).
-RULES_CORRECT_FLOOR = 58  # of 85 in eval_cases.yml
-HOLDOUT_CORRECT_FLOOR = 62  # of 71 in eval_holdout.yml
+RULES_CORRECT_FLOOR = 80  # of 85 in eval_cases.yml (94 %; issue 20 asks at least 80 %)
+HOLDOUT_CORRECT_FLOOR = 129  # of 160 in eval_holdout.yml (80.6 %; at least 75 %)
+SHARE_FLOOR = {"eval_cases.yml": 0.80, "eval_holdout.yml": 0.75}
 CONFIDENT = 0.75  # as in the engine: below this a reading is confirmed, not recorded
 
 
@@ -92,38 +89,4 @@ def test_rules_on_eval_set(worksheet: Worksheet, eval_report: Callable[[str], No
                 f"{len(wrong)} wrong, {refused} refused (re-asked, or left to the LLM)")
     assert wrong == [], "the rules must refuse rather than guess"
     assert correct >= floor
-
-
-@pytest.mark.skipif(not os.environ.get("GRADEBOT_EVAL_LLM_MODEL"),
-                    reason="set GRADEBOT_EVAL_LLM_MODEL (and OPENAI_BASE_URL/OPENAI_API_KEY)")
-def test_llm_on_eval_set(worksheet: Worksheet, eval_report: Callable[[str], None]) -> None:
-    settings = Settings(llm_model=os.environ["GRADEBOT_EVAL_LLM_MODEL"], llm_enabled=True,
-                        llm_timeout=float(os.environ.get("GRADEBOT_LLM_TIMEOUT", 30)))
-    interp = build_interpreter(settings)
-    if not isinstance(interp, LLMInterpreter):
-        pytest.skip("OPENAI_BASE_URL or OPENAI_API_KEY is needed too")
-    interp.cooldown = 0
-
-    def run(case: dict[str, Any]) -> tuple[Any, float, str]:
-        reading = interp.read(worksheet.question_map[case["q"]], [], case["text"], "Acme")
-        a = next((x for x in reading.answers if x.question_id == case["q"]), None)
-        return (None, 0.0, "") if a is None else (a.value, a.confidence, a.source)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(run, CASES))
-    correct = sum(v in expected(c) for c, (v, _, _) in zip(CASES, results, strict=True))
-    confident = sum(v in expected(c) and conf >= CONFIDENT
-                    for c, (v, conf, _) in zip(CASES, results, strict=True))
-    by_llm = [(c, v) for c, (v, _, src) in zip(CASES, results, strict=True) if src == "llm"]
-    llm_right = sum(v in expected(c) for c, v in by_llm)
-    misses = [f"  {c['q']}: {c['text']!r} -> {v!r} (expected {c['expect']!r})"
-              for c, (v, _, _) in zip(CASES, results, strict=True) if v not in expected(c)]
-    none = sum(v is None for v, _, _ in results)
-    eval_report(f"rules + LLM ({settings.llm_model}): {_pct(correct, len(CASES))} correct, "
-                f"{_pct(confident, len(CASES))} correct and confident (recorded without a "
-                f"confirmation), {len(misses) - none} wrong, {none} unanswered")
-    eval_report(f"  the LLM alone, on the {len(by_llm)} cases the rules refused and it "
-                f"answered: {llm_right} right")
-    for line in misses[:20]:
-        eval_report(line)
-    assert correct >= RULES_CORRECT_FLOOR
+    assert correct / len(cases) >= SHARE_FLOOR[name]

@@ -48,7 +48,7 @@ def test_client_is_bounded(fake_llm):
                         openai_api_key=None)
     interp = build_interpreter(settings)
     assert isinstance(interp, LLMInterpreter)
-    assert interp.client.max_retries == 1
+    assert interp.client.max_retries == 0  # a retry would repeat a runaway generation
     assert interp.client.timeout == 3.5
     assert str(interp.client.base_url).rstrip("/") == fake_llm.url
     assert interp.model == "m"
@@ -82,36 +82,63 @@ def test_confident_reading(make_interpreter, fake_llm, worksheet):
     rf = req.body["response_format"]
     assert rf["type"] == "json_schema"
     assert rf["json_schema"]["strict"] is True
+    # every call is bounded: an output cap sized for one answer, and no sampling noise
+    assert req.body["temperature"] == 0
+    assert 40 < req.body["max_tokens"] <= 200
 
 
 def test_schema_allows_only_legal_shapes_for_listed_questions(make_interpreter, fake_llm,
                                                                worksheet):
     others = [q(worksheet, i) for i in ("new_ground", "refers", "revenue_share", "advocacy")]
-    make_interpreter().read(q(worksheet, "pays_now"), others, "hmm well", "Acme")
+    interp = make_interpreter()
+    # the reply talks about referrals and a new market: those two are put to the model too
+    interp.read(q(worksheet, "pays_now"), others, "hmm well, they referred us and it's a "
+                "new market", "Acme")
+    interp.read(q(worksheet, "revenue_share"), [], "a big chunk", "Acme")
+    interp.read(q(worksheet, "advocacy"), [], "they like us", "Acme")
     schema = fake_llm.requests[0].schema
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == set(schema["required"]) == {
-        "pays_now", "new_ground", "refers", "revenue_share", "advocacy"}
+        "pays_now", "new_ground", "refers"}
 
-    def value_of(qid):
+    def value_of(qid, schema=schema):
         obj, null = schema["properties"][qid]["anyOf"]
         assert null == {"type": "null"}
         assert obj["additionalProperties"] is False
         assert set(obj["required"]) == {"value", "confidence", "rationale"}
         assert obj["properties"]["confidence"] == {"type": "number", "minimum": 0,
                                                    "maximum": 1}
+        assert obj["properties"]["rationale"] == {"type": "string", "maxLength": 100}
         return obj["properties"]["value"]
 
     assert value_of("pays_now") == {"type": "integer", "enum": [1, 2, 3, 4, 5]}
     assert value_of("new_ground") == {"type": "string", "enum": ["yes", "no", "unsure"]}
     assert value_of("refers") == {"type": "string",
                                   "enum": ["already", "would", "unlikely", "never"]}
-    assert value_of("revenue_share") == {"type": "number", "minimum": 0, "maximum": 100}
-    assert value_of("advocacy") == {"type": "number", "minimum": 0, "maximum": 10}
+    assert value_of("revenue_share", fake_llm.requests[1].schema) == {
+        "type": "number", "minimum": 0, "maximum": 100}
+    assert value_of("advocacy", fake_llm.requests[2].schema) == {
+        "type": "number", "minimum": 0, "maximum": 10}
+
+
+def test_questions_the_reply_does_not_talk_about_are_not_sent(make_interpreter, fake_llm,
+                                                              worksheet):
+    """Evidence from the text decides which other questions the model may answer (at most
+    two), not the model: "our best account, money-wise" says nothing of referrals or renewal."""
+    others = [q(worksheet, i) for i in ("refers", "renewal", "mission", "payment_risk")]
+    make_interpreter().read(q(worksheet, "pays_now"), others, "our best account, money-wise",
+                            "Acme")
+    assert set(fake_llm.requests[0].schema["properties"]) == {"pays_now"}
+    make_interpreter().read(q(worksheet, "pays_now"), others,
+                            "meh, they pay on time, referred us twice and will renew", "Acme")
+    sent = set(fake_llm.requests[1].schema["properties"])
+    assert "pays_now" in sent
+    assert len(sent) == 3
+    assert "mission" not in sent
 
 
 def test_only_the_questions_and_the_reply_are_sent(make_interpreter, fake_llm, worksheet):
-    text = "Globex pays late but GLOBEX loves us; globexian stays"
+    text = "Globex pays late but GLOBEX referred us; globexian stays"
     make_interpreter().read(q(worksheet, "pays_now"), [q(worksheet, "refers")], text,
                             "Globex")
     [req] = fake_llm.requests
@@ -120,7 +147,7 @@ def test_only_the_questions_and_the_reply_are_sent(make_interpreter, fake_llm, w
     payload = req.payload
     assert set(payload) == {"current", "questions", "reply"}
     assert payload["current"] == "pays_now"
-    assert payload["reply"] == ("the customer pays late but the customer loves us; "
+    assert payload["reply"] == ("the customer pays late but the customer referred us; "
                                 "globexian stays")
     assert [x["id"] for x in payload["questions"]] == ["pays_now", "refers"]
     assert payload["questions"][0]["question"] == (
@@ -143,8 +170,9 @@ def test_answers_for_other_questions(make_interpreter, fake_llm, worksheet):
                                       "decent margin, they pay on time and referred us twice",
                                       "Acme")
     got = [(a.question_id, a.value) for a in reading.answers]
-    # current first; a guess (0.3) about another question is not worth a prompt
-    assert got == [("pays_now", 4), ("payment_risk", "low"), ("refers", "already")]
+    # current first; then ONE other answer (one tap per message), the one the reply talks
+    # about most ("referred", "twice"); a guess (0.3) is never offered
+    assert got == [("pays_now", 4), ("refers", "already")]
 
 
 def test_current_not_answered_but_others_are(make_interpreter, fake_llm, worksheet):
@@ -158,21 +186,34 @@ def test_current_not_answered_but_others_are(make_interpreter, fake_llm, workshe
 def test_illegal_values_are_dropped(make_interpreter, fake_llm, worksheet):
     # a server that ignores the schema: out of range, wrong type, unknown key, extra fields
     fake_llm.script(answers(pays_now=answer(7), refers=answer("definitely"),
-                            revenue_share=answer(140), advocacy=answer(True),
                             new_ground=answer("YES ", 0.9), grade="A", letter="A"))
-    others = [q(worksheet, i) for i in ("refers", "revenue_share", "advocacy", "new_ground")]
-    reading = make_interpreter().read(q(worksheet, "pays_now"), others, "whatever", "Acme")
+    others = [q(worksheet, i) for i in ("refers", "new_ground")]
+    reading = make_interpreter().read(q(worksheet, "pays_now"), others,
+                                      "whatever, first new market, they referred us", "Acme")
     assert [(a.question_id, a.value) for a in reading.answers] == [("new_ground", "yes")]
+    fake_llm.script(answers(revenue_share=answer(140), advocacy=answer(True)))
+    assert make_interpreter().read(q(worksheet, "revenue_share"), [], "huge",
+                                   "Acme").answers == []
+
+
+@pytest.mark.parametrize("confidence", [1.7, 2, 20, -0.1, "high", None])
+def test_out_of_range_confidence_drops_the_answer(make_interpreter, fake_llm, worksheet,
+                                                  confidence):
+    """A confidence outside 0-1 is a model off the format: the answer is dropped, never
+    clamped into certainty (SmolLM2 said 2 and 20 and was recorded as sure)."""
+    fake_llm.script(answers(pays_now=answer(4, confidence)))
+    assert make_interpreter().read(q(worksheet, "pays_now"), [], "meh", "Acme").answers == []
 
 
 def test_values_are_normalised(make_interpreter, fake_llm, worksheet):
-    fake_llm.script(answers(revenue_share=answer(3.0, "high"),
-                            pays_now=answer(4.0, 1.7, "a\nb   c"), advocacy=answer(8.5, 0.9)))
-    others = [q(worksheet, "pays_now"), q(worksheet, "advocacy")]
-    reading = make_interpreter().read(q(worksheet, "revenue_share"), others, "a bit", "Acme")
-    a, b, c = reading.answers
-    assert (a.value, type(a.value), a.confidence) == (3, int, 0.0)  # unknown: not confident
+    fake_llm.script(answers(pays_now=answer(4.0, 1.0, "a\nb   c")))
+    [b] = make_interpreter().read(q(worksheet, "pays_now"), [], "a bit meh", "Acme").answers
     assert (b.value, type(b.value), b.confidence, b.rationale) == (4, int, 1.0, "a b c")
+    fake_llm.script(answers(revenue_share=answer(3.0, 0.9)))
+    [a] = make_interpreter().read(q(worksheet, "revenue_share"), [], "3 points", "Acme").answers
+    assert (a.value, type(a.value)) == (3, int)
+    fake_llm.script(answers(advocacy=answer(8.5, 0.9)))
+    [c] = make_interpreter().read(q(worksheet, "advocacy"), [], "eight and a half", "Acme").answers
     assert c.value == 8.5
 
 
@@ -196,9 +237,12 @@ def test_failures_fall_back_to_the_rules(step, make_interpreter, fake_llm, works
     reading = make_interpreter().read(current, [q(worksheet, "refers")], SECRET_REPLY, "Acme")
     assert reading.answers == []
     assert reading.failure == RulesInterpreter().read(current, [], SECRET_REPLY, "Acme").failure
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1
-    assert warnings[0].name == "bot.llm"
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # one line; a 400 first says it tries json_object (then that is rejected too)
+    assert len(warnings) == (2 if step.status == 400 else 1)
+    assert {r.name for r in warnings} == {"bot.llm"}
+    # a permanent rejection (4xx) is an error to fix, not an outage to wait out
+    assert (warnings[-1].levelno == logging.ERROR) == (step.status in (400, 401))
     assert "zebra" not in caplog.text
     assert "clockwork" not in caplog.text
 
@@ -212,15 +256,17 @@ def test_finish_reason_length_falls_back(make_interpreter, fake_llm, worksheet):
     assert reading.failure is not None
 
 
-def test_server_error_is_retried_once(make_interpreter, fake_llm, worksheet):
+def test_server_error_is_not_retried_by_the_sdk(make_interpreter, fake_llm, worksheet):
     fake_llm.script(status(500, retry_after_ms="1"))
     make_interpreter().read(q(worksheet, "pays_now"), [], "fine I guess", "Acme")
-    assert len(fake_llm.requests) == 2  # max_retries=1
+    assert len(fake_llm.requests) == 1  # max_retries=0: the rep is re-asked instead
 
 
-def test_retry_can_succeed(make_interpreter, fake_llm, worksheet):
+def test_next_reply_can_succeed(make_interpreter, fake_llm, worksheet):
     fake_llm.script(status(503, retry_after_ms="1"), answers(pays_now=answer(3)))
-    reading = make_interpreter().read(q(worksheet, "pays_now"), [], "break even", "Acme")
+    interp = make_interpreter()
+    assert interp.read(q(worksheet, "pays_now"), [], "meh", "Acme").answers == []
+    reading = interp.read(q(worksheet, "pays_now"), [], "meh", "Acme")
     assert [a.value for a in reading.answers] == [3]
 
 
@@ -232,15 +278,14 @@ def test_timeout_is_bounded(make_interpreter, fake_llm, worksheet, caplog):
     elapsed = time.monotonic() - start
     assert reading.answers == []
     assert reading.failure is not None
-    assert len(fake_llm.requests) == 2
-    assert elapsed < 1.5  # two 0.3 s attempts and one short back-off, not the server's 3 s
+    assert len(fake_llm.requests) == 1
+    assert elapsed < 1.0  # one 0.3 s attempt, not the server's 1.5 s
     assert "timeout" in caplog.text
     assert "zebra" not in caplog.text
 
 
 def test_cooldown_after_an_endpoint_failure(make_interpreter, fake_llm, worksheet):
-    fake_llm.script(status(500, retry_after_ms="1"), status(500, retry_after_ms="1"),
-                    answers(pays_now=answer(4)))
+    fake_llm.script(status(500, retry_after_ms="1"), answers(pays_now=answer(4)))
     now = [100.0]
     interp = make_interpreter(cooldown=30)
     interp._clock = lambda: now[0]
@@ -248,7 +293,7 @@ def test_cooldown_after_an_endpoint_failure(make_interpreter, fake_llm, workshee
     assert interp.read(current, [], "fine", "Acme").answers == []
     sent = len(fake_llm.requests)
     assert interp.read(current, [], "fine", "Acme").answers == []  # resting: rules only
-    assert len(fake_llm.requests) == sent == 2
+    assert len(fake_llm.requests) == sent == 1
     now[0] += 31
     assert [a.value for a in interp.read(current, [], "fine", "Acme").answers] == [4]
 
@@ -271,7 +316,7 @@ def test_injection_sets_nothing_the_schema_does_not_allow(make_interpreter, fake
                                       text, "Acme")
     assert reading.answers == []
     req = fake_llm.requests[0]
-    assert set(req.schema["properties"]) == {"pays_now", "renewal"}
+    assert set(req.schema["properties"]) == {"pays_now"}  # it says nothing of renewal
     assert req.payload["reply"] == text  # passed as data, inside JSON
 
 
@@ -309,14 +354,15 @@ def test_summary(make_interpreter, fake_llm, worksheet):
 
 def test_summary_is_cached(make_interpreter, fake_llm, worksheet):
     g = _grade(worksheet)
-    fake_llm.script(summary("The customer is solid."))
+    fake_llm.script(summary("The customer is solid on every count."))
     interp = make_interpreter()
-    assert interp.summarize(g, "A") == "A is solid."
-    assert interp.summarize(g, "B") == "B is solid."
+    assert interp.summarize(g, "A") == "A is solid on every count."
+    assert interp.summarize(g, "B") == "B is solid on every count."
     assert len(fake_llm.requests) == 1
 
 
 @pytest.mark.parametrize("step", [refusal(), raw("nope"), raw('{"summary": "  "}'),
+                                  summary("B"), summary("1,"), summary("Good fit."),
                                   status(500, retry_after_ms="1"), raw('{"summary": 5}')])
 def test_summary_failures_give_none(step, make_interpreter, fake_llm, worksheet):
     fake_llm.script(step)
@@ -334,3 +380,15 @@ def test_long_summary_is_trimmed(make_interpreter, fake_llm, worksheet):
     assert text is not None
     assert len(text) <= 480
     assert text.endswith(".")
+
+
+def test_rules_offer_a_span_across_bands_for_confirmation(worksheet):
+    """"1-3%" could score 60 or 100: the rules suggest its middle below the engine's bar for
+    recording, so the rep confirms it (one tap) instead of the rules guessing."""
+    reading = RulesInterpreter().read(q(worksheet, "revenue_share"), [], "1-3%", "Acme")
+    [a] = reading.answers
+    assert (a.question_id, a.value, a.source) == ("revenue_share", 2, "rules")
+    assert a.confidence < 0.75
+    assert reading.failure is None
+    [b] = RulesInterpreter().read(q(worksheet, "revenue_share"), [], "3-5%", "Acme").answers
+    assert (b.value, b.confidence) == (4, 1.0)  # one band: recorded

@@ -24,7 +24,8 @@ def test_sigterm_lets_the_reply_in_flight_finish(tmp_path: Path) -> None:
     fake.script(slow(LLM_SECONDS, answers(service_level=answer("over", 0.9))))
     cluster = Cluster(f"sqlite:///{tmp_path / 'stop.db'}", 1, tmp_path,
                       GRADEBOT_LLM_MODEL="fake-model", OPENAI_BASE_URL=fake.url,
-                      OPENAI_API_KEY="sk-test", GRADEBOT_LLM_TIMEOUT="10")
+                      OPENAI_API_KEY="sk-test", GRADEBOT_LLM_TIMEOUT="10",
+                      GRADEBOT_LLM_TRUST="record")  # a trusted model: its reading is recorded
     try:
         plan = Plan.random(random.Random(3), "click")
         rep = cluster.driver("USTOP", "Stop Co", plan)

@@ -118,7 +118,9 @@ def test_scale_refusals(ws: Worksheet, text: str, reason: str) -> None:
 def test_scale_negation_is_not_read_as_its_opposite(ws: Worksheet) -> None:
     assert ok(ws, "renewal", "likely").value == 4
     assert ok(ws, "renewal", "unlikely").value == 2
-    refused(ws, "renewal", "not likely")  # neither "Likely" (4) nor a guess
+    # never "Likely" (4): the worksheet says "not likely" is Unlikely (its `says`)
+    assert ok(ws, "renewal", "not likely").value == 2
+    refused(ws, "renewal", "not almost certain")  # neither 5 nor a guess at which lower one
 
 
 # ------------------------------------------------------------------------------- yes/no
@@ -326,7 +328,6 @@ def test_loose_scale_readings(ws: Worksheet, qid: str, text: str, value: int) ->
     ("segment_fit", "good fit?"), ("segment_fit", "good or partial fit"),
     ("segment_fit", "not a misfit"), ("segment_fit", "good fit, not really"),
     ("hire_later", "unlikely, very"),  # "very" belongs to Very unlikely
-    ("hire_later", "probably not"), ("renewal", "not likely"),
     ("renewal", "almost certainly"),  # not "Almost certainly not": the text has no "not"
     ("renewal", "not 50/50"), ("renewal", "50/50 or worse"),
     ("hire_later", "50/50"),  # no label of this scale says "coin toss"
@@ -397,12 +398,8 @@ def test_loose_percent_readings(ws: Worksheet, text: str, value: float) -> None:
 
 
 @pytest.mark.parametrize(("text", "reason"), [
-    ("under 5%", "I couldn't read that as a percent."),
-    ("less than 1%", "I couldn't read that as a percent."),
     ("almost 10%", "I couldn't read that as a percent."),
-    ("up to 5%", "I couldn't read that as a percent."),
     ("3 or 4%", "I couldn't read that as a percent."),
-    ("10-15%", "I couldn't read that as a percent."),
     ("3%, maybe 4", "I couldn't read that as a percent."),
     ("3%?", "I couldn't read that as a percent."),
     ("3% of what it was", "I couldn't read that as a percent."),  # not of our revenue
@@ -424,7 +421,7 @@ def test_loose_number_readings(ws: Worksheet, text: str, value: float) -> None:
 
 @pytest.mark.parametrize("text", [
     "4/5",  # another scale: not converted
-    "9/10?", "8 or 9", "8-9", "between 7 and 9", "at least 8", "7 tops", "8+",
+    "9/10?", "8 or 9", "7 tops", "8+", "not a promoter", "promoter or passive",
     "they'd give us a 9 if we fixed support", "they wouldn't give us a 9",
     "they used to give us a 9", "they'd give us a 9, now 6", "nps target is 9",
     "they have 5 offices", "they gave us 3 stars", "probably a 6, maybe 7",
@@ -446,3 +443,61 @@ def test_loose_yes_no_readings(ws: Worksheet, text: str, value: str) -> None:
 ])
 def test_yes_no_that_says_both_is_refused(ws: Worksheet, text: str) -> None:
     refused(ws, "new_ground", text)
+
+
+# ------------------------------------------------------------------------------- spans
+@pytest.mark.parametrize(("qid", "text", "value"), [
+    ("revenue_share", "3-5%", 4), ("revenue_share", "10-15%", 12.5),  # one band: 2 < x <= 15
+    ("revenue_share", "between 3 and 5%", 4), ("revenue_share", "8 to 10 percent", 9),
+    ("advocacy", "promoter", 9), ("advocacy", "a detractor", 3), ("advocacy", "9-10", 9),
+    ("advocacy", "they're passives", 7),
+])
+def test_span_inside_one_band_is_read_as_its_middle(ws: Worksheet, qid: str, text: str,
+                                                    value: float) -> None:
+    """Any value of the span would score the same, so its middle is recorded (and shown)."""
+    got = ok(ws, qid, text)
+    assert got.value == value
+    assert "you said" in got.display
+
+
+@pytest.mark.parametrize(("qid", "text", "suggested"), [
+    ("revenue_share", "1-3%", 2),  # 2 scores 60, 3 scores 100
+    ("revenue_share", "under 5%", 2.5), ("revenue_share", "less than 1%", 0.5),
+    ("revenue_share", "up to 5%", 2.5), ("revenue_share", "more than 30%", 30),
+    ("advocacy", "8-9", 8), ("advocacy", "between 7 and 9", 8), ("advocacy", "at least 8", 8),
+])
+def test_span_across_bands_is_only_suggested(ws: Worksheet, qid: str, text: str,
+                                             suggested: float) -> None:
+    """Never a guess: the middle is offered for a tap (the engine confirms it), not recorded."""
+    got = refused(ws, qid, text)
+    assert got.suggestion == suggested
+    assert "could score differently" in got.reason
+
+
+@pytest.mark.parametrize("text", ["5-3%", "3-500%", "3-5% of what it was", "1-3%?"])
+def test_nonsense_spans_are_refused_outright(ws: Worksheet, text: str) -> None:
+    assert refused(ws, "revenue_share", text).suggestion is None
+
+
+@pytest.mark.parametrize(("qid", "text", "value"), [
+    ("mission", "they're a charity", 4), ("pays_now", "very profitable", 5),
+    ("pays_now", "profitable", 4), ("segment_fit", "bang on", 5),
+    ("payment_risk", "slow payers", "some"), ("refers", "they sent us two intros", "already"),
+    ("new_ground", "first one in retail", "yes"), ("renewal", "they'll definitely renew", 5),
+    ("hire_later", "probably not", 2), ("renewal", "not likely", 2),
+])
+def test_worksheet_says_phrases(ws: Worksheet, qid: str, text: str, value: object) -> None:
+    """The worksheet's own other phrasings (``says`` and choice synonyms) are read."""
+    assert ok(ws, qid, text).value == value
+
+
+@pytest.mark.parametrize(("qid", "text"), [
+    ("mission", "not a charity"), ("pays_now", "not profitable"),
+    ("pays_now", "thin margin, but profitable"), ("new_ground", "not our first one"),
+    ("renewal", "definitely not"), ("renewal", "probably or not"),
+    ("payment_risk", "they pay on time but always late"), ("refers", "no intros yet"),
+    ("new_ground", "yeah, not a new market"), ("segment_fit", "bang on, or poor fit"),
+])
+def test_says_phrases_negated_or_contradicted_are_refused(ws: Worksheet, qid: str,
+                                                          text: str) -> None:
+    refused(ws, qid, text)

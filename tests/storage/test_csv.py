@@ -94,8 +94,11 @@ def test_import_upserts_by_external_ref_then_by_name(session: Session, workspace
     assert cs["New Name"].id == renamed.id
     assert (cs["New Name"].segment, cs["New Name"].owner_id) == ("SMB", rep.id)
     assert cs["New Name"].normalized_name == "new name"
-    assert (cs["ACME"].id, cs["ACME"].owner_id, cs["ACME"].segment) == (by_nm.id, bob.id,
+    # ACME already has an owner: the file's other owner is held back and listed
+    assert (cs["ACME"].id, cs["ACME"].owner_id, cs["ACME"].segment) == (by_nm.id, rep.id,
                                                                          "Enterprise")
+    assert report.owner_changes == [csvio.OwnerChange(3, "Acme", "rita@example.com",
+                                                      "Bob.Builder@Example.com", False)]
     assert cs["Same Co"].updated_at == same.updated_at
     assert (cs["no ref yet"].id, cs["no ref yet"].status, cs["no ref yet"].external_ref) == (
         adopt.id, "prospect", "CRM-4")
@@ -103,6 +106,10 @@ def test_import_upserts_by_external_ref_then_by_name(session: Session, workspace
     # the same file again changes nothing
     again = run_import(session, workspace, text)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+    # …until the import is told to reassign owners
+    moved = run_import(session, workspace, text, reassign_owners=True)
+    assert (moved.updated, [c.applied for c in moved.owner_changes]) == (1, [True])
+    assert by_name(session, workspace)["ACME"].owner_id == bob.id
 
 
 BAD_FILE = (
@@ -132,7 +139,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_good_ones_imported(
     assert sorted(reasons) == [3, 4, 5, 6, 7, 8, 10, 11, 12, 14]
     assert "cannot be empty" in reasons[3]
     assert "unknown owner 'nobody@example.com'" in reasons[4]
-    assert "bad status 'vip'" in reasons[5]
+    assert "unknown status 'vip'" in reasons[5]
     assert reasons[6] == "duplicate of line 2 (same name)."
     assert reasons[7] == "duplicate of line 2 (same external_ref)."
     assert "U+000A" in reasons[8]
@@ -210,7 +217,7 @@ def test_nothing_is_half_imported_when_the_database_fails(
 @pytest.mark.parametrize(("data", "message"), [
     (b"", "The file is empty"),
     (b"\n\n", "The file is empty"),
-    (b"Acme,rita@example.com\n", 'no "name" column'),
+    (b"Acme,rita@example.com\n", 'no column could be read as the name'),
     (b"name,owner,Name\nAcme,,\n", "header names name more than once"),
     ("name\nCaf\u00e9\n".encode("latin-1"), r"not UTF-8 \(byte 0xE9 at offset 8\)"),
     (b'"broken"header,owner\nAcme,\n', "line 1: ',' expected after '\"'"),
@@ -233,7 +240,7 @@ def test_files_that_cannot_be_read(sqlite_url: str, data: bytes, message: str) -
 def test_unknown_columns_are_ignored_and_reported(session: Session,
                                                   workspace: Workspace) -> None:
     report = run_import(session, workspace, "Name,Revenue,Notes\nAcme,1000,hi\nA\x00B,,\n")
-    assert report.ignored_columns == ["revenue", "notes"]
+    assert report.ignored_columns == ["Revenue", "Notes"]
     assert report.created == 1
     assert [(s.line, "U+0000" in s.reason) for s in report.skipped] == [(3, True)]
 
@@ -401,14 +408,34 @@ def cli() -> typer.Typer:
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # usage errors are boxed: no wrapped words to match
     return CliRunner()
 
 
-def test_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert database_url() == "sqlite:///gradebot.db"
+    # .env is read as `gradebot serve` reads it; the environment wins over it
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n", encoding="utf-8")
+    assert database_url() == "sqlite:///from-dotenv.db"
     monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
     assert database_url() == "postgresql+psycopg://u@h/db"
+
+
+def test_every_data_command_uses_the_database_named_in_dotenv(runner: CliRunner,
+                                                              tmp_path: Path) -> None:
+    """With DATABASE_URL only in .env, upgrade, import and export all use that database
+    (they used to read the environment alone and create gradebot.db beside it)."""
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///team.db\n", encoding="utf-8")
+    src = tmp_path / "c.csv"
+    src.write_text("name\nAcme\n", encoding="utf-8")
+    assert runner.invoke(cli(), ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli(), ["import", "customers", str(src)]).exit_code == 0
+    out = runner.invoke(cli(), ["export", "customers", "-"])
+    assert out.stdout.splitlines()[1:] == ["Acme,,,customer,"]
+    assert (tmp_path / "team.db").exists()
+    assert not (tmp_path / "gradebot.db").exists()
 
 
 def test_cli_db_upgrade(runner: CliRunner, tmp_path: Path) -> None:
@@ -498,8 +525,8 @@ def test_cli_errors_are_one_clear_line(runner: CliRunner, tmp_path: Path, sqlite
         assert "Traceback" not in result.output
     assert not out.exists()
     for url, command, message in [
-            ("mysql://u@h/db", ["db", "upgrade"], "unsupported database 'mysql'"),
-            ("not a url", ["export", "customers", "-"], "not a database URL"),
+            ("mysql://u@h/db", ["db", "upgrade"], "DATABASE_URL: use sqlite:///path.db"),
+            ("not a url", ["export", "customers", "-"], "DATABASE_URL: use sqlite:///path.db"),
             ("postgresql+psycopg://nobody@127.0.0.1:1/none", ["db", "upgrade"],
              "cannot open the database")]:
         monkeypatch.setenv("DATABASE_URL", url)
