@@ -102,27 +102,32 @@ def customer_cmd(name: Annotated[str, typer.Argument(help="Customer name")],
 def grades_cmd(arg: Annotated[str, typer.Argument(help="overdue, or a person")] = "",
                as_: AsOption = None) -> None:
     """List your book sorted by grade (or someone's, if you manage them)."""
-    from bot.lookups import book_view
+    from bot.lookups import Denied, book_view
     from bot.terminal import render_book
 
     sv = services()
     _, person = sv.local_actor(as_)
     with sv.session() as s:
-        render_book(console, book_view(s, person, arg, sv.clock()))
+        view = book_view(s, person, arg, sv.clock())
+        render_book(console, view)
+    if isinstance(view, Denied):
+        raise typer.Exit(1)  # refused: scripts must not take it for an answer
 
 
 @app.command("portfolio")
 def portfolio_cmd(as_: AsOption = None,
                   team: Annotated[bool, typer.Option(help="Your team's book")] = False) -> None:
     """The balance of the three goods in your book against the target."""
-    from bot.lookups import portfolio_view
+    from bot.lookups import Denied, portfolio_view
     from bot.terminal import render_portfolio
 
     sv = services()
     _, person = sv.local_actor(as_)
     with sv.session() as s:
-        render_portfolio(console, portfolio_view(s, person, sv.worksheet,
-                                                 sv.clock(), team=team))
+        view = portfolio_view(s, person, sv.worksheet, sv.clock(), team=team)
+        render_portfolio(console, view)
+    if isinstance(view, Denied):
+        raise typer.Exit(1)  # a rep asking for --team: told it needs a manager role
 
 
 llm_app = typer.Typer(help="The language model that reads free-text answers (optional).",

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,17 +22,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.observability import CURRENT_ACCESS, Access, log_access
 from bot.services import Services
 
 log = logging.getLogger("gradebot.http")
 
 
+Check = Callable[[], Awaitable[str | None]]
+
+
 def create_asgi(services: Services, slack_app: Any | None = None,
-                teams: Any | None = None) -> Starlette:
+                teams: Any | None = None, checks: dict[str, Check] | None = None) -> Starlette:
     """``teams``: a ``bot.teams.app.TeamsBot`` (built here from the settings when omitted and
-    Teams is configured; when it is not, /api/messages refuses every request with a 401)."""
+    Teams is configured; when it is not, /api/messages refuses every request with a 401).
+    ``checks``: more readiness checks beside the database's (name → None when fine, else
+    why not), e.g. the socket-mode connection."""
     routes = [Route("/healthz", lambda _r: JSONResponse({"ok": True}), methods=["GET"]),
-              Route("/readyz", _ready(services), methods=["GET"]),
+              Route("/readyz", _ready(services, checks or {}), methods=["GET"]),
               Route("/metrics", _metrics, methods=["GET"])]
     if teams is None and services.settings.teams_enabled:
         from bot.teams.app import build_teams
@@ -49,6 +56,19 @@ def create_asgi(services: Services, slack_app: Any | None = None,
         secret = (services.settings.slack_signing_secret or "").encode()
 
         async def slack_events(request: Request) -> Response:
+            """Bolt's endpoint, timed from arrival to the ack leaving (the response)."""
+            access = Access(time.perf_counter())
+            token = CURRENT_ACCESS.set(access)
+            outcome = "error"
+            try:
+                response = await answer(request)
+                outcome = "ok" if response.status_code < 400 else f"http_{response.status_code}"
+                return response
+            finally:
+                CURRENT_ACCESS.reset(token)
+                log_access("slack", access, outcome)
+
+        async def answer(request: Request) -> Response:
             body = await request.body()
             problem = _shape_problem(body, request.headers.get("content-type", ""))
             if problem is not None and _signed(
@@ -76,7 +96,9 @@ def create_asgi(services: Services, slack_app: Any | None = None,
                                     status_code=400)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes)
+    asgi = Starlette(routes=routes)
+    asgi.state.slack = slack_app  # the Bolt app behind /slack/events (None in socket mode)
+    return asgi
 
 
 _OBJECTS = ("event", "view", "user", "team", "container", "message", "channel")
@@ -130,16 +152,27 @@ async def _teams_off(request: Request) -> Response:
     return await refuse_unconfigured(request)
 
 
-def _ready(services: Services) -> Any:
+def _ready(services: Services, checks: dict[str, Check]) -> Any:
     def ping() -> None:
         with services.db.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     async def ready(_request: Request) -> Response:
+        """200 when the database answers within 3 s and every other check passes; 503 with
+        each failing part and why otherwise."""
+        body: dict[str, Any] = {"ok": True, "database": "ok"}
         try:
             await asyncio.wait_for(asyncio.to_thread(ping), timeout=3)
         except Exception as exc:
-            return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
-        return JSONResponse({"ok": True, "database": "ok"})
+            body.update(ok=False, database=type(exc).__name__)
+        for name, check in checks.items():
+            try:
+                problem = await asyncio.wait_for(check(), timeout=1)
+            except Exception as exc:
+                problem = f"check failed: {type(exc).__name__}"
+            body[name] = problem or "ok"
+            if problem:
+                body["ok"] = False
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     return ready

@@ -18,6 +18,7 @@ from storage import customers as customers_db
 from storage import grades as grades_db
 from storage import people as people_db
 from storage.models import Customer, Grade, Person, Role, Workspace
+from storage.visibility import can_see, can_see_person
 
 LETTER_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
 
@@ -130,13 +131,14 @@ def policy_of(ws: Workspace) -> RegradePolicy:
 
 def customer_card(s: Session, viewer: Person, name: str
                   ) -> CustomerCard | NotFoundCard | Denied:
-    match = customers_db.find_customer(s, viewer.workspace_id, name)
+    match = customers_db.find_customer(s, viewer.workspace_id, name, viewer=viewer)
     c = match.exact
     if c is None:
         return NotFoundCard(name.strip(), [x.name for x in match.suggestions])
     owner = s.get(Person, c.owner_id) if c.owner_id else None
-    if not people_db.can_see(viewer, owner):
-        return Denied(f"{c.name} is in someone else's book; ask their manager.")
+    if not can_see(viewer, owner):
+        who = owner.display_name if owner else "someone else"
+        return Denied(f"{c.name} is in {who}'s book: ask them or their manager.")
     return card_of(s, c, owner, zone_of(s, viewer))
 
 
@@ -186,8 +188,7 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView |
         found = people_db.find_person(s, viewer.workspace_id, _user_key(who[0]))
         if found is None:
             return Denied(f"I don't know {who[0]} here.")
-        if found.id != viewer.id and not (viewer.role == Role.ADMIN or (
-                viewer.role == Role.MANAGER and found.manager_id == viewer.id)):
+        if not can_see_person(viewer, found):
             return Denied("Only their manager or an admin can see someone else's grades.")
         target = found
     ws = s.get(Workspace, viewer.workspace_id)
@@ -201,8 +202,16 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView |
     return view
 
 
+TEAM_NEEDS_MANAGER = ("The team portfolio needs a manager or admin role (ask an admin to "
+                      "set yours); without team it shows your own book.")
+
+
 def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: datetime,
-                   team: bool = False) -> PortfolioView:
+                   team: bool = False) -> PortfolioView | Denied:
+    """The balance of a book: the viewer's own, or (``team``) their reports' — refused,
+    not quietly swapped for their own book, when they manage no one."""
+    if team and viewer.role not in (Role.MANAGER, Role.ADMIN):
+        return Denied(TEAM_NEEDS_MANAGER)
     ws = s.get(Workspace, viewer.workspace_id)
     tz = zone_of(s, viewer)
     today = now.astimezone(tz).date()

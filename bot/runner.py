@@ -62,18 +62,25 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
         from bot.teams.app import build_teams
 
         teams = build_teams(sv)
-    asgi = create_asgi(sv, None if socket_mode else slack, teams)
+    link: Any = None
+    checks: dict[str, Any] = {}
+    if socket_mode:
+        from bot.slack.app import make_client
+        from bot.slack.socket import SocketLink, TimedSocketModeHandler
+
+        # its own client: a connection attempt gives up quickly and SocketLink backs off
+        # (the app's client rides out a Web API blip for ~15 s before it gives up)
+        link = SocketLink(TimedSocketModeHandler(slack, sv.settings.slack_app_token,
+                                                 web_client=make_client(sv, 1)))
+        checks["slack_socket_mode"] = link.problem
+    asgi = create_asgi(sv, None if socket_mode else slack, teams, checks)
     server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_level="warning",
                                            lifespan="off"))
     _clean_up_after_sigterm(server)
     tasks = [asyncio.create_task(server.serve())]
-    handler: Any = None
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(slack, sv.settings.slack_app_token)
-        await handler.connect_async()
-        log.info("gradebot: Slack socket mode connected; /healthz on port %s", port)
+    if link is not None:
+        link.start()  # in the background: an unreachable Slack must not block a stop
+        log.info("gradebot: Slack socket mode connecting; /healthz, /readyz on port %s", port)
     elif slack is not None:
         log.info("gradebot: Slack at http://%s:%s/slack/events", host, port)
     if teams is not None:
@@ -91,6 +98,8 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
     try:
         await asyncio.gather(*tasks)
     finally:
+        if link is not None:  # no new envelopes (Slack redelivers unacked ones elsewhere)
+            await link.stop()
         # the server has stopped taking requests: let acked work finish (a reply being
         # written, an LLM call) before the process goes, within a deploy's grace period
         follow_ups = getattr(slack, "follow_ups", None)
@@ -101,5 +110,4 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
                 log.warning("gradebot: stopped with %d reply(ies) unfinished", left)
         if reminders is not None:
             await reminders.shutdown()
-        if handler is not None:
-            await handler.close_async()
+        log.info("gradebot: stopped")

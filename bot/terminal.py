@@ -9,13 +9,16 @@ Everything users typed is escaped so a customer called ``[bold]x`` prints as typ
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
+from bot.engine.inputs import whole_number
 from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
@@ -34,7 +37,9 @@ class TerminalChat:
     def __init__(self, services: Services, actor: Actor, console: Console,
                  read: Callable[[str], str]) -> None:
         self.sv = services
-        self.actor = actor
+        # each chat is a place of its own: a grading open in two terminals hears, at its
+        # next step, what the other one changed (or that it saved or discarded it)
+        self.actor = replace(actor, place=f"cli:{uuid.uuid4().hex[:12]}")
         self.console = console
         self.read = read
         self.session_id: int | None = None
@@ -66,12 +71,7 @@ class TerminalChat:
                     if line.strip().lower() in _END:
                         return
                     if line.strip().lower() == "resume":  # the newest unfinished grading
-                        left = self.unfinished()
-                        if not left:
-                            c.print("Nothing to resume: type a customer name.")
-                            continue
-                        self.show(self.sv.conversation.handle(self.actor, Text("resume"),
-                                                              session_id=left[0][0]))
+                        self.resume_newest()
                         continue
                     start = parse_grade_args(line)
                     if start is None:
@@ -87,13 +87,25 @@ class TerminalChat:
             if line.strip().lower() in _END:
                 c.print("Bye. Anything unfinished is kept: run gradebot chat to resume.")
                 return
+            if self.session_id is None and line.strip().lower() == "resume":
+                self.resume_newest()  # after a grading ended (here or elsewhere)
+                continue
             self.show(self.sv.conversation.handle(self.actor, self.to_input(line),
                                                   session_id=self.session_id))
 
+    def resume_newest(self) -> None:
+        left = self.unfinished()
+        if not left:
+            self.console.print("Nothing to resume: type a customer name.")
+            return
+        self.show(self.sv.conversation.handle(self.actor, Text("resume"),
+                                              session_id=left[0][0]))
+
     def to_input(self, line: str) -> Choose | Text | Start:
         t = line.strip()
-        if t.isdigit() and self.options and 1 <= int(t) <= len(self.options):
-            return Choose(self.options[int(t) - 1])
+        n = whole_number(t, digits=4)  # (length-checked: int() of 5,000 digits raises)
+        if n is not None and self.options and 1 <= n <= len(self.options):
+            return Choose(self.options[n - 1])
         if t.lower() in self.lettered:
             return Choose(self.lettered[t.lower()])
         if self.session_id is None:  # at "Create it …?": yes creates; a name starts anew
@@ -114,11 +126,9 @@ class TerminalChat:
                 self.session_id = p.session_id
             self.render(p, lettered=bool(listing) and i != listing[-1])
         last = prompts[-1] if prompts else None
-        if (last is not None and last.kind in (Kind.SAVED, Kind.SUMMARY)) or (
-                last is not None and last.kind is Kind.INFO and (
-                    last.text.startswith(("Discarded", "Paused", "This grading was idle")))):
-            self.session_id = None
-            self.options = []
+        if last is not None and (last.kind in (Kind.SAVED, Kind.SUMMARY) or last.closed):
+            self.session_id = None  # the grading is over here; its way on stays numbered
+            self.options = [o.value for o in last.choices]
 
     def render(self, p: Prompt, lettered: bool = False) -> None:
         c = self.console
@@ -228,7 +238,10 @@ def render_book(console: Console, view: BookView | Denied) -> None:
     console.print(t if view.entries else "Nothing to show.")
 
 
-def render_portfolio(console: Console, view: PortfolioView) -> None:
+def render_portfolio(console: Console, view: PortfolioView | Denied) -> None:
+    if isinstance(view, Denied):
+        console.print(f"[red]{escape(view.message)}[/red]")
+        return
     p = view.portfolio
     console.print(f"[bold]Portfolio of {escape(view.owner)}[/bold]: {plural(p.customers)}, "
                   f"{p.graded} graded.")

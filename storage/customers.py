@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.errors import MAX_ID, InvalidInput, NotFound
-from storage.models import Customer, CustomerStatus
+from storage.models import Customer, CustomerStatus, Person
 from storage.names import clean_name, clean_text, normalize_name
 from storage.types import utcnow
+from storage.visibility import visible_customers
 
 # "did you mean": how alike a name must be (rapidfuzz's ratio, 0-100: the share of characters
 # two names have in common in order, as difflib's ratio) and how many names of a workspace
@@ -60,9 +61,14 @@ def customer_named(session: Session, workspace_id: int, name: str) -> Customer |
 
 
 def find_customer(session: Session, workspace_id: int, name: str,
-                  *, include_archived: bool = False) -> CustomerMatch:
+                  *, include_archived: bool = False,
+                  viewer: Person | None = None) -> CustomerMatch:
     """Exact (case/accent/spacing-insensitive) match first, then names starting with what was
-    typed, then close spellings. Never raises for odd input: it just finds nothing."""
+    typed, then close spellings. Never raises for odd input: it just finds nothing.
+
+    ``viewer``: suggest only customers that person may see (``storage.visibility``). The
+    exact match is returned whoever owns it, so the caller can say whose book it is in
+    (and show nothing else of it)."""
     query = name.strip()
     key = normalize_name(query)
     if not key:
@@ -71,6 +77,8 @@ def find_customer(session: Session, workspace_id: int, name: str,
     exact = session.exec(base.where(Customer.normalized_name == key)).first()
     if exact is not None:
         return CustomerMatch(query, exact=exact)
+    if viewer is not None:
+        base = base.where(visible_customers(viewer))
     # a range scan uses the (workspace_id, normalized_name) unique index on both backends
     prefix = session.exec(base.where(Customer.normalized_name >= key,
                                      Customer.normalized_name < key + "\U0010ffff")
@@ -97,7 +105,8 @@ def _close(session: Session, base: SelectOfScalar[Customer], workspace_id: int,
         .limit(CLOSE_CANDIDATES)).scalars().all()
     found = process.extract(key, keys, scorer=fuzz.ratio, score_cutoff=CLOSE_CUTOFF,
                             limit=None)
-    ranked = [k for k, _, _ in sorted(found, key=lambda f: (-f[1], f[0]))[:10]]
+    # (more than five: names the viewer may not see are dropped when the rows are loaded)
+    ranked = [k for k, _, _ in sorted(found, key=lambda f: (-f[1], f[0]))[:50]]
     if not ranked:
         return []
     rows = session.exec(base.where(col(Customer.normalized_name).in_(ranked))).all()

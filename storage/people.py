@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from storage.errors import InvalidInput, NotFound
 from storage.models import Customer, Person, ReminderDelivery, Role, Workspace, WorkspaceSettings
 from storage.names import clean_text
+from storage.visibility import can_see  # noqa: F401  (who sees what: one rule, there)
 
 EMAIL_MAX = 254  # Person.email
 # A person imported by email before they have used the bot has no platform user id yet: their
@@ -246,12 +247,6 @@ def team_of(session: Session, manager: Person) -> Sequence[Person]:
         return session.exec(select(Person).where(Person.workspace_id == manager.workspace_id)).all()
     return session.exec(select(Person).where(Person.manager_id == manager.id)).all()
 
-
-def can_see(viewer: Person, owner: Person | None) -> bool:
-    """Reps see their own customers; managers their team's; admins everyone's."""
-    if viewer.role == Role.ADMIN or owner is None or owner.id == viewer.id:
-        return True
-    return viewer.role == Role.MANAGER and owner.manager_id == viewer.id
 
 
 def get_person(session: Session, person_id: int) -> Person:

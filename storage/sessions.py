@@ -221,13 +221,13 @@ def _answers_with_key(session: Session, gs: GradingSession, key: str) -> Sequenc
 
 
 def finish_session(session: Session, gs: GradingSession, *, grade: Grade | None,
-                   customer: Customer | None) -> Grade | None:
+                   customer: Customer | None, **changes: Any) -> Grade | None:
     """Save: the grade, the customer's latest-grade pointer and the session's status move
     together or not at all."""
     try:
         if grade is not None and customer is not None:
             add_grade(session, grade, customer)
-        _bump(session, gs, {"status": SessionStatus.SAVED})
+        _bump(session, gs, {"status": SessionStatus.SAVED, **changes})
         session.commit()
     except BaseException:
         session.rollback()
@@ -269,3 +269,34 @@ def expire_idle_sessions(session: Session, idle: timedelta, now: datetime | None
                                   version=GradingSession.version + 1))
     session.commit()
     return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------- several places
+# One grading may be open in several places at once (two terminals; Slack and Teams). The
+# session's state keeps a short log of what each place changed and the last entry each
+# place has seen, so the engine can tell a place what happened elsewhere at its next step.
+LOG_KEEP = 20
+
+
+def with_change(state: Mapping[str, Any], place: str, what: str) -> dict[str, Any]:
+    """``state`` with ``what`` (e.g. "Payment risk → High") logged as done by ``place``,
+    which has thereby seen everything up to it."""
+    n = int(state.get("seq", 0)) + 1
+    log = [*list(state.get("log", []))[-(LOG_KEEP - 1):], {"n": n, "by": place, "what": what}]
+    return {**state, "seq": n, "log": log, "seen": {**dict(state.get("seen", {})), place: n}}
+
+
+def news_for(state: Mapping[str, Any], place: str) -> tuple[list[str], dict[str, Any] | None]:
+    """What other places changed since ``place`` last looked, and the state to store now
+    that it has (None when nothing needs storing). A place seen for the first time starts
+    from now: it is shown where the grading stands anyway."""
+    seq = int(state.get("seq", 0))
+    seen = dict(state.get("seen", {}))
+    if place not in seen:
+        return [], {**state, "seen": {**seen, place: seq}}
+    last = int(seen[place])
+    if last >= seq:
+        return [], None
+    news = [str(e["what"]) for e in state.get("log", [])
+            if int(e["n"]) > last and e.get("by") != place]
+    return news, {**state, "seen": {**seen, place: seq}}

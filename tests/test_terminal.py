@@ -65,3 +65,80 @@ def test_yes_does_not_create_a_misspelt_name_when_there_are_suggestions(sv: Serv
     shown = chat(sv, "Acme Corporatoin quarterly", "yes")
     assert "Did you mean one of these?" in shown
     assert names(sv) == ["Acme Corporation"]  # "yes" was taken as a customer name to look up
+
+
+class Window:
+    """One ``gradebot chat`` running in a thread, typed into line by line (two of these are
+    two terminal windows on one database)."""
+
+    def __init__(self, sv: Services) -> None:
+        import queue
+        import threading
+
+        self.out = io.StringIO()
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._asked = threading.Event()
+        actor, _ = sv.local_actor("tester")
+
+        def read(prompt: str) -> str:
+            self.out.write(prompt)
+            self._asked.set()
+            line = self._lines.get(timeout=30)
+            if line is None:
+                raise EOFError
+            self.out.write(line + "\n")
+            return line
+
+        self.chat = TerminalChat(sv, actor, Console(file=self.out, width=120,
+                                                    color_system=None), read)
+        self.thread = threading.Thread(target=self.chat.run, daemon=True)
+        self.thread.start()
+        assert self._asked.wait(30)
+
+    def type(self, line: str) -> str:
+        """Type a line; what the window printed until it asked for the next one."""
+        start = len(self.out.getvalue())
+        self._asked.clear()
+        self._lines.put(line)
+        assert self._asked.wait(30), self.out.getvalue()[-2000:]
+        return self.out.getvalue()[start:]
+
+    def close(self) -> None:
+        self._lines.put(None)
+        self.thread.join(10)
+
+
+def test_two_windows_on_one_grading_hear_of_each_other_and_never_dead_end(sv: Services) -> None:
+    a, b = Window(sv), Window(sv)
+    try:
+        a.type("Acme quarterly")
+        a.type("yes")
+        a.type("4")
+        assert "Resume it or start over?" in b.type("Acme quarterly")
+        b.type("1")  # Resume
+        b.type("about right")
+        assert "Changed on another device: Cost to serve → About right" in a.type("why")
+        shown = b.type("discard")
+        assert "Discarded" in shown
+        # the other window: a clear end, and a way on from it (it used to repeat "This
+        # grading is discarded" to every input, and resume said it could not be resumed)
+        shown = a.type("3")
+        assert "This grading was discarded on another device: nothing was saved." in shown
+        assert "1  Grade Acme again" in shown
+        shown = a.type("1")
+        assert "Grading Acme: the quarterly worksheet" in shown
+        assert "1 of 5" in shown
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_number_thousands_of_digits_long_is_an_answer_not_a_traceback(sv: Services) -> None:
+    """int() of a 5,000-digit string raises ValueError (Python's digit limit)."""
+    huge = "9" * 5000
+    shown = chat(sv, "Initech quarterly", "yes", huge, huge, "quit")
+    assert "Traceback" not in shown
+    assert "ValueError" not in shown
+    assert shown.count("That message is too long (5,000 characters)") == 2
+    assert "1 of 5" in shown  # and nothing moved: still at the first question
+    assert "Got it" not in shown

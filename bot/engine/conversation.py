@@ -69,8 +69,8 @@ from storage.models import (
     SessionStatus,
 )
 from storage.names import clean_name
-from storage.people import can_see
 from storage.types import utcnow
+from storage.visibility import can_see
 
 log = logging.getLogger("gradebot.engine")
 T = TypeVar("T")
@@ -86,6 +86,13 @@ class Actor:
     workspace_id: int
     person_id: int
     platform: str = "cli"
+    # where they talk from, when one person may have a grading open in several places at
+    # once (each ``gradebot chat`` process is a place of its own); default: the platform
+    place: str = ""
+
+    @property
+    def where(self) -> str:
+        return self.place or self.platform
 
 
 HELP_TEXT = (
@@ -166,8 +173,23 @@ class Conversation:
         if gs.status in ACTIVE_STATUSES and self._expired(gs):
             sessions_db.update_session(s, gs, status=SessionStatus.EXPIRED)
             return [self._expired_notice(gs)]
+        news = self._catch_up(s, actor, gs)
+        if gs.status in (SessionStatus.SAVED, SessionStatus.DISCARDED):
+            ended = self._ended_reply(s, actor, gs, message)
+            if ended is not None:
+                return ended
+        reply = self._step(s, actor, gs, message, opt if isinstance(message, Choose) else None,
+                           input_key, bool(news))
+        if news:
+            reply.insert(0, _info(gs, "Changed on another device: " + "; ".join(news)))
+        return reply
+
+    def _step(self, s: Session, actor: Actor, gs: GradingSession, message: Input,
+              opt: tuple[str, str, str] | None, input_key: str | None,
+              moved_elsewhere: bool) -> Reply:
         if isinstance(message, Choose):
             return self._choose(s, actor, gs, opt, input_key)  # type: ignore[arg-type]
+        assert isinstance(message, inp.Text)
         text = message.text.strip()
         if not text:
             return [self._current(s, gs)]
@@ -183,9 +205,66 @@ class Conversation:
             # path says "all answered: save, discard or change N" and shows the review again
             return [_info(gs, "This grading is " + gs.status + ". Say resume to continue, or "
                           "help for options.")]
+        if moved_elsewhere:
+            # typed for the question this place last showed, which may not be the current
+            # one any more: not recorded, and the rep sees where the grading stands now
+            return [_info(gs, "That message was not recorded, as the grading moved on "
+                          "another device. Here is where it stands now:"), self._current(s, gs)]
         if gs.kind == "strategic":
             return self._strategic_text(s, actor, gs, text, input_key)
         return self._answer_text(s, actor, gs, text, input_key)
+
+    # ------------------------------------------------------------------ several places
+    def _catch_up(self, s: Session, actor: Actor, gs: GradingSession) -> list[str]:
+        """What other places changed since this one last took a step (and remember that it
+        now has)."""
+        news, state = sessions_db.news_for(gs.state, actor.where)
+        if state is not None:
+            sessions_db.update_session(s, gs, state=state)
+        return news
+
+    def _ended_reply(self, s: Session, actor: Actor, gs: GradingSession,
+                     message: Input) -> Reply | None:
+        """Input reaching a saved or discarded grading: a clear end and a way on (resume
+        the grading of this customer that is open now, or start one) — never a dead end.
+        None: let the input through (help; a double click on Save; Start over)."""
+        elsewhere = gs.state.get("ended_by", actor.where) != actor.where
+        opt = inp.parse_option(message.value) if isinstance(message, Choose) else None
+        word = opt[1] if opt is not None and opt[0] == "c" else None
+        if word in ("restart", "help"):
+            return None  # "Grade … again" (this notice's own button), or help
+        if not elsewhere:
+            if (word == "save" and
+                                               gs.status == SessionStatus.SAVED):
+                return None
+            if isinstance(message, inp.Text):
+                cmd = inp.command_of(message.text.strip())
+                if cmd is not None and cmd[0] in ("help", "restart"):
+                    return None
+                if cmd is not None and cmd[0] == "resume":
+                    return [self._ended(s, actor, gs, f"This grading is {gs.status} and "
+                                                      "cannot be resumed.")]
+        if elsewhere:
+            what = ("saved on another device." if gs.status == SessionStatus.SAVED else
+                    "discarded on another device: nothing was saved.")
+            return [self._ended(s, actor, gs, f"This grading was {what}")]
+        return [self._ended(s, actor, gs, f"This grading is {gs.status}. Start a new one "
+                                          "with /grade.")]
+
+    def _ended(self, s: Session, actor: Actor, gs: GradingSession, text: str) -> Prompt:
+        name = self.customer_name(gs)
+        open_now = sessions_db.active_session(s, actor.person_id, gs.customer_id)
+        if open_now is not None and open_now.id != gs.id:
+            choice = Option(value=inp.command_option("resume", open_now.id),
+                            label=f"Resume the open grading of {name}" if gs.customer_id
+                            else "Resume your open strategic review", style="primary")
+        else:
+            choice = Option(value=inp.command_option("restart", gs.id),
+                            label=f"Grade {name} again" if gs.customer_id
+                            else "Start a new strategic review", style="primary")
+        return Prompt(kind=Kind.INFO, session_id=gs.id, customer=name or None, text=text,
+                      detail="Pick one, or start another grading.", choices=[choice],
+                      closed=True)
 
     def _session_for(self, s: Session, actor: Actor, session_id: int | None
                      ) -> GradingSession | None:
@@ -223,7 +302,8 @@ class Conversation:
             name = clean_name(name)
         except InvalidInput as exc:
             return [_error(str(exc))]
-        match = customers_db.find_customer(s, actor.workspace_id, name)
+        viewer = s.get(Person, actor.person_id)
+        match = customers_db.find_customer(s, actor.workspace_id, name, viewer=viewer)
         if match.exact is None:
             options = [Option(value=inp.pick_option(c.id, cadence), label=c.name)  # type: ignore[arg-type]
                        for c in match.suggestions]
@@ -246,6 +326,11 @@ class Conversation:
                 customer = customers_db.get_customer(s, actor.workspace_id, int(arg))
             except (NotFound, ValueError):
                 return [_error("That customer no longer exists. Start again with /grade.")]
+            person = s.get(Person, actor.person_id)
+            owner = s.get(Person, customer.owner_id) if customer.owner_id else None
+            if person is None or not can_see(person, owner):
+                # a button names its customer by id only: say nothing of whose it is
+                return [_error(NOT_YOURS)]
         else:
             try:
                 customer, _ = customers_db.find_or_create_customer(
@@ -261,9 +346,7 @@ class Conversation:
         if person is None:
             return [_error("I don't know you yet. Try again in a moment.")]
         if not can_see(person, owner):
-            who = owner.display_name if owner else "someone else"
-            return [_error(f"{customer.name} is in {who}'s book. Ask them or your manager to "
-                           "grade it.")]
+            return [_error(elsewhere_line(customer.name, owner))]
         if customer.owner_id is None:
             customers_db.set_owner(s, customer, person.id)
         if customer.archived:  # "Create Old Co", or a Grade button from before it was archived
@@ -300,7 +383,7 @@ class Conversation:
                 s, workspace_id=actor.workspace_id, person_id=actor.person_id,
                 customer_id=customer.id, cadence=cadence.value, worksheet_id=self.ws.id,
                 worksheet_version=self.ws.version, platform=actor.platform,
-                state={"customer": customer.name})
+                state={"customer": customer.name, "seen": {actor.where: 0}})
         except sessions_db.ActiveSessionExists as exc:
             return [self._resume_offer(s, exc.existing, customer, "You are already grading")]
         GRADINGS.labels("started").inc()
@@ -321,7 +404,7 @@ class Conversation:
                       choices=[Option(value=inp.command_option("resume", gs.id),
                                       label="Resume", style="primary"),
                                Option(value=inp.command_option("restart", gs.id),
-                                      label="Start over")])
+                                      label="Start over")], closed=True)
 
     def _resume_offer(self, s: Session, gs: GradingSession, customer: Customer,
                       lead: str, cadence: Cadence | None = None) -> Prompt:
@@ -446,6 +529,9 @@ class Conversation:
             if nxt >= len(qs):
                 changes["status"] = SessionStatus.REVIEW
                 changes["state"] = {**gs.state, "return_to_review": False}
+        changes["state"] = sessions_db.with_change(
+            changes.get("state", gs.state), actor.where,  # type: ignore[arg-type]
+            f"{q.label} → {display_value(q, value)}")
         recorded = sessions_db.record_answers(
             s, gs, [{"question_id": q.id, "value": value, "raw_text": raw[:MAX_TEXT],
                      "source": source, "confidence": confidence}],
@@ -472,10 +558,10 @@ class Conversation:
             if "." in b and b.split(".", 1)[1] in {c.value for c in Cadence}:
                 b, cad = b.split(".", 1)
                 cadence = Cadence(cad)
-            if b.isdigit():
-                arg = int(b)
-            elif b.startswith("@") and b[1:].isdigit() and (
-                    int(b[1:]) != gs.position or gs.status != SessionStatus.OPEN):
+            at = inp.whole_number(b[1:]) if b.startswith("@") else None
+            if inp.whole_number(b) is not None:
+                arg = inp.whole_number(b)
+            elif at is not None and (at != gs.position or gs.status != SessionStatus.OPEN):
                 return []  # offered at another position: a stale or repeated click
             if a in ("resume", "restart") and arg is not None and arg != gs.id:
                 return [_error("That button belongs to another grading.")]
@@ -521,8 +607,9 @@ class Conversation:
             return [_info(gs, "Picking up where you left off."), self._current(s, gs)]
         if word == "restart":
             customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
-            if gs.status != SessionStatus.SAVED:
-                sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED)
+            if gs.status not in (SessionStatus.SAVED, SessionStatus.DISCARDED):
+                sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED,
+                                           state=_ended_by(gs, actor, "started over"))
             if customer is None:
                 return self._start_strategic(s, actor)
             return self._new_session(s, actor, customer, cadence or Cadence(gs.cadence))
@@ -531,13 +618,17 @@ class Conversation:
         if not active:
             return [_info(gs, f"This grading is {gs.status}. Start a new one with /grade.")]
         if word == "pause":
-            sessions_db.update_session(s, gs, status=SessionStatus.PAUSED)
+            sessions_db.update_session(s, gs, status=SessionStatus.PAUSED,
+                                       state=sessions_db.with_change(gs.state, actor.where,
+                                                                     "paused"))
             return [_info(gs, "Paused. Say resume (or run /grade again) when you're ready; "
-                          "your answers are kept.")]
+                          "your answers are kept.").model_copy(update={"closed": True})]
         if word in ("cancel", "discard"):
-            sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED)
+            sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED,
+                                       state=_ended_by(gs, actor, "discarded"))
             GRADINGS.labels("discarded").inc()
-            return [_info(gs, "Discarded. Nothing was saved as a grade.")]
+            return [_info(gs, "Discarded. Nothing was saved as a grade.").model_copy(
+                update={"closed": True})]
         if gs.status == SessionStatus.PAUSED:
             return [_info(gs, "This grading is paused. Say resume to continue.")]
         if gs.kind == "strategic":
@@ -709,7 +800,8 @@ class Conversation:
             explanation=self._explanation(scored, note))
         previous = grades_db.latest_grade(s, customer)
         from_review = gs.status == SessionStatus.REVIEW
-        sessions_db.finish_session(s, gs, grade=row, customer=customer)
+        sessions_db.finish_session(s, gs, grade=row, customer=customer,
+                                   state=_ended_by(gs, actor, "saved"))
         GRADINGS.labels("saved").inc()
         mark = f", provisional: {scored.coverage:.0%} answered" if scored.provisional else ""
         text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100{mark}). "
@@ -750,7 +842,8 @@ class Conversation:
                 input_key: str | None) -> dict[str, str] | Reply:
         gs = self._session_for(s, actor, session_id)
         if gs is None or gs.kind != "grade":
-            return [_error("This grading no longer exists. Start again with /grade.")]
+            return [_error("That grading is not one of yours, or it no longer exists. Start "
+                           "one with /grade.")]
         if gs.status == SessionStatus.SAVED:
             return []  # submitted twice: the first one saved it
         if gs.status not in ACTIVE_STATUSES:
@@ -835,7 +928,7 @@ class Conversation:
         queue: list[int] = list(gs.state.get("queue", []))
         if gs.kind != "strategic" or gs.status != SessionStatus.OPEN:
             return [_info(gs, "This review is not open; that decision was not recorded.")]
-        if decision not in {d.value for d in _DECISIONS} or not cid.isdigit():
+        if decision not in {d.value for d in _DECISIONS} or inp.whole_number(cid) is None:
             return [_error("That is not a decision I know.", gs)]
         if gs.position >= len(queue) or queue[gs.position] != int(cid):
             return []  # a stale or repeated click: this customer was already decided
@@ -908,6 +1001,23 @@ def _answer_options(q: Question, near: object = None) -> list[Option]:
     if q.type is AnswerType.CHOICE:
         return [Option(value=inp.answer_option(q.id, c.key), label=c.label) for c in q.choices]
     return []
+
+
+NOT_YOURS = ("That customer is not in your book (or your team's), so you cannot grade it "
+             "here. Start with /grade <customer>.")
+
+
+def elsewhere_line(name: str, owner: Person | None) -> str:
+    """Said of a customer in a book the person may not see: that it exists and whom to
+    ask — never its grade."""
+    who = owner.display_name if owner else "someone else"
+    return f"{name} is in {who}'s book. Ask them or your manager to grade it."
+
+
+def _ended_by(gs: GradingSession, actor: Actor, what: str) -> dict[str, object]:
+    """The state of a grading ``actor`` ends here (saved, discarded): other places are told
+    at their next step."""
+    return {**sessions_db.with_change(gs.state, actor.where, what), "ended_by": actor.where}
 
 
 def _info(gs: GradingSession | None, text: str, detail: str = "") -> Prompt:

@@ -74,6 +74,17 @@ def command_of(text: str) -> tuple[str, int | None] | None:
     return None
 
 
+def whole_number(text: str, digits: int = 18) -> int | None:
+    """``text`` as a non-negative whole number when it is at most ``digits`` ASCII digits,
+    else None. The length is checked before ``int()``: a rep (or a forged button) can send
+    thousands of digits, and ``int()`` of more than 4,300 raises; ``"²".isdigit()`` is true
+    and ``int("²")`` raises too."""
+    t = text.strip()
+    if not t or len(t) > digits or not (t.isascii() and t.isdigit()):
+        return None
+    return int(t)
+
+
 # Option values the engine emits (parsed back by ``parse_option``)
 def answer_option(question_id: str, value: object) -> str:
     return f"a|{question_id}|{value}"

@@ -142,6 +142,9 @@ class Prompt(BaseModel):
     # a saved grade that ends a review the rep was shown: channels retire that review card
     # (and may wait for another replica to record where it posted it)
     closes_review: bool = False
+    # the grading is over for this place (saved, discarded, paused, put aside, or ended on
+    # another device): channels that hold a session id (the terminal) let it go
+    closed: bool = False
 
 
 Reply = list[Prompt]

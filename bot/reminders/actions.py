@@ -81,6 +81,12 @@ def snooze(db: Engine, person_id: int, delivery_id: int, days: int,
                        d.channel, d.thread_ts)
 
 
+def check_own(db: Engine, person_id: int, delivery_id: int) -> None:
+    """Refuse (InvalidInput) a reminder button that is not this person's."""
+    with session_scope(db) as s:
+        _own_delivery(s, person_id, delivery_id)
+
+
 def away_default(db: Engine, person_id: int, now: datetime) -> date:
     """The date a date picker suggests: a week from the rep's today."""
     with session_scope(db) as s:
@@ -100,6 +106,8 @@ def set_out_of_office(db: Engine, person_id: int, back_on: date, now: datetime,
         st = ws.get_settings()
         tz = person_zone(person, st)
         today = now.astimezone(tz).date()
+        # whose reminder it is, before anything else (a forged id changes nothing)
+        d = _own_delivery(s, person_id, delivery_id) if delivery_id is not None else None
         if back_on <= today:
             raise InvalidInput("Pick a day after today.")
         if back_on > today + timedelta(days=MAX_AWAY_DAYS):
@@ -107,8 +115,7 @@ def set_out_of_office(db: Engine, person_id: int, back_on: date, now: datetime,
         until = local_at(back_on, st.reminder_hour, tz)
         people_db.set_away(s, person, until)
         channel = thread = None
-        if delivery_id is not None:
-            d = _own_delivery(s, person_id, delivery_id)
+        if d is not None:
             channel, thread = d.channel, d.thread_ts
             if d.status == DeliveryStatus.SENT:
                 rem_db.snooze(s, d, until, rearm=False)

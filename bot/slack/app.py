@@ -13,27 +13,30 @@ import contextlib
 import hashlib
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial, wraps
 from typing import Any
 
+import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Text, parse_grade_args
-from bot.engine.inputs import pick_option
+from bot.engine.inputs import pick_option, whole_number
 from bot.engine.prompts import APOLOGY
-from bot.observability import log_request
+from bot.lookups import Denied
+from bot.observability import CURRENT_ACCESS
 from bot.services import Services
 from bot.slack import blocks as bk
 from bot.slack import forms
@@ -47,6 +50,8 @@ from storage.errors import InvalidInput
 from storage.models import Person, Role, Workspace
 
 log = logging.getLogger("gradebot.slack")
+SLACK_UNREACHABLE = ("Sorry — I could not reach Slack to post that (it did not answer for a "
+                     "while). Nothing you answered is lost: please try again in a minute.")
 
 HELP = {
     "/grade": "/grade <customer> [quarterly|annual|strategic] — grade a customer in a thread "
@@ -61,17 +66,30 @@ HELP = {
 }
 
 
-def make_client(services: Services) -> AsyncWebClient:
-    return make_client_for(services.settings)
+# a Web API that refuses connections is tried again after ~0.5, 1, 2, 4 and 8 s (with
+# jitter): a blip of up to ~15 s (a proxy restarting) goes unnoticed by the rep, and the
+# work of a request still ends within the 20 s a stopping replica gives it
+CONNECTION_RETRIES = 5
+PROFILE_SECONDS = 2.0  # users.info is a nicety: never hold a rep's answer up for it
 
 
-def make_client_for(st: Settings) -> AsyncWebClient:
-    """The Web API client for these settings (the CLI's imports use it without Services)."""
+def make_client(services: Services, connection_retries: int | None = None) -> AsyncWebClient:
+    """The bot's client: it rides out a Web API blip (``CONNECTION_RETRIES``)."""
+    retries = CONNECTION_RETRIES if connection_retries is None else connection_retries
+    return make_client_for(services.settings, retries)
+
+
+def make_client_for(st: Settings, connection_retries: int = 2) -> AsyncWebClient:
+    """The Web API client for these settings (the CLI's imports use it without Services;
+    a command line gives up on an unreachable Slack after two quick retries)."""
+    retries = connection_retries
     return AsyncWebClient(
         token=st.slack_bot_token, base_url=st.slack_api_url, timeout=10,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=4),
                         AsyncServerErrorRetryHandler(max_retry_count=3),
-                        AsyncConnectionErrorRetryHandler(max_retry_count=2)])
+                        AsyncConnectionErrorRetryHandler(
+                            max_retry_count=retries,
+                            interval_calculator=BackoffRetryIntervalCalculator(0.5))])
 
 
 def build_slack_app(services: Services, *, client: AsyncWebClient | None = None) -> AsyncApp:
@@ -81,8 +99,10 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
         missing = "SLACK_BOT_TOKEN" if not st.slack_bot_token else "SLACK_SIGNING_SECRET"
         raise ConfigError(f"{missing}: not set (see the README's Slack set-up)")
     client = client or make_client(services)
+    identity = BotIdentity(st.slack_bot_token, client)
     app = AsyncApp(signing_secret=st.slack_signing_secret, client=client,
-                   process_before_response=False, raise_error_for_unhandled_request=False)
+                   authorize=identity.authorizer(), process_before_response=False,
+                   raise_error_for_unhandled_request=False)
     bot = SlackBot(services, app)
     from bot.slack import imports  # CSV files dropped into the DM: before the message listener
 
@@ -91,6 +111,45 @@ def build_slack_app(services: Services, *, client: AsyncWebClient | None = None)
     app.ack_first = bot.ack_first  # type: ignore[attr-defined]  # for bot.http's endpoint
     app.follow_ups = bot.follow_ups  # type: ignore[attr-defined]  # drained on shutdown
     return app
+
+
+class BotIdentity:
+    """Authorizes every request with the configured bot token, without a network call.
+
+    Bolt's single-workspace authorization calls ``auth.test`` on the first request (and on
+    every one until it succeeds) *before* the listener can ack: with Slack's Web API out of
+    reach every command answered 500, with it hanging, late. The token is ours already;
+    ``auth.test`` (the bot's own user and bot ids, which Bolt uses to ignore our own
+    messages) runs in the background and fills them in when it can.
+    """
+
+    def __init__(self, token: str, client: AsyncWebClient) -> None:
+        self.token, self.client = token, client
+        self.bot_user_id: str | None = None
+        self.bot_id: str | None = None
+        self._learning: asyncio.Task[None] | None = None
+
+    def authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """A plain function (Bolt passes arguments by the names a function declares)."""
+
+        async def authorize(enterprise_id: str | None, team_id: str | None,
+                            user_id: str | None) -> AuthorizeResult:
+            if self.bot_user_id is None and (self._learning is None or self._learning.done()):
+                self._learning = asyncio.create_task(self._learn())
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id,
+                                   user_id=user_id, bot_token=self.token,
+                                   bot_user_id=self.bot_user_id, bot_id=self.bot_id)
+
+        return authorize
+
+    async def _learn(self) -> None:
+        try:
+            info = await self.client.auth_test()
+        except Exception as exc:  # tried again with the next request
+            log.warning("auth.test failed (%s); the bot's own ids are not known yet",
+                        type(exc).__name__)
+            return
+        self.bot_user_id, self.bot_id = info.get("user_id"), info.get("bot_id")
 
 
 class InFlight:
@@ -164,7 +223,10 @@ def reported(fn: Handler) -> Handler:
                 await self.ack_first.wait()
                 await fn(self, **kw)
             except Exception as exc:
-                log.exception("slack listener %s failed", fn.__name__)
+                if isinstance(exc, InvalidInput):  # a refusal (a forged id …), not a fault
+                    log.info("slack listener %s refused: %s", fn.__name__, exc)
+                else:
+                    log.exception("slack listener %s failed", fn.__name__)
                 await self.tell_failure(kw.get("body") or {}, kw.get("client"), exc)
 
     return run
@@ -205,21 +267,18 @@ class SlackBot:
 
     async def access_log(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
                          ) -> Any:
-        """One log line and metrics per request: kind, workspace, user, time to ack,
-        outcome. Never the text: commands' arguments and answers stay out of logs."""
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            response = await next()  # returns once the listener has acked
-            status = getattr(response, "status", 200)
-            outcome = "ok" if status < 400 else f"http_{status}"
-            return response
-        finally:
-            log_request("slack", _kind_of(body), outcome, started,
-                        workspace=str(body.get("team_id") or (body.get("team") or {}).get("id")
-                                      or ""),
-                        user=str(body.get("user_id") or (body.get("user") or {}).get("id")
-                                 or (body.get("event") or {}).get("user") or ""))
+        """Say what the request is (kind, workspace, user) for its access line. The line
+        and the ack time are written by the transport once the ack is out (``Access``):
+        ``next()`` here returns before the listener acks. Never the text: commands'
+        arguments and answers stay out of logs."""
+        access = CURRENT_ACCESS.get()
+        if access is not None:
+            access.kind = _kind_of(body)
+            access.workspace = str(body.get("team_id") or (body.get("team") or {}).get("id")
+                                   or "")
+            access.user = str(body.get("user_id") or (body.get("user") or {}).get("id")
+                              or (body.get("event") or {}).get("user") or "")
+        return await next()
 
     async def dedupe_events(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]],
                             logger: logging.Logger) -> Any:
@@ -257,12 +316,18 @@ class SlackBot:
     async def _learn_profile(self, actor: Actor, person: Person, client: AsyncWebClient,
                              fallback: str = "") -> None:
         try:
-            info = await client.users_info(user=person.external_id)
+            info = await asyncio.wait_for(client.users_info(user=person.external_id),
+                                          PROFILE_SECONDS)
             user = info.get("user") or {}
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", person.external_id, exc.response.get(
                 "error"))
             user = {}
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # Slack out of reach: answer without the profile (asked again next time)
+            log.warning("users.info unreachable for %s: %s", person.external_id,
+                        type(exc).__name__)
+            return
         prof = user.get("profile") or {}
         name = prof.get("display_name") or user.get("real_name") or fallback
         if not user and not name:
@@ -287,6 +352,8 @@ class SlackBot:
         text = APOLOGY
         if isinstance(exc, InvalidInput):
             text = str(exc)
+        elif isinstance(exc, aiohttp.ClientError | TimeoutError):
+            text = SLACK_UNREACHABLE
         user = (body.get("user") or {}).get("id") or body.get("user_id") or \
             (body.get("event") or {}).get("user")
         try:
@@ -342,6 +409,11 @@ class SlackBot:
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/portfolio":
             pv = await asyncio.to_thread(self.sv.portfolio, person, text.lower() == "team")
+            if isinstance(pv, Denied):  # (rendered like any refused look-up)
+                t, b = bk.render_book(pv)
+                await respond(text=t, blocks=b, response_type="ephemeral",
+                              replace_original=True)
+                return
             t, b = bk.render_portfolio(pv)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
             await self.delivery.upload_chart(client, person, pv)
@@ -455,7 +527,7 @@ class SlackBot:
                          client: AsyncWebClient) -> None:
         """Open at once: the trigger id expires 3 s after the click."""
         try:
-            session_id = int(str(action.get("value", "")).removeprefix("form|"))
+            session_id = whole_number(str(action.get("value", "")).removeprefix("form|")) or 0
             team = (body.get("team") or {}).get("id", "")
             actor, _ = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
             view = await asyncio.to_thread(self._form_view, actor, session_id)
@@ -483,7 +555,7 @@ class SlackBot:
         actor, person = await self.before_ack(self.sv.actor, "slack", team,
                                               body["user"]["id"])
         raw = forms.form_answers((view.get("state") or {}).get("values") or {})
-        session_id = int(view.get("private_metadata") or 0)
+        session_id = whole_number(str(view.get("private_metadata") or "")) or 0
         result = await self.before_ack(self.sv.conversation.submit_form, actor, session_id,
                                        raw, input_key=f"v:{view.get('id', '')}")
         if isinstance(result, dict):

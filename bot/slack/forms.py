@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.engine.inputs import whole_number
 from bot.slack.blocks import clip, context, plain
 from scoring import AnswerType, Cadence, Question, TargetBalance, display_value
 from storage.models import WorkspaceSettings
@@ -179,8 +180,9 @@ def settings_changes(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
         value = (raw.get(key) or "").strip()
         if not value:
             continue  # (Slack requires these; a forged submission just leaves them as they are)
-        if not value.isdigit() or not lo <= int(value) <= hi:
+        number = whole_number(value, digits=3)  # length-checked before int()
+        if number is None or not lo <= number <= hi:
             errors[key] = f"A whole number from {lo} to {hi}."
         else:
-            changes[key] = int(value)
+            changes[key] = number
     return changes, errors

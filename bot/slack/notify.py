@@ -30,6 +30,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
+from bot.engine.inputs import whole_number
 from bot.engine.prompts import Option
 from bot.notify import DigestMessage, DueItem, ReminderMessage, ThreadRef
 from bot.reminders import actions
@@ -226,6 +227,7 @@ async def handle_reminder_action(services: Any, body: dict[str, Any], action: di
     now = services.clock()
     _, person = await asyncio.to_thread(services.actor, "slack", team, body["user"]["id"])
     if act.kind == "away":
+        await asyncio.to_thread(actions.check_own, services.db, person.id, act.delivery_id)
         initial = await asyncio.to_thread(actions.away_default, services.db, person.id, now)
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=away_view(act.delivery_id, initial))
@@ -247,7 +249,7 @@ async def handle_away_submit(services: Any, ack: Any, body: dict[str, Any],
         await ack(response_action="errors", errors={AWAY_BLOCK: "Pick the day you are back."})
         return
     try:
-        delivery_id = int(view.get("private_metadata") or 0) or None
+        delivery_id = whole_number(str(view.get("private_metadata") or "")) or None
         out = await asyncio.to_thread(actions.set_out_of_office, services.db, person.id,
                                       back_on, services.clock(), delivery_id)
     except InvalidInput as exc:

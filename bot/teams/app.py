@@ -58,7 +58,7 @@ from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, Kind, Prompt, Text, parse_grade_args
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import APOLOGY
-from bot.lookups import NotFoundCard
+from bot.lookups import Denied, NotFoundCard
 from bot.services import Services
 from bot.teams import cards as ui
 from bot.teams import refs
@@ -359,7 +359,8 @@ class TeamsBot:
             elif word == "portfolio":
                 pv = await asyncio.to_thread(self.sv.portfolio, who.person,
                                              rest.lower() == "team")
-                await ctx.send(ui.portfolio_card(pv))
+                await ctx.send(ui.book_card(pv) if isinstance(pv, Denied)  # refused: its line
+                               else ui.portfolio_card(pv))
                 return
             elif word in ("help", "?") and not active:
                 await ctx.send(ui.help_card())
@@ -507,6 +508,8 @@ class TeamsBot:
             act = actions.parse(value)
             now = self.sv.clock()
             if act.kind == "away":
+                await asyncio.to_thread(actions.check_own, self.sv.db, who.person.id,
+                                        act.delivery_id)
                 initial = await asyncio.to_thread(actions.away_default, self.sv.db,
                                                   who.person.id, now)
                 await ctx.send(ui.away_card(act.delivery_id, initial.isoformat()))

@@ -17,7 +17,7 @@ from bot.lookups import (
     customer_card,
     portfolio_view,
 )
-from scoring import Good
+from scoring import Cadence, Good
 from storage.engine import session_scope
 from storage.models import Role
 from tests.engine.helpers import Chat, grade_quickly, person
@@ -100,7 +100,7 @@ def test_card_of_an_unknown_customer_suggests(db, office, query, suggestions):
 
 def test_card_of_someone_elses_customer(db, office):
     assert _look(db, office["carl"], customer_card, "Acme") == Denied(
-        "Acme is in someone else's book; ask their manager.")
+        "Acme is in bob's book: ask them or their manager.")
     for who in ("mia", "ada"):
         card = _look(db, office[who], customer_card, "Acme")
         assert isinstance(card, CustomerCard), who
@@ -188,9 +188,58 @@ def test_portfolio_of_a_rep(db, office, worksheet):
 def test_portfolio_of_a_team(db, office, worksheet):
     view = _look(db, office["mia"], portfolio_view, worksheet, noon(2026, 7, 21), team=True)
     assert (view.owner, view.portfolio.customers) == ("your team", 4)
-    # a rep asking for "the team" gets their own book, not everyone's
-    view = _look(db, office["carl"], portfolio_view, worksheet, noon(2026, 7, 21), team=True)
-    assert (view.owner, view.portfolio.customers) == ("carl", 0)
-    assert [w.code for w in view.portfolio.warnings] == []
+    # a rep asking for "the team" is refused (test below), never shown everyone's
     view = _look(db, office["ada"], portfolio_view, worksheet, noon(2026, 7, 21), team=True)
     assert view.portfolio.customers == 4
+
+
+# ---------------------------------------------------------------------- visibility
+@pytest.mark.parametrize(("who", "shown"), [("carl", []), ("bob", ["Gamma"]),
+                                            ("mia", ["Gamma"]), ("ada", ["Gamma"])])
+def test_did_you_mean_only_names_customers_the_person_may_see(db, office, who, shown):
+    """carl (another rep) may not look bob's customers up, so he is not shown their names
+    either; bob, his manager mia and the admin ada are."""
+    card = _look(db, office[who], customer_card, "Gama")
+    assert card == NotFoundCard("Gama", shown)
+
+
+@pytest.mark.parametrize(("who", "shown"), [("carl", []), ("mia", ["Gamma"])])
+def test_grading_suggestions_follow_the_same_rule(conv, office, who, shown):
+    chat = Chat(conv, office[who])
+    chat.start("Gama")
+    prompt = chat.prompt("choose_customer")
+    assert [o.label for o in prompt.choices] == [*shown, "Create Gama"]
+
+
+def test_creating_a_name_taken_in_someone_elses_book_says_whose_without_its_grade(
+        conv, office):
+    chat = Chat(conv, office["carl"])
+    for start in (lambda: chat.start("acme"), lambda: chat.start("ACME", Cadence.ANNUAL)):
+        start()
+        [p] = chat.last
+        assert p.text == "Acme is in bob's book. Ask them or your manager to grade it."
+        assert not p.choices  # (the exact line: no letter, no score)
+        assert p.review is None
+    # nor through a forged Create or Pick button
+    from bot.engine import Choose
+    from bot.engine.inputs import create_option, pick_option
+
+    chat.send("[Create Acme]", Choose(create_option("Acme", None)))
+    assert chat.last[0].text == "Acme is in bob's book. Ask them or your manager to grade it."
+    with session_scope(conv.db) as s:
+        from storage.customers import customer_named
+
+        acme = customer_named(s, office["bob"].workspace_id, "Acme")
+    chat.send("[Pick #id]", Choose(pick_option(acme.id, None)))  # an id: not even the name
+    from bot.engine.conversation import NOT_YOURS
+
+    assert [p.text for p in chat.last] == [NOT_YOURS]
+
+
+def test_a_rep_asking_for_the_team_portfolio_is_told_it_needs_a_manager(db, office, worksheet):
+    from bot.lookups import TEAM_NEEDS_MANAGER
+
+    assert _look(db, office["carl"], portfolio_view, worksheet, noon(2026, 7, 21),
+                 team=True) == Denied(TEAM_NEEDS_MANAGER)
+    assert isinstance(_look(db, office["mia"], portfolio_view, worksheet, noon(2026, 7, 21),
+                            team=True), PortfolioView)

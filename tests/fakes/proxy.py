@@ -87,7 +87,8 @@ class RoundRobinProxy:
             self.down.setdefault(upstream, time.monotonic())
 
     # ------------------------------------------------------------------ server
-    def start(self) -> RoundRobinProxy:
+    def start(self, port: int = 0) -> RoundRobinProxy:
+        """``port``: a fixed port (say, one a client was told to use while nothing listened)."""
         ready = threading.Event()
 
         def run() -> None:
@@ -97,7 +98,7 @@ class RoundRobinProxy:
             app.router.add_route("*", "/{tail:.*}", self._forward)
             self._runner = web.AppRunner(app, access_log=None)
             self.loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            site = web.TCPSite(self._runner, "127.0.0.1", port)
             self.loop.run_until_complete(site.start())
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

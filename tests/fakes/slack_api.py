@@ -39,6 +39,10 @@ class FakeSlackAPI:
         self._thread: threading.Thread | None = None
         self.users: dict[str, dict[str, Any]] = {}
         self.delay = 0.0  # seconds every call waits before answering (a slow Slack)
+        # socket mode: apps.connections.open hands out ws://…/ws; envelopes to send, acks got
+        self.socket_outbox: asyncio.Queue[dict[str, Any]] | None = None
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_connections = 0
         # users.lookupByEmail finds only people in ``users`` (by profile email, any case);
         # a scope listed here is one the token lacks (its methods answer missing_scope)
         self.missing_scopes: set[str] = set()
@@ -114,6 +118,8 @@ class FakeSlackAPI:
             app.router.add_route("GET", "/api/{method}", self._api)
             app.router.add_route("POST", "/response/{name}", self._response)
             app.router.add_route("POST", "/upload/{file_id}", self._upload)
+            app.router.add_route("GET", "/ws", self._socket)
+            self.socket_outbox = asyncio.Queue()
             app.router.add_route("GET", "/files/{file_id}/{name}", self._download)
             self._runner = web.AppRunner(app, access_log=None)
             self.loop.run_until_complete(self._runner.setup())
@@ -244,6 +250,8 @@ class FakeSlackAPI:
                 files = json.loads(files)
             return {**ok, "files": [{"id": f["id"], "title": f.get("title")}
                                     for f in files or []]}
+        if method == "apps.connections.open":
+            return {**ok, "url": f"ws://127.0.0.1:{self.port}/ws"}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         return {"ok": False, "error": "unknown_method"}
@@ -257,6 +265,34 @@ class FakeSlackAPI:
             return web.Response(status=failure[0], text="error")
         return web.json_response({"ok": True})
 
+    def send_envelope(self, envelope: dict[str, Any]) -> None:
+        """Deliver a socket-mode envelope to the connected app (from any thread)."""
+        assert self.loop is not None
+        assert self.socket_outbox is not None
+        self.loop.call_soon_threadsafe(self.socket_outbox.put_nowait, envelope)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's socket-mode WebSocket: hello, then queued envelopes; acks are recorded."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.socket_connections += 1
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": "A1"}})
+        assert self.socket_outbox is not None
+
+        async def pump() -> None:
+            while True:
+                await ws.send_json(await self.socket_outbox.get())
+
+        sender = asyncio.create_task(pump())
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    with self.lock:
+                        self.socket_acks.append(json.loads(msg.data))
+        finally:
+            sender.cancel()
+        return ws
     async def _download(self, request: web.Request) -> web.Response:
         """url_private: the content with the bot token; Slack's sign-in page without."""
         auth = request.headers.get("Authorization", "")

@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -834,6 +835,22 @@ class Replica:
     def errors_logged(self) -> list[str]:
         return [line for line in self.log_tail(10**7).splitlines()
                 if "Traceback" in line or " ERROR " in line or '"level": "ERROR"' in line]
+
+
+_LATENCY = re.compile(r'latency_ms["=:\s]+([0-9.]+)')
+
+
+def access_latencies(replicas: list[Replica], since: dict[str, int]) -> list[float]:
+    """Ack latencies (ms) of the ``gradebot.access`` lines the replicas logged after the
+    log offsets ``since`` — the server's own figure, from arrival to the ack being sent."""
+    out: list[float] = []
+    for r in replicas:
+        for line in r.log_tail(10**9)[since.get(r.name, 0):].splitlines():
+            if "latency_ms" in line:
+                m = _LATENCY.search(line)
+                if m:
+                    out.append(float(m.group(1)))
+    return out
 
 
 class Cluster:

@@ -32,6 +32,7 @@ from tests.load.harness import (
     Latencies,
     LoadSlackAPI,
     Plan,
+    access_latencies,
     check_grading,
     is_review,
     question_of,
@@ -113,6 +114,7 @@ def concurrent_gradings(cl: Cluster, reps: int, tag: str = "G", seed: int = 1,
                          lat=lat) for i in range(reps)]
     durations: list[float] = []
     before = dict(cl.proxy.forwarded) if cl.proxy else {}
+    logs = {r.name: len(r.log_tail(10**9)) for r in cl.replicas}
 
     def go(d: Driver) -> None:
         t = time.monotonic()
@@ -134,10 +136,23 @@ def concurrent_gradings(cl: Cluster, reps: int, tag: str = "G", seed: int = 1,
            "wall_s": round(wall, 2),
            "grading_p50_s": round(durations[len(durations) // 2], 2) if durations else 0,
            "grading_max_s": round(durations[-1], 2) if durations else 0,
-           **lat_figures(lat), "per_replica": spread,
+           **lat_figures(lat), **access_figures(cl, logs), "per_replica": spread,
            "posts_per_thread": len(drivers[0].thread_posts()) if drivers else 0}
+    if not fig["access_requests"]:
+        problems.append("no gradebot.access lines with a latency in the replicas' logs")
+    elif fig["access_ack_p50_ms"] <= 0:
+        problems.append("the access log says every ack took 0 ms")
     fail_if(problems, fig)
     return fig
+
+
+def access_figures(cl: Cluster, since: dict[str, int]) -> dict[str, Any]:
+    """p50/p99 of the ack latency the replicas logged themselves (``gradebot.access``)."""
+    got = sorted(access_latencies(cl.replicas, since))
+    if not got:
+        return {"access_requests": 0, "access_ack_p50_ms": 0.0, "access_ack_p99_ms": 0.0}
+    return {"access_requests": len(got), "access_ack_p50_ms": got[len(got) // 2],
+            "access_ack_p99_ms": got[min(len(got) - 1, int(len(got) * 0.99))]}
 
 
 # ---------------------------------------------------------------------- 2. event retries

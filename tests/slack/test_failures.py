@@ -132,7 +132,7 @@ def test_acks_are_fast_when_slack_is_slow(rep: Rep) -> None:
         assert r.status_code == 200, (what, r.text)
         return r
 
-    # every Slack call takes 1.5 s; the very first request also waits for Bolt's auth.test
+    # every Slack call takes 1.5 s; not even the very first request waits for auth.test
     rep.api.delay = 1.5
     timed("first /customer", lambda: rep.slack.command("/customer", "Acme"))
     rep.api.delay = 0
@@ -153,10 +153,9 @@ def test_acks_are_fast_when_slack_is_slow(rep: Rep) -> None:
     timed("typed answer", lambda: rep.slack.dm("about right", thread_ts=rep.thread))
     timed("home", lambda: rep.slack.event({"type": "app_home_opened", "user": "U1",
                                            "tab": "home"}))
-    assert all(t < 3.0 for _, t in timings), timings
-    assert timings[0][1] >= 1.5  # it did wait for auth.test: the delay is real
-    # after that, no ack waits for Slack at all
-    assert all(t < 1.0 for _, t in timings[1:]), timings
+    # no ack waits for Slack at all (Bolt's own authorization made the first one wait)
+    assert all(t < 1.0 for _, t in timings), timings
+    assert rep.api.of("auth.test"), "auth.test still runs, in the background"
     assert rep.api.wait_for("views.open", timeout=10)
     rep.api.delay = 0
     settle(rep.api)

@@ -68,3 +68,61 @@ def test_readyz_fails_when_the_database_does_not_answer(slack_env):
             assert client.get("/healthz").status_code == 200  # alive, just not ready
     finally:
         dead.dispose()
+
+
+def _ack_sum(metrics: str, kind: str) -> tuple[float, float]:
+    """(count, sum) of gradebot_ack_seconds for one kind, from /metrics' text."""
+    count = total = 0.0
+    for line in metrics.splitlines():
+        if f'kind="{kind}"' not in line:
+            continue
+        if line.startswith("gradebot_ack_seconds_count"):
+            count = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("gradebot_ack_seconds_sum"):
+            total = float(line.rsplit(" ", 1)[1])
+    return count, total
+
+
+def test_the_ack_latency_is_the_time_until_the_ack_is_sent(make_env, caplog):
+    """A listener that takes 400 ms before it acks shows 400 ms in its access line and in
+    gradebot_ack_seconds (timing Bolt's middleware said 0 ms for every request)."""
+    import asyncio
+
+    env = make_env()
+    caplog.set_level(logging.INFO, logger="gradebot.access")
+    app = env.server.config.app.state.slack  # the running Bolt app
+
+    @app.command("/slowcheck")
+    async def slow(ack):  # a listener slowed on purpose, before its ack
+        await asyncio.sleep(0.4)
+        await ack(text="done")
+
+    before = _ack_sum(env.sender.http.get("/metrics").text, "command:/slowcheck")
+    r = env.sender.command("/slowcheck", "")
+    assert r.status_code == 200
+    assert r.text == "done"
+    lines = [json.loads(JsonFormatter().format(rec)) for rec in caplog.records
+             if rec.name == "gradebot.access"]
+    line = next(x for x in lines if x["kind"] == "command:/slowcheck")
+    assert 400 <= line["latency_ms"] < 3000, line
+    count, total = _ack_sum(env.sender.http.get("/metrics").text, "command:/slowcheck")
+    assert count == before[0] + 1
+    assert total - before[1] >= 0.4
+    # and a quick command is quick: the figure is the listener's, not a constant
+    env.sender.command("/grades", "help")
+    quick = [json.loads(JsonFormatter().format(rec)) for rec in caplog.records
+             if rec.name == "gradebot.access"][-1]
+    assert quick["kind"] == "command:/grades"
+    assert quick["latency_ms"] < 400
+
+
+def test_requests_bolt_refuses_are_logged_too(slack_env, caplog):
+    """An unsigned request never reaches Bolt's middleware; it still gets its line."""
+    _, slack, _ = slack_env
+    caplog.set_level(logging.INFO, logger="gradebot.access")
+    assert slack.command("/grades", "", signed=False).status_code == 401
+    line = json.loads(JsonFormatter().format(
+        [r for r in caplog.records if r.name == "gradebot.access"][-1]))
+    assert line["kind"] == "unverified"
+    assert line["outcome"] == "http_401"
+
