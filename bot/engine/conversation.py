@@ -43,6 +43,7 @@ from bot.zones import zone_of
 from scoring import (
     AnswerType,
     Cadence,
+    Good,
     NoAnswersError,
     Question,
     Recommendation,
@@ -56,6 +57,7 @@ from scoring import (
 )
 from scoring.grading import Grade as ScoredGrade
 from scoring.parsing import Parsed, hint_for
+from scoring.sheet import MergedSheet, merge_answers, sheet_note
 from scoring.taps import tap_choices, tap_label
 from storage import customers as customers_db
 from storage import grades as grades_db
@@ -741,7 +743,9 @@ class Conversation:
         missing = [q for q in scored_qs if q.id not in answered]
         if not answered or not missing or gs.state.get("save_asked_at") == len(answered):
             return self._save(s, actor, gs)
-        scored, _ = self._scored(s, gs)
+        scored, _ = self._sheet(s, gs)
+        if scored is not None and scored.coverage >= 0.999:  # complete with carried answers
+            return self._save(s, actor, gs)
         coverage = f" ({scored.coverage:.0%} of the weighted sheet)" if scored else ""
         sessions_db.update_session(s, gs, state={**gs.state, "save_asked_at": len(answered)})
         first = self.questions(gs).index(missing[0]) + 1
@@ -758,67 +762,97 @@ class Conversation:
         return [ask] if gs.status == SessionStatus.REVIEW else [ask, self._review(s, gs)]
 
     # ------------------------------------------------------------------ review & save
-    def _scored(self, s: Session, gs: GradingSession) -> tuple[ScoredGrade | None, dict]:
-        answers = {k: a.value for k, a in
-                   sessions_db.current_answers(s, gs.id).items()}  # type: ignore[arg-type]
+    def _sheet(self, s: Session, gs: GradingSession) -> tuple[ScoredGrade | None, MergedSheet]:
+        """This grading's answers over the whole worksheet: merged with the customer's latest
+        earlier answers (scoring.sheet), and graded. Answers the current worksheet no longer
+        accepts are left out."""
+        qmap = self.ws.question_map
+        fresh = {k: a.value for k, a in
+                 sessions_db.current_answers(s, gs.id).items()  # type: ignore[arg-type]
+                 if k in qmap and is_legal(qmap[k], a.value)}
+        earlier = (grades_db.earlier_answers(s, gs.customer_id)
+                   if gs.customer_id is not None else {})
+        merged = merge_answers(self.ws, fresh, earlier, self.clock())
         try:
-            return grade(self.ws, answers, gs.cadence), answers
+            return grade(self.ws, merged.answers, gs.cadence), merged
         except NoAnswersError:
-            return None, answers
-        except ValueError:  # an answer the current worksheet no longer accepts
-            legal = {k: v for k, v in answers.items() if k in self.ws.question_map
-                     and is_legal(self.ws.question_map[k], v)}
-            try:
-                return grade(self.ws, legal, gs.cadence), legal
-            except NoAnswersError:
-                return None, legal
+            return None, merged
 
-    def _answer_lines(self, gs: GradingSession, answers: dict) -> list[AnswerLine]:
-        return [AnswerLine(number=i + 1, question_id=q.id, label=q.label,
-                           answer=shown(q, answers[q.id]) if q.id in answers else None)
-                for i, q in enumerate(self.questions(gs))]
+    def _sheet_note(self, s: Session, gs: GradingSession, merged: MergedSheet) -> str | None:
+        """"5 answers from this pulse, 9 carried from the annual of 2026-10-02"."""
+        tz = self.zone(s, gs.person_id)
+        days = {k: (a.cadence, a.at.astimezone(tz).date()) for k, a in merged.carried.items()}
+        return sheet_note(gs.cadence, self._fresh_scored(merged), days, len(merged.stale))
 
-    def _review_data(self, s: Session, gs: GradingSession, scored: ScoredGrade,
-                     answers: dict, summary: str | None) -> Review:
-        """What the review card shows (and, once saved, the same card saying so)."""
-        customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
-        previous = grades_db.latest_grade(s, customer) if customer else None
-        return Review(
-            customer=self.customer_name(gs), cadence=gs.cadence, letter=scored.letter,
-            total=scored.total, recommendation=scored.recommendation.label,
-            profile=scored.profile.label if scored.profile else None,
-            coverage=scored.coverage,
-            dimensions=[DimensionLine(name=d.name, score=d.score, answered=d.answered,
-                                      asked=d.asked) for d in scored.dimensions],
-            lifted_by=[r.text for r in scored.reasons_up[:3]],
-            held_back_by=[r.text for r in scored.reasons_down[:3]],
-            caps=[k.reason for k in scored.knockouts],
-            answers=self._answer_lines(gs, answers),
-            previous_letter=previous.letter if previous else None,
-            previous_total=previous.total if previous else None, summary=summary)
+    def _fresh_scored(self, merged: MergedSheet) -> int:
+        return sum(1 for k in merged.fresh if self.ws.question_map[k].scored)
 
     def _review(self, s: Session, gs: GradingSession) -> Prompt:
-        scored, answers = self._scored(s, gs)
+        scored, merged = self._sheet(s, gs)
+        answers = merged.answers
+        qs = self.questions(gs)
         name = self.customer_name(gs)
-        lines = self._answer_lines(gs, answers)
+        lines = [AnswerLine(number=i + 1, question_id=q.id, label=q.label,
+                            answer=shown(q, answers[q.id])
+                            if q.id in merged.fresh else None)
+                 for i, q in enumerate(qs)]
         change = Option(value=inp.command_option("change", 1), label="Change an answer",
                         menu=[Option(value=inp.command_option("change", line.number),
                                      label=f"{line.number}. {line.label}") for line in lines])
-        actions = [Option(value=inp.command_option("save"), label="Save", style="primary"),
-                   change,
+        save = Option(value=inp.command_option("save"), style="primary",
+                      label="Save" if scored is not None and scored.graded else "Keep as draft")
+        actions = [save, change,
                    Option(value=inp.command_option("discard"), label="Discard", style="danger")]
         if scored is None:
             return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, title=REVIEW_TITLE,
                           text=f"Nothing about {name} is answered yet, so there is no grade.",
                           detail="Say change 1 to answer the first question, or discard.",
                           actions=actions[1:])
-        summary = self._summary(scored, name)
-        review = self._review_data(s, gs, scored, answers, summary)
+        customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
+        previous = grades_db.latest_grade(s, customer) if customer else None
+        summary = self._summary(scored, name) if scored.graded else None
+        note = self._sheet_note(s, gs, merged)
+        rec = scored.recommendation.label if scored.recommendation else None
+        review = Review(
+            customer=name, cadence=gs.cadence, letter=scored.letter, total=scored.total,
+            recommendation=rec, profile=scored.profile.label if scored.profile else None,
+            coverage=scored.coverage,
+            dimensions=[DimensionLine(name=d.name, score=d.score, answered=d.answered,
+                                      asked=d.asked) for d in scored.dimensions],
+            lifted_by=[r.text for r in scored.reasons_up[:3]],
+            held_back_by=[r.text for r in scored.reasons_down[:3]],
+            caps=[k.reason for k in scored.knockouts], answers=lines,
+            previous_letter=previous.letter if previous else None,
+            previous_total=previous.total if previous else None,
+            previous_profile=Good(previous.profile).label
+            if previous and previous.profile else None,
+            summary=summary, carried_by=scored.carried_by, sheet=note,
+            provisional=scored.provisional,
+            not_enough=None if scored.graded else scored.not_enough)
+        if not scored.graded:
+            return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, review=review,
+                          title=REVIEW_TITLE, text=f"{name}: {scored.not_enough}",
+                          detail="Answer more (change N), keep it as a draft, or discard.",
+                          actions=actions)
+        mark = f", provisional: {scored.coverage:.0%} answered" if scored.provisional else ""
+        text = (f"{name}: {scored.letter} ({scored.total:g}/100{mark}), "
+                f"recommendation: {rec}.")
+        if review.unchanged:
+            text += " No change since the last grade."
         return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, review=review,
-                      title=REVIEW_TITLE,
-                      text=f"{name}: {scored.letter} ({scored.total:g}/100), "
-                           f"recommendation: {scored.recommendation.label}.",
-                      detail=summary or " ".join(scored.explanation()), actions=actions)
+                      title=REVIEW_TITLE, text=text,
+                      detail=summary or " ".join(self._explanation(scored, note)),
+                      actions=actions)
+
+    @staticmethod
+    def _explanation(scored: ScoredGrade, note: str | None) -> list[str]:
+        """The grade's sentences, with where its answers came from after "Carried by …"."""
+        lines = scored.explanation()
+        if note:
+            at = next((i + 1 for i, line in enumerate(lines) if line.startswith("Carried by")),
+                      0)
+            lines.insert(at, note[0].upper() + note[1:] + ".")
+        return lines
 
     def _summary(self, scored: ScoredGrade, name: str) -> str | None:
         if self.summarizer is None:
@@ -829,30 +863,55 @@ class Conversation:
             return None
 
     def _save(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
-        scored, answers = self._scored(s, gs)
+        scored, merged = self._sheet(s, gs)
         if scored is None:
             return [_error("There is nothing to save yet: answer at least one question.", gs)]
         customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
         if customer is None:
             return [_error("This customer no longer exists; the grading cannot be saved.", gs)]
+        if not scored.graded:
+            return self._keep_draft(s, gs, scored)
+        note = self._sheet_note(s, gs, merged)
+        # the review card as saved (channels turn the review they showed into it); its
+        # summary is the one stored, so the model is asked once
+        saved_card = self._review(s, gs).review
         row = grades_db.grade_row(
             scored, workspace_id=actor.workspace_id, customer=customer,
             grader_id=actor.person_id,
             period=period_key(self.today(s, actor.person_id), gs.cadence),
-            answers=answers, session_id=gs.id, summary=self._summary(scored, customer.name))
+            answers=merged.answers, session_id=gs.id,
+            summary=saved_card.summary if saved_card else None,
+            sources=merged.sources_json(self._fresh_scored(merged)),
+            explanation=self._explanation(scored, note))
         previous = grades_db.latest_grade(s, customer)
         from_review = gs.status == SessionStatus.REVIEW
-        review = self._review_data(s, gs, scored, answers, row.summary)
         sessions_db.finish_session(s, gs, grade=row, customer=customer,
                                    state=_ended_by(gs, actor, "saved"))
         GRADINGS.labels("saved").inc()
-        text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100). "
-                f"Recommendation: {scored.recommendation.label}.")
+        mark = f", provisional: {scored.coverage:.0%} answered" if scored.provisional else ""
+        text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100{mark}). "
+                f"Recommendation: {Recommendation(row.recommendation).label}.")
         if previous is not None:
-            text += f" Previously {previous.letter} ({previous.total:g})."
+            same = (previous.total, previous.letter, previous.profile) == (
+                row.total, row.letter, row.profile)
+            text += " No change since the last grade." if same else \
+                f" Previously {previous.letter} ({previous.total:g})."
         return [Prompt(kind=Kind.SAVED, session_id=gs.id, customer=customer.name, text=text,
-                       detail=" ".join(scored.explanation()), grade_id=row.id,
-                       closes_review=from_review, review=review, title=SAVED_TITLE)]
+                       detail=" ".join(row.explanation), grade_id=row.id,
+                       closes_review=from_review, review=saved_card, title=SAVED_TITLE)]
+
+    def _keep_draft(self, s: Session, gs: GradingSession, scored: ScoredGrade) -> Reply:
+        """Too little of the worksheet is answered for a letter: nothing is stored as a
+        grade; the grading is paused with its answers, to finish later."""
+        from_review = gs.status == SessionStatus.REVIEW
+        sessions_db.update_session(s, gs, status=SessionStatus.PAUSED)
+        return [Prompt(kind=Kind.INFO, session_id=gs.id, customer=self.customer_name(gs),
+                       text=f"{scored.not_enough} Kept as a draft: nothing was saved as a "
+                            "grade.",
+                       detail="Say resume (or run /grade again) to answer more.",
+                       choices=[Option(value=inp.command_option("resume", gs.id),
+                                       label="Resume", style="primary")],
+                       closes_review=from_review)]
 
     # ------------------------------------------------------------------ the form path
     def submit_form(self, actor: Actor, session_id: int, raw: dict[str, str], *,
@@ -939,8 +998,9 @@ class Conversation:
         name = customer.name if customer else f"customer {cid}"
         latest = grades_db.latest_grade(s, customer) if customer else None
         if latest is not None:
-            text = f"{name}: {latest.letter} ({latest.total:g}/100), the grade recommends " \
-                   f"{Recommendation(latest.recommendation).label}. What do we do?"
+            mark = f", provisional: {latest.coverage:.0%} answered" if latest.provisional else ""
+            text = f"{name}: {latest.letter} ({latest.total:g}/100{mark}), the grade " \
+                   f"recommends {Recommendation(latest.recommendation).label}. What do we do?"
         else:
             text = f"{name}: not graded yet. What do we do?"
         return Prompt(kind=Kind.DECISION, session_id=gs.id, customer=name, text=text,

@@ -63,11 +63,15 @@ class AnswerLine(BaseModel):
 
 
 class Review(BaseModel):
+    """A grade before it is saved. ``letter`` and ``recommendation`` are None when too little
+    of the worksheet is answered (``not_enough`` says so); ``sheet`` says which answers
+    were carried from earlier gradings; ``carried_by`` names the good the grade rests on."""
+
     customer: str
     cadence: str
-    letter: str
+    letter: str | None
     total: float
-    recommendation: str
+    recommendation: str | None
     profile: str | None
     coverage: float
     dimensions: list[DimensionLine]
@@ -77,15 +81,50 @@ class Review(BaseModel):
     answers: list[AnswerLine]
     previous_letter: str | None = None
     previous_total: float | None = None
+    previous_profile: str | None = None
     summary: str | None = None
+    carried_by: str | None = None
+    sheet: str | None = None
+    provisional: bool = False
+    not_enough: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """"B · 72/100 · Acme", "B · 72/100 (provisional, 80 %) · Acme" or "Not graded
+        yet · Acme" (plain text; renderers escape)."""
+        if self.letter is None:
+            return f"Not graded yet · {self.customer}"
+        mark = f" (provisional, {self.coverage:.0%})" if self.provisional else ""
+        return f"{self.letter} · {self.total:g}/100{mark} · {self.customer}"
+
+    @property
+    def status_lines(self) -> list[str]:
+        """What the grade rests on and how much of the sheet it covers, for every channel
+        (a grade without a letter says so in the prompt's text)."""
+        lines: list[str] = []
+        if self.carried_by:
+            lines.append(f"Carried by {self.carried_by}.")
+        if self.sheet:
+            lines.append(self.sheet[0].upper() + self.sheet[1:] + ".")
+        if self.provisional:
+            lines.append(f"Provisional: {self.coverage:.0%} of the worksheet answered.")
+        return lines
+
+    @property
+    def unchanged(self) -> bool:
+        return (self.previous_total is not None and self.previous_total == self.total
+                and self.previous_letter == self.letter
+                and self.previous_profile == self.profile)
 
     @property
     def change(self) -> str | None:
         if self.previous_total is None:
             return None
+        if self.unchanged:
+            return f"no change ({self.letter} {self.total:g})"
         delta = self.total - self.previous_total
-        return f"{self.previous_letter} {self.previous_total:g} → {self.letter} {self.total:g} " \
-               f"({delta:+.1f})"
+        return f"{self.previous_letter} {self.previous_total:g} → {self.letter or 'no letter'} " \
+               f"{self.total:g} ({delta:+.1f})"
 
 
 class Prompt(BaseModel):

@@ -165,9 +165,9 @@ def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     r = p.review
     assert r is not None
     # the engine's title says what the card is ("Review before saving — not saved yet", or
-    # once saved, the same card: "Saved ✓")
-    blocks: list[Block] = [header(p.title or f"{r.letter} · {r.total:g}/100 · {r.customer}"),
-                           section(p.text)]
+    # once saved, the same card: "Saved ✓"); the grade's own headline follows
+    blocks: list[Block] = [header(p.title or r.headline),
+                           *([section(r.headline)] if p.title else []), section(p.text)]
     if r.change:
         blocks.append(context(f"Since last grade: {r.change}"))
     blocks.append(SectionBlock(fields=[plain(f"{d.name}: " + ("–" if d.score is None else
@@ -182,8 +182,7 @@ def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(section("Held back by: " + "; ".join(r.held_back_by)))
     for cap in r.caps:
         blocks.append(context(f"⚠️ {cap}"))
-    if r.coverage < 0.999:
-        blocks.append(context(f"Incomplete: {r.coverage:.0%} of the weighted questions answered."))
+    blocks += [context(line) for line in r.status_lines]
     answers = "\n".join(f"{a.number}. {a.label}: {a.answer or 'skipped'}" for a in r.answers)
     blocks.append(section(answers))
     blocks += buttons(p.actions, "cmd")

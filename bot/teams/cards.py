@@ -188,7 +188,7 @@ def review_items(p: Prompt) -> list[Any]:
     # the engine's title says what the card is: "Review before saving — not saved yet", or
     # once saved, the same card: "Saved ✓"
     items: list[Any] = [heading(p.title)] if p.title else []
-    items += [text(f"{r.letter} · {r.total:g}/100 · {r.customer}", weight="Bolder"),
+    items += [text(r.headline, weight="Bolder") if p.title else heading(r.headline),
               text(p.text)]
     if r.change:
         items.append(subtle(f"Since last grade: {r.change}"))
@@ -205,9 +205,7 @@ def review_items(p: Prompt) -> list[Any]:
         items.append(text("Held back by: " + "; ".join(r.held_back_by)))
     for cap in r.caps:
         items.append(text(f"⚠️ {cap}", color="Warning"))
-    if r.coverage < 0.999:
-        items.append(subtle(f"Incomplete: {r.coverage:.0%} of the weighted questions "
-                            "answered."))
+    items += [subtle(line) for line in r.status_lines]
     # one TextBlock per answer: a single newline does not break a TextBlock's line
     items += [text(f"{a.number} · {a.label}: {a.answer or 'skipped'}", size="Small",
                    spacing="None") for a in r.answers]

@@ -121,7 +121,7 @@ def test_the_engine_never_adds_markup_and_user_text_stays_verbatim(chat: Chat):
     assert "I don't know a customer called <!channel> *x*." in log
     assert "Grading <!channel> *x*: the quarterly worksheet, 5 questions." in log
     assert "How well does <!channel> *x* pay us right now, for the effort they take?" in log
-    assert "Saved: <!channel> *x* is graded A (80.6/100)." in log
+    assert "Saved: <!channel> *x* is graded A (80.6/100, provisional: 37% answered)." in log
 
     # the name is carried as it was typed, never pre-escaped, and nothing else is markup
     for line in chat.log:

@@ -28,6 +28,7 @@ from storage.engine import upgrade
 from storage.models import Answer, Customer, Grade, GradingSession
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, ServerThread, SlackSender
+from tests.sheets import pulse_sheet_path
 from tests.slack.blockkit import check_payload
 
 USER = "U1"  # the rep; the fake's conversations.open gives their DM as "D1"
@@ -88,7 +89,8 @@ def make_env(tmp_path: Path, fake_slack: FakeSlackAPI, migrated_db: Path,
         settings = load_settings(**{
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake_slack.base_url, "DATABASE_URL": f"sqlite:///{db}",
-            "GRADEBOT_ADMINS": "UADMIN", **overrides})
+            "GRADEBOT_ADMINS": "UADMIN", "GRADEBOT_WORKSHEET": str(pulse_sheet_path()),
+            **overrides})
         sv = build_services(settings, migrate=False)
         server = ServerThread(create_asgi(sv, build_slack_app(sv))).start()
         sender = RecordingSender(server.url, fake_slack.response_url())

@@ -105,7 +105,9 @@ def _longest_worksheet(path: Path) -> Path:
                          "cap": "invest_less", "reason": "r" * 200}],
           "grade_bands": [{"letter": "A", "min": 80, "recommendation": "invest_more"},
                           {"letter": "D", "min": 0, "recommendation": "exit"}],
-          "target_balance": {"good_for_you": 60, "good_at_it": 25, "good_for_others": 15}}
+          "target_balance": {"good_for_you": 60, "good_at_it": 25, "good_for_others": 15},
+          # a pulse answers half the sheet: let it have a letter, so the review is shown
+          "grading": {"coverage_floor": 0.5}}
     out = path / "longest.yml"
     out.write_text(yaml.safe_dump(ws), encoding="utf-8")
     return out

@@ -108,7 +108,9 @@ def test_grade_by_buttons_end_to_end(rep: Rep) -> None:
     assert grade is not None
     assert grade.letter is not None
     card = shown(saved)
-    assert f"Saved: Acme is graded {grade.letter} ({grade.total:g}/100)" in card
+    # a first pulse answers 37% of the sheet: a provisional letter, and it says so
+    assert f"Saved: Acme is graded {grade.letter} ({grade.total:g}/100, provisional: 37% " \
+           "answered)" in card
     assert f"Recommendation: {grade.recommendation.replace('_', ' ')}" in card
     assert "Lifted by" in card  # the reasons
     # the review card loses its buttons, so it cannot be saved twice
@@ -146,7 +148,8 @@ def test_grade_by_typed_answers_in_the_thread(rep: Rep) -> None:
     grade = _latest(rep, "Globex")
     assert grade is not None
     assert grade.letter == "A"
-    assert f"Saved: Globex is graded A ({grade.total:g}/100)" in shown(saved)
+    assert f"Saved: Globex is graded A ({grade.total:g}/100, provisional: 37% answered)" in \
+        shown(saved)
 
 
 def test_typed_nonsense_is_asked_again_not_recorded(rep: Rep) -> None:

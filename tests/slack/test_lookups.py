@@ -65,7 +65,9 @@ def test_customer_card_with_trend_due_date_and_regrade(rep: Rep) -> None:
     seen = texts(blocks)
     assert blocks[0]["type"] == "header"
     assert blocks[0]["text"]["text"] == "Acme"
-    assert f"A · {latest.total:g}/100 · invest more · ↑" in seen  # letter, score, trend
+    # letter, score, how much of the sheet the pulses answered, trend
+    assert f"A · {latest.total:g}/100 (provisional, 37% answered) · invest more · ↑" in seen
+    assert "Carried by Good for you, 100." in seen  # the good the grade rests on
     assert re.search(r"since [BCD] \(\d+(\.\d+)?\)", seen)
     for dim in ("Good for you", "Fit", "Outcomes & loyalty"):
         assert re.search(dim + r": \d+(\.\d+)? [█░]{10}", seen), dim
