@@ -124,7 +124,13 @@ def test_raising_a_scale_answer_never_lowers_the_grade(ws: Worksheet, cadence: C
     if before.recommendation is not None and after.recommendation is not None:
         # a better letter, and knock-outs can only be lifted (segment fit 1 -> 2+)
         assert after.recommendation.rank >= before.recommendation.rank
-        assert {k.cap for k in after.knockouts} <= {k.cap for k in before.knockouts}
+        # a knock-out is listed only where it lowered the advice, so a lift elsewhere can bring
+        # one into view (D, exit -> B capped at invest less); but raising an answer never trips
+        # a knock-out on that very question
+        question_of = {k.id: k.question for k in ws.knockouts}
+        was_listed = {k.id for k in before.knockouts}
+        assert all(question_of[k.id] != q.id
+                   for k in after.knockouts if k.id not in was_listed)
 
 
 @pytest.mark.parametrize("cadence", CADENCES)
