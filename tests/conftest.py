@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -28,6 +29,13 @@ from sqlmodel import Session
 from storage import people as people_db
 from storage.engine import make_engine, normalize_url, session_scope, upgrade
 from storage.models import Person, Platform, Workspace
+
+# CI (CI=true) runs the property tests derandomized: the same examples on every run, so a
+# submission is judged by its code, not by which examples hypothesis happened to draw. Locally
+# each run explores new examples (and replays the failures it kept in .hypothesis/).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 # `gradebot llm check` verdicts: never the developer's own (~/.cache/gradebot), so a model
 # trusted there cannot change what a test sees; processes the tests start inherit this.
