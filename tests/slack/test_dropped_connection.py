@@ -16,7 +16,7 @@ from sqlalchemy import event
 from storage.engine import upgrade
 from tests.conftest import POSTGRES_ENV, postgres_server_url, temporary_postgres_database
 from tests.engine.test_dropped_connection import Terminator
-from tests.slack.conftest import Env, Rep, blocks_of, buttons, shown, wait_until
+from tests.slack.conftest import Env, Rep, blocks_of, buttons, settle, shown, wait_until
 
 pytestmark = [
     pytest.mark.postgres,
@@ -33,6 +33,9 @@ def pg_rep(make_env: Callable[..., Env]) -> Iterator[Rep]:
         upgrade(url)
         env = make_env(DATABASE_URL=url)
         yield Rep(env.sv, env.sender, env.api)
+        # the app's work after its acks must end before its database is dropped
+        settle(env.api, timeout=10)
+        env.server.stop()
         env.sv.db.dispose()
 
 
