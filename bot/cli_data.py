@@ -36,6 +36,7 @@ from sqlmodel import Session
 from bot import imports
 from bot.config import ConfigError, Settings, load_settings
 from bot.engine.prompts import plural
+from scoring import Worksheet
 from storage import crm, csvio
 from storage import people as people_db
 from storage.engine import (
@@ -138,6 +139,16 @@ def _parse_workspace(value: str) -> tuple[str, str]:
 def _default_timezone() -> str:
     """GRADEBOT_TIMEZONE, the time zone a new workspace starts with."""
     return cli_settings().timezone
+
+
+def _worksheet() -> Worksheet:
+    """The configured worksheet (GRADEBOT_WORKSHEET, else the shipped one)."""
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings().load_worksheet()
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def workspace_named(s: Session, value: str, *, create_local: bool) -> Workspace:
@@ -450,9 +461,13 @@ def export_grades_cmd(
     latest: Annotated[bool, typer.Option(help="Only each customer's latest grade")] = False,
 ) -> None:
     """Grades: customer, owner, letter, total, recommendation, profile, cadence, period,
-    graded_at (ISO 8601, UTC), grader."""
+    graded_at (UTC, YYYY-MM-DD HH:MM:SS), grader, coverage, provisional, carried (answers
+    carried from earlier gradings), carried_by, worksheet, worksheet_version, and dim_<id>
+    per dimension of the configured worksheet."""
+    dims = [d.id for d in _worksheet().dimensions]
     _export(file, workspace, "grades",
-            lambda s, ws, out: csvio.export_grades(s, ws, out, latest_only=latest))
+            lambda s, ws, out: csvio.export_grades(s, ws, out, latest_only=latest,
+                                                   dimension_ids=dims))
 
 
 @export_app.command("customers")

@@ -420,9 +420,13 @@ class LLMInterpreter:
     # ------------------------------------------------------------------ summaries
     def summarize(self, grade: Grade, customer_name: str) -> str | None:
         """Two sentences on why the customer got its grade, or None (the engine then shows
-        the rule-based explanation)."""
+        the rule-based explanation). A grade without a letter (too little answered) has
+        nothing to summarise."""
+        if grade.recommendation is None:
+            return None
         facts = {"letter": grade.letter, "total": round(grade.total, 1),
                  "recommendation": grade.recommendation.label,
+                 "carried_by": grade.carried_by, "provisional": grade.provisional,
                  "dimensions": {d.name: None if d.score is None else round(d.score)
                                 for d in grade.dimensions},
                  "lifted_by": [r.text for r in grade.reasons_up[:5]],

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.zones import zone_of
-from scoring import BookEntry, Portfolio, RegradePolicy, Worksheet, build_portfolio
+from scoring import BookEntry, Good, Portfolio, RegradePolicy, Worksheet, build_portfolio
+from scoring.sheet import stored_note
 from storage import customers as customers_db
 from storage import grades as grades_db
 from storage import people as people_db
@@ -41,12 +42,22 @@ class CustomerCard:
     cadence: str | None = None
     due_on: date | None = None  # None and graded: not scheduled; None and ungraded: due now
     summary: str | None = None
+    coverage: float | None = None
+    provisional: bool = False  # a letter from part of the worksheet (see coverage)
+    carried_by: str | None = None  # "Good for others, 95": the good the grade rests on
+    sheet: str | None = None  # "5 answers from this pulse, 9 carried from the annual of …"
+    previous_profile: str | None = None
 
     @property
     def headline(self) -> str:
-        """"B · 72/100 · maintain · ↑ +4.0 since C (68)" (plain text; renderers escape)."""
+        """"B · 72/100 · maintain · ↑ +4.0 since C (68)", with "provisional, 80 %" after the
+        score when the grade covers part of the worksheet (plain text; renderers escape)."""
         rec = (self.recommendation or "").replace("_", " ")
-        return f"{self.letter} · {self.total:g}/100 · {rec}" + (
+        mark = ""
+        if self.provisional:
+            mark = (f" (provisional, {self.coverage:.0%} answered)"
+                    if self.coverage is not None else " (provisional)")
+        return f"{self.letter} · {self.total:g}/100{mark} · {rec}" + (
             f" · {self.trend}" if self.trend else "")
 
     @property
@@ -54,6 +65,9 @@ class CustomerCard:
         if self.previous_total is None or self.total is None:
             return None
         d = self.total - self.previous_total
+        if d == 0 and self.previous_letter == self.letter \
+                and self.previous_profile == self.profile:
+            return f"no change since {self.previous_letter} ({self.previous_total:g})"
         arrow = "↑" if d > 0 else "↓" if d < 0 else "→"
         return f"{arrow} {d:+.1f} since {self.previous_letter} ({self.previous_total:g})"
 
@@ -101,7 +115,7 @@ class BookView:
         due = self.due_text(e)
         if e.letter is None:
             return f"{e.name} · {due}"
-        return f"{e.letter} {e.total:g} · {e.name}" + (f" · {rec}" if rec else "") + \
+        return f"{e.grade_text} · {e.name}" + (f" · {rec}" if rec else "") + \
             (f" · {due}" if due else "")
 
 
@@ -145,7 +159,22 @@ def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo) -> Cust
         previous_total=prev.total if prev else None,
         graded_by=grader.display_name if grader else None, graded_at=g.created_at,
         cadence=g.cadence, due_on=policy.due_date(g.created_at.astimezone(tz).date(), g.letter),
-        summary=g.summary)
+        summary=g.summary, coverage=g.coverage, provisional=bool(g.provisional),
+        carried_by=_carried_by(g), sheet=_sheet(g, tz),
+        previous_profile=prev.profile if prev else None)
+
+
+def _carried_by(g: Grade) -> str | None:
+    """"Good for others, 95" from a stored grade (None before grades named their good)."""
+    if not g.carrier:
+        return None
+    score = (g.goods or {}).get(g.carrier)
+    return f"{Good(g.carrier).label}, {score:g}" if score is not None else Good(g.carrier).label
+
+
+def _sheet(g: Grade, tz: ZoneInfo) -> str | None:
+    """Where a stored grade's answers came from, in the reader's calendar."""
+    return stored_note(g.cadence, g.sources, tz)
 
 
 def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView | Denied:

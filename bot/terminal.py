@@ -184,8 +184,8 @@ class TerminalChat:
                 c.print(f"[bold]{label}:[/bold] " + escape("; ".join(items)))
         for cap in r.caps:
             c.print(f"[yellow]{escape(cap)}[/yellow]")
-        if r.coverage < 0.999:
-            c.print(f"[yellow]Incomplete: {r.coverage:.0%} answered.[/yellow]")
+        for line in r.status_lines:
+            c.print(f"[yellow]{escape(line)}[/yellow]")
         if r.summary:
             c.print(f"[italic]{escape(r.summary)}[/italic]")
         c.print("[dim]Answers:[/dim] " + escape(", ".join(
@@ -231,7 +231,8 @@ def render_book(console: Console, view: BookView | Denied) -> None:
     for col in ("Customer", "Grade", "Score", "Recommendation", "Due"):
         t.add_column(col)
     for e in view.entries:
-        t.add_row(escape(e.name), e.letter or "–", "–" if e.total is None else f"{e.total:g}",
+        letter = (e.letter + (" (provisional)" if e.provisional else "")) if e.letter else "–"
+        t.add_row(escape(e.name), letter, "–" if e.total is None else f"{e.total:g}",
                   (e.recommendation or "").replace("_", " "),
                   escape(view.due_text(e).replace("⚠️", "⚠")) or "—")
     console.print(t if view.entries else "Nothing to show.")

@@ -1,6 +1,8 @@
 """A book of business against its target balance of the three goods.
 
-Each graded customer counts toward the good it mostly serves (its grade's profile). A book
+Each graded customer counts toward its strongest good (its grade's profile, which is also the
+good that carries its grade); the balance of the three goods is judged here, on the whole
+book, never inside one customer's grade. A book
 leaning too far one way earns the model's warnings: all pro-bono makes no money, all
 strength-building under-prices, all revenue stops the firm growing its strengths.
 """
@@ -30,6 +32,20 @@ class BookEntry:
     previous_letter: str | None = None
     graded_on: date | None = None
     due_on: date | None = None  # None with a grade = no due date known; None without = due now
+    coverage: float | None = None  # share of the worksheet the grade was given with
+    provisional: bool = False  # a letter from part of the worksheet
+
+    @property
+    def grade_text(self) -> str | None:
+        """"B 72", "B 72 (provisional, 80 %)"; None when not graded. Every list of a book
+        shows a grade this way, so a partial one is never passed off as a full one."""
+        if self.letter is None or self.total is None:
+            return None
+        text = f"{self.letter} {self.total:g}"
+        if self.provisional:
+            text += (f" (provisional, {self.coverage:.0%})" if self.coverage is not None
+                     else " (provisional)")
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +92,14 @@ class Portfolio:
 
 _OVER = {
     Good.OTHERS: ("over_others", "{share:.0f}% of the book is mainly good for others (target "
-                  "{target:.0f}%). Mission work is rewarding but makes no money: fund it with "
-                  "paying customers."),
+                  "{target:.0f}%). All pro-bono makes no money: mission work is rewarding, "
+                  "but paying customers have to fund it."),
     Good.SKILLS: ("over_skills", "{share:.0f}% of the book is mainly strength-building (target "
-                  "{target:.0f}%). All learning and no margin under-prices what we are good at."),
+                  "{target:.0f}%). All strength-building under-prices what we are good at: "
+                  "the learning has to turn into paid work."),
     Good.US: ("over_us", "{share:.0f}% of the book is mainly revenue (target {target:.0f}%). "
-              "All revenue and no stretch stops us growing our strengths."),
+              "All revenue stops the firm growing its strengths: take on work that "
+              "stretches us."),
 }
 _UNDER = {
     Good.OTHERS: ("under_others", "Only {share:.0f}% of the book does good for others (target "

@@ -267,6 +267,22 @@ class TargetBalance(_Strict):
         return float(getattr(self, good.value))
 
 
+class GradingRules(_Strict):
+    """How answers become a grade, beyond the points of each answer (see scoring/grading.py).
+
+    ``goods_weight``: the weight of the three goods' part of the total, which is the
+    customer's strongest good (fit and outcomes keep their dimension weights beside it).
+    ``second_good``: how much a second strong good adds: that share of the room left above
+    the strongest good, scaled by how far the second good is above the middle (50).
+    ``coverage_floor``: below this share of the worksheet's weight answered there is no
+    letter yet. ``stale_after_days``: a carried answer older than this is left out."""
+
+    goods_weight: float = Field(default=2.0, gt=0)
+    second_good: float = Field(default=0.25, ge=0, lt=1)
+    coverage_floor: float = Field(default=0.6, gt=0, le=1)
+    stale_after_days: int = Field(default=456, ge=1)
+
+
 class Worksheet(_Strict):
     id: Id
     version: int = Field(ge=1)
@@ -276,6 +292,7 @@ class Worksheet(_Strict):
     knockouts: tuple[KnockOut, ...] = ()
     grade_bands: tuple[GradeBand, ...] = Field(min_length=2)
     target_balance: TargetBalance
+    grading: GradingRules = GradingRules()
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
     @model_validator(mode="after")
@@ -327,6 +344,12 @@ class Worksheet(_Strict):
     @cached_property
     def dimension_map(self) -> dict[str, Dimension]:
         return {d.id: d for d in self.dimensions}
+
+    @cached_property
+    def scored_questions(self) -> tuple[Question, ...]:
+        """The whole sheet: every scored question of any cadence, in worksheet order. Every
+        grade is computed over these (a pulse carries the rest from earlier gradings)."""
+        return tuple(q for q in self.questions if q.scored)
 
 
 _ORDERING: dict[str, Callable[[float, float], bool]] = {

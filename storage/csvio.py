@@ -39,7 +39,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,6 +48,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from scoring import load_worksheet
+from scoring.sheet import carried_of
 from storage.crm import CUSTOMER_FIELDS, ColumnMap, detect_mapping, header_key, read_status
 from storage.errors import InvalidInput, StorageError
 from storage.import_report import (
@@ -63,7 +65,9 @@ from storage.types import utcnow
 
 CUSTOMER_COLUMNS = CUSTOMER_FIELDS
 GRADE_COLUMNS = ("customer", "owner", "letter", "total", "recommendation", "profile", "cadence",
-                 "period", "graded_at", "grader")
+                 "period", "graded_at", "grader", "coverage", "provisional", "carried",
+                 "carried_by", "worksheet", "worksheet_version")
+# ... then one column per dimension of the worksheet: "dim_<id>" (see export_grades)
 MAX_ROWS = 200_000
 FLUSH_EVERY = 500
 MAX_CELL = 100_000  # characters in one cell; a longer one makes its row a bad row
@@ -610,17 +614,35 @@ def export_customers(session: Session, workspace_id: int, out: IO[str], *,
     return _write(out, CUSTOMER_COLUMNS, rows)
 
 
+def _sheet_time(value: datetime) -> str:
+    """``2026-10-02 14:05:09``, in UTC: a date and time every spreadsheet reads as one (an
+    ISO ``T`` and offset are read as text by several)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def export_grades(session: Session, workspace_id: int, out: IO[str], *,
-                  latest_only: bool = False) -> int:
+                  latest_only: bool = False,
+                  dimension_ids: Sequence[str] | None = None) -> int:
     """Write the workspace's grades (all of them, or each customer's latest), oldest first per
-    customer; returns the number of rows."""
+    customer; returns the number of rows.
+
+    Beside the grade: its coverage (0-1), whether its letter is provisional, how many answers
+    were carried from earlier gradings, the good that carries it, the worksheet and version
+    it was computed with, and a ``dim_<id>`` score per dimension (``dimension_ids``; default
+    the shipped worksheet's; empty where a grade has no score for it). ``graded_at`` is UTC
+    as ``YYYY-MM-DD HH:MM:SS``. Only grades with a letter are ever stored (drafts are not),
+    so every row has one."""
+    dims = tuple(dimension_ids) if dimension_ids is not None else tuple(
+        d.id for d in load_worksheet().dimensions)
     owner, grader = aliased(Person), aliased(Person)
     join_on = Grade.customer_id == Customer.id
     if latest_only:
         join_on = and_(join_on, Grade.id == Customer.latest_grade_id)
     stmt = (select(Customer.name, owner.external_id, owner.email, Grade.letter, Grade.total,
                    Grade.recommendation, Grade.profile, Grade.cadence, Grade.period,
-                   Grade.created_at, grader.external_id, grader.email)
+                   Grade.created_at, grader.external_id, grader.email, Grade.coverage,
+                   Grade.provisional, Grade.sources, Grade.carrier, Grade.worksheet_id,
+                   Grade.worksheet_version, Grade.dimensions)
             .select_from(Customer)
             .join(Grade, join_on)
             .outerjoin(owner, owner.id == Customer.owner_id)
@@ -629,8 +651,15 @@ def export_grades(session: Session, workspace_id: int, out: IO[str], *,
             .order_by(Customer.normalized_name, Grade.created_at, Grade.id))
     shared = _shared_emails(session, workspace_id)
     rows = ((name, _person_key(oext, oemail, shared) if oext else "", letter,
-             format(total, ".10g"), rec, profile or "", cadence, period, _iso(created),
-             _person_key(gext, gemail, shared) if gext else "")
+             format(total, ".10g"), rec, profile or "", cadence, period, _sheet_time(created),
+             _person_key(gext, gemail, shared) if gext else "", format(coverage, ".10g"),
+             "yes" if provisional else "no", len(carried_of(sources)), carrier or "",
+             ws_id, ws_version, *(_score((scores or {}).get(d)) for d in dims))
             for (name, oext, oemail, letter, total, rec, profile, cadence, period, created,
-                 gext, gemail) in session.execute(stmt.execution_options(yield_per=1000)))
-    return _write(out, GRADE_COLUMNS, rows)
+                 gext, gemail, coverage, provisional, sources, carrier, ws_id, ws_version,
+                 scores) in session.execute(stmt.execution_options(yield_per=1000)))
+    return _write(out, (*GRADE_COLUMNS, *(f"dim_{d}" for d in dims)), rows)
+
+
+def _score(value: Any) -> str:
+    return format(value, ".10g") if isinstance(value, int | float) else ""

@@ -18,16 +18,27 @@ from sqlmodel import Session, col, select
 from scoring import BookEntry, Cadence, Good, RegradePolicy
 from scoring.cadence import period_start
 from scoring.grading import Grade as ScoredGrade
+from scoring.sheet import DatedAnswer, carried_of
 from storage.models import Customer, CustomerStatus, Grade, Person
 from storage.names import normalize_name
 from storage.prepared import Prepared
 from storage.types import utcnow
 
 
+class UngradedError(ValueError):
+    """A grade below the worksheet's coverage floor has no letter: it stays a draft."""
+
+
 def grade_row(scored: ScoredGrade, *, workspace_id: int, customer: Customer,
               grader_id: int | None, period: str, answers: Mapping[str, Any],
-              session_id: int | None = None, summary: str | None = None) -> Grade:
-    """The immutable row for a computed grade (not yet added to a session)."""
+              session_id: int | None = None, summary: str | None = None,
+              sources: Mapping[str, Any] | None = None,
+              explanation: list[str] | None = None) -> Grade:
+    """The immutable row for a computed grade (not yet added to a session). ``answers`` are
+    all the answers it was computed over; ``sources`` says which came from earlier gradings
+    (``MergedSheet.sources_json``). A grade without a letter is refused: it is a draft."""
+    if scored.letter is None or scored.recommendation is None:
+        raise UngradedError(scored.not_enough)
     return Grade(
         workspace_id=workspace_id, customer_id=customer.id, session_id=session_id,
         previous_grade_id=customer.latest_grade_id, grader_id=grader_id,
@@ -37,8 +48,11 @@ def grade_row(scored: ScoredGrade, *, workspace_id: int, customer: Customer,
         profile=scored.profile.value if scored.profile else None, coverage=scored.coverage,
         dimensions={d.id: d.score for d in scored.dimensions},
         goods={g.value: s for g, s in scored.goods.items()},
-        explanation=scored.explanation(), answers=dict(answers),
-        summary=summary[:1000] if summary else None,
+        explanation=explanation if explanation is not None else scored.explanation(),
+        answers=dict(answers), summary=summary[:1000] if summary else None,
+        sources=dict(sources) if sources else None,
+        carrier=scored.carrier.value if scored.carrier else None,
+        provisional=scored.provisional,
     )
 
 
@@ -109,6 +123,37 @@ def latest_grade_by_name(session: Session, workspace_id: int, name: str) -> Late
     return LatestGrade._make(row) if row is not None else None
 
 
+def earlier_answers(session: Session, customer_id: int, limit: int = 20
+                    ) -> dict[str, DatedAnswer]:
+    """The latest earlier answer to each question of the customer's grades, with the date
+    and kind of grading it was given in (carried answers keep their first date), newest
+    grade first over its last ``limit`` grades. Grades saved before pulses were merged hold
+    only their own answers; walking back finds the annual answers behind them."""
+    out: dict[str, DatedAnswer] = {}
+    for g in grade_history(session, customer_id, limit):
+        carried = carried_of(g.sources)
+        for qid, value in (g.answers or {}).items():
+            if qid in out or value is None:
+                continue
+            info = carried.get(qid)
+            at = _when(info) if info is not None else None
+            if at is not None:
+                out[qid] = DatedAnswer(value, at, str(info.get("cadence") or g.cadence),
+                                       info.get("grade_id"))
+            else:
+                out[qid] = DatedAnswer(value, g.created_at, g.cadence, g.id)
+    return out
+
+
+def _when(info: Any) -> datetime | None:
+    """The date a carried answer was given (None when the record is unreadable)."""
+    try:
+        at = datetime.fromisoformat(str(info["at"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def grade_history(session: Session, customer_id: int, limit: int = 20) -> Sequence[Grade]:
     """Newest first."""
     return session.exec(select(Grade).where(Grade.customer_id == customer_id)
@@ -125,7 +170,8 @@ def policy_for(by_letter: Mapping[str, Cadence | str] | None) -> RegradePolicy:
 _prev = aliased(Grade, name="prev")
 _book_stmt = (
     select(Customer.id, Customer.name, Customer.owner_id, Grade.letter, Grade.total,
-           Grade.profile, Grade.recommendation, Grade.created_at, _prev.total, _prev.letter)
+           Grade.profile, Grade.recommendation, Grade.created_at, _prev.total, _prev.letter,
+           Grade.coverage, Grade.provisional)
     .select_from(Customer)
     .outerjoin(Grade, Grade.id == Customer.latest_grade_id)
     .outerjoin(_prev, _prev.id == Grade.previous_grade_id)
@@ -134,10 +180,11 @@ _book_stmt = (
 
 
 def _entry(row: Any, policy: RegradePolicy, tz: tzinfo) -> BookEntry:
-    cid, name, _owner, letter, total, profile, rec, created, ptotal, pletter = row
+    cid, name, _owner, letter, total, profile, rec, created, ptotal, pletter, cov, prov = row
     graded_on = created.astimezone(tz).date() if created is not None else None
     return BookEntry(cid, name, letter, total, Good(profile) if profile else None, rec, ptotal,
-                     pletter, graded_on, policy.due_date(graded_on, letter))
+                     pletter, graded_on, policy.due_date(graded_on, letter), cov,
+                     bool(prov))
 
 
 def book(session: Session, owner_ids: Iterable[int], policy: RegradePolicy | None = None,
@@ -257,3 +304,30 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+class StoredGrade(NamedTuple):
+    """A stored grade as a re-score needs it: what it said, and the answers it said it on."""
+
+    grade_id: int
+    customer_id: int
+    customer: str
+    cadence: str
+    created_at: datetime
+    worksheet_version: int
+    letter: str
+    total: float
+    answers: dict[str, Any]
+
+
+def stored_grades(session: Session, workspace_id: int | None = None) -> Iterator[StoredGrade]:
+    """Every stored grade (of one workspace, or all), each customer's oldest first; read in
+    batches so a large history is not held in memory twice."""
+    stmt = (select(_G.c.id, _G.c.customer_id, _C.c.name, _G.c.cadence, _G.c.created_at,
+                   _G.c.worksheet_version, _G.c.letter, _G.c.total, _G.c.answers)
+            .select_from(_G.join(_C, _C.c.id == _G.c.customer_id))
+            .order_by(_G.c.customer_id, _G.c.created_at, _G.c.id))
+    if workspace_id is not None:
+        stmt = stmt.where(_G.c.workspace_id == workspace_id)
+    for row in session.execute(stmt.execution_options(yield_per=1000)):
+        yield StoredGrade._make(row)

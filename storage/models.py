@@ -216,8 +216,10 @@ class Answer(SQLModel, table=True):
 
 
 class Grade(SQLModel, table=True):
-    """A saved grade. Immutable: it stores the answers and worksheet version it came from,
-    so it can be recomputed and explained years later."""
+    """A saved grade. Immutable: it stores the answers (this grading's and those carried
+    from earlier ones) and worksheet version it came from, so it can be recomputed and
+    explained years later. Only grades with a letter are stored: a grading with too little
+    of the worksheet answered stays a draft session."""
 
     __table_args__ = (Index("ix_grade_customer_created", "customer_id", "created_at"),)
 
@@ -241,6 +243,12 @@ class Grade(SQLModel, table=True):
     explanation: list[str] = Field(default_factory=list, sa_type=JSON)
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     summary: str | None = Field(default=None, max_length=1000)
+    # where the answers came from (scoring.sheet.MergedSheet.sources_json): "fresh", how
+    # many scored answers this grading gave (at created_at); "carried", question id ->
+    # {"at", "cadence", "grade_id"} of each answer carried from an earlier grading
+    sources: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    carrier: str | None = Field(default=None, max_length=24)  # the good the grade rests on
+    provisional: bool = Field(default=False)  # a letter from part of the worksheet
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -19,6 +19,7 @@ import pytest
 from storage import grades as grades_db
 from storage import people as people_db
 from storage.engine import make_engine, session_scope
+from tests.sheets import pulse_sheet_path
 
 TIMEOUT = 15      # per expected line
 START_TIMEOUT = 25  # the first prompt also pays for imports and migrating a new database
@@ -38,6 +39,8 @@ def env(tmp_path: Path) -> dict[str, str]:
             and k != "PYTHONDONTWRITEBYTECODE"}
     return {**keep, "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "NO_COLOR": "1",
             "TERM": "dumb", "COLUMNS": "120", "GRADEBOT_LLM_ENABLED": "false",
+            # a pulse alone has a (provisional) letter on this sheet (tests/sheets.py)
+            "GRADEBOT_WORKSHEET": str(pulse_sheet_path()),
             "PYTHONPYCACHEPREFIX": str(PYCACHE)}
 
 
@@ -79,9 +82,10 @@ def test_grade_a_quarterly_pulse_in_the_terminal(tmp_path: Path, env):
     answer(child, "4 of 5", "likely")
     child.expect_exact("Got it: 4 — Likely")
     answer(child, "5 of 5", "low")
-    child.expect_exact("Acme: A (80.6/100), recommendation: invest more.")
+    child.expect_exact("Acme: A (80.6/100, provisional: 37% answered), recommendation: "
+                       "invest more.")
     answer(child, "Type save, change N, or discard", "save")
-    child.expect_exact("Saved: Acme is graded A (80.6/100).")
+    child.expect_exact("Saved: Acme is graded A (80.6/100, provisional: 37% answered).")
     answer(child, "Which customer shall we grade?", "quit")
     assert finished(child) == 0
 
@@ -98,7 +102,8 @@ def test_grade_a_quarterly_pulse_in_the_terminal(tmp_path: Path, env):
     shown = run(["customer", "Acme", "--as", "tester"], env, tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "Acme  owner: tester" in shown.stdout
-    assert "A · 80.6/100 · invest more" in shown.stdout  # the words Slack and Teams use
+    # the words Slack and Teams use
+    assert "A · 80.6/100 (provisional, 37% answered) · invest more" in shown.stdout
     missing = run(["customer", "Acmee", "--as", "tester"], env, tmp_path)
     assert missing.returncode == 1
     assert "Did you mean: Acme?" in missing.stdout

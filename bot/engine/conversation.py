@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -24,6 +25,7 @@ from sqlmodel import Session
 from bot.engine import inputs as inp
 from bot.engine.inputs import Choose, Input, Start
 from bot.engine.prompts import (
+    VOCABULARIES,
     AnswerLine,
     DimensionLine,
     Kind,
@@ -32,6 +34,7 @@ from bot.engine.prompts import (
     Prompt,
     Reply,
     Review,
+    Vocabulary,
     plural,
 )
 from bot.interpret import CONFIDENT, Interpretation, Interpreter, RulesInterpreter
@@ -40,6 +43,7 @@ from bot.zones import zone_of
 from scoring import (
     AnswerType,
     Cadence,
+    Good,
     NoAnswersError,
     Question,
     Recommendation,
@@ -53,6 +57,8 @@ from scoring import (
 )
 from scoring.grading import Grade as ScoredGrade
 from scoring.parsing import Parsed, hint_for
+from scoring.sheet import MergedSheet, merge_answers, sheet_note
+from scoring.taps import tap_choices, tap_label
 from storage import customers as customers_db
 from storage import grades as grades_db
 from storage import sessions as sessions_db
@@ -75,6 +81,7 @@ T = TypeVar("T")
 
 MAX_TEXT = 3000
 Summarizer = Callable[[ScoredGrade, str], str | None]
+_WORDS: ContextVar[Vocabulary] = ContextVar("gradebot_words", default=VOCABULARIES["cli"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,9 @@ HELP_TEXT = (
     "answer N), review, pause, resume, save, discard or cancel."
 )
 
+REVIEW_TITLE = "Review before saving — not saved yet"
+SAVED_TITLE = "Saved ✓"
+
 _DECISIONS = [Recommendation.INVEST_MORE, Recommendation.MAINTAIN, Recommendation.INVEST_LESS,
               Recommendation.EXIT]
 
@@ -109,7 +119,8 @@ class Conversation:
     def __init__(self, db: Engine, worksheet: Worksheet, *,
                  interpreter: Interpreter | None = None, summarizer: Summarizer | None = None,
                  idle: timedelta = timedelta(days=7), timezone: str = "UTC",
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 vocabularies: dict[str, Vocabulary] | None = None) -> None:
         self.db = db
         self.ws = worksheet
         self.rules = RulesInterpreter()
@@ -118,14 +129,30 @@ class Conversation:
         self.idle = idle
         self.tz = ZoneInfo(timezone)
         self.clock = clock
+        self.vocabularies = vocabularies or VOCABULARIES
+
+    @property
+    def words(self) -> Vocabulary:
+        """The command words of the channel the current step came from (set per call by
+        ``handle``/``submit_form``: the engine holds no per-conversation state)."""
+        return _WORDS.get()
+
+    def _speaking(self, actor: Actor) -> Token[Vocabulary]:
+        words = self.vocabularies.get(actor.platform) or self.vocabularies.get("cli") \
+            or VOCABULARIES["cli"]
+        return _WORDS.set(words)
 
     # ------------------------------------------------------------------ entry point
     def handle(self, actor: Actor, message: Input, *, session_id: int | None = None,
                input_key: str | None = None) -> Reply:
         """Apply ``message`` and say what comes next. Never raises for user input: bad
         input gets an ERROR or REASK prompt that says what to do instead."""
-        return self._in_transaction(
-            lambda s: self._dispatch(s, actor, message, session_id, input_key))
+        token = self._speaking(actor)
+        try:
+            return self._in_transaction(
+                lambda s: self._dispatch(s, actor, message, session_id, input_key))
+        finally:
+            _WORDS.reset(token)
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a session of its own, and run it again on fresh state when
@@ -167,7 +194,7 @@ class Conversation:
         gs = self._session_for(s, actor, session_id)
         if gs is None:
             return [_error("There is no grading in progress here. Start one with "
-                           "/grade <customer>.")]
+                           f"{self.words.how_to_grade}.")]
         if gs.status in ACTIVE_STATUSES and self._expired(gs):
             sessions_db.update_session(s, gs, status=SessionStatus.EXPIRED)
             return [self._expired_notice(gs)]
@@ -198,7 +225,8 @@ class Conversation:
         if cmd is not None:
             return self._command(s, actor, gs, cmd[0], cmd[1])
         if gs.status in (SessionStatus.SAVED, SessionStatus.DISCARDED):
-            return [_info(gs, f"This grading is {gs.status}. Start a new one with /grade.")]
+            return [_info(gs, f"This grading is {gs.status}. Start a new one with "
+                              f"{self.words.how_to_grade}.")]
         if gs.status not in (SessionStatus.OPEN, SessionStatus.REVIEW):  # review: the answer
             # path says "all answered: save, discard or change N" and shows the review again
             return [_info(gs, "This grading is " + gs.status + ". Say resume to continue, or "
@@ -247,7 +275,7 @@ class Conversation:
                     "discarded on another device: nothing was saved.")
             return [self._ended(s, actor, gs, f"This grading was {what}")]
         return [self._ended(s, actor, gs, f"This grading is {gs.status}. Start a new one "
-                                          "with /grade.")]
+                                          f"with {self.words.how_to_grade}.")]
 
     def _ended(self, s: Session, actor: Actor, gs: GradingSession, text: str) -> Prompt:
         name = self.customer_name(gs)
@@ -294,8 +322,8 @@ class Conversation:
         if not name.strip():
             if cadence is Cadence.STRATEGIC:
                 return self._start_strategic(s, actor)
-            return [_error("Which customer? Try /grade Acme (optionally followed by "
-                           "quarterly, annual or strategic).")]
+            return [_error(f"Which customer? Try {self.words.example} (optionally followed "
+                           "by quarterly, annual or strategic).")]
         try:
             name = clean_name(name)
         except InvalidInput as exc:
@@ -323,12 +351,13 @@ class Conversation:
             try:
                 customer = customers_db.get_customer(s, actor.workspace_id, int(arg))
             except (NotFound, ValueError):
-                return [_error("That customer no longer exists. Start again with /grade.")]
+                return [_error("That customer no longer exists. Start again with "
+                               f"{self.words.how_to_grade}.")]
             person = s.get(Person, actor.person_id)
             owner = s.get(Person, customer.owner_id) if customer.owner_id else None
             if person is None or not can_see(person, owner):
                 # a button names its customer by id only: say nothing of whose it is
-                return [_error(NOT_YOURS)]
+                return [_error(f"{NOT_YOURS} Start with {self.words.how_to_grade}.")]
         else:
             try:
                 customer, _ = customers_db.find_or_create_customer(
@@ -389,6 +418,7 @@ class Conversation:
         intro = _info(gs, f"Grading {customer.name}: the {cadence.value} worksheet, "
                       f"{len(qs)} questions.",
                       "Pick a choice or answer in your own words. Say help at any time.")
+        intro.opening = True
         return [intro, self._question(gs, 0)]
 
     def _expired_notice(self, gs: GradingSession) -> Prompt:
@@ -430,15 +460,29 @@ class Conversation:
         name = self.customer_name(gs)
         choices = _answer_options(q)
         # back/skip carry the position they were offered at: a double click acts once
+        skip = inp.command_option("skip", f"@{index}")
+        if not q.scored:  # a note: "nothing to add" is an answer a tap can give
+            choices = [Option(value=skip, label="Nothing to add")]
         actions = [Option(value=inp.command_option("back", f"@{index}"), label="Back")] \
             if index else []
-        actions += [Option(value=inp.command_option("skip", f"@{index}"), label="Skip"),
-                    Option(value=inp.command_option("why"), label="Why?")]
+        if q.scored:
+            actions.append(Option(value=skip, label="Skip"))
+        actions.append(Option(value=inp.command_option("why"), label="Why?"))
         return Prompt(kind=Kind.QUESTION, session_id=gs.id, question_id=q.id, customer=name,
                       text=(lead + " " if lead else "") + q.prompt.replace("{customer}", name),
                       detail=q.help or hint_for(q), progress=Progress(index=index + 1,
                                                                       total=len(qs)),
                       choices=choices, actions=actions)
+
+    def _why(self, q: Question) -> str:
+        """The worksheet's reason for asking ``q``; else what it feeds (nothing, for a
+        free-text question without one)."""
+        if q.why:
+            return q.why
+        if q.dimension is None:
+            return "it is not scored: it keeps context for whoever grades this customer next."
+        dim = self.ws.dimension_map.get(q.dimension)
+        return f"it feeds the {dim.name if dim else q.dimension} score."
 
     def _current(self, s: Session, gs: GradingSession) -> Prompt:
         """Where the conversation stands: the current question, the review, or status."""
@@ -502,16 +546,16 @@ class Conversation:
 
     def _confirm(self, gs: GradingSession, q: Question, a: Interpretation,
                  nearest: bool = False) -> Prompt:
-        shown = display_value(q, a.value)
-        options = [Option(value=inp.answer_option(q.id, a.value), label=f"Yes: {shown}",
+        reads = shown(q, a.value)
+        options = [Option(value=inp.confirm_option(q.id, a.value), label=f"Yes: {reads}",
                           style="primary")]
         if nearest:
-            options += [o for o in _answer_options(q, near=a.value)
+            options += [o for o in _answer_options(q, near=a.value, confirm=True)
                         if o.value != options[0].value][:4]
         why = f" ({a.rationale})" if a.rationale else ""
         return Prompt(kind=Kind.CONFIRM, session_id=gs.id, question_id=q.id,
                       customer=self.customer_name(gs),
-                      text=f"{q.label}: did you mean {shown}?{why}",
+                      text=f"{q.label}: did you mean {reads}?{why}",
                       detail="Pick one, or type your answer again.", choices=options)
 
     def _record(self, s: Session, actor: Actor, gs: GradingSession, q: Question,
@@ -539,7 +583,7 @@ class Conversation:
         number = qs.index(q) + 1 if q in qs else None
         echo = Prompt(kind=Kind.ECHO, session_id=gs.id, question_id=q.id,
                       customer=self.customer_name(gs),
-                      text=f"Got it: {display_value(q, value)}",
+                      text=f"Got it: {shown(q, value)}", answer=shown(q, value),
                       # where the answered question sits, for channels that show it answered
                       progress=Progress(index=number, total=len(qs)) if number else None,
                       actions=[Option(value=inp.command_option("change", number),
@@ -568,14 +612,41 @@ class Conversation:
             return self._decide(s, actor, gs, a, b, input_key)
         if gs.kind != "grade" or gs.status not in (SessionStatus.OPEN, SessionStatus.REVIEW):
             return [_info(gs, f"This grading is {gs.status}; that answer was not recorded.")]
-        q = next((x for x in self.questions(gs) if x.id == a), None)
+        qs = self.questions(gs)
+        q = next((x for x in qs if x.id == a), None)
         if q is None:
             return [_error("That answer belongs to a question this grading does not ask.", gs)]
+        current = gs.position < len(qs) and qs[gs.position].id == q.id \
+            and gs.status == SessionStatus.OPEN
+        if not current:
+            answered = sessions_db.current_answers(s, gs.id)  # type: ignore[arg-type]
+            # a confirmation may answer a question mentioned in passing, while it is open
+            if kind != "k" or q.id in answered:
+                return self._stale(gs, q, answered.get(q.id), b)
         parsed = parse_answer(q, b)
         if not isinstance(parsed, Parsed):
             return [_error(f"That is not a valid answer: {parsed.reason}", gs)]
         return self._record(s, actor, gs, q, parsed.value, b, AnswerSource.BUTTON, 1.0,
                             input_key)
+
+    def _stale(self, gs: GradingSession, q: Question, answer: object, tapped: str) -> Reply:
+        """A tap on a question card that is no longer the current one (a card left over
+        from before a typed answer, back or change): it never changes an answer silently;
+        it says what stands and offers to change it."""
+        qs = self.questions(gs)
+        number = qs.index(q) + 1
+        value = getattr(answer, "value", None)
+        if value is not None and str(value) == tapped:
+            return []  # the same answer again (a double click): nothing changes
+        change = Option(value=inp.command_option("change", number), label="Change it")
+        if value is not None:
+            text = (f"That question was already answered ({q.label}: {shown(q, value)}), so "
+                    "that tap changed nothing. Change it?")
+        else:
+            text = f"That question ({q.label}) was skipped, so that tap changed nothing. " \
+                   "Answer it now?"
+        return [Prompt(kind=Kind.INFO, session_id=gs.id, question_id=q.id,
+                       customer=self.customer_name(gs), text=text, actions=[change])]
 
     # ------------------------------------------------------------------ commands
     def _command(self, s: Session, actor: Actor, gs: GradingSession, word: str,
@@ -587,8 +658,7 @@ class Conversation:
         if word == "why":
             if gs.kind == "grade" and gs.position < len(qs):
                 q = qs[gs.position]
-                return [_info(gs, f"Why we ask about {q.label.lower()}: "
-                              f"{q.why or 'it feeds the ' + q.dimension + ' score.'}")]
+                return [_info(gs, f"Why we ask about {q.label.lower()}: {self._why(q)}")]
             return [_info(gs, "The review shows what lifted and what held back the grade.")]
         if word == "resume":
             if gs.status in (SessionStatus.PAUSED, SessionStatus.EXPIRED):
@@ -614,13 +684,14 @@ class Conversation:
         if word == "save" and gs.status == SessionStatus.SAVED:
             return []  # a second click on Save: the first one saved it and says so
         if not active:
-            return [_info(gs, f"This grading is {gs.status}. Start a new one with /grade.")]
+            return [_info(gs, f"This grading is {gs.status}. Start a new one with "
+                              f"{self.words.how_to_grade}.")]
         if word == "pause":
             sessions_db.update_session(s, gs, status=SessionStatus.PAUSED,
                                        state=sessions_db.with_change(gs.state, actor.where,
                                                                      "paused"))
-            return [_info(gs, "Paused. Say resume (or run /grade again) when you're ready; "
-                          "your answers are kept.").model_copy(update={"closed": True})]
+            return [_info(gs, "Paused. Say resume when you're ready; your answers are "
+                          "kept.").model_copy(update={"closed": True})]
         if word in ("cancel", "discard"):
             sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED,
                                        state=_ended_by(gs, actor, "discarded"))
@@ -664,61 +735,87 @@ class Conversation:
         return [_info(gs, HELP_TEXT)]
 
     def _save_asked(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
-        """"save" half-way may mean "keep my progress" (that is pause): the first time, show
-        the grade the answers so far give and ask again; a second save (typed, or the review's
-        button) with no new answer in between saves it."""
-        answered = len(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
-        total = len(self.questions(gs))
-        if (gs.status == SessionStatus.OPEN and 0 < answered < total
-                and gs.state.get("save_asked_at") != answered):
-            sessions_db.update_session(s, gs, state={**gs.state, "save_asked_at": answered})
-            return [_info(gs, f"Only {answered} of {total} questions are answered. Here is the "
-                              "grade they give: save it as it is, or say resume to answer "
-                              "the rest (pause keeps it for later)."),
-                    self._review(s, gs)]
-        return self._save(s, actor, gs)
+        """Saving a grade that leaves scored questions unanswered asks once, with what it
+        covers ("save" half-way may also mean "keep my progress", which is pause); a second
+        save with no new answer in between saves it as it is."""
+        answered = sessions_db.current_answers(s, gs.id)  # type: ignore[arg-type]
+        scored_qs = [q for q in self.questions(gs) if q.scored]
+        missing = [q for q in scored_qs if q.id not in answered]
+        if not answered or not missing or gs.state.get("save_asked_at") == len(answered):
+            return self._save(s, actor, gs)
+        scored, _ = self._sheet(s, gs)
+        if scored is not None and scored.coverage >= 0.999:  # complete with carried answers
+            return self._save(s, actor, gs)
+        coverage = f" ({scored.coverage:.0%} of the weighted sheet)" if scored else ""
+        sessions_db.update_session(s, gs, state={**gs.state, "save_asked_at": len(answered)})
+        first = self.questions(gs).index(missing[0]) + 1
+        ask = Prompt(
+            kind=Kind.CONFIRM, session_id=gs.id, customer=self.customer_name(gs),
+            title="Save an incomplete grade?",
+            text=f"Only {len(scored_qs) - len(missing)} of {len(scored_qs)} scored questions "
+                 f"are answered{coverage}. Save the grade as it is?",
+            detail="Pause keeps it for later.",
+            actions=[Option(value=inp.command_option("save"), label="Save anyway",
+                            style="primary"),
+                     Option(value=inp.command_option("change", first),
+                            label=f"Answer question {first}")])
+        return [ask] if gs.status == SessionStatus.REVIEW else [ask, self._review(s, gs)]
 
     # ------------------------------------------------------------------ review & save
-    def _scored(self, s: Session, gs: GradingSession) -> tuple[ScoredGrade | None, dict]:
-        answers = {k: a.value for k, a in
-                   sessions_db.current_answers(s, gs.id).items()}  # type: ignore[arg-type]
+    def _sheet(self, s: Session, gs: GradingSession) -> tuple[ScoredGrade | None, MergedSheet]:
+        """This grading's answers over the whole worksheet: merged with the customer's latest
+        earlier answers (scoring.sheet), and graded. Answers the current worksheet no longer
+        accepts are left out."""
+        qmap = self.ws.question_map
+        fresh = {k: a.value for k, a in
+                 sessions_db.current_answers(s, gs.id).items()  # type: ignore[arg-type]
+                 if k in qmap and is_legal(qmap[k], a.value)}
+        earlier = (grades_db.earlier_answers(s, gs.customer_id)
+                   if gs.customer_id is not None else {})
+        merged = merge_answers(self.ws, fresh, earlier, self.clock())
         try:
-            return grade(self.ws, answers, gs.cadence), answers
+            return grade(self.ws, merged.answers, gs.cadence), merged
         except NoAnswersError:
-            return None, answers
-        except ValueError:  # an answer the current worksheet no longer accepts
-            legal = {k: v for k, v in answers.items() if k in self.ws.question_map
-                     and is_legal(self.ws.question_map[k], v)}
-            try:
-                return grade(self.ws, legal, gs.cadence), legal
-            except NoAnswersError:
-                return None, legal
+            return None, merged
+
+    def _sheet_note(self, s: Session, gs: GradingSession, merged: MergedSheet) -> str | None:
+        """"5 answers from this pulse, 9 carried from the annual of 2026-10-02"."""
+        tz = self.zone(s, gs.person_id)
+        days = {k: (a.cadence, a.at.astimezone(tz).date()) for k, a in merged.carried.items()}
+        return sheet_note(gs.cadence, self._fresh_scored(merged), days, len(merged.stale))
+
+    def _fresh_scored(self, merged: MergedSheet) -> int:
+        return sum(1 for k in merged.fresh if self.ws.question_map[k].scored)
 
     def _review(self, s: Session, gs: GradingSession) -> Prompt:
-        scored, answers = self._scored(s, gs)
+        scored, merged = self._sheet(s, gs)
+        answers = merged.answers
         qs = self.questions(gs)
         name = self.customer_name(gs)
         lines = [AnswerLine(number=i + 1, question_id=q.id, label=q.label,
-                            answer=display_value(q, answers[q.id]) if q.id in answers else None)
+                            answer=shown(q, answers[q.id])
+                            if q.id in merged.fresh else None)
                  for i, q in enumerate(qs)]
         change = Option(value=inp.command_option("change", 1), label="Change an answer",
                         menu=[Option(value=inp.command_option("change", line.number),
                                      label=f"{line.number}. {line.label}") for line in lines])
-        actions = [Option(value=inp.command_option("save"), label="Save", style="primary"),
-                   change,
+        save = Option(value=inp.command_option("save"), style="primary",
+                      label="Save" if scored is not None and scored.graded else "Keep as draft")
+        actions = [save, change,
                    Option(value=inp.command_option("discard"), label="Discard", style="danger")]
         if scored is None:
-            return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name,
+            return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, title=REVIEW_TITLE,
                           text=f"Nothing about {name} is answered yet, so there is no grade.",
                           detail="Say change 1 to answer the first question, or discard.",
                           actions=actions[1:])
         customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
         previous = grades_db.latest_grade(s, customer) if customer else None
-        summary = self._summary(scored, name)
+        summary = self._summary(scored, name) if scored.graded else None
+        note = self._sheet_note(s, gs, merged)
+        rec = scored.recommendation.label if scored.recommendation else None
         review = Review(
             customer=name, cadence=gs.cadence, letter=scored.letter, total=scored.total,
-            recommendation=scored.recommendation.label,
-            profile=scored.profile.label if scored.profile else None,
+            recommendation=rec, profile=scored.profile.label if scored.profile else None,
             coverage=scored.coverage,
             dimensions=[DimensionLine(name=d.name, score=d.score, answered=d.answered,
                                       asked=d.asked) for d in scored.dimensions],
@@ -726,11 +823,36 @@ class Conversation:
             held_back_by=[r.text for r in scored.reasons_down[:3]],
             caps=[k.reason for k in scored.knockouts], answers=lines,
             previous_letter=previous.letter if previous else None,
-            previous_total=previous.total if previous else None, summary=summary)
+            previous_total=previous.total if previous else None,
+            previous_profile=Good(previous.profile).label
+            if previous and previous.profile else None,
+            summary=summary, carried_by=scored.carried_by, sheet=note,
+            provisional=scored.provisional,
+            not_enough=None if scored.graded else scored.not_enough)
+        if not scored.graded:
+            return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, review=review,
+                          title=REVIEW_TITLE, text=f"{name}: {scored.not_enough}",
+                          detail="Answer more (change N), keep it as a draft, or discard.",
+                          actions=actions)
+        mark = f", provisional: {scored.coverage:.0%} answered" if scored.provisional else ""
+        text = (f"{name}: {scored.letter} ({scored.total:g}/100{mark}), "
+                f"recommendation: {rec}.")
+        if review.unchanged:
+            text += " No change since the last grade."
         return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, review=review,
-                      text=f"{name}: {scored.letter} ({scored.total:g}/100), "
-                           f"recommendation: {scored.recommendation.label}.",
-                      detail=summary or " ".join(scored.explanation()), actions=actions)
+                      title=REVIEW_TITLE, text=text,
+                      detail=summary or " ".join(self._explanation(scored, note)),
+                      actions=actions)
+
+    @staticmethod
+    def _explanation(scored: ScoredGrade, note: str | None) -> list[str]:
+        """The grade's sentences, with where its answers came from after "Carried by …"."""
+        lines = scored.explanation()
+        if note:
+            at = next((i + 1 for i, line in enumerate(lines) if line.startswith("Carried by")),
+                      0)
+            lines.insert(at, note[0].upper() + note[1:] + ".")
+        return lines
 
     def _summary(self, scored: ScoredGrade, name: str) -> str | None:
         if self.summarizer is None:
@@ -741,28 +863,54 @@ class Conversation:
             return None
 
     def _save(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
-        scored, answers = self._scored(s, gs)
+        scored, merged = self._sheet(s, gs)
         if scored is None:
             return [_error("There is nothing to save yet: answer at least one question.", gs)]
         customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
         if customer is None:
             return [_error("This customer no longer exists; the grading cannot be saved.", gs)]
+        if not scored.graded:
+            return self._keep_draft(s, gs, scored)
+        note = self._sheet_note(s, gs, merged)
+        # the review card as saved (channels turn the review they showed into it); its
+        # summary is the one stored, so the model is asked once
+        saved_card = self._review(s, gs).review
         row = grades_db.grade_row(
             scored, workspace_id=actor.workspace_id, customer=customer,
             grader_id=actor.person_id,
             period=period_key(self.today(s, actor.person_id), gs.cadence),
-            answers=answers, session_id=gs.id, summary=self._summary(scored, customer.name))
+            answers=merged.answers, session_id=gs.id,
+            summary=saved_card.summary if saved_card else None,
+            sources=merged.sources_json(self._fresh_scored(merged)),
+            explanation=self._explanation(scored, note))
         previous = grades_db.latest_grade(s, customer)
         from_review = gs.status == SessionStatus.REVIEW
         sessions_db.finish_session(s, gs, grade=row, customer=customer,
                                    state=_ended_by(gs, actor, "saved"))
         GRADINGS.labels("saved").inc()
-        text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100). "
-                f"Recommendation: {scored.recommendation.label}.")
+        mark = f", provisional: {scored.coverage:.0%} answered" if scored.provisional else ""
+        text = (f"Saved: {customer.name} is graded {row.letter} ({row.total:g}/100{mark}). "
+                f"Recommendation: {Recommendation(row.recommendation).label}.")
         if previous is not None:
-            text += f" Previously {previous.letter} ({previous.total:g})."
+            same = (previous.total, previous.letter, previous.profile) == (
+                row.total, row.letter, row.profile)
+            text += " No change since the last grade." if same else \
+                f" Previously {previous.letter} ({previous.total:g})."
         return [Prompt(kind=Kind.SAVED, session_id=gs.id, customer=customer.name, text=text,
-                       detail=" ".join(scored.explanation()), grade_id=row.id,
+                       detail=" ".join(row.explanation), grade_id=row.id,
+                       closes_review=from_review, review=saved_card, title=SAVED_TITLE)]
+
+    def _keep_draft(self, s: Session, gs: GradingSession, scored: ScoredGrade) -> Reply:
+        """Too little of the worksheet is answered for a letter: nothing is stored as a
+        grade; the grading is paused with its answers, to finish later."""
+        from_review = gs.status == SessionStatus.REVIEW
+        sessions_db.update_session(s, gs, status=SessionStatus.PAUSED)
+        return [Prompt(kind=Kind.INFO, session_id=gs.id, customer=self.customer_name(gs),
+                       text=f"{scored.not_enough} Kept as a draft: nothing was saved as a "
+                            "grade.",
+                       detail="Say resume (or run /grade again) to answer more.",
+                       choices=[Option(value=inp.command_option("resume", gs.id),
+                                       label="Resume", style="primary")],
                        closes_review=from_review)]
 
     # ------------------------------------------------------------------ the form path
@@ -772,19 +920,24 @@ class Conversation:
 
         Returns ``{question_id: reason}`` when some answers are invalid (nothing is stored),
         else the prompts of the saved grade. Empty fields are left unanswered."""
-        return self._in_transaction(lambda s: self._submit(s, actor, session_id, raw,
-                                                           input_key))
+        token = self._speaking(actor)
+        try:
+            return self._in_transaction(lambda s: self._submit(s, actor, session_id, raw,
+                                                               input_key))
+        finally:
+            _WORDS.reset(token)
 
     def _submit(self, s: Session, actor: Actor, session_id: int, raw: dict[str, str],
                 input_key: str | None) -> dict[str, str] | Reply:
         gs = self._session_for(s, actor, session_id)
         if gs is None or gs.kind != "grade":
             return [_error("That grading is not one of yours, or it no longer exists. Start "
-                           "one with /grade.")]
+                           f"one with {self.words.how_to_grade}.")]
         if gs.status == SessionStatus.SAVED:
             return []  # submitted twice: the first one saved it
         if gs.status not in ACTIVE_STATUSES:
-            return [_error(f"This grading is {gs.status}; start again with /grade.")]
+            return [_error(f"This grading is {gs.status}; start again with "
+                           f"{self.words.how_to_grade}.")]
         errors: dict[str, str] = {}
         answers: list[dict[str, object]] = []
         for q in self.questions(gs):
@@ -812,7 +965,8 @@ class Conversation:
     def _start_strategic(self, s: Session, actor: Actor) -> Reply:
         entries = grades_db.rep_book(s, actor.person_id)
         if not entries:
-            return [_error("Your book is empty: grade a customer first with /grade <name>.")]
+            return [_error("Your book is empty: grade a customer first with "
+                           f"{self.words.how_to_grade}.")]
         order = sorted(entries, key=lambda e: (e.total is None, e.total or 0, e.name))
         period = self.today(s, actor.person_id).isoformat()
         try:
@@ -844,8 +998,9 @@ class Conversation:
         name = customer.name if customer else f"customer {cid}"
         latest = grades_db.latest_grade(s, customer) if customer else None
         if latest is not None:
-            text = f"{name}: {latest.letter} ({latest.total:g}/100), the grade recommends " \
-                   f"{Recommendation(latest.recommendation).label}. What do we do?"
+            mark = f", provisional: {latest.coverage:.0%} answered" if latest.provisional else ""
+            text = f"{name}: {latest.letter} ({latest.total:g}/100{mark}), the grade " \
+                   f"recommends {Recommendation(latest.recommendation).label}. What do we do?"
         else:
             text = f"{name}: not graded yet. What do we do?"
         return Prompt(kind=Kind.DECISION, session_id=gs.id, customer=name, text=text,
@@ -923,24 +1078,32 @@ class Conversation:
                       detail="Decisions are recorded; managers see them in the team view.")
 
 
-def _answer_options(q: Question, near: object = None) -> list[Option]:
-    """The answers a question offers as buttons (none for numbers, percents and notes)."""
-    if q.type is AnswerType.SCALE:
-        opts = [Option(value=inp.answer_option(q.id, i), label=f"{i} {lab}")
-                for i, lab in enumerate(q.labels, 1)]
-        if isinstance(near, int):
-            opts.sort(key=lambda o: abs(int(o.value.rsplit("|", 1)[1]) - near))
-        return opts
-    if q.type is AnswerType.YES_NO:
-        return [Option(value=inp.answer_option(q.id, v), label=lab)
-                for v, lab in (("yes", "Yes"), ("no", "No"), ("unsure", "Not sure"))]
-    if q.type is AnswerType.CHOICE:
-        return [Option(value=inp.answer_option(q.id, c.key), label=c.label) for c in q.choices]
-    return []
+def _answer_options(q: Question, near: object = None, *, confirm: bool = False
+                    ) -> list[Option]:
+    """The answers a question offers for one tap (``scoring.taps`` picks them, and the value
+    a band records): buttons, or one option with a menu when there are too many. ``near``:
+    sort by closeness to that number (the choices offered to confirm a reading)."""
+    make = inp.confirm_option if confirm else inp.answer_option
+    taps = tap_choices(q)
+    opts = [Option(value=make(q.id, c.value), label=c.label) for c in taps.choices]
+    if isinstance(near, int | float) and not isinstance(near, bool) and q.type in _NUMERIC:
+        opts.sort(key=lambda o: abs(float(o.value.rsplit("|", 1)[1]) - near))
+    if taps.menu and not confirm:
+        return [Option(value=inp.command_option("help"), label="Pick a value", menu=opts)]
+    return opts
+
+
+def shown(q: Question, value: object) -> str:
+    """How a recorded answer reads back: a tapped band as its label ("0.5–2 %"), anything
+    else as ``display_value`` has it."""
+    return tap_label(q, value) or display_value(q, value)  # type: ignore[arg-type]
+
+
+_NUMERIC = (AnswerType.SCALE, AnswerType.PERCENT, AnswerType.NUMBER)
 
 
 NOT_YOURS = ("That customer is not in your book (or your team's), so you cannot grade it "
-             "here. Start with /grade <customer>.")
+             "here.")  # (followed by how to start a grading, in the channel's words)
 
 
 def elsewhere_line(name: str, owner: Person | None) -> str:

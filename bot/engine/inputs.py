@@ -90,6 +90,12 @@ def answer_option(question_id: str, value: object) -> str:
     return f"a|{question_id}|{value}"
 
 
+def confirm_option(question_id: str, value: object) -> str:
+    """Confirms a reading of what was typed; unlike a plain answer it may answer a question
+    other than the current one (the rep mentioned it in passing)."""
+    return f"k|{question_id}|{value}"
+
+
 def command_option(word: str, arg: object = "") -> str:
     return f"c|{word}|{arg}"
 
@@ -107,9 +113,9 @@ def decision_option(customer_id: int, decision: str) -> str:
 
 
 def parse_option(value: str) -> tuple[str, str, str] | None:
-    """("a", question_id, raw value) / ("c", word, arg) / ("pick"|"create", cadence, x) /
+    """("a"|"k", question_id, raw value) / ("c", word, arg) / ("pick"|"create", cadence, x) /
     ("d", customer_id, decision); None for anything else (stale or forged)."""
     parts = value.split("|", 2)
-    if len(parts) != 3 or parts[0] not in ("a", "c", "pick", "create", "d"):
+    if len(parts) != 3 or parts[0] not in ("a", "k", "c", "pick", "create", "d"):
         return None
     return parts[0], parts[1], parts[2]

@@ -63,11 +63,15 @@ class AnswerLine(BaseModel):
 
 
 class Review(BaseModel):
+    """A grade before it is saved. ``letter`` and ``recommendation`` are None when too little
+    of the worksheet is answered (``not_enough`` says so); ``sheet`` says which answers
+    were carried from earlier gradings; ``carried_by`` names the good the grade rests on."""
+
     customer: str
     cadence: str
-    letter: str
+    letter: str | None
     total: float
-    recommendation: str
+    recommendation: str | None
     profile: str | None
     coverage: float
     dimensions: list[DimensionLine]
@@ -77,15 +81,50 @@ class Review(BaseModel):
     answers: list[AnswerLine]
     previous_letter: str | None = None
     previous_total: float | None = None
+    previous_profile: str | None = None
     summary: str | None = None
+    carried_by: str | None = None
+    sheet: str | None = None
+    provisional: bool = False
+    not_enough: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """"B · 72/100 · Acme", "B · 72/100 (provisional, 80 %) · Acme" or "Not graded
+        yet · Acme" (plain text; renderers escape)."""
+        if self.letter is None:
+            return f"Not graded yet · {self.customer}"
+        mark = f" (provisional, {self.coverage:.0%})" if self.provisional else ""
+        return f"{self.letter} · {self.total:g}/100{mark} · {self.customer}"
+
+    @property
+    def status_lines(self) -> list[str]:
+        """What the grade rests on and how much of the sheet it covers, for every channel
+        (a grade without a letter says so in the prompt's text)."""
+        lines: list[str] = []
+        if self.carried_by:
+            lines.append(f"Carried by {self.carried_by}.")
+        if self.sheet:
+            lines.append(self.sheet[0].upper() + self.sheet[1:] + ".")
+        if self.provisional:
+            lines.append(f"Provisional: {self.coverage:.0%} of the worksheet answered.")
+        return lines
+
+    @property
+    def unchanged(self) -> bool:
+        return (self.previous_total is not None and self.previous_total == self.total
+                and self.previous_letter == self.letter
+                and self.previous_profile == self.profile)
 
     @property
     def change(self) -> str | None:
         if self.previous_total is None:
             return None
+        if self.unchanged:
+            return f"no change ({self.letter} {self.total:g})"
         delta = self.total - self.previous_total
-        return f"{self.previous_letter} {self.previous_total:g} → {self.letter} {self.total:g} " \
-               f"({delta:+.1f})"
+        return f"{self.previous_letter} {self.previous_total:g} → {self.letter or 'no letter'} " \
+               f"{self.total:g} ({delta:+.1f})"
 
 
 class Prompt(BaseModel):
@@ -100,6 +139,13 @@ class Prompt(BaseModel):
     actions: list[Option] = Field(default_factory=list)   # commands: back, skip, save …
     review: Review | None = None
     grade_id: int | None = None
+    # a heading for the card ("Review before saving — not saved yet", "Saved")
+    title: str = ""
+    # an ECHO's recorded answer as it reads back ("0.5–2 %"), for channels that show it on
+    # the answered question
+    answer: str | None = None
+    # the first words of a new grading: channels may make it the thread's opening message
+    opening: bool = False
     # a saved grade that ends a review the rep was shown: channels retire that review card
     # (and may wait for another replica to record where it posted it)
     closes_review: bool = False
@@ -109,6 +155,21 @@ class Prompt(BaseModel):
 
 
 Reply = list[Prompt]
+
+
+class Vocabulary(BaseModel):
+    """How a rep starts a grading in one channel, in that channel's own words: the engine
+    speaks to Slack, Teams and the terminal, and only Slack has slash commands."""
+
+    how_to_grade: str   # "/grade <customer>"
+    example: str        # "/grade Acme"
+
+
+VOCABULARIES: dict[str, Vocabulary] = {
+    "slack": Vocabulary(how_to_grade="/grade <customer>", example="/grade Acme"),
+    "teams": Vocabulary(how_to_grade="grade <customer>", example="grade Acme"),
+    "cli": Vocabulary(how_to_grade="the customer's name", example="Acme"),
+}
 
 
 # What a rep is told when their input could not be handled (the database or the platform

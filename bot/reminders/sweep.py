@@ -513,16 +513,19 @@ class Sweeper:
                 lines.append(f"• {names.get(o, '?')}: {g} / {g + left} ({pct}%)")
         prev = aliased(Grade, name="prev")
         drops = [r for r in s.execute(
-            select(Customer.name, prev.letter, Grade.letter, prev.total, Grade.total)
+            select(Customer.name, prev.letter, Grade.letter, prev.total, Grade.total,
+                   Grade.provisional)
             .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
             .join(prev, col(prev.id) == Grade.previous_grade_id)
             .where(Grade.workspace_id == ws.id, Grade.created_at >= t0, Grade.created_at < t1)
             .order_by(Customer.name, Grade.created_at)).all() if worse(r[2], r[1])]
         if drops:
             lines.append("Dropped a letter or more:")
-            lines += [f"• {n}: {a} → {b} ({pa:g} → {pb:g})" for n, a, b, pa, pb in drops]
+            lines += [f"• {n}: {a} → {b} ({pa:g} → {pb:g}{', provisional' if pv else ''})"
+                      for n, a, b, pa, pb, pv in drops]
         exits = s.execute(
-            select(Customer.name, Grade.letter, Grade.total, Customer.owner_id)
+            select(Customer.name, Grade.letter, Grade.total, Customer.owner_id,
+                   Grade.provisional)
             .select_from(Customer).join(Grade, col(Grade.id) == Customer.latest_grade_id)
             .where(Customer.workspace_id == ws.id, col(Customer.archived).is_(False),
                    Customer.status != CustomerStatus.FORMER,
@@ -530,8 +533,8 @@ class Sweeper:
             .order_by(Customer.name)).all()
         if exits:
             lines.append("Recommended exit:")
-            lines += [f"• {n} ({letter}, {total:g}/100) — owner {names.get(o, '—')}"
-                      for n, letter, total, o in exits]
+            lines += [f"• {n} ({letter}, {total:g}/100{', provisional' if pv else ''}) — owner "
+                      f"{names.get(o, '—')}" for n, letter, total, o, pv in exits]
         unreachable = not_reachable(s, ws, t1)
         if unreachable:
             lines.append("Not reachable yet (reminders cannot reach them):")

@@ -453,7 +453,9 @@ class SlackBot:
         session_id = None
         if channel and thread_ts:
             session_id = await asyncio.to_thread(self._session_by_thread, channel, thread_ts)
-        key = "b:" + hashlib.sha1(f"{msg_ts}|{value}".encode()).hexdigest()[:40]
+        # (the block id changes when a message is asked again in place: see blocks.py)
+        block = action.get("block_id") or ""
+        key = "b:" + hashlib.sha1(f"{msg_ts}|{block}|{value}".encode()).hexdigest()[:40]
         prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, Choose(value),
                                           session_id=session_id, input_key=key)
         # answer in place only where there is a place: an ephemeral message with a

@@ -1,15 +1,19 @@
 """Engine prompts and look-ups → Slack Block Kit.
 
-Escaping rule: anything that may contain what a user typed goes into ``plain_text`` objects,
-which Slack never parses for mentions or formatting, so a customer named
-``<!channel> <@U123> *x*`` shows exactly that and pings no one. Our own fixed labels may use
-mrkdwn. The top-level ``text`` (notifications, screen readers) is parsed by Slack, so it is
-passed through ``escape``. Blocks are built with ``slack_sdk.models`` which validates Block
-Kit's limits when serialised; texts are clipped to those limits first.
+Escaping rule: Slack's formatting reference says ``&``, ``<`` and ``>`` are control
+characters in *every* text object (``plain_text`` included) and must be sent as HTML entities
+when they are not meant as markup. So every text object built here goes through ``plain()``
+or ``escape()`` — one function, ``escape`` — and a customer named ``<!channel> <@U123>``
+shows exactly that and pings no one. What users typed only ever goes into ``plain_text``
+objects (never mrkdwn, where ``*x*`` would still format). The top-level ``text``
+(notifications, screen readers) is passed through ``escape`` too. Blocks are built with
+``slack_sdk.models`` which validates Block Kit's limits when serialised; texts are clipped so
+that they fit those limits once escaped.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,8 +56,20 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def fit(text: str, limit: int) -> str:
+    """``text`` escaped, clipped so that the escaped form stays within ``limit`` (an entity
+    is never cut in half)."""
+    out = escape(text)
+    cut = min(len(text), limit)
+    while len(out) > limit:
+        cut -= max(1, (len(out) - limit) // 5)
+        out = escape(text[:cut - 1] + "…")
+    return out
+
+
 def plain(text: str, limit: int = SECTION_MAX) -> PlainTextObject:
-    return PlainTextObject(text=clip(text or " ", limit), emoji=True)
+    """A plain_text object: escaped (see the module docstring) and within ``limit``."""
+    return PlainTextObject(text=fit(text or " ", limit), emoji=True)
 
 
 def section(text: str) -> SectionBlock:
@@ -113,27 +129,33 @@ def render_prompt(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     """(notification text, blocks) for one prompt."""
     if p.kind is Kind.REVIEW and p.review is not None:
         return render_review(p)
-    blocks: list[Block] = []
+    # (a saved grade's title heads the review card it turns into, not the result message)
+    blocks: list[Block] = [header(p.title)] if p.title and p.kind is not Kind.SAVED else []
     lead = _ICON.get(p.kind, "")
     if p.kind is Kind.QUESTION and p.progress is not None:
         blocks.append(context(f"Question {p.progress.text}"))
     blocks.append(section(lead + p.text))
     if p.detail:
         blocks.append(context(p.detail))
+    # a fresh block id per rendering: a message asked again in place (back, change) gets
+    # new ones, so a tap on it is told apart from a double click on its earlier version
+    nonce = secrets.token_hex(4)
     if p.choices:
-        blocks += buttons(p.choices, "choice")
+        blocks += buttons(p.choices, "choice", f"choice-{nonce}")
     if p.actions:
-        blocks += buttons(p.actions, "cmd")
+        blocks += buttons(p.actions, "cmd", f"cmd-{nonce}")
     return escape(clip(lead + p.text, 3000)), to_dicts(blocks)
 
 
-def render_answered(p: Prompt, answer: str, change: Option | None) -> list[dict[str, Any]]:
-    """A question once answered: buttons gone, the recorded answer shown."""
+def render_answered(p: Prompt, answer: str, change: Option | None, mark: str = "✅ "
+                    ) -> list[dict[str, Any]]:
+    """A question once answered (or left for another): buttons gone, the recorded answer
+    (or that there is none) shown."""
     blocks: list[Block] = []
     if p.progress is not None:
         blocks.append(context(f"Question {p.progress.text}"))
     blocks.append(section(p.text))
-    blocks.append(context(f"✅ {answer}"))
+    blocks.append(context(f"{mark}{answer}"))
     if change is not None:
         blocks += buttons([change], "cmd")
     return to_dicts(blocks)
@@ -142,8 +164,10 @@ def render_answered(p: Prompt, answer: str, change: Option | None) -> list[dict[
 def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     r = p.review
     assert r is not None
-    blocks: list[Block] = [header(f"{r.letter} · {r.total:g}/100 · {r.customer}"),
-                           section(p.text)]
+    # the engine's title says what the card is ("Review before saving — not saved yet", or
+    # once saved, the same card: "Saved ✓"); the grade's own headline follows
+    blocks: list[Block] = [header(p.title or r.headline),
+                           *([section(r.headline)] if p.title else []), section(p.text)]
     if r.change:
         blocks.append(context(f"Since last grade: {r.change}"))
     blocks.append(SectionBlock(fields=[plain(f"{d.name}: " + ("–" if d.score is None else
@@ -158,8 +182,7 @@ def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(section("Held back by: " + "; ".join(r.held_back_by)))
     for cap in r.caps:
         blocks.append(context(f"⚠️ {cap}"))
-    if r.coverage < 0.999:
-        blocks.append(context(f"Incomplete: {r.coverage:.0%} of the weighted questions answered."))
+    blocks += [context(line) for line in r.status_lines]
     answers = "\n".join(f"{a.number}. {a.label}: {a.answer or 'skipped'}" for a in r.answers)
     blocks.append(section(answers))
     blocks += buttons(p.actions, "cmd")

@@ -2,8 +2,12 @@
 
 The thread's channel and parent ts, and the ts of each question's message, are stored on
 the grading session (not rebuilt from Slack history, which non-Marketplace apps may read
-about once a minute). An answered question's message is updated in place: its buttons go
-and the recorded answer shows.
+about once a minute). The thread stays tidy: one message per question plus the opening (the
+engine's opening words go into the thread's first message), the review and the result.
+Everything else happens in place: an answered question's message loses its buttons and shows
+the recorded answer; a question asked again (back, change, a re-ask) is that same message
+with its buttons back; a new review replaces the old one's content; a saved review says it is
+saved.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine import Actor, Kind, Option, Prompt
+from bot.engine.prompts import Progress
 from bot.lookups import PortfolioView
 from bot.services import Services
 from bot.slack import blocks as bk
@@ -87,13 +92,16 @@ class Delivery:
             if p.session_id is not None:
                 by_session.setdefault(p.session_id, []).append(p)
         for session_id, items in by_session.items():
-            gs, thread_new = await self._thread_for(client, person, session_id)
+            opening = next((p for p in items if p.opening), None)
+            gs, thread_new = await self._thread_for(client, person, session_id, opening)
+            if thread_new and opening is not None:
+                items = [p for p in items if p is not opening]  # it is the thread's first
             await self._post_in_thread(client, gs, items)
             if respond is not None:
                 await self._point_to_thread(client, respond, gs, thread_new)
 
-    async def _thread_for(self, client: AsyncWebClient, person: Person,
-                          session_id: int) -> tuple[GradingSession, bool]:
+    async def _thread_for(self, client: AsyncWebClient, person: Person, session_id: int,
+                          opening: Prompt | None = None) -> tuple[GradingSession, bool]:
         gs = await asyncio.to_thread(self._load, session_id)
         if gs.channel and gs.thread_ts:
             return gs, False
@@ -101,8 +109,11 @@ class Delivery:
         name = self.sv.conversation.customer_name(gs)
         title = "Strategic review of your book" if gs.kind == "strategic" else \
             f"Grading {name} ({gs.cadence})"
-        blocks = [bk.header(title), bk.context("Answer in this thread: buttons, or reply in "
-                                               "your own words. Say help for commands.")]
+        blocks = [bk.header(title)]
+        if opening is not None:
+            blocks.append(bk.section(opening.text))
+        blocks.append(bk.context("Answer in this thread: tap a button, or reply in your own "
+                                 "words. Say help for commands."))
         if gs.kind == "grade":
             blocks += bk.buttons([Option(value=f"form|{gs.id}",
                                          label="Fill in a form instead")], "form")
@@ -155,26 +166,36 @@ class Delivery:
                 known.update(await self._fresh_refs(gs.id, f"q:{p.question_id}"))  # type: ignore[arg-type]
             ref = known.get(f"q:{p.question_id}") if p.kind is Kind.ECHO else None
             if ref and await self._mark_answered(client, gs, ref, p):
+                if known.get("live") == f"q:{p.question_id}":
+                    refs["live"] = known["live"] = ""  # answered: it is not waiting any more
                 continue
             if p.closes_review and "review" not in known:
                 # the review card may have been posted a moment ago by another request (or
                 # replica) that has not stored its ts yet
                 known.update(await self._fresh_refs(gs.id, "review"))  # type: ignore[arg-type]
-            if p.kind in (Kind.SAVED, Kind.SUMMARY) and "review" in known:
+            if p.kind is Kind.SAVED and p.review is not None and "review" in known:
+                # the review card itself now says it is saved (no buttons); the result follows
+                t, b = bk.render_review(p)
+                await self._replace(client, gs, known["review"], t, b)
+            elif p.kind is Kind.SUMMARY and "review" in known:
                 await self._retire(client, gs, known["review"], "Saved ✓")
             text, blocks = bk.render_prompt(p)
+            key = f"q:{p.question_id}" if p.kind is Kind.QUESTION and p.question_id else \
+                "review" if p.kind is Kind.REVIEW else None
+            if key and known.get("live") and known["live"] != key:
+                # another question is asked (back, skip, change): the one left waiting loses
+                # its buttons, so the only question a rep can tap is the current one
+                await self._unask(client, gs, known["live"], known.get(known["live"]))
+                refs["live"] = known["live"] = ""
+            if key and key.startswith("q:"):
+                refs["live"] = known["live"] = key
+            if key and key in known and await self._replace(client, gs, known[key], text,
+                                                            blocks):
+                continue  # asked again, or a new review: the same message, updated
             res = await client.chat_postMessage(channel=gs.channel, thread_ts=gs.thread_ts,
                                                 text=text, blocks=blocks)
-            ts = str(res["ts"])
-            if p.kind is Kind.QUESTION and p.question_id:
-                old = known.get(f"q:{p.question_id}")
-                if old and old != ts:
-                    await self._retire(client, gs, old, "Asked again below ↓")
-                refs[f"q:{p.question_id}"] = known[f"q:{p.question_id}"] = ts
-            elif p.kind is Kind.REVIEW:
-                if "review" in known:
-                    await self._retire(client, gs, known["review"], "Updated below ↓")
-                refs["review"] = known["review"] = ts
+            if key:
+                refs[key] = known[key] = str(res["ts"])
         if refs:
             await asyncio.to_thread(self._update, gs.id, {}, refs)  # type: ignore[arg-type]
 
@@ -195,7 +216,7 @@ class Delivery:
         if q is None:
             return False
         text = q.prompt.replace("{customer}", self.sv.conversation.customer_name(gs))
-        answer = echo.text.removeprefix("Got it: ")
+        answer = echo.answer or echo.text
         change = echo.actions[0] if echo.actions else None
         stub = Prompt(kind=Kind.QUESTION, text=text, progress=echo.progress)
         try:
@@ -204,6 +225,30 @@ class Delivery:
             return True
         except SlackApiError as exc:
             log.warning("chat.update failed (%s); posting the echo instead",
+                        exc.response.get("error"))
+            return False
+
+    async def _unask(self, client: AsyncWebClient, gs: GradingSession, key: str,
+                     ts: str | None) -> None:
+        qs = self.sv.conversation.questions(gs)
+        q = next((x for x in qs if f"q:{x.id}" == key), None)
+        if q is None or ts is None:
+            return
+        text = q.prompt.replace("{customer}", self.sv.conversation.customer_name(gs))
+        stub = Prompt(kind=Kind.QUESTION, text=text,
+                      progress=Progress(index=qs.index(q) + 1, total=len(qs)))
+        await self._replace(client, gs, ts, bk.escape(text),
+                            bk.render_answered(stub, "Not answered yet", None, mark=""))
+
+    async def _replace(self, client: AsyncWebClient, gs: GradingSession, ts: str, text: str,
+                       blocks: list[dict[str, Any]]) -> bool:
+        """Update one of the thread's messages in place; False when Slack refused (the
+        message was deleted, say), so the caller posts it anew."""
+        try:
+            await client.chat_update(channel=gs.channel, ts=ts, text=text, blocks=blocks)
+            return True
+        except SlackApiError as exc:
+            log.warning("chat.update of %s failed (%s); posting anew", ts,
                         exc.response.get("error"))
             return False
 

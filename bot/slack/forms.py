@@ -17,9 +17,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.engine.conversation import shown
 from bot.engine.inputs import whole_number
 from bot.slack.blocks import clip, context, plain
-from scoring import AnswerType, Cadence, Question, TargetBalance, display_value
+from scoring import AnswerType, Cadence, Question, TargetBalance
+from scoring.taps import tap_choices
 from storage.models import WorkspaceSettings
 from storage.people import is_time_zone
 
@@ -48,6 +50,16 @@ def _element(q: Question, current: object) -> Any:
         initial = next((o for o in opts if o.value == str(current)), None)
         return StaticSelectElement(action_id=ACTION, placeholder=plain("Choose", 150),
                                    options=opts, initial_option=initial)
+    taps = tap_choices(q).choices
+    if q.type in (AnswerType.PERCENT, AnswerType.NUMBER) and taps:
+        # the same one-tap answers as the chat (bands, or each value): the engine's choice
+        # of what a band records; an answer typed in the chat shows as the hint, and is
+        # kept when the field is left empty
+        opts = [_option(c.label, c.value) for c in taps[:100]]
+        initial = next((o for o in opts if current is not None
+                        and float(o.value) == float(current)), None)  # type: ignore[arg-type]
+        return StaticSelectElement(action_id=ACTION, placeholder=plain("Choose", 150),
+                                   options=opts, initial_option=initial)
     if q.type in (AnswerType.PERCENT, AnswerType.NUMBER):
         # free text on purpose: "35%" or "about 3" are parsed and refused inline if wrong
         return PlainTextInputElement(action_id=ACTION, placeholder=plain(
@@ -62,7 +74,7 @@ def form_view(session_id: int, customer: str, questions: tuple[Question, ...],
     blocks: list[Block] = [context(f"Grading {customer}. Leave a question empty to skip it.")]
     for q in questions:
         label = clip(q.prompt.replace("{customer}", customer), 2000)
-        hint = q.help or (display_value(q, current[q.id]) if q.id in current else "")
+        hint = (f"Now: {shown(q, current[q.id])}. " if q.id in current else "") + q.help
         blocks.append(InputBlock(block_id=q.id, label=plain(label, 2000),
                                  element=_element(q, current.get(q.id)), optional=True,
                                  hint=plain(hint, 2000) if hint else None))

@@ -30,7 +30,7 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
     if not due:
         blocks.append(bk.section("Nothing is due. Nice work."))
     for e in due[:MAX_DUE]:
-        label = f"{e.name} — " + (f"{e.letter} {e.total:g}, due" if e.letter else "never graded")
+        label = f"{e.name} — " + (f"{e.grade_text}, due" if e.grade_text else "never graded")
         blocks.append(SectionBlock(text=bk.plain(label), accessory=bk.button(
             Option(value=pick_option(e.customer_id, None), label="Grade", style="primary"),
             f"grade:{e.customer_id}")))
@@ -41,7 +41,7 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
                     reverse=True)[:5]
     blocks.append(bk.header("Recent grades"))
     blocks.append(bk.section("\n".join(
-        f"{e.letter} {e.total:g} · {e.name} · {e.graded_on.isoformat()}" for e in recent)
+        f"{e.grade_text} · {e.name} · {e.graded_on.isoformat()}" for e in recent)
         if recent else "No grades yet. Try /grade <customer>."))
     blocks.append(DividerBlock())
     p = pv.portfolio

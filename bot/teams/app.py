@@ -16,7 +16,11 @@ What a rep does in the personal chat with the bot:
   back, skip, why, change 2, save);
 * buttons are ``Action.Execute`` (see ``bot.teams.cards``); the invoke is answered with a
   card that replaces the clicked one (the answered question, or a short note, so stale buttons
-  disappear), and what comes next is posted as a new message.
+  disappear), and what comes next is posted as a new message;
+* only the latest card of a grading keeps its buttons (``bot.teams.live``): whatever replaces
+  it — a typed answer, back, change, save — first takes them away;
+* gradebot works in the personal chat only (the manifest's scope): a message from a group
+  chat or a channel gets a one-line pointer there, and nothing of anyone's book.
 
 Every activity from a personal chat refreshes the person's conversation reference, which is
 what reminders need to reach them (``bot.teams.notify``). The workspace is the tenant
@@ -40,6 +44,7 @@ from microsoft_teams.api import (
     ConversationUpdateActivity,
     InvokeResponse,
     MessageActivity,
+    MessageActivityInput,
 )
 from microsoft_teams.api.activities.invoke.adaptive_card.action import AdaptiveCardInvokeActivity
 from microsoft_teams.api.activities.utils.strip_mentions_text import (
@@ -61,7 +66,7 @@ from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied, NotFoundCard
 from bot.services import Services
 from bot.teams import cards as ui
-from bot.teams import refs
+from bot.teams import live, refs
 from bot.teams.off import NO_AUTH_HELP
 from storage import events as events_db
 from storage import people as people_db
@@ -74,6 +79,13 @@ log = logging.getLogger("gradebot.teams")
 
 ENDPOINT = "/api/messages"
 COMMANDS = ("grade", "customer", "grades", "portfolio", "help", "?")
+PERSONAL_ONLY = ("I work in our personal chat only, so your book stays yours: open gradebot "
+                 "under Chat (or Apps → gradebot) and say help.")
+
+
+def personal(activity: Any) -> bool:
+    """True for the rep's personal chat with the bot (the only scope gradebot serves)."""
+    return activity.conversation.conversation_type in (None, "personal")
 
 
 # ---------------------------------------------------------------------- HTTP plumbing
@@ -313,6 +325,9 @@ class TeamsBot:
             if not await asyncio.to_thread(self._fresh, who.tenant, ctx.activity.id):
                 log.info("Teams: duplicate activity %s ignored", ctx.activity.id)
                 return
+            if not personal(ctx.activity):
+                await ctx.send(PERSONAL_ONLY)
+                return
             text = self._text(ctx.activity)
             await self._message(ctx, who, text)
         except Exception:
@@ -379,8 +394,39 @@ class TeamsBot:
             return bool(sessions_db.active_sessions_of(s, actor.person_id))
 
     async def deliver(self, ctx: ActivityContext[Any], prompts: list[Prompt]) -> None:
-        if prompts:
-            await ctx.send(ui.render_prompts(prompts))
+        """Post ``prompts`` as one card; for a grading, the card it replaces first loses
+        its buttons, and the new one is remembered as the one a rep can tap."""
+        if not prompts:
+            return
+        sid = live.session_of(prompts)
+        if sid is not None:
+            await self._retire_live(ctx, sid, prompts)
+        card = ui.render_prompts(prompts)
+        sent = await ctx.send(card)
+        if sid is not None and sent is not None and sent.id:
+            await asyncio.to_thread(live.store, self.sv.db, sid,
+                                    {"id": sent.id, "card": ui.to_dict(card)})
+
+    async def _retire_live(self, ctx: ActivityContext[Any], session_id: int,
+                           prompts: list[Prompt]) -> None:
+        """Take the buttons off the grading's live card (a saved review becomes the saved
+        card). A failed update is logged: the engine refuses stale taps anyway."""
+        cur = await asyncio.to_thread(live.load, self.sv.db, session_id)
+        if cur is None:
+            return
+        saved = next((p for p in prompts if p.kind is Kind.SAVED and p.review is not None
+                      and p.closes_review), None)
+        old = cur.get("card") or {}
+        new = ui.to_dict(ui.card(ui.review_items(saved))) if saved is not None \
+            else live.retired(old)
+        await asyncio.to_thread(live.store, self.sv.db, session_id, None)
+        if new == old:
+            return
+        try:
+            await ctx.send(MessageActivityInput(id=str(cur["id"])).add_card(
+                AdaptiveCard.model_validate(new)))
+        except Exception as exc:  # the Bot Connector refused: nothing else depends on it
+            log.warning("Teams: could not retire card %s: %s", cur["id"], exc)
 
     async def _tell(self, ctx: ActivityContext[Any], message: str) -> None:
         try:
@@ -418,6 +464,8 @@ class TeamsBot:
         who = await self.who(ctx.activity, ctx.api)
         if who is None:
             return AdaptiveCardActionMessageResponse(value="I could not tell who you are.")
+        if not personal(ctx.activity):
+            return AdaptiveCardActionMessageResponse(value=PERSONAL_ONLY)
         session_id = _int(data.get("session"))
         label = ui.clip(str(data.get("label", "")), ui.TITLE_MAX)
         if value.startswith("form|"):
@@ -437,11 +485,25 @@ class TeamsBot:
         if data.get("k") == "l":  # a look-up or reminder card: it stays as it is
             await self.deliver(ctx, prompts)
             return AdaptiveCardActionMessageResponse(value="On it — see below.")
-        if value == "c|why|" and prompts:  # keep the question in view with its reason
-            current = await asyncio.to_thread(conv.handle, who.actor, Text(""),
-                                              session_id=session_id)
-            return AdaptiveCardActionCardResponse(value=ui.render_prompts(prompts + current))
+        clicked = str(ctx.activity.reply_to_id or "")
+        sid = session_id or live.session_of(prompts)
+        cur = await asyncio.to_thread(live.load, self.sv.db, sid) if sid else None
+        is_live = cur is not None and cur.get("id") == clicked
+        if value == "c|why|" and prompts:  # the card stays as it was, with the reason
+            if is_live and cur is not None:
+                card = ui.with_note(cur["card"], prompts)
+            else:
+                current = await asyncio.to_thread(conv.handle, who.actor, Text(""),
+                                                  session_id=session_id)
+                card = ui.to_dict(ui.render_prompts(prompts + current))
+            if sid:
+                await asyncio.to_thread(live.store, self.sv.db, sid,
+                                        {"id": clicked, "card": card})
+            return AdaptiveCardActionCardResponse(value=AdaptiveCard.model_validate(card))
         replacement, rest = self._retire(prompts, label)
+        if is_live and sid:  # the clicked card is now the replacement: nothing to retire
+            await asyncio.to_thread(live.store, self.sv.db, sid,
+                                    {"id": clicked, "card": ui.to_dict(replacement)})
         await self.deliver(ctx, rest)
         return AdaptiveCardActionCardResponse(value=replacement)
 
@@ -454,8 +516,15 @@ class TeamsBot:
         if first.kind is Kind.ECHO and q is not None:
             question = q.prompt.replace("{customer}", first.customer or "")
             change = first.actions[0] if first.actions else None
-            return ui.answered_card(question, first.text.removeprefix("Got it: "), change,
+            return ui.answered_card(question, first.answer or first.text, change,
                                     first.session_id, first.progress), prompts[1:]
+        if first.kind is Kind.SAVED and first.review is not None:
+            # the review card itself says it is saved; the result follows as a message
+            return ui.card(ui.review_items(first)), prompts
+        if all(p.kind in (Kind.INFO, Kind.ERROR) for p in prompts):
+            # nothing was recorded (a stale card, a finished grading): the answer goes
+            # where the tap was, and never says "You chose"
+            return ui.render_prompts(prompts, form=False), []
         return ui.note_card(f"You chose: {label}" if label else "Done."), prompts
 
     # ------------------------------------------------------------------ the form
@@ -518,8 +587,7 @@ class TeamsBot:
                                           act.delivery_id, act.days, now)
         except InvalidInput as exc:
             return AdaptiveCardActionMessageResponse(value=str(exc))
-        await ctx.send(ui.card([ui.subtle(out.text)]))
-        return AdaptiveCardActionMessageResponse(value=out.text)
+        return AdaptiveCardActionMessageResponse(value=out.text)  # said once
 
     async def _away(self, who: Who, delivery_id: int | None, data: dict[str, Any]) -> Any:
         from bot.reminders import actions

@@ -41,6 +41,7 @@ from bot.engine.prompts import Progress, plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.notify import DigestMessage, DueItem, ReminderMessage
 from scoring import AnswerType, Good, Question
+from scoring.taps import tap_choices
 
 VERB = "gradebot"
 VERSION = "1.5"
@@ -155,7 +156,7 @@ def prompt_items(p: Prompt, *, form: bool = False) -> list[Any]:
     """One prompt as card elements: its text, detail and buttons."""
     if p.kind is Kind.REVIEW and p.review is not None:
         return review_items(p)
-    items: list[Any] = []
+    items: list[Any] = [heading(p.title)] if p.title and p.kind is not Kind.SAVED else []
     if p.kind in (Kind.QUESTION, Kind.DECISION) and p.progress is not None:
         label = "Question" if p.kind is Kind.QUESTION else "Customer"
         items.append(subtle(f"{label} {p.progress.text}"))
@@ -184,7 +185,11 @@ def render_prompts(prompts: Sequence[Prompt], *, form: bool = True) -> AdaptiveC
 def review_items(p: Prompt) -> list[Any]:
     r = p.review
     assert r is not None
-    items: list[Any] = [heading(f"{r.letter} · {r.total:g}/100 · {r.customer}"), text(p.text)]
+    # the engine's title says what the card is: "Review before saving — not saved yet", or
+    # once saved, the same card: "Saved ✓"
+    items: list[Any] = [heading(p.title)] if p.title else []
+    items += [text(r.headline, weight="Bolder") if p.title else heading(r.headline),
+              text(p.text)]
     if r.change:
         items.append(subtle(f"Since last grade: {r.change}"))
     if r.dimensions:
@@ -200,11 +205,10 @@ def review_items(p: Prompt) -> list[Any]:
         items.append(text("Held back by: " + "; ".join(r.held_back_by)))
     for cap in r.caps:
         items.append(text(f"⚠️ {cap}", color="Warning"))
-    if r.coverage < 0.999:
-        items.append(subtle(f"Incomplete: {r.coverage:.0%} of the weighted questions "
-                            "answered."))
-    items.append(text("\n".join(f"{a.number}. {a.label}: {a.answer or 'skipped'}"
-                                for a in r.answers), size="Small"))
+    items += [subtle(line) for line in r.status_lines]
+    # one TextBlock per answer: a single newline does not break a TextBlock's line
+    items += [text(f"{a.number} · {a.label}: {a.answer or 'skipped'}", size="Small",
+                   spacing="None") for a in r.answers]
     items += button_sets(p.actions, p.session_id)
     return items
 
@@ -218,6 +222,16 @@ def answered_card(question: str, answer: str, change: Option | None,
     if change is not None:
         body += button_sets([change], session_id)
     return card(body)
+
+
+def with_note(card_json: dict[str, Any], prompts: Sequence[Prompt]) -> dict[str, Any]:
+    """A posted card (as JSON) with ``prompts`` added just above its last part (the
+    question): Why? keeps what the card said, the confirmation included."""
+    note = to_dict(Container(items=[i for p in prompts for i in prompt_items(p)],
+                             separator=True, spacing="Medium"))
+    body = list(card_json.get("body") or [])
+    body.insert(max(0, len(body) - 1), note)
+    return {**card_json, "body": body}
 
 
 def note_card(note: str) -> AdaptiveCard:
@@ -246,11 +260,27 @@ def _input(q: Question, current: object, raw: str | None) -> Any:
         return ChoiceSetInput(id=iid, style="compact", placeholder="Choose", value=given,
                               choices=[Choice(title=plain(c.label), value=c.key)
                                        for c in q.choices])
+    taps = tap_choices(q).choices
+    if q.type in (AnswerType.PERCENT, AnswerType.NUMBER) and taps:
+        # the same one-tap answers as the chat (bands, or each value); a value typed in the
+        # chat that is none of them is kept when the field is left empty
+        picked = next((c.value for c in taps if given is not None and _same(c.value, given)),
+                      None)
+        return ChoiceSetInput(id=iid, style="compact", placeholder="Choose", value=picked,
+                              choices=[Choice(title=plain(c.label), value=c.value)
+                                       for c in taps])
     if q.type in (AnswerType.PERCENT, AnswerType.NUMBER):
         # free text on purpose: "35%" or "about 3" are parsed, and refused on the card if wrong
         return TextInput(id=iid, max_length=40, value=given,
                          placeholder="e.g. 35%" if q.type is AnswerType.PERCENT else "a number")
     return TextInput(id=iid, is_multiline=True, max_length=TEXT_MAX, value=given)
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
 
 
 def form_card(session_id: int, customer: str, questions: Sequence[Question],

@@ -17,6 +17,7 @@ from bot.engine import Actor, Conversation
 from scoring import Worksheet, load_worksheet
 from storage.engine import make_engine, upgrade
 from tests.engine.helpers import START, Chat, Clock, People
+from tests.sheets import pulse_sheet_path
 
 
 @pytest.fixture
@@ -27,7 +28,8 @@ def clock() -> Iterator[Clock]:
 
 @pytest.fixture(scope="session")
 def worksheet() -> Worksheet:
-    return load_worksheet()
+    """The default sheet with a floor a single pulse reaches (see tests/sheets.py)."""
+    return load_worksheet(pulse_sheet_path())
 
 
 @pytest.fixture(scope="session")

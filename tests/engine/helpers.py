@@ -68,7 +68,7 @@ def render(reply: Reply) -> list[str]:
         lines.append(f"[{head}] {p.text}")
         if p.detail and p.kind.value != "question":
             lines.append(f"    {p.detail}")
-        if p.review is not None:
+        if p.review is not None and p.kind.value == "review":  # (a saved one: the same card)
             lines.extend(f"    {a.number}. {a.label}: {a.answer or '(skipped)'}"
                          for a in p.review.answers)
         if p.choices:

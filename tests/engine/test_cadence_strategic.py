@@ -58,13 +58,13 @@ def test_strategic_for_one_customer_uses_the_strategic_questions(chat: Chat):
 def test_a_strategic_review_of_an_empty_book_says_what_to_do(chat: Chat):
     chat.start("", Cadence.STRATEGIC)
     assert [(p.kind.value, p.text) for p in chat.last] == [
-        ("error", "Your book is empty: grade a customer first with /grade <name>.")]
+        ("error", "Your book is empty: grade a customer first with the customer's name.")]
 
 
 def test_starting_without_a_name_asks_for_one(chat: Chat):
     chat.start("  ")
     assert [(p.kind.value, p.text) for p in chat.last] == [
-        ("error", "Which customer? Try /grade Acme (optionally followed by quarterly, annual "
+        ("error", "Which customer? Try Acme (optionally followed by quarterly, annual "
                   "or strategic).")]
 
 
@@ -83,22 +83,22 @@ def test_strategic_review_of_a_book_weakest_first(chat: Chat, alice, db):
     assert chat.transcript() == dedent("""
         > start  strategic
         [info] Strategic review of your book: 3 customers, weakest first. For each: invest more, maintain, invest less or exit.
-        [decision 1 of 3] Beta: D (26.2/100), the grade recommends exit. What do we do?
-            Lifted by Payment risk: Low - they pay on time (+3.8). Held back by Pays now: 1 — We lose money (-20.0); Renewal likelihood: 1 — Almost certainly not (-3.8); Outcomes delivered: 2 — Little (-3.8).
+        [decision 1 of 3] Beta: D (26.2/100, provisional: 37% answered), the grade recommends exit. What do we do?
+            Carried by Good for you, 0. Lifted by Payment risk: Low - they pay on time (+3.8). Held back by Pays now: 1 — We lose money (-20.0); Renewal likelihood: 1 — Almost certainly not (-3.8); Outcomes delivered: 2 — Little (-3.8). Provisional: 37% of the worksheet answered (5 of 14 questions).
           choices: Invest more | Maintain | Invest less | Exit
           actions: Skip | Pause
         > [Exit]
         [echo] Recorded: exit for Beta.
-        [decision 2 of 3] Gamma: B (65.4/100), the grade recommends maintain. What do we do?
-            Lifted by Cost to serve: About right (+15.0); Payment risk: Some - occasionally late (+0.4).
+        [decision 2 of 3] Gamma: B (65.4/100, provisional: 37% answered), the grade recommends maintain. What do we do?
+            Carried by Good for you, 50. Lifted by Cost to serve: About right (+15.0); Payment risk: Some - occasionally late (+0.4). Provisional: 37% of the worksheet answered (5 of 14 questions).
           choices: Invest more | Maintain | Invest less | Exit
           actions: Skip | Pause
         > [Exit] again
         (nothing)
         > maintain
         [echo] Recorded: maintain for Gamma.
-        [decision 3 of 3] Acme: A (100/100), the grade recommends invest more. What do we do?
-            Lifted by Pays now: 5 — Excellent and growing (+20.0); Cost to serve: About right (+15.0); Outcomes delivered: 5 — Transformational (+7.5).
+        [decision 3 of 3] Acme: A (100/100, provisional: 37% answered), the grade recommends invest more. What do we do?
+            Carried by Good for you, 100. Lifted by Pays now: 5 — Excellent and growing (+20.0); Cost to serve: About right (+15.0); Outcomes delivered: 5 — Transformational (+7.5). Provisional: 37% of the worksheet answered (5 of 14 questions).
           choices: Invest more | Maintain | Invest less | Exit
           actions: Skip | Pause
         > [Invest more]

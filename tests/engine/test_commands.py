@@ -127,7 +127,7 @@ def test_pause_keeps_answers_and_resume_continues(pulse: Chat, how: str):
           choices: Heavily over-serving | Somewhat over-serving | About right | Under-serving
           actions: Back | Skip | Why?
         > pause
-        [info] Paused. Say resume (or run /grade again) when you're ready; your answers are kept.
+        [info] Paused. Say resume when you're ready; your answers are kept.
         > about right
         [info] This grading is paused. Say resume to continue, or help for options.
         > [About right]
@@ -167,45 +167,52 @@ def test_cancel_and_discard_save_nothing(pulse: Chat, word: str):
     assert _grades(pulse) == []
     pulse.say("about right")
     assert [p.text for p in pulse.last] == [
-        "This grading is discarded. Start a new one with /grade."]
+        "This grading is discarded. Start a new one with the customer's name."]
     pulse.say("resume")
     assert [p.text for p in pulse.last] == ["This grading is discarded and cannot be resumed."]
     assert _state(pulse)[0] == "discarded"
 
 
-def test_save_midway_asks_once_then_stores_an_incomplete_grade(pulse: Chat):
-    """Half-way, "save" may mean "keep my progress": the first one shows the grade so far and
-    asks again; saying it again (or the review's Save) with no new answer saves."""
+def test_save_midway_asks_once_then_keeps_a_draft_below_the_floor(pulse: Chat):
+    """Half-way, "save" may mean "keep my progress": the first one says what the grade would
+    cover and asks once; saying it again (or the review's button) with no new answer saves —
+    or, with too little of the worksheet answered for a letter, keeps the grading as a draft."""
     pulse.say("save")
     assert [(p.kind.value, p.text) for p in pulse.last] == [
         ("error", "There is nothing to save yet: answer at least one question.")]
     pulse.say("4")
     pulse.say("save")
     assert [(p.kind.value, p.text) for p in pulse.last][:2] == [
-        ("info", "Only 1 of 5 questions are answered. Here is the grade they give: save it as "
-                 "it is, or say resume to answer the rest (pause keeps it for later)."),
-        ("review", "Acme: B (75/100), recommendation: maintain.")]
+        ("confirm", "Only 1 of 5 scored questions are answered (14% of the weighted sheet). "
+                    "Save the grade as it is?"),
+        ("review", "Acme: Not enough answers to grade yet (1 of 14 questions; a letter needs "
+                   "35% of the worksheet).")]
+    assert [o.label for o in pulse.last[0].actions] == ["Save anyway", "Answer question 2"]
     assert _grades(pulse) == []
     pulse.say("resume")
     assert pulse.last[-1].question_id == "service_level"
     pulse.say("about right")  # a new answer: the next save asks again
     pulse.say("save")
-    assert [p.kind.value for p in pulse.last] == ["info", "review"]
+    assert [p.kind.value for p in pulse.last] == ["confirm", "review"]
     assert _grades(pulse) == []
-    pulse.pick("Save")
-    assert pulse.transcript().split("\n")[-3:] == [
-        "> [Save]",
-        "[saved] Saved: Acme is graded A (85.7/100). Recommendation: invest more.",
-        "    Lifted by Cost to serve: About right (+21.4); Pays now: 4 — Solid margin (+14.3). "
-        "Incomplete: 70% of the weighted questions answered.",
+    # coverage: value 2 * (2 of 4) + fit 1.5 * (1 of 4) = 1.375 of 7 = 19.6%: no letter
+    pulse.pick("Keep as draft")
+    assert pulse.transcript().split("\n")[-4:] == [
+        "> [Keep as draft]",
+        "[info] Not enough answers to grade yet (2 of 14 questions; a letter needs 35% of the "
+        "worksheet). Kept as a draft: nothing was saved as a grade.",
+        "    Say resume (or run /grade again) to answer more.",
+        "  choices: Resume",
     ]
+    assert _grades(pulse) == []
+    assert _state(pulse)[0] == "paused"
+    assert set(_answers(pulse)) == {"pays_now", "service_level"}  # nothing lost
+    pulse.say("resume")
+    for a in ("3", "4", "low"):
+        pulse.say(a)
+    pulse.pick("Save")
     [g] = _grades(pulse)
-    assert g.coverage == 0.7
-    assert g.answers == {"pays_now": 4, "service_level": "right"}
-    assert _state(pulse)[0] == "saved"
-    pulse.say("3")  # the thread goes on after the save: nothing is reopened
-    assert [p.text for p in pulse.last] == ["This grading is saved. Start a new one with /grade."]
-    assert len(_grades(pulse)) == 1
+    assert (g.letter, g.coverage, g.provisional) == ("A", 0.368, True)
 
 
 def test_review_midway_shows_the_grade_so_far_and_keeps_the_place(pulse: Chat):
@@ -213,14 +220,14 @@ def test_review_midway_shows_the_grade_so_far_and_keeps_the_place(pulse: Chat):
     pulse.say("review")
     assert pulse.transcript().split("\n")[-9:] == dedent("""
         > review
-        [review] Acme: B (75/100), recommendation: maintain.
-            Lifted by Pays now: 4 — Solid margin (+25.0). Incomplete: 40% of the weighted questions answered.
+        [review] Acme: Not enough answers to grade yet (1 of 14 questions; a letter needs 35% of the worksheet).
+            Answer more (change N), keep it as a draft, or discard.
             1. Pays now: 4 — Solid margin
             2. Cost to serve: (skipped)
             3. Outcomes delivered: (skipped)
             4. Renewal likelihood: (skipped)
             5. Payment risk: (skipped)
-          actions: Save | Change an answer | Discard
+          actions: Keep as draft | Change an answer | Discard
         """).split("\n")  # noqa: E501
     assert _state(pulse) == ("open", 1)
     pulse.say("about right")
@@ -282,8 +289,8 @@ def test_change_from_review_returns_to_review(pulse: Chat, how: str):
         > 5
         [echo] Got it: 5 — Transformational
           actions: Change
-        [review] Acme: A (88.1/100), recommendation: invest more.
-            Lifted by Cost to serve: About right (+15.0); Pays now: 4 — Solid margin (+10.0); Outcomes delivered: 5 — Transformational (+7.5).
+        [review] Acme: A (88.1/100, provisional: 37% answered), recommendation: invest more.
+            Carried by Good for you, 75. Lifted by Cost to serve: About right (+15.0); Pays now: 4 — Solid margin (+10.0); Outcomes delivered: 5 — Transformational (+7.5). Provisional: 37% of the worksheet answered (5 of 14 questions).
             1. Pays now: 4 — Solid margin
             2. Cost to serve: About right
             3. Outcomes delivered: 5 — Transformational

@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from bot.engine import Choose, Text
+from bot.engine.inputs import confirm_option
 from scoring import Cadence
 from storage import sessions as sessions_db
 from storage.engine import session_scope
@@ -85,23 +86,38 @@ def test_a_double_clicked_skip_or_back_moves_once(pulse: Chat, label: str):
     assert _position(pulse) == (3 if label == "Skip" else 1)
 
 
-def test_an_earlier_questions_button_changes_that_answer_and_stays_put(pulse: Chat):
+def test_an_earlier_questions_button_changes_nothing_and_offers_to_change_it(pulse: Chat):
     q1_buttons = pulse.last
     pulse.say("4")
     pulse.say("about right")
-    pulse.last = q1_buttons  # the first question's message is still in the thread
+    pulse.last = q1_buttons  # the first question's card is still on screen somewhere
     pulse.pick("2 Thin margin")
-    assert pulse.last[0].text == "Got it: 2 — Thin margin"
-    assert pulse.prompt("question").question_id == "outcomes_value"
-    assert _current(pulse) == {"pays_now": 2, "service_level": "right"}
+    assert kinds(pulse.last) == ["info"]
+    assert pulse.last[0].text == ("That question was already answered (Pays now: 4 — Solid "
+                                  "margin), so that tap changed nothing. Change it?")
+    assert [o.value for o in pulse.last[0].actions] == ["c|change|1"]
+    assert _current(pulse) == {"pays_now": 4, "service_level": "right"}
     assert _position(pulse) == 2
+    pulse.last = q1_buttons  # the same answer tapped again (a double click): silence
+    assert pulse.pick("4 Solid margin") == []
+
+
+def test_a_skipped_questions_old_button_changes_nothing(pulse: Chat):
+    q1_buttons = pulse.last
+    pulse.say("skip")
+    pulse.last = q1_buttons
+    pulse.pick("2 Thin margin")
+    assert "was skipped, so that tap changed nothing" in pulse.last[0].text
+    assert _current(pulse) == {}
+    assert _position(pulse) == 1
 
 
 def test_a_lost_race_is_retried_on_fresh_state(pulse: Chat, monkeypatch):
     """Deterministic interleaving: input A reads the session, input B commits, then A writes.
     A's write must hit the optimistic lock, and A must be re-applied, not dropped."""
     conv, actor, sid = pulse.conv, pulse.actor, pulse.session_id
-    q1_button = pulse.option("2 Thin margin").value
+    # B: a confirmation of a later question mentioned in passing (it may be answered early)
+    b_value = confirm_option("renewal", 4)
     pulse.say("4")
     pulse.say("about right")
 
@@ -112,7 +128,7 @@ def test_a_lost_race_is_retried_on_fresh_state(pulse: Chat, monkeypatch):
     def interleaved(session, gs, answers, **kw):
         if not calls:  # A has read the session; now B gets in first
             calls.append("A (stale)")
-            replies["B"] = conv.handle(actor, Choose(q1_button), session_id=sid)
+            replies["B"] = conv.handle(actor, Choose(b_value), session_id=sid)
         else:
             calls.append("next")
         return real(session, gs, answers, **kw)
@@ -133,16 +149,18 @@ def test_a_lost_race_is_retried_on_fresh_state(pulse: Chat, monkeypatch):
 
     assert calls == ["A (stale)", "next", "next"]  # A, B, then A again
     assert len(conflicts) == 1
-    assert replies["B"][0].text == "Got it: 2 — Thin margin"
+    assert replies["B"][0].text == "Got it: 4 — Likely"
     assert replies["A"][0].text == "Got it: 3 — Some"
-    assert replies["A"][1].question_id == "renewal"
-    assert _current(pulse) == {"pays_now": 2, "service_level": "right", "outcomes_value": 3}
-    assert _position(pulse) == 3
+    assert replies["A"][1].question_id == "payment_risk"  # renewal is answered already
+    assert _current(pulse) == {"pays_now": 4, "service_level": "right", "outcomes_value": 3,
+                               "renewal": 4}
+    assert _position(pulse) == 4
 
 
 def test_two_inputs_racing_in_threads_both_land(pulse: Chat):
     """Real concurrency: each round, one thread answers the current question by text while
-    another clicks an answer button of question 1 (still on screen)."""
+    another clicks an answer button of question 1 (a stale card): the text lands, the stale
+    click changes nothing."""
     conv, actor, sid = pulse.conv, pulse.actor, pulse.session_id
     q1 = {n: pulse.option(label).value
           for n, label in ((1, "1 We lose money"), (2, "2 Thin margin"), (3, "3 Break-even-ish"))}
@@ -168,11 +186,11 @@ def test_two_inputs_racing_in_threads_both_land(pulse: Chat):
             t.join(timeout=20)
         assert not errors, errors
         assert _position(pulse) == round_ + 1
-        assert _current(pulse)["pays_now"] == round_
+        assert _current(pulse)["pays_now"] == 5
 
-    assert _current(pulse) == {"pays_now": 3, "service_level": "right", "outcomes_value": 3,
+    assert _current(pulse) == {"pays_now": 5, "service_level": "right", "outcomes_value": 3,
                                "renewal": 4}
-    assert len(_rows(pulse)) == 7  # 4 questions + 3 re-answers of question 1, none lost
+    assert len(_rows(pulse)) == 4  # 4 questions, none lost, none overwritten
 
 
 def test_the_same_input_from_two_replicas_at_once_records_once(pulse: Chat):

@@ -61,10 +61,21 @@ def test_card_of_a_graded_customer(db, office):
     assert (card.name, card.owner, card.letter, card.total) == ("Acme", "bob", "A", 100.0)
     assert (card.recommendation, card.profile, card.cadence) == (
         "invest_more", "good_for_you", "quarterly")
-    assert card.dimensions == {"value": 100.0, "fit": 100.0, "outcomes": 100.0}
+    # a grade covers the whole sheet: the goods the pulse does not ask are unanswered
+    assert card.dimensions == {"others": None, "skills": None, "value": 100.0, "fit": 100.0,
+                               "outcomes": 100.0}
+    # the second pulse re-answered all five questions of the first: nothing carried
+    assert card.sheet is None
+    assert card.carried_by == "Good for you, 100"
+    # coverage (value 2 * 2/4 + fit 1.5 * 1/4 + outcomes 1.5 * 4/5) / 7 = 36.8%
+    assert (card.provisional, card.coverage) == (True, 0.368)
     assert card.explanation == [
+        "Carried by Good for you, 100.",
         "Lifted by Pays now: 5 — Excellent and growing (+20.0); Cost to serve: About right "
-        "(+15.0); Outcomes delivered: 5 — Transformational (+7.5)."]
+        "(+15.0); Outcomes delivered: 5 — Transformational (+7.5).",
+        "Provisional: 37% of the worksheet answered (5 of 14 questions)."]
+    assert card.headline == ("A · 100/100 (provisional, 37% answered) · invest more · "
+                             "↑ +19.0 since A (81)")
     assert (card.previous_letter, card.previous_total) == ("A", 81.0)
     assert card.trend == "↑ +19.0 since A (81)"
     assert card.graded_by == "bob"
@@ -222,7 +233,7 @@ def test_creating_a_name_taken_in_someone_elses_book_says_whose_without_its_grad
     chat.send("[Pick #id]", Choose(pick_option(acme.id, None)))  # an id: not even the name
     from bot.engine.conversation import NOT_YOURS
 
-    assert [p.text for p in chat.last] == [NOT_YOURS]
+    assert [p.text for p in chat.last] == [NOT_YOURS + " Start with the customer's name."]
 
 
 def test_a_rep_asking_for_the_team_portfolio_is_told_it_needs_a_manager(db, office, worksheet):

@@ -69,8 +69,8 @@ def test_nobody_can_act_on_someone_elses_conversation(conv, team, db):
                     Choose(f"c|restart|{bob.session_id}")):
         reply = conv.handle(team["carl"], message, session_id=bob.session_id)
         assert [(p.kind.value, p.text) for p in reply] == [
-            ("error", "There is no grading in progress here. Start one with /grade "
-                      "<customer>.")], message
+            ("error", "There is no grading in progress here. Start one with the "
+                      "customer's name.")], message
     # even the manager does not type into the rep's own conversation
     reply = conv.handle(team["mia"], Text("about right"), session_id=bob.session_id)
     assert kinds(reply) == ["error"]
@@ -121,7 +121,7 @@ def test_the_engine_never_adds_markup_and_user_text_stays_verbatim(chat: Chat):
     assert "I don't know a customer called <!channel> *x*." in log
     assert "Grading <!channel> *x*: the quarterly worksheet, 5 questions." in log
     assert "How well does <!channel> *x* pay us right now, for the effort they take?" in log
-    assert "Saved: <!channel> *x* is graded A (80.6/100)." in log
+    assert "Saved: <!channel> *x* is graded A (80.6/100, provisional: 37% answered)." in log
 
     # the name is carried as it was typed, never pre-escaped, and nothing else is markup
     for line in chat.log:

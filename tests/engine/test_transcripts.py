@@ -64,8 +64,8 @@ def test_quarterly_pulse_by_buttons_ends_in_a_saved_grade(chat, db, alice):
         > [Low - they pay on time]
         [echo] Got it: Low - they pay on time
           actions: Change
-        [review] Acme: A (80.6/100), recommendation: invest more.
-            Lifted by Cost to serve: About right (+15.0); Pays now: 4 — Solid margin (+10.0); Payment risk: Low - they pay on time (+3.8).
+        [review] Acme: A (80.6/100, provisional: 37% answered), recommendation: invest more.
+            Carried by Good for you, 75. Lifted by Cost to serve: About right (+15.0); Pays now: 4 — Solid margin (+10.0); Payment risk: Low - they pay on time (+3.8). Provisional: 37% of the worksheet answered (5 of 14 questions).
             1. Pays now: 4 — Solid margin
             2. Cost to serve: About right
             3. Outcomes delivered: 3 — Some
@@ -73,8 +73,8 @@ def test_quarterly_pulse_by_buttons_ends_in_a_saved_grade(chat, db, alice):
             5. Payment risk: Low - they pay on time
           actions: Save | Change an answer | Discard
         > [Save]
-        [saved] Saved: Acme is graded A (80.6/100). Recommendation: invest more.
-            Lifted by Cost to serve: About right (+15.0); Pays now: 4 — Solid margin (+10.0); Payment risk: Low - they pay on time (+3.8).
+        [saved] Saved: Acme is graded A (80.6/100, provisional: 37% answered). Recommendation: invest more.
+            Carried by Good for you, 75. Lifted by Cost to serve: About right (+15.0); Pays now: 4 — Solid margin (+10.0); Payment risk: Low - they pay on time (+3.8). Provisional: 37% of the worksheet answered (5 of 14 questions).
         """)  # noqa: E501
 
     with session_scope(db) as s:
@@ -159,6 +159,7 @@ def test_annual_sheet_by_typed_answers_ends_in_a_saved_grade(chat, db, alice):
         [echo] Got it: About right
           actions: Change
         [question 10 of 15] Roughly what share of our revenue does Globex represent?
+          choices: under 0.5 % | 0.5–2 % | 2–15 % | 15–30 % | over 30 %
           actions: Back | Skip | Why?
         > 35%
         [echo] Got it: 35%
@@ -182,17 +183,19 @@ def test_annual_sheet_by_typed_answers_ends_in_a_saved_grade(chat, db, alice):
         [echo] Got it: Low - they pay on time
           actions: Change
         [question 14 of 15] On a scale of 0 to 10, how likely is Globex to recommend us to a peer?
+          choices: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10
           actions: Back | Skip | Why?
         > 9
         [echo] Got it: 9
           actions: Change
         [question 15 of 15] Anything the next person grading Globex should know? (or say skip)
-          actions: Back | Skip | Why?
+          choices: Nothing to add
+          actions: Back | Why?
         > Champion <@U42> moves to the US office
         [echo] Got it: Champion <@U42> moves to the US office
           actions: Change
-        [review] Globex: B (75.5/100), recommendation: maintain.
-            Lifted by Opens new ground: Yes (+3.6); Pays now: 4 — Solid margin (+3.6); Refers us: They already have (+3.6). Held back by Pro-bono or discounted: None of it (-2.1); Share of revenue: 35% (-0.5).
+        [review] Globex: A (82.2/100), recommendation: invest more.
+            Carried by Good for you, 81.2. Lifted by Pays now: 4 — Solid margin (+5.0); Refers us: They already have (+5.0); Target segment fit: 4 — Good fit (+3.8). Held back by Share of revenue: 35% (-0.8).
             1. Mission: 4 — Clearly
             2. Pro-bono or discounted: None of it
             3. Builds our skills: 3 — Some
@@ -210,13 +213,17 @@ def test_annual_sheet_by_typed_answers_ends_in_a_saved_grade(chat, db, alice):
             15. Notes: Champion <@U42> moves to the US office
           actions: Save | Change an answer | Discard
         > save
-        [saved] Saved: Globex is graded B (75.5/100). Recommendation: maintain.
-            Lifted by Opens new ground: Yes (+3.6); Pays now: 4 — Solid margin (+3.6); Refers us: They already have (+3.6). Held back by Pro-bono or discounted: None of it (-2.1); Share of revenue: 35% (-0.5).
+        [saved] Saved: Globex is graded A (82.2/100). Recommendation: invest more.
+            Carried by Good for you, 81.2. Lifted by Pays now: 4 — Solid margin (+5.0); Refers us: They already have (+5.0); Target segment fit: 4 — Good fit (+3.8). Held back by Share of revenue: 35% (-0.8).
         """)  # noqa: E501
 
     with session_scope(db) as s:
         latest = grades_db.latest_grade_by_name(s, alice.workspace_id, "Globex")
-        assert (latest.letter, latest.total) == ("B", 75.5)
+        # others (75 + 20) / 2 = 47.5; skills (50 + 100) / 2 = 75; value (150 + 75 + 100) / 4
+        # = 81.25 carries, skills adds 0.25 * (100 - 81.25) * (75 - 50) / 50 = 2.34;
+        # fit (150 + 100 + 40) / 4 = 72.5; outcomes (150 + 100 + 100 + 100) / 5 = 90
+        # total = (2 * 83.59 + 1.5 * 72.5 + 1.5 * 90) / 5 = 82.19 -> A
+        assert (latest.letter, latest.total) == ("A", 82.2)
         grade = grades_db.latest_grade(s, s.get(Customer, latest.customer_id))
         assert (grade.cadence, grade.period, grade.coverage) == ("annual", "2026", 1.0)
         assert grade.answers["revenue_share"] == 35

@@ -111,8 +111,9 @@ class SlackSender:
 
     def click(self, value: str, action_id: str = "choice:0", user: str = "U1",
               channel: str | None = None, message_ts: str = "0", thread_ts: str | None = None,
-              ephemeral: bool = False, **kw: Any) -> httpx.Response:
-        action = {"action_id": action_id, "block_id": "b", "value": value, "type": "button",
+              ephemeral: bool = False, block_id: str = "b", **kw: Any) -> httpx.Response:
+        action = {"action_id": action_id, "block_id": block_id, "value": value,
+                  "type": "button",
                   "action_ts": f"{time.time():.6f}"}
         return self._act(action, user, channel, message_ts, thread_ts, ephemeral, **kw)
 

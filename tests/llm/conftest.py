@@ -15,6 +15,7 @@ from bot.services import Services, build_services
 from scoring import Worksheet, load_worksheet
 from tests.conftest import report_line
 from tests.llm.fake_openai import FakeOpenAI
+from tests.sheets import pulse_sheet_path
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,8 @@ def make_interpreter(fake_llm: FakeOpenAI) -> Callable[..., LLMInterpreter]:
 def services(tmp_path: Path, fake_llm: FakeOpenAI) -> Services:
     """The whole bot (settings → database → worksheet → interpreter → engine) on a fresh
     SQLite file, with the LLM pointed at the fake server."""
-    settings = llm_settings(fake_llm, database_url=f"sqlite:///{tmp_path / 'gradebot.db'}")
+    settings = llm_settings(fake_llm, database_url=f"sqlite:///{tmp_path / 'gradebot.db'}",
+                            worksheet_path=pulse_sheet_path())  # a pulse alone has a letter
     sv = build_services(settings)
     assert isinstance(sv.interpreter, LLMInterpreter)
     sv.interpreter.cooldown = 0.0

@@ -155,4 +155,4 @@ def test_review_uses_the_summary_and_falls_back(services, fake_llm):
     review = rep.say("review")[-1]
     assert review.review is not None
     assert review.review.summary is None
-    assert review.detail.startswith("Lifted by")
+    assert review.detail.startswith("Carried by Good for you, 75. Lifted by")

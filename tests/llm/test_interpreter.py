@@ -324,7 +324,11 @@ def test_injection_sets_nothing_the_schema_does_not_allow(make_interpreter, fake
 
 
 def _grade(ws: Worksheet):
-    return grade(ws, {"pays_now": 4, "service_level": "over", "outcomes_value": 5,
+    # a pulse over an annual's answers (as the engine merges them): enough for a letter
+    return grade(ws, {"mission": 1, "pro_bono": "none", "skill_growth": 2, "new_ground": "no",
+                      "hire_later": 4, "refers": "already", "segment_fit": 4,
+                      "revenue_share": 10, "advocacy": 9,
+                      "pays_now": 4, "service_level": "over", "outcomes_value": 5,
                       "renewal": 4, "payment_risk": "high"}, "quarterly")
 
 
@@ -339,7 +343,8 @@ def test_summary(make_interpreter, fake_llm, worksheet):
     assert req.schema_name == "GradeSummary"
     facts = req.payload
     assert set(facts) == {"letter", "total", "recommendation", "dimensions", "lifted_by",
-                          "held_back_by", "caps"}
+                          "held_back_by", "caps", "carried_by", "provisional"}
+    assert facts["carried_by"] == "Good for you, 81.2"
     assert facts["letter"] == g.letter
     assert facts["recommendation"] == g.recommendation.label
     assert facts["lifted_by"] == [r.text for r in g.reasons_up[:5]]

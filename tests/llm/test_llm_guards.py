@@ -39,7 +39,13 @@ def test_json_object_only_server_is_detected_once(make_interpreter, fake_llm, wo
     assert [r.body["response_format"]["type"] for r in fake_llm.requests[2:]] == ["json_object"]
     fake_llm.script(summary("The customer earns its grade on solid margins and renewals."))
     from scoring import grade
-    g = grade(worksheet, {"pays_now": 4, "renewal": 4}, "quarterly")
+    # enough of the sheet for a letter (a grade without one has nothing to summarise)
+    g = grade(worksheet, {"mission": 1, "pro_bono": "none", "skill_growth": 2,
+                          "new_ground": "no", "hire_later": 4, "refers": "already",
+                          "segment_fit": 4, "revenue_share": 10, "advocacy": 9,
+                          "pays_now": 4, "service_level": "right", "outcomes_value": 4,
+                          "renewal": 4, "payment_risk": "low"}, "quarterly")
+    assert g.letter is not None
     assert interp.summarize(g, "Initech") is not None
     assert fake_llm.requests[-1].body["response_format"]["type"] == "json_object"
 

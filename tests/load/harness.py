@@ -48,9 +48,10 @@ from storage.models import Answer, Customer, Grade, GradingSession
 from tests.fakes.proxy import RoundRobinProxy
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, TEAM, ServerThread, sign
+from tests.sheets import pulse_sheet_path
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKSHEET = load_worksheet()
+WORKSHEET = load_worksheet(pulse_sheet_path())  # the sheet the replicas grade with
 QUARTERLY = [q.id for q in WORKSHEET.questions_for("quarterly")]
 APOLOGY = "Sorry — something went wrong on my side"
 ACK_LIMIT = 3.0  # seconds: Slack gives up on an ack after 3 s
@@ -114,8 +115,13 @@ def text_objects(node: Any, kind: str | None = None) -> list[str]:
 
 
 def shown(args: dict[str, Any]) -> str:
-    """What the rep reads of a message: its blocks' texts, else its top-level text."""
-    return "\n".join(text_objects(blocks_of(args))) or str(args.get("text") or "")
+    """What the rep reads of a message: its blocks' texts (the three entities every text
+    object is escaped with shown as characters, as Slack shows them), else its top-level
+    text."""
+    shown_text = "\n".join(text_objects(blocks_of(args)))
+    if shown_text:
+        return shown_text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return str(args.get("text") or "")
 
 
 def values(args: dict[str, Any]) -> list[str]:
@@ -741,6 +747,8 @@ def replica_env(db_url: str, api: FakeSlackAPI, **extra: str) -> dict[str, str]:
     env.update({"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": "xoxb-test",
                 "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.base_url,
                 "GRADEBOT_SWEEP_MINUTES": "0", "GRADEBOT_LOG_JSON": "false",
+                # one pulse has a (provisional) letter on this sheet (tests/sheets.py)
+                "GRADEBOT_WORKSHEET": str(pulse_sheet_path()),
                 "PYTHONUNBUFFERED": "1", **extra})
     return env
 
@@ -916,7 +924,8 @@ class InProcess:
         self.own_api = api is None
         cfg = load_settings(**{"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
                                "SLACK_API_URL": self.api.base_url, "DATABASE_URL": db_url,
-                               "GRADEBOT_LOG_JSON": "false", **settings})
+                               "GRADEBOT_LOG_JSON": "false",
+                               "GRADEBOT_WORKSHEET": str(pulse_sheet_path()), **settings})
         self.sv = build_services(cfg)
         self.server = ServerThread(create_asgi(self.sv, build_slack_app(self.sv))).start()
         self.lat = Latencies()

@@ -90,10 +90,12 @@ async def test_reminder_thread_in_the_dm(db: Engine, world: World, api: FakeSlac
     assert [b["text"]["text"] for b in btns if b["value"].startswith("rem|")] == [
         "Snooze 1 day", "Snooze 1 week", "Out of office"]
     assert all(_ACTION_PATTERN.match(b["action_id"]) for b in btns)
-    # names only in plain_text; no mrkdwn anywhere; top-level texts carry no names
+    # names only in plain_text, escaped like every text object (Slack shows the characters);
+    # no mrkdwn anywhere; top-level texts carry no names
     plain = "\n".join(texts_by_type(blocks, "plain_text"))
-    assert "<!channel> <@U123> *Acme* · B · last graded 2027-11-10" in plain
-    assert "Beta & Co · never graded" in plain
+    assert "&lt;!channel&gt; &lt;@U123&gt; *Acme* · B · last graded 2027-11-10" in plain
+    assert "<!channel>" not in plain
+    assert "Beta &amp; Co · never graded" in plain
     assert texts_by_type([blocks_of(parent), blocks], "mrkdwn") == []
     assert "Acme" not in listing.args["text"]
     assert "<" not in parent.args["text"]
@@ -396,7 +398,7 @@ async def test_grade_drop_alert_to_the_owner(db: Engine, world: World, api: Fake
     assert "<!channel>" not in \
         alert.args["text"]
     plain = "\n".join(texts_by_type(blocks_of(alert), "plain_text"))
-    assert "<!channel> Acme was re-graded by Greg" in plain
+    assert "&lt;!channel&gt; Acme was re-graded by Greg" in plain
     assert "from A to C (85 → 52/100; recommendation: invest less)" in plain
     (btn,) = buttons(blocks_of(alert))
     assert btn["value"] == f"pick||{dropped}"
@@ -423,7 +425,7 @@ async def test_manager_digest_once_per_quarter(db: Engine, world: World, api: Fa
     assert "• Ana: 1 / 2 (50%)" in body
     assert "• Ben: 1 / 1 (100%)" in body
     assert "• Alpha: A → B (85 → 70)" in body
-    assert "• Beta <b> (D, 35/100) — owner Ana" in body
+    assert "• Beta &lt;b&gt; (D, 35/100) — owner Ana" in body  # escaped, as every text object
     assert texts_by_type(blocks_of(digest), "mrkdwn") == []
     assert (await sweep(db, notifier, T + timedelta(days=5))).digests == 0
     assert len([c for c in parents(api) if c.args["channel"] == "CDIGEST"]) == 1

@@ -1,6 +1,8 @@
 """Grades: properties over random legal answers, illegal input, knock-outs, explanations and
-cadences. Worked numbers use the default sheet's weights: dimensions others 1, skills 1,
-value 2, fit 1.5, outcomes 1.5 (sum 7); scale points 1..5 = 0, 25, 50, 75, 100."""
+coverage. Worked numbers use the default sheet (v2): the strongest good at weight 2 beside
+fit 1.5 and outcomes 1.5 (sum 5); coverage uses the dimension weights others 1, skills 1,
+value 2, fit 1.5, outcomes 1.5 (sum 7) over the whole sheet's 14 scored questions; scale
+points 1..5 = 0, 25, 50, 75, 100; a letter needs 60 % coverage."""
 
 from __future__ import annotations
 
@@ -57,6 +59,8 @@ def test_grade_invariants(ws: Worksheet, cadence: Cadence, data: st.DataObject) 
     for s in g.goods.values():
         assert s is None or 0 <= s <= 100
 
+    assert g.questions == len(ws.scored_questions)
+    assert g.answered == sum(1 for q in ws.scored_questions if q.id in answers)
     # the explanation adds up: 50 plus every reason's impact is the total, to its rounding
     # (compared unrounded: rounding the sum again can land 0.1 away at a .x5 boundary)
     assert abs(g.total - (50 + sum(r.impact for r in g.reasons))) <= 0.05 + 1e-9
@@ -64,21 +68,33 @@ def test_grade_invariants(ws: Worksheet, cadence: Cadence, data: st.DataObject) 
     impacts = [r.impact for r in g.reasons]
     assert impacts == sorted(impacts, reverse=True)
 
-    # the letter is the first band the total reaches; a knock-out only ever lowers the advice
-    letter, advice = _letter_for(ws, g.total)
-    assert (g.letter, g.score_recommendation) == (letter, advice)
-    assert g.recommendation.rank <= g.score_recommendation.rank
-    caps = [k.cap.rank for k in g.knockouts]
-    assert g.recommendation.rank == min([advice.rank, *caps])
-
-    # coverage: some, and all only when every scored question asked was answered
-    scored_ids = {q.id for q in asked(ws, cadence) if q.scored}
+    # coverage: some, and all only when every scored question of the sheet was answered
+    scored_ids = {q.id for q in ws.scored_questions}
     assert 0 < g.coverage <= 1
     assert (g.coverage == 1) == (scored_ids <= answers.keys())
     assert g.complete == (scored_ids <= answers.keys())
-    assert any(line.startswith("Incomplete") for line in g.explanation()) != g.complete
+    lines = g.explanation()
+    assert any(line.startswith("Provisional") for line in lines) == g.provisional
+
+    # below the floor: no letter, no advice, no knock-out, and it says so first
+    assert g.graded == (g.coverage >= ws.grading.coverage_floor)
+    if not g.graded:
+        assert (g.letter, g.recommendation, g.score_recommendation) == (None, None, None)
+        assert g.knockouts == ()
+        assert lines[0].startswith("Not enough answers to grade yet (")
+        return
+    # the letter is the first band the total reaches; a knock-out only ever lowers the
+    # advice, and is listed only when it did
+    letter, advice = _letter_for(ws, g.total)
+    assert (g.letter, g.score_recommendation) == (letter, advice)
+    assert g.recommendation is not None
+    assert g.recommendation.rank <= advice.rank
+    caps = [k.cap.rank for k in g.knockouts]
+    assert all(c < advice.rank for c in caps)
+    assert g.recommendation.rank == min([advice.rank, *caps])
 
     # the profile is the best good, and only when it is at least middling
+    assert g.profile in (None, g.carrier)
     if g.profile is not None:
         best = g.goods[g.profile]
         assert best is not None
@@ -104,9 +120,11 @@ def test_raising_a_scale_answer_never_lowers_the_grade(ws: Worksheet, cadence: C
     dim_after = next(d.score for d in after.dimensions if d.id == q.dimension)
     assert dim_after > dim_before  # strictly: the answer moved 25+ points within its dimension
     assert after.total >= before.total
-    # a better letter, and knock-outs can only be lifted (segment fit 1 -> 2+), never added
-    assert after.recommendation.rank >= before.recommendation.rank
-    assert {k.id for k in after.knockouts} <= {k.id for k in before.knockouts}
+    assert after.coverage == before.coverage
+    if before.recommendation is not None and after.recommendation is not None:
+        # a better letter, and knock-outs can only be lifted (segment fit 1 -> 2+)
+        assert after.recommendation.rank >= before.recommendation.rank
+        assert {k.cap for k in after.knockouts} <= {k.cap for k in before.knockouts}
 
 
 @pytest.mark.parametrize("cadence", CADENCES)
@@ -124,17 +142,17 @@ def test_same_answers_same_grade(ws: Worksheet, cadence: Cadence, data: st.DataO
 @pytest.mark.parametrize("cadence", [Cadence.QUARTERLY, Cadence.STRATEGIC])
 @PROPS
 @given(data=st.data())
-def test_only_the_cadence_questions_count(ws: Worksheet, cadence: Cadence,
-                                          data: st.DataObject) -> None:
+def test_every_grade_covers_the_whole_sheet(ws: Worksheet, cadence: Cadence,
+                                            data: st.DataObject) -> None:
+    """The cadence names the grading; the grade is over every answer it is given (a pulse's
+    are merged with earlier ones first), whichever cadence asked them."""
     everything = data.draw(full_answer_sets(ws, Cadence.ANNUAL))
-    ids = {q.id for q in ws.questions_for(cadence)}
-    subset = {k: v for k, v in everything.items() if k in ids}
-    # answers to questions this cadence does not ask are ignored, even illegal ones
-    noisy = {**everything, "mission": 99 if "mission" not in ids else everything["mission"],
-             "no_such_question": "?"}
-    g = grade(ws, noisy, cadence)
-    assert g == grade(ws, subset, cadence)
-    assert {r.question_id for r in g.reasons} <= ids
+    g = grade(ws, {**everything, "no_such_question": "?"}, cadence)
+    annual = grade(ws, everything, Cadence.ANNUAL)
+    assert g.cadence is cadence
+    assert (g.total, g.letter, g.recommendation, g.profile, g.coverage, g.reasons) == (
+        annual.total, annual.letter, annual.recommendation, annual.profile, annual.coverage,
+        annual.reasons)
     assert g.complete
 
 
@@ -155,7 +173,7 @@ def test_illegal_value_names_the_question(ws: Worksheet, qid: str, value: object
     ({}, Cadence.ANNUAL),
     ({"notes": "text is not scored"}, Cadence.ANNUAL),
     ({"nobody_asked": 5}, Cadence.ANNUAL),
-    ({"mission": 5, "advocacy": 9}, Cadence.QUARTERLY),  # annual-only questions
+    ({"nobody_asked": 5, "notes": "x"}, Cadence.QUARTERLY),
 ])
 def test_no_scored_answer_is_no_grade(ws: Worksheet, answers: dict[str, Any],
                                       cadence: Cadence) -> None:
@@ -181,9 +199,9 @@ def test_perfect_grade(ws: Worksheet) -> None:
 
 def test_misfit_caps_a_high_grade_at_invest_less(ws: Worksheet) -> None:
     g = grade(ws, {**PERFECT, "segment_fit": 1})
-    # fit = (0*2 + 100 + 100) / 4 = 50; total = (100 + 100 + 2*100 + 1.5*50 + 1.5*100) / 7
-    #     = 625 / 7 = 89.29 -> 89.3, an A
-    assert (g.total, g.letter) == (89.3, "A")
+    # fit = (0*2 + 100 + 100) / 4 = 50; goods = 100 (all three are; the second adds
+    # 0.25 * (100 - 100) * ... = 0); total = (2*100 + 1.5*50 + 1.5*100) / 5 = 85, an A
+    assert (g.total, g.letter) == (85.0, "A")
     assert g.score_recommendation is Recommendation.INVEST_MORE
     assert g.recommendation is Recommendation.INVEST_LESS
     assert [k.id for k in g.knockouts] == ["misfit"]
@@ -193,28 +211,51 @@ def test_misfit_caps_a_high_grade_at_invest_less(ws: Worksheet) -> None:
 
 def test_high_payment_risk_caps_at_maintain(ws: Worksheet) -> None:
     g = grade(ws, {**PERFECT, "payment_risk": "high"})
-    # outcomes = (100*2 + 100 + 10 + 100) / 5 = 82; total = (400 + 150 + 1.5*82) / 7
-    #          = 673 / 7 = 96.14 -> 96.1
-    assert (g.total, g.letter) == (96.1, "A")
+    # outcomes = (100*2 + 100 + 10 + 100) / 5 = 82; total = (200 + 150 + 1.5*82) / 5
+    #          = 473 / 5 = 94.6
+    assert (g.total, g.letter) == (94.6, "A")
     assert g.recommendation is Recommendation.MAINTAIN
     assert [k.id for k in g.knockouts] == ["non_payer"]
     assert any("payment risk" in line for line in g.explanation())
 
 
-def test_two_knockouts_the_lowest_cap_wins(ws: Worksheet) -> None:
+def test_of_two_knockouts_only_the_one_that_lowers_the_advice_counts(ws: Worksheet) -> None:
     g = grade(ws, {**PERFECT, "payment_risk": "high", "segment_fit": 1})
-    assert g.letter == "A"
+    # fit 50, outcomes 82: total = (200 + 75 + 123) / 5 = 79.6, a B (maintain by score)
+    assert (g.total, g.letter) == (79.6, "B")
+    assert g.score_recommendation is Recommendation.MAINTAIN
     assert g.recommendation is Recommendation.INVEST_LESS
-    assert {k.id for k in g.knockouts} == {"misfit", "non_payer"}
+    # the non-payer cap (maintain) is no lower than the B's advice: only the mis-fit counts
+    assert [k.id for k in g.knockouts] == ["misfit"]
 
 
-def test_knockout_never_raises_the_advice(ws: Worksheet) -> None:
-    worst = {"pays_now": 1, "outcomes_value": 1, "renewal": 1, "payment_risk": "high",
-             "service_level": "heavy_over"}
-    g = grade(ws, worst, Cadence.QUARTERLY)
-    assert g.letter == "D"
-    assert g.recommendation is Recommendation.EXIT
-    assert [k.id for k in g.knockouts] == ["non_payer"]
+def test_knockout_that_changes_nothing_is_not_listed(ws: Worksheet) -> None:
+    worst = {"mission": 1, "pro_bono": "none", "skill_growth": 1, "new_ground": "no",
+             "pays_now": 1, "hire_later": 1, "refers": "never", "segment_fit": 2,
+             "service_level": "heavy_over", "revenue_share": 0.1, "outcomes_value": 1,
+             "renewal": 1, "payment_risk": "high", "advocacy": 0}
+    g = grade(ws, worst)
+    # others 10 carries; fit (50 + 10 + 30) / 4 = 22.5; outcomes (0 + 0 + 10 + 0) / 5 = 2
+    # total = (2*10 + 1.5*22.5 + 1.5*2) / 5 = 56.75 / 5 = 11.35 -> D, exit
+    assert (g.total, g.letter, g.recommendation) == (11.3, "D", Recommendation.EXIT)
+    # the high payment risk caps at maintain: no lower than exit, so it changed nothing
+    assert g.knockouts == ()
+    assert not any("payment risk" in line for line in g.explanation())
+
+
+def test_knockout_above_the_advice_is_not_shown_next_to_it(ws: Worksheet) -> None:
+    """Issue 14: "A high payment risk caps the recommendation at maintain" was shown next
+    to "invest less", where it changed nothing."""
+    answers = {"mission": 1, "pro_bono": "none", "skill_growth": 1, "new_ground": "no",
+               "pays_now": 2, "hire_later": 2, "refers": "unlikely", "segment_fit": 5,
+               "service_level": "right", "revenue_share": 10, "outcomes_value": 3,
+               "renewal": 3, "payment_risk": "high", "advocacy": 7}
+    g = grade(ws, answers)
+    # value 25 carries; fit 100; outcomes (100 + 50 + 10 + 60) / 5 = 44
+    # total = (50 + 150 + 66) / 5 = 53.2 -> C, invest less (below the cap of maintain)
+    assert (g.total, g.letter, g.recommendation) == (53.2, "C", Recommendation.INVEST_LESS)
+    assert g.knockouts == ()
+    assert not any("payment risk" in line for line in g.explanation())
 
 
 def test_segment_fit_two_is_no_knockout(ws: Worksheet) -> None:
@@ -223,28 +264,31 @@ def test_segment_fit_two_is_no_knockout(ws: Worksheet) -> None:
     assert g.recommendation is g.score_recommendation
 
 
-def test_misfit_knockout_is_not_applied_where_segment_fit_is_not_asked(ws: Worksheet) -> None:
+def test_no_letter_no_knockout(ws: Worksheet) -> None:
     g = grade(ws, {"pays_now": 5, "segment_fit": 1}, Cadence.QUARTERLY)
+    assert g.letter is None
     assert g.knockouts == ()
-    assert g.recommendation is Recommendation.INVEST_MORE
+    assert g.recommendation is None
 
 
 # ---------------------------------------------------------------------- explanations
-def test_explanation_of_a_partial_grade(ws: Worksheet) -> None:
+def test_explanation_of_a_grade_below_the_floor(ws: Worksheet) -> None:
     g = grade(ws, {"pays_now": 5, "segment_fit": 1})
-    # value = 100 (only Pays now), fit = 0 (only segment fit); answered dimension weight 3.5
-    # total = (2*100 + 1.5*0) / 3.5 = 57.14 -> 57.1, a C (45..65): invest less
-    # impacts: Pays now (100-50) * 2/3.5 = +28.57; segment fit (0-50) * 1.5/3.5 = -21.43
+    # value = 100 (only Pays now) carries at weight 2, fit = 0 (only segment fit) at 1.5
+    # total = (2*100 + 1.5*0) / 3.5 = 57.14 -> 57.1 ... but no letter:
     # coverage: value 2 * (2 of 4 question weight) + fit 1.5 * (2 of 4) = 1.75 of 7 = 25%
-    assert (g.total, g.letter, g.recommendation) == (57.1, "C", Recommendation.INVEST_LESS)
+    # impacts: Pays now (100-50) * 2 * (2/3.5) / 2 = +28.57; fit (0-50) * 2 * (1.5/3.5) / 4
+    assert (g.total, g.letter, g.recommendation) == (57.1, None, None)
     assert g.coverage == 0.25
+    assert not g.provisional
     assert [(r.question_id, round(r.impact, 2)) for r in g.reasons] == [
         ("pays_now", 28.57), ("segment_fit", -21.43)]
     assert g.explanation() == [
+        "Not enough answers to grade yet (2 of 14 questions; a letter needs 60% of the "
+        "worksheet).",
+        "Carried by Good for you, 100.",
         "Lifted by Pays now: 5 — Excellent and growing (+28.6).",
         "Held back by Target segment fit: 1 — Clear mis-fit (-21.4).",
-        "A clear mis-fit with our target segment caps the recommendation at invest less.",
-        "Incomplete: 25% of the weighted questions answered.",
     ]
     dims = {d.id: d for d in g.dimensions}
     assert (dims["value"].score, dims["value"].answered, dims["value"].asked) == (100, 1, 3)
@@ -253,37 +297,54 @@ def test_explanation_of_a_partial_grade(ws: Worksheet) -> None:
     assert g.goods[Good.US] == 100
 
 
+def test_a_provisional_grade_says_how_much_it_covers(ws: Worksheet) -> None:
+    partial = {k: v for k, v in PERFECT.items()
+               if k not in ("mission", "pro_bono", "skill_growth", "new_ground")}
+    g = grade(ws, partial)
+    # others and skills unanswered: coverage (2 + 1.5 + 1.5) of 7 = 71.4%, above the floor
+    assert (g.total, g.letter, g.coverage) == (100.0, "A", 0.714)
+    assert g.provisional
+    assert not g.complete
+    assert g.explanation()[-1] == ("Provisional: 71% of the worksheet answered (10 of 14 "
+                                   "questions).")
+
+
 def test_explanation_lists_at_most_top_reasons_each_way(ws: Worksheet) -> None:
     g = grade(ws, {**PERFECT, "mission": 1, "skill_growth": 1, "renewal": 1, "pays_now": 1})
-    [up, down] = g.explanation(top=2)
+    # others 50, skills 50, value 50: a tie, carried by the first of them (Good for you)
+    [carried, up, down] = g.explanation(top=2)
+    assert carried == "Carried by Good for you, 50."
     assert up.count(";") == 1
     assert down.count(";") == 1
-    # the biggest drag is Pays now: (0-100) points at weight 2 in a dimension of weight 2
+    # the biggest drag is Pays now: (0-50) * 2 * (2/5) / 4 = -10 (renewal: (0-50) * 0.06)
     assert down.startswith("Held back by Pays now: 1 — We lose money (")
 
 
 def test_neutral_answers_are_not_reasons(ws: Worksheet) -> None:
     g = grade(ws, {"pays_now": 3, "outcomes_value": 3}, Cadence.QUARTERLY)
-    # coverage: value 2 * (2 of 2) + outcomes 1.5 * (2 of 4 question weight) = 2.75 of 5
+    # coverage: value 2 * (2 of 4) + outcomes 1.5 * (2 of 5 question weight) = 1.6 of 7
     assert g.total == 50
     assert g.reasons == ()
-    assert g.coverage == 0.55
-    assert g.explanation() == ["Incomplete: 55% of the weighted questions answered."]
+    assert g.coverage == 0.229
+    assert g.explanation() == [
+        "Not enough answers to grade yet (2 of 14 questions; a letter needs 60% of the "
+        "worksheet).", "Carried by Good for you, 50."]
 
 
-def test_quarterly_grade_by_hand(ws: Worksheet) -> None:
+def test_a_pulse_alone_is_not_enough_for_a_letter(ws: Worksheet) -> None:
     answers = {"pays_now": 4, "service_level": "right", "outcomes_value": 4, "renewal": 4,
-               "payment_risk": "low", "mission": 1, "segment_fit": 1}
+               "payment_risk": "low"}
     g = grade(ws, answers, "quarterly")
-    # only value (Pays now), fit (Cost to serve) and outcomes are asked quarterly:
-    # value 75; fit 100; outcomes (75*2 + 75 + 100) / 4 = 81.25
-    # total = (2*75 + 1.5*100 + 1.5*81.25) / 5 = 421.875 / 5 = 84.375 -> 84.4, an A
-    assert (g.total, g.letter, g.recommendation) == (84.4, "A", Recommendation.INVEST_MORE)
-    assert [d.id for d in g.dimensions] == ["value", "fit", "outcomes"]
+    # value 75 carries; fit 100 (cost to serve only); outcomes (75*2 + 75 + 100) / 4 = 81.25
+    # total = (2*75 + 1.5*100 + 1.5*81.25) / 5 = 421.875 / 5 = 84.375 -> 84.4 ...
+    # coverage: value 2 * (2 of 4) + fit 1.5 * (1 of 4) + outcomes 1.5 * (4 of 5) = 2.575 / 7
+    assert g.total == 84.4
+    assert g.coverage == 0.368
+    assert (g.letter, g.recommendation) == (None, None)
+    assert [d.id for d in g.dimensions] == ["others", "skills", "value", "fit", "outcomes"]
     assert g.goods == {Good.US: 75.0, Good.SKILLS: None, Good.OTHERS: None}
     assert g.profile is Good.US
-    assert g.complete
-    assert g.knockouts == ()
+    assert (g.answered, g.questions) == (5, 14)
 
 
 def test_profile_is_none_when_no_good_is_middling(ws: Worksheet) -> None:
@@ -319,8 +380,10 @@ def test_reverse_scale_and_linear_percent() -> None:
     assert g.total == pytest.approx(81.2, abs=0.051)
     assert g.profile is Good.SKILLS
     assert (g.worksheet_id, g.worksheet_version) == ("custom", 3)
-    assert grade(ws, {"churn": 5}).total == 0
-    assert grade(ws, {"churn": 5}).letter == "F"
+    assert grade(ws, {"churn": 5, "discount": 100}).total == 0
+    assert grade(ws, {"churn": 5, "discount": 100}).letter == "F"
+    # churn alone is 1 of 4 question weight: 25% coverage, no letter
+    assert grade(ws, {"churn": 5}).letter is None
 
 
 def test_strategic_falls_back_to_annual_questions_when_none_are_strategic() -> None:

@@ -392,12 +392,23 @@ def test_knockout_that_fits_its_question_loads_and_fires(
         tmp_path: Path, knockout: dict[str, Any], hit: dict[str, Any],
         miss: dict[str, Any]) -> None:
     raw = minimal()
-    raw["knockouts"] = [knockout]
+    # capped at exit, on an otherwise well-answered sheet: a knock-out is listed only when it
+    # lowers the recommendation, and only a grade with enough answers has one
+    raw["knockouts"] = [{**knockout, "cap": "exit"}]
     ws = load_worksheet(_write(tmp_path, raw))
     assert [(k.id, k.op, k.value) for k in ws.knockouts] == [
         ("rule", knockout["op"], knockout["value"])]
-    assert [k.id for k in grade(ws, hit).knockouts] == ["rule"]
-    assert grade(ws, miss).knockouts == ()
+    rest = {k: v for k, v in WELL_ANSWERED.items() if k != knockout["question"]}
+    hit_grade = grade(ws, {**rest, **hit})
+    assert hit_grade.score_recommendation is not None
+    assert hit_grade.score_recommendation.value != "exit"
+    assert [k.id for k in hit_grade.knockouts] == ["rule"]
+    assert grade(ws, {**rest, **miss}).knockouts == ()
+
+
+# every question of minimal() answered well (the knock-out tests replace one of them)
+WELL_ANSWERED: dict[str, Any] = {"pays": 4, "refers": "yes", "tier": "gold", "share": 50,
+                                 "nps": 10}
 
 
 def _gradebot() -> list[str]:

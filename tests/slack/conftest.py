@@ -28,6 +28,7 @@ from storage.engine import upgrade
 from storage.models import Answer, Customer, Grade, GradingSession
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, ServerThread, SlackSender
+from tests.sheets import pulse_sheet_path
 from tests.slack.blockkit import check_payload
 
 USER = "U1"  # the rep; the fake's conversations.open gives their DM as "D1"
@@ -88,7 +89,8 @@ def make_env(tmp_path: Path, fake_slack: FakeSlackAPI, migrated_db: Path,
         settings = load_settings(**{
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake_slack.base_url, "DATABASE_URL": f"sqlite:///{db}",
-            "GRADEBOT_ADMINS": "UADMIN", **overrides})
+            "GRADEBOT_ADMINS": "UADMIN", "GRADEBOT_WORKSHEET": str(pulse_sheet_path()),
+            **overrides})
         sv = build_services(settings, migrate=False)
         server = ServerThread(create_asgi(sv, build_slack_app(sv))).start()
         sender = RecordingSender(server.url, fake_slack.response_url())
@@ -150,7 +152,7 @@ def blocks_of(call_args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def texts(blocks: Any) -> str:
-    """All visible text of some blocks, for assertions."""
+    """All visible text of some blocks, as a rep reads it, for assertions."""
     out: list[str] = []
 
     def walk(node: Any) -> None:
@@ -164,7 +166,8 @@ def texts(blocks: Any) -> str:
                 walk(v)
 
     walk(blocks)
-    return "\n".join(out)
+    # Slack shows the characters of the three entities every text object is escaped with
+    return "\n".join(out).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def shown(call: Call) -> str:
@@ -226,6 +229,23 @@ class Rep:
     def responses(self) -> list[Call]:
         return self.api.of("response_url")
 
+    def messages(self, thread: str | None = None) -> list[Call]:
+        """The DM's (or a thread's) messages as they look now: each posted message with the
+        text and blocks of its latest ``chat.update`` (gradebot updates in place)."""
+        updates: dict[str, dict[str, Any]] = {}
+        for c in self.api.of("chat.update"):
+            if c.result is not None and c.args.get("channel") == self.dm:
+                updates[str(c.args.get("ts"))] = c.args
+        out = []
+        for c in self.posts(thread):
+            ts = str((c.result or {}).get("ts"))
+            if ts in updates:
+                args = {**c.args, "text": updates[ts].get("text"),
+                        "blocks": updates[ts].get("blocks")}
+                c = Call("chat.postMessage", args, c.at, c.result)
+            out.append(c)
+        return out
+
     @staticmethod
     def ts_of(call: Call) -> str:
         """The ts Slack (the fake) gave a posted message."""
@@ -234,7 +254,7 @@ class Rep:
     def question(self) -> Call:
         """The latest question in the thread (a message with answer or skip buttons)."""
         def latest() -> Call | None:
-            for c in reversed(self.posts(self.thread)):
+            for c in reversed(self.messages(self.thread)):
                 if any(b["value"].startswith(("a|", "c|skip"))
                        for b in buttons(blocks_of(c.args))):
                     return c
@@ -252,9 +272,11 @@ class Rep:
         """Click the button with ``value`` on the posted message ``call``."""
         btn = next((b for b in buttons(blocks_of(call.args)) if b["value"] == value), None)
         assert btn is not None, f"no button {value!r} in {shown(call)}"
+        block = next((b.get("block_id") for b in blocks_of(call.args)
+                      if btn in (b.get("elements") or []) or b.get("accessory") == btn), None)
         r = self.slack.click(value, action_id=btn["action_id"], user=self.user,
                              channel=self.dm, message_ts=self.ts_of(call),
-                             thread_ts=call.args.get("thread_ts"), **kw)
+                             thread_ts=call.args.get("thread_ts"), block_id=block or "b", **kw)
         assert r.status_code == 200, r.text
         return r
 
@@ -291,13 +313,17 @@ class Rep:
         return self.thread
 
     def answer(self, index: int = 0) -> Call:
-        """Click the index-th answer button of the current question; wait for what follows."""
+        """Click the index-th answer button of the current question; wait for what follows
+        (the next question or the review, posted or updated in place)."""
         q = self.question()
         values = [b["value"] for b in buttons(blocks_of(q.args)) if b["value"].startswith("a|")]
-        n = len(self.posts(self.thread))
+        n = len(self.api.calls)
         self.click(q, values[index])
-        wait_until(lambda: len(self.posts(self.thread)) > n, what="the next prompt")
-        return self.posts(self.thread)[-1]
+        wait_until(lambda: [c for c in self.api.calls[n:]
+                            if c.method in ("chat.postMessage", "chat.update")
+                            and c.args.get("ts") != self.ts_of(q)], what="the next prompt")
+        settle(self.api)
+        return self.messages(self.thread)[-1]
 
     def session(self) -> GradingSession:
         """The grading session of this rep's thread (stored just after the parent post)."""

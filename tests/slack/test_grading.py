@@ -108,7 +108,9 @@ def test_grade_by_buttons_end_to_end(rep: Rep) -> None:
     assert grade is not None
     assert grade.letter is not None
     card = shown(saved)
-    assert f"Saved: Acme is graded {grade.letter} ({grade.total:g}/100)" in card
+    # a first pulse answers 37% of the sheet: a provisional letter, and it says so
+    assert f"Saved: Acme is graded {grade.letter} ({grade.total:g}/100, provisional: 37% " \
+           "answered)" in card
     assert f"Recommendation: {grade.recommendation.replace('_', ' ')}" in card
     assert "Lifted by" in card  # the reasons
     # the review card loses its buttons, so it cannot be saved twice
@@ -146,15 +148,21 @@ def test_grade_by_typed_answers_in_the_thread(rep: Rep) -> None:
     grade = _latest(rep, "Globex")
     assert grade is not None
     assert grade.letter == "A"
-    assert f"Saved: Globex is graded A ({grade.total:g}/100)" in shown(saved)
+    assert f"Saved: Globex is graded A ({grade.total:g}/100, provisional: 37% answered)" in \
+        shown(saved)
 
 
 def test_typed_nonsense_is_asked_again_not_recorded(rep: Rep) -> None:
     thread = rep.start("Initech")
+    q1 = rep.question()
     n = len(rep.posts(thread))
     rep.say("purple")
-    wait_until(lambda: len(rep.posts(thread)) >= n + 2, what="a re-ask and the question")
+    reask = wait_until(lambda: rep.posts(thread)[n:], what="a re-ask")[0]
+    settle(rep.api)
+    assert "🤔" in shown(reask)
+    assert len(rep.posts(thread)) == n + 1  # the question is not posted twice: it stays
     assert rep.answers() == []
+    assert rep.ts_of(rep.question()) == rep.ts_of(q1)
     assert "Question 1 of 5" in shown(rep.question())
 
 
@@ -183,10 +191,18 @@ def test_grade_by_the_form(rep: Rep) -> None:
 
     good = {"mission": "2", "pro_bono": "none", "skill_growth": "4", "new_ground": "yes",
             "pays_now": "4", "hire_later": "4", "refers": "would", "segment_fit": "5",
-            "service_level": "right", "revenue_share": "4%", "outcomes_value": "4",
+            "service_level": "right", "revenue_share": "8.5", "outcomes_value": "4",
             "renewal": "5", "payment_risk": "low", "advocacy": "9",
             "notes": "Champion <@U999> moves to the CFO office in March."}
-    bad = rep.slack.interact(view_submission(opened, {**good, "revenue_share": "lots"}))
+    # the share of revenue is a menu of its bands (as in the chat), so only a forged
+    # submission can carry something else: it is refused, field by field
+    forged = view_submission(opened, good)
+    forged["view"]["state"]["values"]["revenue_share"]["answer"]["selected_option"] = {
+        "text": {"type": "plain_text", "text": "lots"}, "value": "lots"}
+    revenue = next(b for b in view["blocks"] if b.get("block_id") == "revenue_share")
+    assert [o["text"]["text"] for o in revenue["element"]["options"]] == [
+        "under 0.5 %", "0.5–2 %", "2–15 %", "15–30 %", "over 30 %"]
+    bad = rep.slack.interact(forged)
     assert bad.status_code == 200
     body = bad.json()
     assert set(body) == {"response_action", "errors"}
@@ -206,7 +222,7 @@ def test_grade_by_the_form(rep: Rep) -> None:
     assert len(grades) == 1
     assert f"Saved: Umbrella is graded {grades[0].letter} ({grades[0].total:g}/100)" in \
         shown(saved)
-    assert grades[0].answers["revenue_share"] == 4
+    assert grades[0].answers["revenue_share"] == 8.5  # "2–15 %": scores in that band
     assert grades[0].answers["refers"] == "would"
 
     again = rep.slack.interact(payload)  # the same view submitted twice
@@ -228,16 +244,18 @@ def test_change_an_answer_from_the_review_goes_straight_to_that_question(rep: Re
     r = rep.slack.select(renewal, change["action_id"], user=rep.user, channel=rep.dm,
                          message_ts=rep.ts_of(review), thread_ts=rep.thread)
     assert r.status_code == 200, r.text
-    asked = wait_until(lambda: rep.posts(rep.thread)[n:], what="the chosen question")[0]
+    settle(rep.api)
+    asked = rep.question()  # the question's own message, with its buttons back
     assert "Question 4 of 5" in shown(asked)
     assert "How likely is Acme to renew?" in shown(asked)
     rep.click(asked, "a|renewal|2")
-    again = wait_until(lambda: [c for c in rep.posts(rep.thread)[n:]
-                                if "c|save|" in json.dumps(c.args.get("blocks"))],
-                       what="the review again")[-1]
+    settle(rep.api)
+    again = next(c for c in rep.messages(rep.thread) if rep.ts_of(c) == rep.ts_of(review))
+    assert "c|save|" in json.dumps(again.args.get("blocks"))  # the review, updated in place
     assert "4. Renewal likelihood: 2 — Unlikely" in shown(again)
-    asked_again = [c for c in rep.posts(rep.thread)[n:]
-                   if any(b["value"].startswith("a|") for b in buttons(blocks_of(c.args)))]
-    assert len(asked_again) == 1  # only the chosen question, then straight back to review
+    assert rep.posts(rep.thread)[n:] == []  # nothing new: both updated in place
+    live = [c for c in rep.messages(rep.thread)
+            if any(b["value"].startswith("a|") for b in buttons(blocks_of(c.args)))]
+    assert live == []  # straight back to the review: no question has buttons
     assert [a.question_id for a in rep.answers() if a.superseded_at is None].count(
         "renewal") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from bot.cli_data import database_url, db_app, export_app, import_app
 from storage import csvio
 from storage import people as people_db
 from storage.errors import InvalidInput, StorageError
-from storage.models import Customer, Person, Workspace
+from storage.grades import save_grade
+from storage.models import Customer, Grade, Person, Workspace
 from tests.storage.helpers import customer, grade, head, person, utc
 
 
@@ -343,22 +345,50 @@ def test_export_grades(session: Session, workspace: Workspace, rep: Person,
           period="2025-Q4", total=55.5)
     grade(session, acme, "A", utc(2026, 2, 1, 9), grader=rep)
     grade(session, beta, "B", utc(2026, 3, 1), grader=bob)
+    # a provisional pulse with 9 answers carried from the annual before it
+    pulse = Grade(workspace_id=beta.workspace_id, customer_id=beta.id,
+                  previous_grade_id=beta.latest_grade_id, grader_id=bob.id,
+                  cadence="quarterly", period="2026-Q2", worksheet_id="default",
+                  worksheet_version=2, total=72.25, letter="B", recommendation="maintain",
+                  profile="good_at_it", coverage=0.857, provisional=True,
+                  carrier="good_at_it",
+                  dimensions={"others": None, "skills": 90.0, "value": 55.5, "fit": 70.0,
+                              "outcomes": 80.0},
+                  sources={"fresh": 5, "carried": {f"q{i}": {"at": "2026-03-01T00:00:00+00:00",
+                                                            "cadence": "annual"}
+                                                   for i in range(9)}},
+                  created_at=utc(2026, 5, 4, 16, 45, 30))
+    save_grade(session, pulse, beta)
     out = io.StringIO()
-    assert csvio.export_grades(session, workspace.id, out) == 3  # type: ignore[arg-type]
+    assert csvio.export_grades(session, workspace.id, out) == 4  # type: ignore[arg-type]
     rows = list(csv.reader(io.StringIO(out.getvalue())))
+    dims = ["dim_others", "dim_skills", "dim_value", "dim_fit", "dim_outcomes"]
     assert rows == [
-        list(csvio.GRADE_COLUMNS),
+        [*csvio.GRADE_COLUMNS, *dims],
         ["'-Beta", "", "B", "70", "maintain", "good_for_you", "annual", "2026",
-         "2026-03-01T00:00:00+00:00", "Bob.Builder@Example.com"],
+         "2026-03-01 00:00:00", "Bob.Builder@Example.com", "1", "no", "0", "", "default", "1",
+         "", "", "80", "", ""],
+        ["'-Beta", "", "B", "72.25", "maintain", "good_at_it", "quarterly", "2026-Q2",
+         "2026-05-04 16:45:30", "Bob.Builder@Example.com", "0.857", "yes", "9", "good_at_it",
+         "default", "2", "", "90", "55.5", "70", "80"],
         ["Acme", "rita@example.com", "C", "55.5", "maintain", "good_for_you", "quarterly",
-         "2025-Q4", "2025-12-01T10:30:00+00:00", "Bob.Builder@Example.com"],
+         "2025-Q4", "2025-12-01 10:30:00", "Bob.Builder@Example.com", "1", "no", "0", "",
+         "default", "1", "", "", "80", "", ""],
         ["Acme", "rita@example.com", "A", "85", "maintain", "good_for_you", "annual", "2026",
-         "2026-02-01T09:00:00+00:00", "rita@example.com"],
+         "2026-02-01 09:00:00", "rita@example.com", "1", "no", "0", "", "default", "1", "", "",
+         "80", "", ""],
     ]
+    # a spreadsheet's date: the graded_at column parses as a plain date and time
+    assert datetime.strptime(rows[2][8], "%Y-%m-%d %H:%M:%S") == datetime(2026, 5, 4, 16, 45,
+                                                                          30)
+    only_fit = io.StringIO()
+    csvio.export_grades(session, workspace.id, only_fit,  # type: ignore[arg-type]
+                        dimension_ids=["fit"])
+    assert next(csv.reader(io.StringIO(only_fit.getvalue())))[-1] == "dim_fit"
     latest = io.StringIO()
     assert csvio.export_grades(session, workspace.id, latest,  # type: ignore[arg-type]
                                latest_only=True) == 2
-    assert [r[2] for r in csv.reader(io.StringIO(latest.getvalue()))][1:] == ["B", "A"]
+    assert [r[3] for r in csv.reader(io.StringIO(latest.getvalue()))][1:] == ["72.25", "85"]
     other = people_db.get_or_create_workspace(session, "slack", "T0OTHER")
     assert csvio.export_grades(session, other.id, io.StringIO()) == 0  # type: ignore[arg-type]
 
@@ -439,7 +469,8 @@ def test_cli_import_and_export_round_trip(runner: CliRunner, db_url: str, engine
     assert data.startswith(b"\xef\xbb\xbf")  # a BOM, so spreadsheets read UTF-8
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[1][:3] == ["Acme", "rita@example.com", "A"]
-    assert rows[1][8] == "2026-01-05T08:00:00+00:00"
+    assert rows[1][8] == "2026-01-05 08:00:00"  # UTC, as a spreadsheet reads a date
+    assert rows[0][-5:] == ["dim_others", "dim_skills", "dim_value", "dim_fit", "dim_outcomes"]
 
     result = runner.invoke(cli(), ["export", "customers", "-"])
     assert result.exit_code == 0, result.output

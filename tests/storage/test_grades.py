@@ -15,6 +15,7 @@ from scoring import grade as score
 from storage import customers as customers_db
 from storage import people as people_db
 from storage.grades import (
+    UngradedError,
     due_customers,
     grade_history,
     grade_row,
@@ -57,10 +58,16 @@ def test_grade_row_from_a_scored_grade(session: Session, workspace: Workspace,
                                        rep: Person) -> None:
     c = customer(session, workspace, "Scored Co", rep)
     first = grade(session, c, "D", utc(2026, 1, 5))
-    answers = {"pays_now": 5, "outcomes_value": 4, "renewal": 5}
+    answers = {"pays_now": 5, "outcomes_value": 4, "renewal": 5, "service_level": "right",
+               "payment_risk": "low", "mission": 1, "segment_fit": 4, "refers": "already",
+               "hire_later": 4}
     scored = score(load_worksheet(), answers, Cadence.QUARTERLY)
+    assert scored.provisional
+    sources = {"fresh": 5, "carried": {"mission": {"at": "2026-01-05T10:00:00+00:00",
+                                                   "cadence": "annual", "grade_id": first.id}}}
     row = grade_row(scored, workspace_id=workspace.id, customer=c,  # type: ignore[arg-type]
-                    grader_id=rep.id, period="2026-Q2", answers=answers, summary="x" * 2000)
+                    grader_id=rep.id, period="2026-Q2", answers=answers, summary="x" * 2000,
+                    sources=sources)
     saved = save_grade(session, row, c)
     again = session.get(type(saved), saved.id, populate_existing=True)
     assert again is not None
@@ -68,6 +75,7 @@ def test_grade_row_from_a_scored_grade(session: Session, workspace: Workspace,
     assert (again.letter, again.total, again.recommendation) == (
         scored.letter, scored.total, scored.recommendation.value)
     assert again.profile == "good_for_you"
+    assert (again.carrier, again.provisional, again.sources) == ("good_for_you", True, sources)
     assert again.cadence == "quarterly"
     assert again.dimensions == {d.id: d.score for d in scored.dimensions}
     assert again.answers == answers
@@ -76,6 +84,17 @@ def test_grade_row_from_a_scored_grade(session: Session, workspace: Workspace,
     assert len(again.summary) == 1000
     assert c.latest_grade_id == saved.id
     assert (c.latest_letter, c.latest_graded_at) == (saved.letter, saved.created_at)
+
+
+def test_a_grade_without_a_letter_is_never_stored(session: Session, workspace: Workspace,
+                                                   rep: Person) -> None:
+    c = customer(session, workspace, "Draft Co", rep)
+    scored = score(load_worksheet(), {"pays_now": 5}, Cadence.QUARTERLY)
+    assert scored.letter is None
+    with pytest.raises(UngradedError, match=r"Not enough answers to grade yet \(1 of 14"):
+        grade_row(scored, workspace_id=workspace.id, customer=c,  # type: ignore[arg-type]
+                  grader_id=rep.id, period="2026-Q2", answers={"pays_now": 5})
+    assert c.latest_grade_id is None
 
 
 def test_latest_grade_by_name(session: Session, workspace: Workspace, rep: Person) -> None:

@@ -26,6 +26,7 @@ from bot.services import Services, build_services
 from storage.engine import upgrade
 from tests.fakes.bot_connector import FakeBotConnector, Sent
 from tests.fakes.slack_http import ServerThread
+from tests.sheets import pulse_sheet_path
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 USER = "9f3a2b1c-0d4e-4f5a-8b6c-7d8e9f0a1b2c"
@@ -116,7 +117,8 @@ def make_env(tmp_path: Any, connector: FakeBotConnector, monkeypatch: pytest.Mon
         shutil.copyfile(migrated_db, db)
         settings = load_settings(**{
             "DATABASE_URL": f"sqlite:///{db}",
-            "GRADEBOT_LLM_ENABLED": False, "GRADEBOT_TEAMS_DEV_NO_AUTH": True, **overrides})
+            "GRADEBOT_LLM_ENABLED": False, "GRADEBOT_TEAMS_DEV_NO_AUTH": True,
+            "GRADEBOT_WORKSHEET": str(pulse_sheet_path()), **overrides})
         sv = build_services(settings, migrate=False)
         bot = teams(sv) if callable(teams) else None
         server = ServerThread(create_asgi(sv, None, teams=bot)).start()

@@ -45,7 +45,10 @@ def test_whole_grading_by_card_actions(env: Env) -> None:
     assert "recommendation" in shown(review.card)
     assert {"c|save|", "c|discard|"} <= set(values(review.card))
     resp = rep.click(review, "c|save|")
-    assert "You chose: Save" in shown(response_card(resp))
+    after = response_card(resp)  # the review card itself says it is saved, no buttons
+    assert shown(after).startswith("Saved ✓")
+    assert actions(after) == []
+    assert "You chose" not in shown(after)
     saved = rep.sent()[-1].card
     assert "Saved: Acme is graded" in shown(saved)
     assert len(grades(env, "Acme")) == 1
@@ -102,25 +105,31 @@ def test_form_card_invalid_then_valid(env: Env) -> None:
     inputs = {n["id"]: n for n in _inputs(form)}
     assert {"q_mission", "q_revenue_share", "q_advocacy", "q_notes"} <= set(inputs)
     assert inputs["q_mission"]["type"] == "Input.ChoiceSet"
-    assert inputs["q_revenue_share"]["type"] == "Input.Text"
+    # the same one-tap answers as the chat: the share of revenue's bands, 0 to 10
+    assert inputs["q_revenue_share"]["type"] == "Input.ChoiceSet"
+    assert [c["title"] for c in inputs["q_revenue_share"]["choices"]] == [
+        "under 0.5 %", "0.5–2 %", "2–15 %", "15–30 %", "over 30 %"]
+    assert [c["value"] for c in inputs["q_advocacy"]["choices"]] == [str(i) for i in range(11)]
     submit = next(a for a in actions(form) if a["data"]["value"].startswith("submit|"))
     answers = {"q_mission": "4", "q_pro_bono": "some", "q_pays_now": "4",
-               "q_revenue_share": "a lot", "q_renewal": "5", "q_payment_risk": "low"}
+               "q_revenue_share": "a lot",  # forged: no such choice
+               "q_renewal": "5", "q_payment_risk": "low"}
     resp = rep.click(q, submit["data"]["value"], answers, card=form)
     again = response_card(resp)
     text = shown(again)
     assert "Some answers need a fix" in text
     assert "⚠️" in text
     kept = {n["id"]: n.get("value") for n in _inputs(again)}
-    assert kept["q_revenue_share"] == "a lot"
+    assert kept["q_revenue_share"] is None  # not one of its choices
     assert kept["q_mission"] == "4"
     assert grades(env, "Acme") == []
-    answers["q_revenue_share"] = "35%"
+    answers["q_revenue_share"] = next(c["value"] for c in inputs["q_revenue_share"]["choices"]
+                                      if c["title"] == "15–30 %")
     resp = rep.click(q, submit["data"]["value"], answers, card=again)
     assert "Saved: Acme is graded" in shown(response_card(resp))
     g = grades(env, "Acme")
     assert len(g) == 1
-    assert g[0].answers["revenue_share"] == 35
+    assert g[0].answers["revenue_share"] == 22.5  # scores in the 15–30 % band
 
 
 def _inputs(card: dict) -> list[dict]:

@@ -161,8 +161,10 @@ async def test_reminder_buttons(env: Env) -> None:
                           controls=controls(did))  # type: ignore[arg-type]
     await notifier.send_reminder(p, msg)
     reminder = rep.latest("rem|")
+    n = len(rep.sent())
     resp = rep.click(reminder, f"rem|snooze|{did}|7")
     assert resp["value"].startswith("Snoozed")
+    assert rep.sent()[n:] == []  # said once (the answer to the tap), not posted again
     resp = rep.click(reminder, f"rem|away|{did}")
     away = rep.sent()[-1]
     assert "Out of office" in shown(away.card)

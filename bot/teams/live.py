@@ -1,0 +1,101 @@
+"""Which Teams card of a grading a rep can still tap: only the latest one.
+
+Slack's delivery retires old messages; Teams must too, or a tap on a card left over from
+before a typed answer lands on a question that has moved on. So every conversation card the
+bot posts for a grading is remembered on the session (``refs["teams:live"]``: the activity id
+and the card itself), and whatever replaces it — a typed answer, back, change, save, the next
+card — first takes its buttons away (an update of that activity through the Bot Connector).
+Only "Change" buttons survive: changing an answer is always a fair thing to ask for.
+
+The engine still refuses a stale tap on its own (the tap carries its question id), so a card
+that could not be retired (a failed update) never changes an answer silently.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.engine import Prompt
+from storage import sessions as sessions_db
+from storage.engine import session_scope
+from storage.errors import Conflict, NotFound
+
+log = logging.getLogger("gradebot.teams")
+KEY = "teams:live"
+KEEP = "c|change|"  # buttons a retired card keeps
+
+
+def session_of(prompts: list[Prompt]) -> int | None:
+    return next((p.session_id for p in prompts if p.session_id is not None), None)
+
+
+def retired(card: dict[str, Any]) -> dict[str, Any]:
+    """``card`` without the buttons and menus a rep could still tap (Change stays)."""
+    out = copy.deepcopy(card)
+
+    def keep(node: Any) -> bool:
+        if not isinstance(node, dict):
+            return True
+        if node.get("type") == "Input.ChoiceSet" and str(node.get("id", "")).startswith("menu_"):
+            return False
+        if node.get("type") == "Action.Execute":
+            return str((node.get("data") or {}).get("value", "")).startswith(KEEP)
+        return True
+
+    def prune(node: Any) -> Any:
+        if isinstance(node, dict):
+            for k, v in list(node.items()):
+                if isinstance(v, list):
+                    node[k] = [prune(x) for x in v if keep(x)]
+                    if k == "actions" and not node[k]:
+                        node.pop(k)
+                else:
+                    node[k] = prune(v)
+        return node
+
+    prune(out)
+
+    def drop_empty_sets(node: Any) -> Any:
+        if isinstance(node, dict):
+            for k, v in list(node.items()):
+                if isinstance(v, list):
+                    node[k] = [drop_empty_sets(x) for x in v
+                               if not (isinstance(x, dict) and x.get("type") == "ActionSet"
+                                       and not x.get("actions"))]
+        return node
+
+    return drop_empty_sets(out)
+
+
+def load(db: Engine, session_id: int) -> dict[str, Any] | None:
+    """{"id": activity id, "card": card JSON} of the session's live card, if any."""
+    with session_scope(db) as s:
+        try:
+            gs = sessions_db.get_session(s, session_id)
+        except NotFound:
+            return None
+        live = (gs.refs or {}).get(KEY)
+        return dict(live) if isinstance(live, dict) and live.get("id") else None
+
+
+def store(db: Engine, session_id: int, live: dict[str, Any] | None) -> None:
+    """Remember the live card (None: no card of this grading can be tapped any more)."""
+    for _ in range(5):
+        with session_scope(db) as s:
+            try:
+                gs = sessions_db.get_session(s, session_id)
+            except NotFound:
+                return
+            refs = {k: v for k, v in (gs.refs or {}).items() if k != KEY}
+            if live is not None:
+                refs[KEY] = live
+            try:
+                sessions_db.update_session(s, gs, refs=refs)
+                return
+            except Conflict:
+                continue
+    log.warning("Teams: could not store the live card of session %s", session_id)
