@@ -27,7 +27,7 @@ from bot.lookups import PortfolioView
 from bot.services import Services
 from bot.slack import blocks as bk
 from storage import sessions as sessions_db
-from storage.engine import session_scope
+from storage.engine import once_more_if_dropped, session_scope
 from storage.errors import Conflict
 from storage.models import GradingSession, Person
 
@@ -50,12 +50,15 @@ class Delivery:
         return channel
 
     def _remember_dm(self, person: Person, channel: str) -> None:
-        with session_scope(self.sv.db) as s:
-            p = s.get(Person, person.id)
-            if p is not None:
-                p.dm_channel = channel
-                s.add(p)
-                s.commit()
+        def store() -> None:
+            with session_scope(self.sv.db) as s:
+                p = s.get(Person, person.id)
+                if p is not None:
+                    p.dm_channel = channel
+                    s.add(p)
+                    s.commit()
+
+        once_more_if_dropped(store)  # setting the same value again: safe to redo
         person.dm_channel = channel
 
     async def respond_url(self, url: str, text: str, blocks: list[dict[str, Any]],
@@ -122,20 +125,33 @@ class Delivery:
         return gs, True
 
     def _load(self, session_id: int) -> GradingSession:
-        with self.sv.session() as s:
-            return sessions_db.get_session(s, session_id)
+        def load() -> GradingSession:
+            with self.sv.session() as s:
+                return sessions_db.get_session(s, session_id)
+
+        return once_more_if_dropped(load)  # a read: safe to redo
 
     def _update(self, session_id: int, fields: dict[str, Any],
                 refs: dict[str, str]) -> GradingSession:
-        """Store channel references; re-read and retry if the engine moved the session."""
-        for _ in range(5):
+        """Store channel references; re-read and retry if the engine moved the session.
+
+        Tried once more on a dropped database connection: by now the engine has recorded
+        the rep's input and the prompts are posted, so failing here would apologise for
+        an answer that was saved — and a rep who types it again records it twice. Safe to
+        redo: each try re-reads the session and merges the refs."""
+        def store() -> GradingSession | None:
             with session_scope(self.sv.db) as s:
                 gs = sessions_db.get_session(s, session_id)
                 try:
                     return sessions_db.update_session(s, gs, **fields,
                                                       refs={**gs.refs, **refs})
                 except Conflict:
-                    continue
+                    return None
+
+        for _ in range(5):
+            gs = once_more_if_dropped(store)
+            if gs is not None:
+                return gs
         raise Conflict("could not store the Slack thread references")
 
     async def _post_in_thread(self, client: AsyncWebClient, gs: GradingSession,
