@@ -158,6 +158,7 @@ class Delivery:
                               prompts: list[Prompt]) -> None:
         refs: dict[str, str] = {}
         known = dict(gs.refs)
+        said_below = False  # this batch posted a notice (so older messages are above it)
         for p in prompts:
             if p.kind is Kind.ECHO and p.question_id and f"q:{p.question_id}" not in known:
                 # the question may have been posted a moment ago by another request (or
@@ -189,13 +190,23 @@ class Delivery:
                 refs["live"] = known["live"] = ""
             if key and key.startswith("q:"):
                 refs["live"] = known["live"] = key
-            if key and key in known and await self._replace(client, gs, known[key], text,
-                                                            blocks):
-                continue  # asked again, or a new review: the same message, updated
+            if key and key in known:
+                if said_below:
+                    # something was just said below the old message (a resume's "Picking up
+                    # where you left off"): ask again at the bottom, where the rep reads, and
+                    # take the buttons off the old one
+                    if key == "review":
+                        await self._retire(client, gs, known[key], "Asked again below")
+                    else:
+                        await self._unask(client, gs, key, known[key])
+                elif await self._replace(client, gs, known[key], text, blocks):
+                    continue  # asked again, or a new review: the same message, updated
             res = await client.chat_postMessage(channel=gs.channel, thread_ts=gs.thread_ts,
                                                 text=text, blocks=blocks)
             if key:
                 refs[key] = known[key] = str(res["ts"])
+            elif p.kind is Kind.INFO:  # a notice, not part of answering the question
+                said_below = True
         if refs:
             await asyncio.to_thread(self._update, gs.id, {}, refs)  # type: ignore[arg-type]
 
