@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated, Any, NoReturn
@@ -215,31 +215,41 @@ async def _close(client: Any) -> None:
         await session.close()
 
 
+def _ask_directory(st: Any, engine: Engine,
+                   call: Callable[[Any], Awaitable[Any]], failed: str) -> Any | None:
+    """Run one Slack directory call with a client of its own; None (and one yellow line)
+    when Slack refuses or cannot be reached, since the import itself has already worked."""
+    from bot.slack.app import make_client_for
+    from bot.slack.directory import Directory, DirectoryError
+
+    async def run() -> Any:
+        client = make_client_for(st)
+        try:
+            return await call(Directory(client, engine))
+        finally:
+            await _close(client)
+
+    try:
+        return asyncio.run(run())
+    except DirectoryError as exc:
+        err.print(Text(f"! {exc}", style="yellow"), soft_wrap=True)
+    except Exception as exc:
+        err.print(Text("! " + failed.format(reason=_reason(exc)), style="yellow"),
+                  soft_wrap=True)
+    return None
+
+
 def resolve_in_slack(engine: Engine, ws: Workspace) -> None:
     """After an import into a Slack workspace, with a bot token: match everyone known only
     by email to their Slack user (``users.lookupByEmail``) and say who Slack does not know."""
     st = cli_settings()
     if ws.platform != Platform.SLACK or not st.slack_bot_token:
         return
-    from bot.slack.app import make_client_for
-    from bot.slack.directory import Directory, DirectoryError, ResolveReport
-
-    async def run() -> ResolveReport:
-        client = make_client_for(st)
-        try:
-            return await Directory(client, engine).resolve_pending(ws.id,  # type: ignore[arg-type]
-                                                                   retry_unfound=False)
-        finally:
-            await _close(client)
-
-    try:
-        found = asyncio.run(run())
-    except DirectoryError as exc:
-        err.print(Text(f"! {exc}", style="yellow"), soft_wrap=True)
-        return
-    except Exception as exc:
-        err.print(Text(f"! Could not look people up in Slack ({_reason(exc)}); they are "
-                       "matched when they first use the bot.", style="yellow"), soft_wrap=True)
+    found = _ask_directory(
+        st, engine, lambda d: d.resolve_pending(ws.id, retry_unfound=False),
+        "Could not look people up in Slack ({reason}); they are matched when they first use "
+        "the bot.")
+    if found is None:
         return
     if found.resolved:
         console.print(Text(f"✓ Found {len(found.resolved)} of "
@@ -267,24 +277,9 @@ def owners_from_slack(engine: Engine, ws: Workspace, kind: imports.ImportKind, d
         return  # the import itself says what is wrong with the file
     if not emails:
         return
-    from bot.slack.app import make_client_for
-    from bot.slack.directory import Directory, DirectoryError, ResolveReport
-
-    async def run() -> ResolveReport:
-        client = make_client_for(st)
-        try:
-            return await Directory(client, engine).add_known(ws.id, emails)  # type: ignore[arg-type]
-        finally:
-            await _close(client)
-
-    try:
-        found = asyncio.run(run())
-    except DirectoryError as exc:
-        err.print(Text(f"! {exc}", style="yellow"), soft_wrap=True)
-        return
-    except Exception as exc:
-        err.print(Text(f"! Could not look owners up in Slack ({_reason(exc)}).",
-                       style="yellow"), soft_wrap=True)
+    found = _ask_directory(st, engine, lambda d: d.add_known(ws.id, emails),
+                           "Could not look owners up in Slack ({reason}).")
+    if found is None:
         return
     if found.resolved:
         console.print(Text(f"✓ Added {len(found.resolved)} owner"

@@ -38,6 +38,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -497,12 +498,28 @@ def near_duplicates(session: Session, workspace_id: int, new: Sequence[_Row],
     return out
 
 
+@contextmanager
+def import_transaction(session: Session) -> Iterator[None]:
+    """An import's writes commit as one or not at all: a database failure rolls everything
+    back and is one line naming its cause (never a half-imported file)."""
+    try:
+        yield
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        raise StorageError(f"The import failed and nothing was imported: {reason}") from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
 def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Customer | None]],
            report: ImportReport, progress: Progress | None) -> None:
     now = utcnow()
     created = updated = unchanged = 0
     new: list[dict[str, Any]] = []  # inserted in batches, without an ORM object per row
-    try:
+    with import_transaction(session):
         for i, (r, target) in enumerate(planned, 1):
             if target is None:
                 new.append({"workspace_id": workspace_id, "name": r.name,
@@ -536,14 +553,6 @@ def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Cu
                 progress(i, len(planned))
         if new:
             session.execute(insert(Customer), new)
-        session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-        raise StorageError(f"The import failed and nothing was imported: {reason}") from None
-    except BaseException:
-        session.rollback()
-        raise
     report.created, report.updated, report.unchanged = created, updated, unchanged
     report.committed = True
 

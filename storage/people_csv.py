@@ -23,12 +23,19 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import func
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from storage.crm import Profile, detect_mapping
-from storage.csvio import MAX_CELL, MAX_ROWS, check_header, read_table, source_text, unescape_cell
-from storage.errors import InvalidInput, StorageError
+from storage.csvio import (
+    MAX_CELL,
+    MAX_ROWS,
+    check_header,
+    import_transaction,
+    read_table,
+    source_text,
+    unescape_cell,
+)
+from storage.errors import InvalidInput
 from storage.import_report import Problem, ProblemGroup, SkippedRow, group_problems
 from storage.models import ID_MAX, Person, Role, Workspace
 from storage.names import clean_text
@@ -253,7 +260,7 @@ def _apply_people(session: Session, workspace: Workspace, good: Sequence[_Person
                   targets: dict[int, Person | None], known: _Known,
                   report: PeopleReport) -> None:
     unchanged: set[int] = set()
-    try:
+    with import_transaction(session):
         people: dict[int, Person] = {}
         for row in good:
             p = targets.get(row.line)
@@ -295,14 +302,6 @@ def _apply_people(session: Session, workspace: Workspace, good: Sequence[_Person
                     unchanged.discard(row.line)
                     report.unchanged -= 1
                     report.updated += 1
-        session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-        raise StorageError(f"The import failed and nothing was imported: {reason}") from None
-    except BaseException:
-        session.rollback()
-        raise
     report.committed = True
     report.pending = session.exec(select(func.count()).select_from(Person).where(
         Person.workspace_id == workspace.id,
