@@ -56,9 +56,8 @@ from storage.errors import InvalidInput, StorageError
 from storage.import_report import (
     REASON_COLUMN,
     Problem,
-    ProblemGroup,
+    RowReport,
     SkippedRow,
-    group_problems,
 )
 from storage.models import Customer, CustomerStatus, Grade, Person
 from storage.names import clean_name, clean_text, normalize_name
@@ -123,26 +122,9 @@ def _dialect(text: str) -> str:
 
 
 @dataclass
-class ImportReport:
-    rows: int = 0            # data rows read (blank lines aside)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: list[SkippedRow] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    committed: bool = False  # False: nothing was written (all-or-nothing with bad rows)
-    header: list[str] = field(default_factory=list)   # the file's own column names
-    mapping: str = ""        # which columns were read as what ("Salesforce export: name ← …")
+class ImportReport(RowReport):
     warnings: list[str] = field(default_factory=list)  # near-duplicate names, …
     owner_changes: list[OwnerChange] = field(default_factory=list)
-
-    @property
-    def imported(self) -> int:
-        return self.created + self.updated + self.unchanged
-
-    @property
-    def problems(self) -> list[ProblemGroup]:
-        return group_problems(self.skipped)
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,28 @@ def save_rejected(source: Path, header: Sequence[str], skipped: Sequence[Skipped
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+@dataclass
+class RowReport:
+    """What an import of rows did, whatever the rows are (customers, people): the counts,
+    every skipped row with all its problems, and how the file's columns were read."""
+
+    rows: int = 0            # data rows read (blank lines aside)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[SkippedRow] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    committed: bool = False  # False: nothing was written (all-or-nothing with bad rows)
+    header: list[str] = field(default_factory=list)   # the file's own column names
+    mapping: str = ""        # which columns were read as what ("Salesforce export: name ← …")
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    @property
+    def problems(self) -> list[ProblemGroup]:
+        return group_problems(self.skipped)
+

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -36,7 +36,7 @@ from storage.csvio import (
     unescape_cell,
 )
 from storage.errors import InvalidInput
-from storage.import_report import Problem, ProblemGroup, SkippedRow, group_problems
+from storage.import_report import Problem, RowReport, SkippedRow
 from storage.models import ID_MAX, Person, Role, Workspace
 from storage.names import clean_text
 from storage.people import EMAIL_MAX, PENDING_PREFIX, is_time_zone, pending_id
@@ -56,25 +56,8 @@ _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
 @dataclass
-class PeopleReport:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: list[SkippedRow] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    committed: bool = False
-    header: list[str] = field(default_factory=list)
-    mapping: str = ""
+class PeopleReport(RowReport):
     pending: int = 0   # people known only by email after the import (matched on first contact)
-
-    @property
-    def imported(self) -> int:
-        return self.created + self.updated + self.unchanged
-
-    @property
-    def problems(self) -> list[ProblemGroup]:
-        return group_problems(self.skipped)
 
 
 @dataclass

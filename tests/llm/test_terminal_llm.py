@@ -3,34 +3,13 @@ another question never shares its numbers with the question on screen."""
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
 from sqlmodel import select
 
 from bot.services import Services
-from bot.terminal import TerminalChat
 from storage import sessions as sessions_db
 from storage.models import GradingSession
 from tests.llm.fake_openai import FakeOpenAI, answer, answers
-
-
-def run_chat(sv: Services, *lines: str) -> str:
-    out = io.StringIO()
-    typed = iter(lines)
-
-    def read(prompt: str) -> str:
-        out.write(prompt)
-        try:
-            line = next(typed)
-        except StopIteration:
-            raise EOFError from None
-        out.write(line + "\n")
-        return line
-
-    actor, _ = sv.local_actor("tester")
-    TerminalChat(sv, actor, Console(file=out, width=120, color_system=None), read).run()
-    return out.getvalue()
+from tests.test_terminal import chat as run_chat
 
 
 def _answers(sv: Services, customer: str) -> dict[str, object]:
