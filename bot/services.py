@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 # what channels need of storage's types and refusals, from here (they import no storage)
 __all__ = ["Conflict", "InvalidInput", "NotFound", "Person", "Role", "Services",
-           "StorageError", "WorkspaceSettings", "build_services", "is_time_zone"]
+           "StorageError", "Workspace", "WorkspaceSettings", "build_services", "is_time_zone"]
 
 
 @dataclass
@@ -162,6 +162,10 @@ class Services:
                 **{k: v.value for k, v in stored.items()},
                 **changes.get("regrade_by_letter", {})}}
             people_db.update_workspace_settings(s, ws, **changes)
+
+    def workspace_of(self, person: Person) -> Workspace:
+        """The person's workspace (read on its own; raises StorageError when it is gone)."""
+        return self._read(lambda s: self.workspace(s, person.workspace_id))
 
     def workspace(self, s: Session, workspace_id: int) -> Workspace:
         ws = s.get(Workspace, workspace_id)

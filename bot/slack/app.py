@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
@@ -34,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, FormRefused, Text, parse_grade_args
 from bot.engine import options as opts
-from bot.engine.inputs import whole_number
+from bot.engine.inputs import click_key, message_key, whole_number
 from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied, grade_value
 from bot.observability import CURRENT_ACCESS
@@ -435,7 +434,7 @@ class SlackBot:
             session_id = await asyncio.to_thread(self.sv.threads.by_thread, channel, thread_ts)
         # (the block id changes when a message is asked again in place: see blocks.py)
         block = action.get("block_id") or ""
-        key = "b:" + hashlib.sha1(f"{msg_ts}|{block}|{value}".encode()).hexdigest()[:40]
+        key = click_key("b", msg_ts, block, value)
         prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, Choose(value),
                                           session_id=session_id, input_key=key)
         # answer in place only where there is a place: an ephemeral message with a
@@ -474,7 +473,7 @@ class SlackBot:
         actor, person = await self.actor_for(body.get("team_id", ""), event["user"], "", client)
         text = event.get("text") or ""
         thread = event.get("thread_ts")
-        key = f"m:{event.get('client_msg_id') or event.get('ts')}"[:128]
+        key = message_key("m", event.get("client_msg_id") or event.get("ts"))
         if thread:
             session_id = await asyncio.to_thread(self.sv.threads.by_thread, event["channel"],
                                                  thread)
@@ -523,7 +522,7 @@ class SlackBot:
         raw = forms.form_answers((view.get("state") or {}).get("values") or {})
         session_id = whole_number(str(view.get("private_metadata") or "")) or 0
         result = await self.before_ack(self.sv.conversation.submit_form, actor, session_id,
-                                       raw, input_key=f"v:{view.get('id', '')}")
+                                       raw, input_key=message_key("v", view.get("id", "")))
         if isinstance(result, dict):
             await ack(response_action="errors",
                       errors={k: bk.clip(v, 150) for k, v in result.items()})

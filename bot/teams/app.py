@@ -30,7 +30,6 @@ what reminders need to reach them (``bot.teams.notify``). The workspace is the t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ from starlette.responses import JSONResponse, Response
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, FormRefused, Kind, Prompt, Text, parse_grade_args
 from bot.engine import options as opts
+from bot.engine.inputs import click_key, message_key
 from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied, NotFoundCard, grade_value
 from bot.services import InvalidInput, Person, Services, is_time_zone
@@ -334,7 +334,7 @@ class TeamsBot:
 
     async def _message(self, ctx: ActivityContext[Any], who: Who, text: str) -> None:
         conv = self.sv.conversation
-        key = f"t:{ctx.activity.id}"[:128]
+        key = message_key("t", ctx.activity.id)
         cmd = parse_command(text)
         active = await asyncio.to_thread(self._has_active, who.actor)
         if cmd is not None:
@@ -465,8 +465,7 @@ class TeamsBot:
         if isinstance(chosen, opts.AwaySave):
             return await self._away(who, chosen.delivery_id, data)
         conv = self.sv.conversation
-        key = "x:" + hashlib.sha1(f"{ctx.activity.reply_to_id}|{value}".encode()
-                                  ).hexdigest()[:40]
+        key = click_key("x", ctx.activity.reply_to_id, value)
         prompts = await asyncio.to_thread(conv.handle, who.actor, Choose(value),
                                           session_id=session_id, input_key=key)
         if data.get("k") == "l":  # a look-up or reminder card: it stays as it is
@@ -525,7 +524,7 @@ class TeamsBot:
             return AdaptiveCardActionMessageResponse(value="That form is not one I know.")
         raw = ui.form_answers(data)
         result = await asyncio.to_thread(self.sv.conversation.submit_form, who.actor,
-                                         session_id, raw, input_key=f"f:{activity_id}"[:128])
+                                         session_id, raw, input_key=message_key("f", activity_id))
         if isinstance(result, dict):
             form = await asyncio.to_thread(self.sv.conversation.form, who.actor, session_id)
             if isinstance(form, FormRefused):
