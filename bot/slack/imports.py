@@ -17,7 +17,6 @@ first (Bolt runs the first listener that matches).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import shlex
 from typing import Any
@@ -38,6 +37,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import imports
+from bot.engine import options as opts
 from bot.services import InvalidInput, Person, StorageError, Workspace
 from bot.slack import blocks as bk
 
@@ -82,22 +82,25 @@ def parse_options(text: str) -> tuple[imports.ImportKind | None, imports.ImportO
 def _value(action: str, file_id: str, kind: imports.ImportKind,
            options: imports.ImportOptions) -> str:
     """A button value carrying everything the click needs (Slack allows 2,000 characters)."""
-    return json.dumps({"a": action, "f": file_id, "k": kind.value, "m": options.columns,
-                       "s": options.statuses, "r": options.reassign_owners,
-                       "n": options.all_or_nothing}, separators=(",", ":"))
+    return opts.encode(opts.ImportFile(action, file_id, kind.value, options.columns,
+                                       options.statuses, options.reassign_owners,
+                                       options.all_or_nothing))
 
 
 def _read_value(raw: str) -> tuple[str, str, imports.ImportKind, imports.ImportOptions]:
-    v = json.loads(raw)
-    return (str(v["a"]), str(v["f"]), imports.ImportKind(v["k"]),
-            imports.ImportOptions(dict(v.get("m") or {}), dict(v.get("s") or {}),
-                                  bool(v.get("n")), bool(v.get("r"))))
+    """The click's file and options; InvalidInput (said to the admin) for anything else."""
+    v = opts.decode_or_none(raw)
+    if not isinstance(v, opts.ImportFile):
+        raise InvalidInput("That import button is not one I know: drop the file here again.")
+    return (v.verb, v.file_id, imports.ImportKind(v.kind),
+            imports.ImportOptions(v.columns, v.statuses, v.all_or_nothing, v.reassign_owners))
 
 
 def home_button() -> ActionsBlock:
     """App Home (admins): open the import modal."""
     return ActionsBlock(block_id="imp_home", elements=[ButtonElement(
-        text="Import people or customers (CSV)", action_id=f"{ACTION}:open", value="open")])
+        text="Import people or customers (CSV)", action_id=f"{ACTION}:open",
+        value=opts.encode(opts.OpenImport()))])
 
 
 def modal() -> dict[str, Any]:
