@@ -68,7 +68,7 @@ class Threads:
         return Thread(session_id=gs.id, kind=kind, cadence=gs.cadence,  # type: ignore[arg-type]
                       customer=str(gs.state.get("customer", "")),
                       questions=self.ws.questions_for(gs.cadence)
-                      if kind == SessionKind.GRADE else (),
+                      if kind != SessionKind.STRATEGIC else (),
                       channel=gs.channel, thread_ts=gs.thread_ts, refs=dict(gs.refs or {}))
 
     def load(self, session_id: int) -> Thread:
