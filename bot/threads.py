@@ -59,7 +59,10 @@ class Thread:
 
 
 class Threads:
-    def __init__(self, db: Engine, worksheet: Worksheet) -> None:
+    """``worksheet``: to list a grading's questions (``Thread.question``); without one,
+    threads carry their references only (what Teams' live card needs)."""
+
+    def __init__(self, db: Engine, worksheet: Worksheet | None = None) -> None:
         self.db = db
         self.ws = worksheet
 
@@ -68,7 +71,7 @@ class Threads:
         return Thread(session_id=gs.id, kind=kind, cadence=gs.cadence,  # type: ignore[arg-type]
                       customer=str(gs.state.get("customer", "")),
                       questions=self.ws.questions_for(gs.cadence)
-                      if kind != SessionKind.STRATEGIC else (),
+                      if self.ws is not None and kind != SessionKind.STRATEGIC else (),
                       channel=gs.channel, thread_ts=gs.thread_ts, refs=dict(gs.refs or {}))
 
     def load(self, session_id: int) -> Thread:

@@ -391,14 +391,14 @@ class TeamsBot:
         card = ui.render_prompts(prompts)
         sent = await ctx.send(card)
         if sid is not None and sent is not None and sent.id:
-            await asyncio.to_thread(live.store, self.sv.threads, sid,
+            await asyncio.to_thread(live.store, self.sv.db, sid,
                                     {"id": sent.id, "card": ui.to_dict(card)})
 
     async def _retire_live(self, ctx: ActivityContext[Any], session_id: int,
                            prompts: list[Prompt]) -> None:
         """Take the buttons off the grading's live card (a saved review becomes the saved
         card). A failed update is logged: the engine refuses stale taps anyway."""
-        cur = await asyncio.to_thread(live.load, self.sv.threads, session_id)
+        cur = await asyncio.to_thread(live.load, self.sv.db, session_id)
         if cur is None:
             return
         saved = next((p for p in prompts if p.kind is Kind.SAVED and p.review is not None
@@ -406,7 +406,7 @@ class TeamsBot:
         old = cur.get("card") or {}
         new = ui.to_dict(ui.card(ui.review_items(saved))) if saved is not None \
             else live.retired(old)
-        await asyncio.to_thread(live.store, self.sv.threads, session_id, None)
+        await asyncio.to_thread(live.store, self.sv.db, session_id, None)
         if new == old:
             return
         try:
@@ -473,7 +473,7 @@ class TeamsBot:
             return AdaptiveCardActionMessageResponse(value="On it — see below.")
         clicked = str(ctx.activity.reply_to_id or "")
         sid = session_id or live.session_of(prompts)
-        cur = await asyncio.to_thread(live.load, self.sv.threads, sid) if sid else None
+        cur = await asyncio.to_thread(live.load, self.sv.db, sid) if sid else None
         is_live = cur is not None and cur.get("id") == clicked
         if chosen == opts.Command("why") and prompts:  # the card stays, with the reason
             if is_live and cur is not None:
@@ -483,12 +483,12 @@ class TeamsBot:
                                                   session_id=session_id)
                 card = ui.to_dict(ui.render_prompts(prompts + current))
             if sid:
-                await asyncio.to_thread(live.store, self.sv.threads, sid,
+                await asyncio.to_thread(live.store, self.sv.db, sid,
                                         {"id": clicked, "card": card})
             return AdaptiveCardActionCardResponse(value=AdaptiveCard.model_validate(card))
         replacement, rest = self._retire(prompts, label)
         if is_live and sid:  # the clicked card is now the replacement: nothing to retire
-            await asyncio.to_thread(live.store, self.sv.threads, sid,
+            await asyncio.to_thread(live.store, self.sv.db, sid,
                                     {"id": clicked, "card": ui.to_dict(replacement)})
         await self.deliver(ctx, rest)
         return AdaptiveCardActionCardResponse(value=replacement)

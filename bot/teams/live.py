@@ -17,6 +17,8 @@ import copy
 import logging
 from typing import Any
 
+from sqlalchemy import Engine
+
 from bot.engine import Prompt
 from bot.engine import options as opts
 from bot.services import Conflict, NotFound
@@ -74,15 +76,16 @@ def retired(card: dict[str, Any]) -> dict[str, Any]:
     return drop_empty_sets(out)
 
 
-def load(threads: Threads, session_id: int) -> dict[str, Any] | None:
+def load(db: Engine, session_id: int) -> dict[str, Any] | None:
     """{"id": activity id, "card": card JSON} of the session's live card, if any."""
-    thread = threads.find(session_id)
+    thread = Threads(db).find(session_id)
     live = thread.refs.get(KEY) if thread is not None else None
     return dict(live) if isinstance(live, dict) and live.get("id") else None
 
 
-def store(threads: Threads, session_id: int, live: dict[str, Any] | None) -> None:
+def store(db: Engine, session_id: int, live: dict[str, Any] | None) -> None:
     """Remember the live card (None: no card of this grading can be tapped any more)."""
+    threads = Threads(db)
     try:
         if live is None:
             threads.update(session_id, drop=(KEY,))
