@@ -6,6 +6,11 @@ database and every step is one transaction, so a restart, a second replica or a 
 back next week finds the grading exactly where it was. A step that loses an optimistic-lock
 race is re-run on fresh state (never dropped); a retried input (same ``input_key``) is
 recognised and changes nothing.
+
+Where things are: option values are decoded in ``bot.engine.options`` (and only there);
+command words run through the ``COMMANDS`` table; a strategic review's own steps are
+``bot.engine.strategic``; the form's state and its one rule are ``Conversation.form``.
+``docs/protocol.md`` is the contract with the channels.
 """
 
 from __future__ import annotations
