@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ADAPTERS = sorted([*ROOT.glob("bot/slack/*.py"), *ROOT.glob("bot/teams/*.py"),
-                   ROOT / "bot" / "terminal.py"])
+ADAPTERS = sorted(
+    [*ROOT.glob("bot/slack/*.py"), *ROOT.glob("bot/teams/*.py"), ROOT / "bot" / "terminal.py"]
+)
 
 # another change removes these (the reminders' notifiers); listed so the rest stays checked
 PENDING = {"bot/slack/notify.py", "bot/teams/notify.py"}
@@ -32,8 +33,9 @@ def storage_imports(path: Path) -> list[str]:
             names = [node.module]
         else:
             continue
-        found += [f"{node.lineno}: {n}" for n in names if n == "storage"
-                  or n.startswith("storage.")]
+        found += [
+            f"{node.lineno}: {n}" for n in names if n == "storage" or n.startswith("storage.")
+        ]
     return found
 
 
@@ -55,6 +57,8 @@ def test_no_adapter_imports_storage(path: Path):
 
 def test_the_scan_sees_imports_inside_functions(tmp_path: Path):
     f = tmp_path / "x.py"
-    f.write_text("import os\n\ndef f():\n    from storage.errors import InvalidInput\n"
-                 "    import storage.models as m\n")
+    f.write_text(
+        "import os\n\ndef f():\n    from storage.errors import InvalidInput\n"
+        "    import storage.models as m\n"
+    )
     assert storage_imports(f) == ["4: storage.errors", "5: storage.models"]

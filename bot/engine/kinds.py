@@ -11,5 +11,5 @@ from enum import StrEnum
 
 
 class SessionKind(StrEnum):
-    GRADE = "grade"          # one customer's worksheet, question by question (or a form)
+    GRADE = "grade"  # one customer's worksheet, question by question (or a form)
     STRATEGIC = "strategic"  # the rep's whole book, one decision per customer
