@@ -62,3 +62,19 @@ def test_the_scan_sees_imports_inside_functions(tmp_path: Path):
         "    import storage.models as m\n"
     )
     assert storage_imports(f) == ["4: storage.errors", "5: storage.models"]
+
+
+def test_the_codec_does_not_load_the_conversation_engine():
+    """A look-up's buttons (``bot.lookups`` → ``bot.engine.options``) must not import the
+    whole engine: every CLI look-up pays for what it imports at start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.lookups, bot.engine.options; "
+        "print('bot.engine.conversation' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "False"
