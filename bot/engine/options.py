@@ -43,6 +43,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from bot.engine.inputs import COMMAND_WORDS
 from scoring import Cadence, Recommendation
 
 MAX_VALUE = 300  # what ``Option.value`` allows (Slack: 2,000 on a button, 150 in a select)
@@ -51,22 +52,6 @@ MAX_SNOOZE_DAYS = 30
 IMPORT_KINDS = frozenset({"people", "customers"})
 SEP: Final = "|"
 
-COMMAND_WORDS = frozenset(
-    {
-        "back",
-        "skip",
-        "why",
-        "help",
-        "pause",
-        "resume",
-        "cancel",
-        "save",
-        "discard",
-        "review",
-        "restart",
-        "change",
-    }
-)
 DECISIONS = frozenset(r.value for r in Recommendation)
 
 
