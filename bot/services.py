@@ -134,7 +134,8 @@ class Services:
                                     email=email, timezone=timezone)
 
     def remember_dm(self, person: Person, channel: str) -> None:
-        people.remember_dm(self.db, person.id, channel)  # type: ignore[arg-type]
+        assert person.id is not None  # (a stored row)
+        people.remember_dm(self.db, person.id, channel)
         person.dm_channel = channel
 
     def is_admin(self, person: Person) -> bool:

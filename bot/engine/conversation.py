@@ -982,10 +982,9 @@ class Conversation:
                 gs = self._fillable(s, actor, session_id)
                 if gs is None or gs.status not in ACTIVE_STATUSES:
                     return refused
-                current = {k: a.value for k, a in
-                           sessions_db.current_answers(s, gs.id).items()}  # type: ignore[arg-type]
-                return FormState(gs.id, self.customer_name(gs),  # type: ignore[arg-type]
-                                 self.questions(gs), current)
+                assert gs.id is not None  # (a stored row)
+                current = {k: a.value for k, a in sessions_db.current_answers(s, gs.id).items()}
+                return FormState(gs.id, self.customer_name(gs), self.questions(gs), current)
 
         return once_more_if_dropped(read)  # a read: safe to redo
 
