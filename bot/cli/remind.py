@@ -1,4 +1,8 @@
-"""``gradebot remind``: show what a sweep would send (``--dry-run``) or run one (``--now``)."""
+"""What ``gradebot remind`` does: show what a sweep would send (``--dry-run``) or run one
+(``--now``).
+
+The command itself is declared in ``bot.cli.run``; this module is imported only when it runs
+(it pulls the reminder planner and the database), never to build ``--help``."""
 
 from __future__ import annotations
 

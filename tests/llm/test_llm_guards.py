@@ -241,7 +241,7 @@ def test_json_object_is_kept_even_when_the_first_reply_is_off_schema(make_interp
 def _cli(monkeypatch, tmp_path: Path, fake: FakeOpenAI, *args: str):
     from typer.testing import CliRunner
 
-    from bot import cli
+    from bot.cli import app as cli
 
     monkeypatch.chdir(tmp_path)  # no stray .env
     for k, v in {"OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": "sk-test",

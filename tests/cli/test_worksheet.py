@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import cli
+from bot.cli import app as cli
 from storage import customers as customers_db
 from storage import people as people_db
 from storage.engine import session_scope
