@@ -65,7 +65,7 @@ def unreachable(sv: Services, at: datetime, workspace: str | None = None
         stmt = select(Workspace).where(col(Workspace.platform).in_(PLATFORMS))
         if wid is not None:
             stmt = stmt.where(Workspace.id == wid)
-        return [u for ws in s.exec(stmt.order_by(Workspace.id)).all()
+        return [u for ws in s.exec(stmt.order_by(col(Workspace.id))).all()
                 for u in not_reachable(s, ws, at)]
 
 

@@ -256,7 +256,7 @@ class Sweeper:
             report.skipped += 1
             return
         d, person = claimed
-        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)  # type: ignore[arg-type]
+        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)
         resumed = bool(d.channel and d.thread_ts)
         try:
             if resumed:  # an earlier attempt posted the parent: finish that thread
@@ -336,7 +336,7 @@ class Sweeper:
                 if not period_is_current(d.cadence, d.period, today, st.strategic_dates):
                     out.append((d, p, None))
                 else:
-                    out.append((d, p, for_cadence(due.get(p.id, []), Cadence(d.cadence),  # type: ignore[arg-type]
+                    out.append((d, p, for_cadence(due.get(p.id, []), Cadence(d.cadence),
                                                   policy)))
             return out
 
@@ -437,7 +437,7 @@ class Sweeper:
             return  # another process took this follow-up
         policy = policy_for(st.regrade_by_letter)
         remaining = for_cadence(await asyncio.to_thread(run, lambda s: due_customers(
-            s, ws.id, today, policy, owner_ids=[person.id], tz=tz).get(person.id, [])),  # type: ignore[arg-type]
+            s, ws.id, today, policy, owner_ids=[person.id], tz=tz).get(person.id, [])),
             Cadence(d.cadence), policy)
         where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
         try:
@@ -448,7 +448,7 @@ class Sweeper:
                 report.closed += 1
             else:
                 await notifier.send_followup(person, where, messages.followup(
-                    d.id, d.cadence, d.period, remaining, last=last))  # type: ignore[arg-type]
+                    d.id, d.cadence, d.period, remaining, last=last))
                 report.followups += 1
         except Exception as exc:
             log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,
@@ -601,7 +601,7 @@ class Sweeper:
     def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Person]]:
         with session_scope(self.db) as s:
             out = []
-            for a in self.drop_candidates(s, ws.id, now):  # type: ignore[arg-type]
+            for a in self.drop_candidates(s, ws.id, now):
                 owner = s.get(Person, a.owner_id)
                 claimed = owner is not None and record_event(
                     s, DROP_SCOPE, str(a.grade_id), "alert", at=now)

@@ -400,7 +400,7 @@ class SlackBot:
             card = await asyncio.to_thread(self.sv.customer_card, person, text)
             regrade = pick_option(card.customer_id, None) if hasattr(card, "customer_id") \
                 else None
-            t, b = bk.render_card(card, regrade,  # type: ignore[arg-type]
+            t, b = bk.render_card(card, regrade,
                                   self.sv.dimension_names)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/grades":

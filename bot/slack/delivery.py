@@ -164,7 +164,7 @@ class Delivery:
                 # the question may have been posted a moment ago by another request (or
                 # replica) that has not stored its ts yet: look again before posting the
                 # echo as a message of its own
-                known.update(await self._fresh_refs(gs.id, f"q:{p.question_id}"))  # type: ignore[arg-type]
+                known.update(await self._fresh_refs(gs.id, f"q:{p.question_id}"))
             ref = known.get(f"q:{p.question_id}") if p.kind is Kind.ECHO else None
             if ref and await self._mark_answered(client, gs, ref, p):
                 if known.get("live") == f"q:{p.question_id}":
@@ -173,7 +173,7 @@ class Delivery:
             if p.closes_review and "review" not in known:
                 # the review card may have been posted a moment ago by another request (or
                 # replica) that has not stored its ts yet
-                known.update(await self._fresh_refs(gs.id, "review"))  # type: ignore[arg-type]
+                known.update(await self._fresh_refs(gs.id, "review"))
             if p.kind is Kind.SAVED and p.review is not None and "review" in known:
                 # the review card itself now says it is saved (no buttons); the result follows
                 t, b = bk.render_review(p)
@@ -208,7 +208,7 @@ class Delivery:
             elif p.kind is Kind.INFO:  # a notice, not part of answering the question
                 said_below = True
         if refs:
-            await asyncio.to_thread(self._update, gs.id, {}, refs)  # type: ignore[arg-type]
+            await asyncio.to_thread(self._update, gs.id, {}, refs)
 
     async def _fresh_refs(self, session_id: int, key: str, wait: float = 1.0
                           ) -> dict[str, str]:

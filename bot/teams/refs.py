@@ -45,7 +45,7 @@ def latest_service_url(db: Engine) -> str | None:
     with session_scope(db) as s:
         rows = s.exec(select(Person).join(Workspace, Workspace.id == Person.workspace_id)
                       .where(Workspace.platform == Platform.TEAMS)
-                      .order_by(Person.id.desc())).all()  # type: ignore[union-attr]
+                      .order_by(Person.id.desc())).all()
         for p in rows:
             if usable(p.conversation_ref):
                 return str(p.conversation_ref["service_url"])  # type: ignore[index]
