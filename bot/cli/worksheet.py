@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.context import services, workspace_named
+from bot.cli.context import open_database, workspace_named
+from bot.cli.context import worksheet as configured_worksheet
 from bot.cli.output import console, fail
 
 worksheet_app = typer.Typer(help="Inspect and validate worksheet files.", no_args_is_help=True)
@@ -54,10 +55,10 @@ def worksheet_rescore(
     if not dry_run:
         fail("Stored grades are never rewritten; run it with --dry-run to see what the "
              "current worksheet would change.")
-    sv = services(migrate=False)
-    with session_scope(sv.db) as s:
+    sheet = configured_worksheet()
+    with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws_id = workspace_named(s, workspace, create_local=False).id if workspace else None
-        report = rescore(sv.worksheet, grades_db.stored_grades(s, ws_id))
+        report = rescore(sheet, grades_db.stored_grades(s, ws_id))
         s.rollback()  # a dry run: nothing was changed, and nothing is kept
     console.print(f"Re-scoring {report.grades:,} stored grades with worksheet "
                   f"{report.worksheet} (dry run: nothing is written).", markup=False)
