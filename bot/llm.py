@@ -203,7 +203,7 @@ def _coerce(q: Question, value: object) -> AnswerValue | None:
     elif q.type in (AnswerType.NUMBER, AnswerType.PERCENT) and isinstance(value, float) \
             and value.is_integer():
         value = int(value)
-    return value if is_legal(q, value) else None  # type: ignore[return-value]
+    return value if isinstance(value, int | float | str) and is_legal(q, value) else None
 
 
 def _confidence(raw: object) -> float | None:
