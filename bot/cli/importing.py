@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from storage.models import Workspace
 
 import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
+T = TypeVar("T")
 
 
 def import_workspace(s: Session, value: str) -> Workspace:
@@ -54,50 +55,45 @@ def _bare_workspace(platform: str, st: Settings) -> str:
     if not st.slack_bot_token:
         fail("--workspace slack: set SLACK_BOT_TOKEN (the workspace is the token's), or name "
              "it: slack:T0123.")
-    import asyncio
-
-    from bot.slack.app import make_client_for
     from bot.slack.directory import DirectoryError, team_of
 
-    async def ask() -> str:
-        client = make_client_for(st)
-        try:
-            return (await team_of(client)).team_id
-        finally:
-            await _close(client)
+    async def ask(client: Any) -> str:
+        return (await team_of(client)).team_id
 
     try:
-        return asyncio.run(ask())
+        return _slack_call(st, ask)
     except DirectoryError as exc:
         fail(str(exc))
     except Exception as exc:
         fail(f"SLACK_API_URL: cannot reach Slack's auth.test ({reason(exc)})")
 
 
-async def _close(client: Any) -> None:
-    session = getattr(client, "session", None)
-    if session is not None and not session.closed:
-        await session.close()
-
-
-def _ask_directory(st: Any, engine: Engine,
-                   call: Callable[[Any], Awaitable[Any]], failed: str) -> Any | None:
-    """Run one Slack directory call with a client of its own; None (and one yellow line)
-    when Slack refuses or cannot be reached, since the import itself has already worked."""
+def _slack_call(st: Settings, call: Callable[[Any], Awaitable[T]]) -> T:
+    """Run one call with a Slack client of its own, closed after it."""
     import asyncio
 
     from bot.slack.app import make_client_for
-    from bot.slack.directory import Directory, DirectoryError
 
-    async def run() -> Any:
+    async def run() -> T:
         client = make_client_for(st)
         try:
-            return await call(Directory(client, engine))
+            return await call(client)
         finally:
-            await _close(client)
+            session = getattr(client, "session", None)
+            if session is not None and not session.closed:
+                await session.close()
+
+    return asyncio.run(run())
+
+
+def _ask_directory(st: Settings, engine: Engine,
+                   call: Callable[[Any], Awaitable[Any]], failed: str) -> Any | None:
+    """Run one Slack directory call with a client of its own; None (and one yellow line)
+    when Slack refuses or cannot be reached, since the import itself has already worked."""
+    from bot.slack.directory import Directory, DirectoryError
 
     try:
-        return asyncio.run(run())
+        return _slack_call(st, lambda client: call(Directory(client, engine)))
     except DirectoryError as exc:
         warn(str(exc))
     except Exception as exc:

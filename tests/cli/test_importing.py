@@ -19,14 +19,6 @@ from tests.storage.helpers import grade, person, utc
 from tests.storage.test_csv import by_name
 
 
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")  # usage errors are boxed: no wrapped words to match
-    return CliRunner()
-
-
 def test_cli_import_and_export_round_trip(runner: CliRunner, db_url: str, engine: Engine,
                                           session: Session, workspace: Workspace,
                                           rep: Person, tmp_path: Path,
