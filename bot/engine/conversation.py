@@ -42,6 +42,7 @@ from bot.observability import GRADINGS
 from bot.zones import zone_of
 from scoring import (
     AnswerType,
+    AnswerValue,
     Cadence,
     Good,
     NoAnswersError,
@@ -559,7 +560,7 @@ class Conversation:
                       detail="Pick one, or type your answer again.", choices=options)
 
     def _record(self, s: Session, actor: Actor, gs: GradingSession, q: Question,
-                value: object, raw: str, source: str, confidence: float,
+                value: AnswerValue, raw: str, source: str, confidence: float,
                 input_key: str | None) -> Reply:
         qs = self.questions(gs)
         answered = set(sessions_db.current_answers(s, gs.id)) | {q.id}

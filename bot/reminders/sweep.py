@@ -195,7 +195,7 @@ class Sweeper:
     def _workspaces(self) -> list[Workspace]:
         with session_scope(self.db) as s:
             return list(s.exec(select(Workspace).where(
-                col(Workspace.platform).in_(list(self.notifiers))).order_by(Workspace.id)).all())
+                col(Workspace.platform).in_(list(self.notifiers))).order_by(col(Workspace.id))).all())
 
     # ------------------------------------------------------------------ new reminders
     async def _reminders(self, ws: Workspace, notifier: Notifier, now: datetime,
@@ -426,8 +426,9 @@ class Sweeper:
             if await asyncio.to_thread(self._claim_close, d, now):
                 report.expired += 1
             return
-        if is_away(person, now):
-            await asyncio.to_thread(run, lambda s: rem_db.snooze(s, d, person.away_until))
+        if person.away_until is not None and is_away(person, now):
+            until = person.away_until
+            await asyncio.to_thread(run, lambda s: rem_db.snooze(s, d, until))
             return
         # the last follow-up allowed leaves no next one (a snooze still sets one)
         last = d.followups + 1 >= st.max_followups
@@ -495,12 +496,12 @@ class Sweeper:
         t1 = datetime(end.year, end.month, end.day, tzinfo=tz)
         names = {p.id: p.display_name for p in s.exec(
             select(Person).where(Person.workspace_id == ws.id)).all()}
-        graded = dict(s.execute(
-            select(Customer.owner_id, func.count(distinct(Grade.customer_id)))
+        graded: dict[int, int] = dict(s.execute(
+            select(Customer.owner_id, func.count(distinct(col(Grade.customer_id))))
             .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
             .where(Grade.workspace_id == ws.id, Grade.created_at >= t0, Grade.created_at < t1,
                    col(Customer.owner_id).is_not(None))
-            .group_by(Customer.owner_id)).all())
+            .group_by(col(Customer.owner_id))).all())
         still = {o: len(v) for o, v in
                  due_customers(s, ws.id, end - timedelta(days=1), policy, tz=tz).items()}
         lines: list[str] = []
@@ -600,12 +601,11 @@ class Sweeper:
 
     def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Person]]:
         with session_scope(self.db) as s:
-            out = []
+            out: list[tuple[DropAlert, Person]] = []
             for a in self.drop_candidates(s, ws.id, now):
                 owner = s.get(Person, a.owner_id)
-                claimed = owner is not None and record_event(
-                    s, DROP_SCOPE, str(a.grade_id), "alert", at=now)
-                if claimed:
+                if owner is not None and record_event(s, DROP_SCOPE, str(a.grade_id), "alert",
+                                                      at=now):
                     out.append((a, owner))
             return out
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine import Actor, Kind, Option, Prompt
@@ -34,6 +35,21 @@ from storage.models import GradingSession, Person
 log = logging.getLogger("gradebot.slack")
 Respond = Callable[..., Awaitable[Any]]
 
+
+
+def dm_of(gs: GradingSession) -> str:
+    """The DM channel of a session's thread; every caller runs after ``thread()`` opened it
+    (a session without one is a bug to report, not a Slack error to puzzle over)."""
+    if not gs.channel:
+        raise RuntimeError(f"grading session {gs.id} has no Slack thread yet")
+    return gs.channel
+
+
+def thread_of(gs: GradingSession) -> str:
+    """The ``ts`` of a session's thread (see ``dm_of``)."""
+    if not gs.thread_ts:
+        raise RuntimeError(f"grading session {gs.id} has no Slack thread yet")
+    return gs.thread_ts
 
 class Delivery:
     def __init__(self, services: Services) -> None:
@@ -109,7 +125,7 @@ class Delivery:
         name = self.sv.conversation.customer_name(gs)
         title = "Strategic review of your book" if gs.kind == "strategic" else \
             f"Grading {name} ({gs.cadence})"
-        blocks = [bk.header(title)]
+        blocks: list[Block] = [bk.header(title)]
         if opening is not None:
             blocks.append(bk.section(opening.text))
         blocks.append(bk.context("Answer in this thread: tap a button, or reply in your own "
@@ -201,7 +217,7 @@ class Delivery:
                         await self._unask(client, gs, key, known[key])
                 elif await self._replace(client, gs, known[key], text, blocks):
                     continue  # asked again, or a new review: the same message, updated
-            res = await client.chat_postMessage(channel=gs.channel, thread_ts=gs.thread_ts,
+            res = await client.chat_postMessage(channel=dm_of(gs), thread_ts=gs.thread_ts,
                                                 text=text, blocks=blocks)
             if key:
                 refs[key] = known[key] = str(res["ts"])
@@ -231,7 +247,7 @@ class Delivery:
         change = echo.actions[0] if echo.actions else None
         stub = Prompt(kind=Kind.QUESTION, text=text, progress=echo.progress)
         try:
-            await client.chat_update(channel=gs.channel, ts=ts, text=bk.escape(text),
+            await client.chat_update(channel=dm_of(gs), ts=ts, text=bk.escape(text),
                                      blocks=bk.render_answered(stub, answer, change))
             return True
         except SlackApiError as exc:
@@ -256,7 +272,7 @@ class Delivery:
         """Update one of the thread's messages in place; False when Slack refused (the
         message was deleted, say), so the caller posts it anew."""
         try:
-            await client.chat_update(channel=gs.channel, ts=ts, text=text, blocks=blocks)
+            await client.chat_update(channel=dm_of(gs), ts=ts, text=text, blocks=blocks)
             return True
         except SlackApiError as exc:
             log.warning("chat.update of %s failed (%s); posting anew", ts,
@@ -267,7 +283,7 @@ class Delivery:
                       note: str) -> None:
         """Take the buttons off an old message so stale clicks cannot happen."""
         try:
-            await client.chat_update(channel=gs.channel, ts=ts, text=note,
+            await client.chat_update(channel=dm_of(gs), ts=ts, text=note,
                                      blocks=bk.to_dicts([bk.context(note)]))
         except SlackApiError as exc:
             log.warning("could not retire message %s: %s", ts, exc.response.get("error"))
@@ -277,7 +293,7 @@ class Delivery:
         name = self.sv.conversation.customer_name(gs)
         link = None
         try:
-            res = await client.chat_getPermalink(channel=gs.channel, message_ts=gs.thread_ts)
+            res = await client.chat_getPermalink(channel=dm_of(gs), message_ts=thread_of(gs))
             link = res.get("permalink")
         except SlackApiError:
             link = None

@@ -9,7 +9,7 @@ from slack_sdk.models.views import View
 
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import Option
-from bot.lookups import book_view, portfolio_view
+from bot.lookups import BookView, PortfolioView, book_view, portfolio_view
 from bot.services import Services
 from bot.slack import blocks as bk
 from scoring import Good
@@ -24,8 +24,10 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
         book = book_view(s, person, "", now)
         pv = portfolio_view(s, person, sv.worksheet, now)
     blocks: list[Block] = [bk.header(f"gradebot — {person.display_name}")]
-    entries = getattr(book, "entries", [])
-    due = [e for e in entries if book.is_overdue(e)]  # type: ignore[union-attr]
+    # one's own book and portfolio: never refused (Denied is for someone else's)
+    assert isinstance(book, BookView) and isinstance(pv, PortfolioView)  # noqa: PT018
+    entries = book.entries
+    due = [e for e in entries if book.is_overdue(e)]
     blocks.append(bk.header(f"Due for grading ({len(due)})"))
     if not due:
         blocks.append(bk.section("Nothing is due. Nice work."))
@@ -37,11 +39,11 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
     if len(due) > MAX_DUE:
         blocks.append(bk.context(f"…and {len(due) - MAX_DUE} more: /grades overdue"))
     blocks.append(DividerBlock())
-    recent = sorted((e for e in entries if e.graded_on), key=lambda e: e.graded_on,
-                    reverse=True)[:5]
+    recent = sorted(((e.graded_on, e) for e in entries if e.graded_on is not None),
+                    key=lambda dated: dated[0], reverse=True)[:5]
     blocks.append(bk.header("Recent grades"))
     blocks.append(bk.section("\n".join(
-        f"{e.grade_text} · {e.name} · {e.graded_on.isoformat()}" for e in recent)
+        f"{e.grade_text} · {e.name} · {on.isoformat()}" for on, e in recent)
         if recent else "No grades yet. Try /grade <customer>."))
     blocks.append(DividerBlock())
     p = pv.portfolio

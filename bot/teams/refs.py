@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.engine import session_scope
 from storage.models import Person, Platform, Workspace
@@ -43,9 +43,9 @@ def usable(ref: dict[str, Any] | None) -> bool:
 def latest_service_url(db: Engine) -> str | None:
     """A service URL Teams used recently (for posts that name a channel but no person)."""
     with session_scope(db) as s:
-        rows = s.exec(select(Person).join(Workspace, Workspace.id == Person.workspace_id)
+        rows = s.exec(select(Person).join(Workspace, col(Workspace.id) == Person.workspace_id)
                       .where(Workspace.platform == Platform.TEAMS)
-                      .order_by(Person.id.desc())).all()
+                      .order_by(col(Person.id).desc())).all()
         for p in rows:
             if usable(p.conversation_ref):
                 return str(p.conversation_ref["service_url"])  # type: ignore[index]
