@@ -39,7 +39,7 @@ def customer(name: Annotated[str, typer.Argument(help="Customer name")],
     from bot.lookups import CustomerCard, customer_card
     from bot.terminal import render_card
 
-    sv = services()
+    sv = services(look_up=True)
     _, person = sv.local_actor(as_)
     with sv.session() as s:
         card = customer_card(s, person, name)
@@ -54,7 +54,7 @@ def grades(arg: Annotated[str, typer.Argument(help="overdue, or a person")] = ""
     from bot.lookups import Denied, book_view
     from bot.terminal import render_book
 
-    sv = services()
+    sv = services(look_up=True)
     _, person = sv.local_actor(as_)
     with sv.session() as s:
         view = book_view(s, person, arg, sv.clock())
@@ -69,7 +69,7 @@ def portfolio(as_: AsOption = None,
     from bot.lookups import Denied, portfolio_view
     from bot.terminal import render_portfolio
 
-    sv = services()
+    sv = services(look_up=True)
     _, person = sv.local_actor(as_)
     with sv.session() as s:
         view = portfolio_view(s, person, sv.worksheet, sv.clock(), team=team)
