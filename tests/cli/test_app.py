@@ -54,3 +54,52 @@ def test_python_dash_m_and_a_subcommand_help_go_through_typer() -> None:
                              text=True, timeout=120, check=False)
     assert unknown.returncode == 2
     assert "No such command 'nope'" in unknown.stderr
+
+
+# The command line is a contract (docs/cli.md): scripts call these commands with these options.
+# A new command or option is fine; renaming or dropping one fails here.
+CONTRACT: dict[str, list[str]] = {
+    "chat": ["--as"],
+    "customer": ["--as"],
+    "grades": ["--as"],
+    "portfolio": ["--as", "--no-team", "--team"],
+    "serve": ["--host", "--port"],
+    "remind": ["--at", "--dry-run", "--now", "--workspace"],
+    "worksheet check": [],
+    "worksheet rescore": ["--dry-run", "--show", "--workspace"],
+    "people list": ["--workspace"],
+    "people set-role": ["--manager", "--workspace"],
+    "db upgrade": [],
+    "import customers": ["--all-or-nothing", "--map", "--reassign-owners", "--status",
+                         "--workspace"],
+    "import people": ["--all-or-nothing", "--map", "--workspace"],
+    "export grades": ["--latest", "--no-latest", "--workspace"],
+    "export customers": ["--archived", "--no-archived", "--workspace"],
+    "settings show": ["--workspace"],
+    "settings set": ["--workspace"],
+    "llm check": ["--no-save", "--save", "--suite", "--verbose", "--workers", "-v"],
+}
+
+
+def command_options() -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+
+    def walk(cmd: object, path: list[str]) -> None:
+        ctx = typer.Context(cmd)  # type: ignore[arg-type]
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, name), [*path, name])
+        else:
+            out[" ".join(path)] = {o for p in cmd.params  # type: ignore[attr-defined]
+                                   for o in (*p.opts, *(p.secondary_opts or ()))
+                                   if o.startswith("-")}
+
+    walk(get_group(app), [])
+    return out
+
+
+def test_every_command_and_option_of_the_contract_is_still_there() -> None:
+    have = command_options()
+    missing = {cmd: sorted(set(opts) - have.get(cmd, set())) for cmd, opts in CONTRACT.items()
+               if cmd not in have or set(opts) - have[cmd]}
+    assert missing == {}
