@@ -179,8 +179,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """What the ``gradebot`` CLI commands see in a test: a migrated SQLite file as
     ``DATABASE_URL``, a working directory with no ``.env``, no Slack/LLM/gradebot settings
     from the developer's shell, and wide consoles (no wrapped lines to match)."""
-    import bot.cli
-    import bot.cli_data
+    from bot.cli import output
 
     monkeypatch.chdir(tmp_path)
     for var in list(os.environ):
@@ -188,7 +187,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
             monkeypatch.delenv(var)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    for console in (bot.cli.console, bot.cli_data.console):
+    for console in (output.console, output.err):
         monkeypatch.setattr(console, "_width", 160)
     upgrade(url)
     engine = make_engine(url)

@@ -219,7 +219,7 @@ def due_by_person(s: Session, ws: Workspace, people: Sequence[Person], now: date
     by_zone: dict[str, tuple[ZoneInfo, list[int]]] = {}
     for p in people:
         tz = person_zone(p, st)
-        by_zone.setdefault(tz.key, (tz, []))[1].append(p.id)  # type: ignore[arg-type]
+        by_zone.setdefault(tz.key, (tz, []))[1].append(p.id)
     out: dict[int, list[DueCustomer]] = {}
     for tz, ids in by_zone.values():
         out.update(due_customers(s, ws.id, now.astimezone(tz).date(), policy, owner_ids=ids,
@@ -242,11 +242,11 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
             continue
         occ = occasions(now, person_zone(p, st), st)
         if occ:
-            live[p.id] = (p, occ)  # type: ignore[index]
+            live[p.id] = (p, occ)
     if not live:
         return []
     existing = existing_deliveries(
-        s, ws.id, (o.period for _, occ in live.values() for o in occ))  # type: ignore[arg-type]
+        s, ws.id, (o.period for _, occ in live.values() for o in occ))
     wanted: dict[int, tuple[Person, list[Occasion]]] = {}
     for pid, (p, occ) in live.items():
         todo = [o for o in occ if claimable(existing.get((pid, o.cadence.value, o.period)), now,
@@ -261,7 +261,7 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
         for o in occ:
             items = for_cadence(due.get(pid, []), o.cadence, policy)
             if items:
-                out.append(Planned(ws.id, pid, p.display_name, str(o.at.tzinfo), o.cadence,  # type: ignore[arg-type]
+                out.append(Planned(ws.id, pid, p.display_name, str(o.at.tzinfo), o.cadence,
                                    o.period, o.at, tuple(items)))
     return out
 
@@ -273,16 +273,16 @@ def not_reachable(s: Session, ws: Workspace, now: datetime) -> list[Unreachable]
     if not people:
         return []
     due = due_by_person(s, ws, people, now.astimezone(UTC))
-    return [Unreachable(p.id, p.display_name, p.email,  # type: ignore[arg-type]
+    return [Unreachable(p.id, p.display_name, p.email,
                         why_unreachable(p, ws.platform) or "", len(due[p.id]))
             for p in sorted(people, key=lambda p: p.display_name.casefold())
-            if due.get(p.id)]  # type: ignore[arg-type]
+            if due.get(p.id)]
 
 
 def plan(s: Session, now: datetime, platforms: Iterable[str] | None = None,
          workspace_id: int | None = None) -> list[Planned]:
     """Every workspace's plan (optionally only some platforms or one workspace)."""
-    stmt = select(Workspace).order_by(Workspace.id)
+    stmt = select(Workspace).order_by(col(Workspace.id))
     if platforms is not None:
         stmt = stmt.where(col(Workspace.platform).in_(list(platforms)))
     if workspace_id is not None:

@@ -195,7 +195,7 @@ class Sweeper:
     def _workspaces(self) -> list[Workspace]:
         with session_scope(self.db) as s:
             return list(s.exec(select(Workspace).where(
-                col(Workspace.platform).in_(list(self.notifiers))).order_by(Workspace.id)).all())
+                col(Workspace.platform).in_(list(self.notifiers))).order_by(col(Workspace.id))).all())
 
     # ------------------------------------------------------------------ new reminders
     async def _reminders(self, ws: Workspace, notifier: Notifier, now: datetime,
@@ -256,7 +256,7 @@ class Sweeper:
             report.skipped += 1
             return
         d, person = claimed
-        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)  # type: ignore[arg-type]
+        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)
         resumed = bool(d.channel and d.thread_ts)
         try:
             if resumed:  # an earlier attempt posted the parent: finish that thread
@@ -336,7 +336,7 @@ class Sweeper:
                 if not period_is_current(d.cadence, d.period, today, st.strategic_dates):
                     out.append((d, p, None))
                 else:
-                    out.append((d, p, for_cadence(due.get(p.id, []), Cadence(d.cadence),  # type: ignore[arg-type]
+                    out.append((d, p, for_cadence(due.get(p.id, []), Cadence(d.cadence),
                                                   policy)))
             return out
 
@@ -426,8 +426,9 @@ class Sweeper:
             if await asyncio.to_thread(self._claim_close, d, now):
                 report.expired += 1
             return
-        if is_away(person, now):
-            await asyncio.to_thread(run, lambda s: rem_db.snooze(s, d, person.away_until))
+        if person.away_until is not None and is_away(person, now):
+            until = person.away_until
+            await asyncio.to_thread(run, lambda s: rem_db.snooze(s, d, until))
             return
         # the last follow-up allowed leaves no next one (a snooze still sets one)
         last = d.followups + 1 >= st.max_followups
@@ -437,7 +438,7 @@ class Sweeper:
             return  # another process took this follow-up
         policy = policy_for(st.regrade_by_letter)
         remaining = for_cadence(await asyncio.to_thread(run, lambda s: due_customers(
-            s, ws.id, today, policy, owner_ids=[person.id], tz=tz).get(person.id, [])),  # type: ignore[arg-type]
+            s, ws.id, today, policy, owner_ids=[person.id], tz=tz).get(person.id, [])),
             Cadence(d.cadence), policy)
         where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
         try:
@@ -448,7 +449,7 @@ class Sweeper:
                 report.closed += 1
             else:
                 await notifier.send_followup(person, where, messages.followup(
-                    d.id, d.cadence, d.period, remaining, last=last))  # type: ignore[arg-type]
+                    d.id, d.cadence, d.period, remaining, last=last))
                 report.followups += 1
         except Exception as exc:
             log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,
@@ -495,12 +496,12 @@ class Sweeper:
         t1 = datetime(end.year, end.month, end.day, tzinfo=tz)
         names = {p.id: p.display_name for p in s.exec(
             select(Person).where(Person.workspace_id == ws.id)).all()}
-        graded = dict(s.execute(
-            select(Customer.owner_id, func.count(distinct(Grade.customer_id)))
+        graded: dict[int, int] = dict(s.execute(
+            select(Customer.owner_id, func.count(distinct(col(Grade.customer_id))))
             .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
             .where(Grade.workspace_id == ws.id, Grade.created_at >= t0, Grade.created_at < t1,
                    col(Customer.owner_id).is_not(None))
-            .group_by(Customer.owner_id)).all())
+            .group_by(col(Customer.owner_id))).all())
         still = {o: len(v) for o, v in
                  due_customers(s, ws.id, end - timedelta(days=1), policy, tz=tz).items()}
         lines: list[str] = []
@@ -600,12 +601,11 @@ class Sweeper:
 
     def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Person]]:
         with session_scope(self.db) as s:
-            out = []
-            for a in self.drop_candidates(s, ws.id, now):  # type: ignore[arg-type]
+            out: list[tuple[DropAlert, Person]] = []
+            for a in self.drop_candidates(s, ws.id, now):
                 owner = s.get(Person, a.owner_id)
-                claimed = owner is not None and record_event(
-                    s, DROP_SCOPE, str(a.grade_id), "alert", at=now)
-                if claimed:
+                if owner is not None and record_event(s, DROP_SCOPE, str(a.grade_id), "alert",
+                                                      at=now):
                     out.append((a, owner))
             return out
 

@@ -23,8 +23,8 @@ from microsoft_teams.api import (
     Account,
     ApiClient,
     ConversationAccount,
-    MessageActivityInput,
 )
+from microsoft_teams.api.activities import MessageActivityInput
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment
 from microsoft_teams.apps.token_manager import TokenManager
 from microsoft_teams.apps.token_provider import AppTokenProvider

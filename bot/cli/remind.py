@@ -1,4 +1,8 @@
-"""``gradebot remind``: show what a sweep would send (``--dry-run``) or run one (``--now``)."""
+"""What ``gradebot remind`` does: show what a sweep would send (``--dry-run``) or run one
+(``--now``).
+
+The command itself is declared in ``bot.cli.run``; this module is imported only when it runs
+(it pulls the reminder planner and the database), never to build ``--help``."""
 
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ def unreachable(sv: Services, at: datetime, workspace: str | None = None
         stmt = select(Workspace).where(col(Workspace.platform).in_(PLATFORMS))
         if wid is not None:
             stmt = stmt.where(Workspace.id == wid)
-        return [u for ws in s.exec(stmt.order_by(Workspace.id)).all()
+        return [u for ws in s.exec(stmt.order_by(col(Workspace.id))).all()
                 for u in not_reachable(s, ws, at)]
 
 

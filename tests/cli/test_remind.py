@@ -7,26 +7,26 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-import bot.cli as cli
-from bot.reminders.cli import parse_at, render_plan
+from bot.cli import app as cli
+from bot.cli.remind import parse_at, render_plan
 from bot.reminders.plan import plan
-from storage.engine import make_engine, session_scope
+from storage.engine import session_scope
 from storage.models import ReminderDelivery
+from tests.reminders import conftest as reminders
 from tests.reminders.conftest import World, utc
+
+# the reminder tests' fake Slack Web API (one per session), for --now
+slack_api = reminders.slack_api
+api = reminders.api
 
 
 @pytest.fixture
-def env(tmp_path: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY",
-                "OPENAI_BASE_URL", "GRADEBOT_LLM_MODEL", "TZ", "GRADEBOT_TIMEZONE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    monkeypatch.setattr(cli.console, "_width", 160)
-    world = World(make_engine(sqlite_url))
+def env(cli_db: Engine) -> World:
+    world = World(cli_db)
     rita = world.person("Rita", tz="Europe/Paris")
     world.customer("Acme", rita, "B", utc(2027, 11, 10))
     world.customer("Beta", rita)
