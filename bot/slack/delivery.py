@@ -33,21 +33,6 @@ log = logging.getLogger("gradebot.slack")
 Respond = Callable[..., Awaitable[Any]]
 
 
-
-def dm_of(gs: Thread) -> str:
-    """The DM channel of a grading's thread; every caller runs after ``thread()`` opened it
-    (a grading without one is a bug to report, not a Slack error to puzzle over)."""
-    if not gs.channel:
-        raise RuntimeError(f"grading session {gs.session_id} has no Slack thread yet")
-    return gs.channel
-
-
-def thread_of(gs: Thread) -> str:
-    """The ``ts`` of a grading's thread (see ``dm_of``)."""
-    if not gs.thread_ts:
-        raise RuntimeError(f"grading session {gs.session_id} has no Slack thread yet")
-    return gs.thread_ts
-
 class Delivery:
     def __init__(self, services: Services) -> None:
         self.sv = services
