@@ -18,15 +18,16 @@ from bot.slack.app import build_slack_app
 from bot.slack.notify import AWAY_CALLBACK, SlackNotifier
 from storage.engine import session_scope
 from storage.models import GradingSession, Person, ReminderDelivery
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_http import SECRET, TEAM, ServerThread, SlackSender
-from tests.reminders.conftest import ReminderSlackAPI, World, fast_client, replies, utc
+from tests.reminders.conftest import World, fast_client, replies, utc
 
 T = utc(2028, 1, 3, 9)
 NOW = T + timedelta(hours=1)  # when the rep clicks
 
 
 @pytest.fixture
-def app_env(tmp_path: Any, api: ReminderSlackAPI, monkeypatch: pytest.MonkeyPatch
+def app_env(tmp_path: Any, api: FakeSlackAPI, monkeypatch: pytest.MonkeyPatch
             ) -> Iterator[tuple[Services, SlackSender]]:
     for var in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY",
                 "OPENAI_BASE_URL", "GRADEBOT_LLM_MODEL"):
@@ -53,7 +54,7 @@ def wait(predicate: Any, timeout: float = 10) -> Any:
     raise AssertionError("timed out")
 
 
-async def _remind(sv: Services, api: ReminderSlackAPI) -> tuple[World, int, ReminderDelivery]:
+async def _remind(sv: Services, api: FakeSlackAPI) -> tuple[World, int, ReminderDelivery]:
     world = World(sv.db, team=TEAM)
     pid = world.person("Rita", uid="U1", tz="UTC")
     world.customer("Acme", pid, "B", utc(2027, 11, 10))
@@ -66,7 +67,7 @@ async def _remind(sv: Services, api: ReminderSlackAPI) -> tuple[World, int, Remi
 
 
 async def test_snooze_button(app_env: tuple[Services, SlackSender],
-                             api: ReminderSlackAPI) -> None:
+                             api: FakeSlackAPI) -> None:
     sv, slack = app_env
     world, _pid, d = await _remind(sv, api)
     (listing,) = replies(api, d.thread_ts)
@@ -81,7 +82,7 @@ async def test_snooze_button(app_env: tuple[Services, SlackSender],
 
 
 async def test_out_of_office_modal(app_env: tuple[Services, SlackSender],
-                                   api: ReminderSlackAPI) -> None:
+                                   api: FakeSlackAPI) -> None:
     sv, slack = app_env
     world, pid, d = await _remind(sv, api)
     r = slack.click(f"rem|away|{d.id}", action_id="rem:2", user="U1", channel="D1",
@@ -117,7 +118,7 @@ async def test_out_of_office_modal(app_env: tuple[Services, SlackSender],
 
 
 async def test_someone_elses_reminder_is_refused(app_env: tuple[Services, SlackSender],
-                                                 api: ReminderSlackAPI) -> None:
+                                                 api: FakeSlackAPI) -> None:
     sv, slack = app_env
     world, _pid, d = await _remind(sv, api)
     r = slack.click(f"rem|snooze|{d.id}|1", action_id="rem:0", user="U999", channel="D999")
@@ -127,7 +128,7 @@ async def test_someone_elses_reminder_is_refused(app_env: tuple[Services, SlackS
 
 
 async def test_grade_button_starts_a_grading(app_env: tuple[Services, SlackSender],
-                                             api: ReminderSlackAPI) -> None:
+                                             api: FakeSlackAPI) -> None:
     sv, slack = app_env
     _world, pid, d = await _remind(sv, api)
     (listing,) = replies(api, d.thread_ts)
