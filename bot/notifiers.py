@@ -26,13 +26,17 @@ def why_not(settings: Settings, platform: str) -> str | None:
     if platform == "slack":
         return None if settings.slack_bot_token else "SLACK_BOT_TOKEN not set"
     if platform == "teams":
-        return None if settings.teams_enabled else ("CLIENT_ID not set (nor "
-                                                    "GRADEBOT_TEAMS_DEV_NO_AUTH)")
+        return (
+            None
+            if settings.teams_enabled
+            else ("CLIENT_ID not set (nor GRADEBOT_TEAMS_DEV_NO_AUTH)")
+        )
     return f"no notifier for platform {platform!r}"
 
 
-def build(settings: Settings, db: Engine, platform: str, *,
-          slack_client: Any | None = None) -> Notifier:
+def build(
+    settings: Settings, db: Engine, platform: str, *, slack_client: Any | None = None
+) -> Notifier:
     """``platform``'s notifier on ``db``. ``slack_client``: the serve process's own client
     (shared with the Bolt app); otherwise one is made from the settings."""
     if platform == "slack":

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from scoring import Recommendation
 from storage.models import Customer, CustomerStatus, Grade, Person, ProcessedEvent, Workspace
 
-DROP_SCOPE = "drop"   # ProcessedEvent scope: one alert per grade
+DROP_SCOPE = "drop"  # ProcessedEvent scope: one alert per grade
 DROP_LOOKBACK = timedelta(days=2)  # grades newer than this are checked for drop alerts
 
 
@@ -27,8 +27,9 @@ def digest_scope(workspace_id: int) -> str:
     return f"digest:{workspace_id}"
 
 
-def workspaces(session: Session, platforms: Iterable[str] | None,
-               workspace_id: int | None = None) -> list[Workspace]:
+def workspaces(
+    session: Session, platforms: Iterable[str] | None, workspace_id: int | None = None
+) -> list[Workspace]:
     """The workspaces on ``platforms`` (None: every platform; optionally only one
     workspace), oldest first."""
     stmt = select(Workspace)
@@ -48,14 +49,23 @@ def worse(letter: str | None, previous: str | None) -> bool:
 
 def claimed(session: Session, scope: str, event_id: str) -> bool:
     """Whether a once-only send (digest, alert) was already claimed (``record_event``)."""
-    return session.exec(select(ProcessedEvent.id).where(
-        ProcessedEvent.scope == scope, ProcessedEvent.event_id == event_id)).first() is not None
+    return (
+        session.exec(
+            select(ProcessedEvent.id).where(
+                ProcessedEvent.scope == scope, ProcessedEvent.event_id == event_id
+            )
+        ).first()
+        is not None
+    )
 
 
 def unclaim(session: Session, scope: str, event_id: str) -> None:
     """Give a once-only claim back: its send failed, so the next sweep tries again."""
-    session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.scope) == scope,
-                                                 col(ProcessedEvent.event_id) == event_id))
+    session.execute(
+        delete(ProcessedEvent).where(
+            col(ProcessedEvent.scope) == scope, col(ProcessedEvent.event_id) == event_id
+        )
+    )
     session.commit()
 
 
@@ -80,33 +90,48 @@ class ExitPick:
 
 
 def people_names(session: Session, workspace_id: int) -> dict[int, str]:
-    return {p.id: p.display_name for p in session.exec(  # type: ignore[misc]
-        select(Person).where(Person.workspace_id == workspace_id)).all()}
+    return {
+        p.id: p.display_name
+        for p in session.exec(  # type: ignore[misc]
+            select(Person).where(Person.workspace_id == workspace_id)
+        ).all()
+    }
 
 
-def graded_per_owner(session: Session, workspace_id: int, t0: datetime, t1: datetime
-                     ) -> dict[int, int]:
+def graded_per_owner(
+    session: Session, workspace_id: int, t0: datetime, t1: datetime
+) -> dict[int, int]:
     """Owner id → distinct customers of theirs graded in [t0, t1)."""
-    return {int(o): int(n) for o, n in session.execute(
-        select(Customer.owner_id, func.count(distinct(Grade.customer_id)))
-        .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
-        .where(Grade.workspace_id == workspace_id, Grade.created_at >= t0,
-               Grade.created_at < t1, col(Customer.owner_id).is_not(None))
-        .group_by(Customer.owner_id)).all()}
+    return {
+        int(o): int(n)
+        for o, n in session.execute(
+            select(Customer.owner_id, func.count(distinct(Grade.customer_id)))
+            .select_from(Grade)
+            .join(Customer, col(Customer.id) == Grade.customer_id)
+            .where(
+                Grade.workspace_id == workspace_id,
+                Grade.created_at >= t0,
+                Grade.created_at < t1,
+                col(Customer.owner_id).is_not(None),
+            )
+            .group_by(Customer.owner_id)
+        ).all()
+    }
 
 
-def letter_drops(session: Session, workspace_id: int, t0: datetime, t1: datetime
-                 ) -> list[LetterDrop]:
+def letter_drops(
+    session: Session, workspace_id: int, t0: datetime, t1: datetime
+) -> list[LetterDrop]:
     """Grades made in [t0, t1) that are at least a letter below the grade they replaced."""
     prev = aliased(Grade, name="prev")
     rows = session.execute(
-        select(Customer.name, prev.letter, Grade.letter, prev.total, Grade.total,
-               Grade.provisional)
-        .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
+        select(Customer.name, prev.letter, Grade.letter, prev.total, Grade.total, Grade.provisional)
+        .select_from(Grade)
+        .join(Customer, col(Customer.id) == Grade.customer_id)
         .join(prev, col(prev.id) == Grade.previous_grade_id)
-        .where(Grade.workspace_id == workspace_id, Grade.created_at >= t0,
-               Grade.created_at < t1)
-        .order_by(Customer.name, Grade.created_at)).all()
+        .where(Grade.workspace_id == workspace_id, Grade.created_at >= t0, Grade.created_at < t1)
+        .order_by(Customer.name, Grade.created_at)
+    ).all()
     return [LetterDrop(*r) for r in rows if worse(r[2], r[1])]
 
 
@@ -114,11 +139,16 @@ def exit_picks(session: Session, workspace_id: int) -> list[ExitPick]:
     """Current customers whose latest grade recommends exit."""
     rows = session.execute(
         select(Customer.name, Grade.letter, Grade.total, Customer.owner_id, Grade.provisional)
-        .select_from(Customer).join(Grade, col(Grade.id) == Customer.latest_grade_id)
-        .where(Customer.workspace_id == workspace_id, col(Customer.archived).is_(False),
-               Customer.status != CustomerStatus.FORMER,
-               Grade.recommendation == Recommendation.EXIT.value)
-        .order_by(Customer.name)).all()
+        .select_from(Customer)
+        .join(Grade, col(Grade.id) == Customer.latest_grade_id)
+        .where(
+            Customer.workspace_id == workspace_id,
+            col(Customer.archived).is_(False),
+            Customer.status != CustomerStatus.FORMER,
+            Grade.recommendation == Recommendation.EXIT.value,
+        )
+        .order_by(Customer.name)
+    ).all()
     return [ExitPick(*r) for r in rows]
 
 
@@ -143,18 +173,37 @@ def drop_candidates(session: Session, workspace_id: int, now: datetime) -> list[
     prev = aliased(Grade, name="prev")
     grader = aliased(Person, name="grader")
     rows = session.execute(
-        select(Grade.id, Customer.id, Customer.name, Customer.owner_id, Grade.letter,
-               Grade.total, Grade.recommendation, prev.letter, prev.total,
-               grader.display_name)
+        select(
+            Grade.id,
+            Customer.id,
+            Customer.name,
+            Customer.owner_id,
+            Grade.letter,
+            Grade.total,
+            Grade.recommendation,
+            prev.letter,
+            prev.total,
+            grader.display_name,
+        )
         .select_from(Grade)
         .join(Customer, col(Customer.id) == Grade.customer_id)
         .join(prev, col(prev.id) == Grade.previous_grade_id)
         .join(grader, col(grader.id) == Grade.grader_id)
-        .outerjoin(ProcessedEvent, and_(col(ProcessedEvent.scope) == DROP_SCOPE,
-                                        col(ProcessedEvent.event_id) == cast(Grade.id,
-                                                                             String)))
-        .where(Grade.workspace_id == workspace_id, Grade.created_at >= now - DROP_LOOKBACK,
-               Grade.created_at <= now, col(Customer.owner_id).is_not(None),
-               col(Grade.grader_id) != Customer.owner_id, col(ProcessedEvent.id).is_(None))
-        .order_by(Grade.id)).all()
+        .outerjoin(
+            ProcessedEvent,
+            and_(
+                col(ProcessedEvent.scope) == DROP_SCOPE,
+                col(ProcessedEvent.event_id) == cast(Grade.id, String),
+            ),
+        )
+        .where(
+            Grade.workspace_id == workspace_id,
+            Grade.created_at >= now - DROP_LOOKBACK,
+            Grade.created_at <= now,
+            col(Customer.owner_id).is_not(None),
+            col(Grade.grader_id) != Customer.owner_id,
+            col(ProcessedEvent.id).is_(None),
+        )
+        .order_by(Grade.id)
+    ).all()
     return [DropAlert(*r) for r in rows if worse(r[4], r[7])]

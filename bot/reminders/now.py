@@ -26,7 +26,7 @@ from storage.types import utcnow
 class PlatformSweep:
     platform: str
     report: SweepReport | None = None  # None: not swept
-    skipped: str | None = None         # why not (the platform is not configured)
+    skipped: str | None = None  # why not (the platform is not configured)
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,18 @@ class SweepNowReport:
         return next(p for p in self.platforms if p.platform == platform)
 
 
-def sweep_now(settings: Settings, *, db: Engine | None = None,
-              clock: Callable[[], datetime] = utcnow) -> SweepNowReport:
+def sweep_now(
+    settings: Settings, *, db: Engine | None = None, clock: Callable[[], datetime] = utcnow
+) -> SweepNowReport:
     """Sweep every configured platform once. Raises ``ConfigError`` when none is
     configured (there is nothing to send through)."""
     reasons = {p: platforms.why_not(settings, p) for p in platforms.PLATFORMS}
     if all(reasons.values()):
-        raise ConfigError("no platform to send reminders through: "
-                          + "; ".join(f"{p}: {why}" for p, why in reasons.items())
-                          + " (see the Slack and Teams set-up)")
+        raise ConfigError(
+            "no platform to send reminders through: "
+            + "; ".join(f"{p}: {why}" for p, why in reasons.items())
+            + " (see the Slack and Teams set-up)"
+        )
     engine = db or make_engine(settings.database_url)
     try:
         return asyncio.run(_sweep_all(settings, engine, clock))
@@ -58,8 +61,9 @@ def sweep_now(settings: Settings, *, db: Engine | None = None,
             engine.dispose()
 
 
-async def _sweep_all(settings: Settings, db: Engine,
-                     clock: Callable[[], datetime]) -> SweepNowReport:
+async def _sweep_all(
+    settings: Settings, db: Engine, clock: Callable[[], datetime]
+) -> SweepNowReport:
     out: list[PlatformSweep] = []
     async with platforms.configured(settings, db) as conf:
         for platform in platforms.PLATFORMS:

@@ -23,8 +23,11 @@ def text_objects(node: Any, kind: str | None = None) -> list[str]:
     ``kind``: only ``plain_text`` or only ``mrkdwn`` ones."""
     out: list[str] = []
     if isinstance(node, dict):
-        if node.get("type") in TEXT_KINDS and isinstance(node.get("text"), str) \
-                and (kind is None or node["type"] == kind):
+        if (
+            node.get("type") in TEXT_KINDS
+            and isinstance(node.get("text"), str)
+            and (kind is None or node["type"] == kind)
+        ):
             out.append(node["text"])
         for v in node.values():
             out += text_objects(v, kind)

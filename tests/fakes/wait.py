@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "",
-               interval: float = 0.01) -> Any:
+def wait_until(
+    check: Callable[[], Any], timeout: float = 10.0, what: str = "", interval: float = 0.01
+) -> Any:
     """Call ``check`` every ``interval`` seconds until it returns something truthy (returned)
     or ``timeout`` seconds passed (``AssertionError`` naming ``what``)."""
     deadline = time.monotonic() + timeout

@@ -37,8 +37,8 @@ class Platforms:
     db: Engine
     slack: World
     teams: World
-    rita: int                 # a Slack rep
-    tom: int                  # a Teams rep
+    rita: int  # a Slack rep
+    tom: int  # a Teams rep
     api: FakeSlackAPI
     connector: FakeBotConnector
 
@@ -55,30 +55,47 @@ class Platforms:
 
     def status(self, person_id: int) -> tuple[str, int]:
         with session_scope(self.db) as s:
-            d = s.exec(select(ReminderDelivery).where(
-                ReminderDelivery.person_id == person_id)).one()
+            d = s.exec(
+                select(ReminderDelivery).where(ReminderDelivery.person_id == person_id)
+            ).one()
             return d.status, d.attempts
 
 
 @pytest.fixture
-def platforms(tmp_path: Any, migrated_sqlite_url: str, api: FakeSlackAPI,
-              connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch
-              ) -> Iterator[Platforms]:
+def platforms(
+    tmp_path: Any,
+    migrated_sqlite_url: str,
+    api: FakeSlackAPI,
+    connector: FakeBotConnector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Platforms]:
     """A Slack workspace and a Teams tenant in one database, one rep each with a customer
     never graded (due every quarter); nothing configured in the environment."""
     monkeypatch.chdir(tmp_path)  # no stray .env
     for var in list(os.environ):
         if var.startswith(("SLACK_", "GRADEBOT_", "OPENAI_")) or var in (
-                "CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "TZ"):
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "TENANT_ID",
+            "TZ",
+        ):
             monkeypatch.delenv(var)
     connector.reset()
     db = make_engine(migrated_sqlite_url)
     slack, teams = World(db), World(db, platform="teams", team=TENANT)
     rita = slack.person("Rita", tz="UTC", uid="U0RITA")
     slack.customer("Acme", rita)
-    tom = teams.person("Tom", tz="UTC", uid="29:1tom", conversation_ref=conversation_ref(
-        conversation_id=CONVERSATION, service_url=connector.url, bot_id="28:gradebot",
-        user_id="29:1tom"))
+    tom = teams.person(
+        "Tom",
+        tz="UTC",
+        uid="29:1tom",
+        conversation_ref=conversation_ref(
+            conversation_id=CONVERSATION,
+            service_url=connector.url,
+            bot_id="28:gradebot",
+            user_id="29:1tom",
+        ),
+    )
     teams.customer("Tailspin", tom)
     yield Platforms(migrated_sqlite_url, db, slack, teams, rita, tom, api, connector)
     connector.failures.clear()
@@ -89,7 +106,8 @@ def test_one_sweep_reaches_both_platforms_once(platforms: Platforms) -> None:
     report = sweep_now(platforms.settings(), clock=lambda: T)
     assert [p.platform for p in report.platforms] == ["slack", "teams"]
     slack, teams = report.of("slack").report, report.of("teams").report
-    assert slack is not None and teams is not None
+    assert slack is not None
+    assert teams is not None
     assert (slack.sent, teams.sent, report.errors) == (1, 1, [])
     (parent,) = parents(platforms.api)
     assert parent.args["channel"] == "D0RITA"  # the DM the fake opened for U0RITA
@@ -103,7 +121,9 @@ def test_one_sweep_reaches_both_platforms_once(platforms: Platforms) -> None:
     # at most once: a second run an hour later sends nothing new anywhere
     again = sweep_now(platforms.settings(), clock=lambda: T + timedelta(hours=1))
     assert [(p.report.sent, p.report.errors) for p in again.platforms if p.report] == [
-        (0, []), (0, [])]
+        (0, []),
+        (0, []),
+    ]
     assert len(parents(platforms.api)) == 1
     assert len(platforms.teams_posts()) == 1
 
@@ -118,18 +138,24 @@ def test_teams_only_needs_no_slack_token(platforms: Platforms) -> None:
     assert platforms.api.calls == []  # Slack was never called
     assert len(platforms.teams_posts()) == 1
     with session_scope(platforms.db) as s:  # the Slack rep's reminder is still to be sent
-        assert s.exec(select(ReminderDelivery).where(
-            ReminderDelivery.person_id == platforms.rita)).first() is None
+        assert (
+            s.exec(
+                select(ReminderDelivery).where(ReminderDelivery.person_id == platforms.rita)
+            ).first()
+            is None
+        )
 
 
 def test_a_failing_platform_is_reported_and_retried(platforms: Platforms) -> None:
     platforms.connector.fail_next(500, times=10)
     report = sweep_now(platforms.settings(), clock=lambda: T)
     slack, teams = report.of("slack").report, report.of("teams").report
-    assert slack is not None and teams is not None
+    assert slack is not None
+    assert teams is not None
     assert slack.sent == 1  # one platform failing does not hold the other back
     assert (teams.sent, teams.failed_attempts) == (0, 1)
-    assert report.errors and all(e.startswith("teams: send delivery=") for e in report.errors)
+    assert report.errors
+    assert all(e.startswith("teams: send delivery=") for e in report.errors)
     assert platforms.status(platforms.tom) == (DeliveryStatus.CLAIMED, 1)  # lease released
     platforms.connector.failures.clear()
     later = sweep_now(platforms.settings(), clock=lambda: T + timedelta(minutes=10))
@@ -139,8 +165,9 @@ def test_a_failing_platform_is_reported_and_retried(platforms: Platforms) -> Non
     assert len([s for s in platforms.teams_posts() if s.method == "create"]) == 1
 
 
-def test_remind_now_on_the_command_line(platforms: Platforms,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_remind_now_on_the_command_line(
+    platforms: Platforms, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The real clock: a strategic review today (from 00:00 UTC) makes both reps due."""
     today = datetime.now(UTC).date()
     for world in (platforms.slack, platforms.teams):
@@ -157,12 +184,12 @@ def test_remind_now_on_the_command_line(platforms: Platforms,
     assert parents(platforms.api)  # the Slack rep got a thread
     assert platforms.teams_posts()  # and so did the Teams rep
     platforms.connector.fail_next(500, times=10)
-    platforms.teams.settings(strategic_dates=[today - timedelta(days=1), today],
-                             reminder_hour=0)
+    platforms.teams.settings(strategic_dates=[today - timedelta(days=1), today], reminder_hour=0)
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     with session_scope(platforms.db) as s:  # make Tom due again: forget his deliveries
-        for d in s.exec(select(ReminderDelivery).where(
-                ReminderDelivery.person_id == platforms.tom)).all():
+        for d in s.exec(
+            select(ReminderDelivery).where(ReminderDelivery.person_id == platforms.tom)
+        ).all():
             s.delete(d)
         s.commit()
     r = CliRunner().invoke(cli.app, ["remind", "--now"])
