@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +37,15 @@ from storage.types import utcnow
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 ABANDONED = "gave up: the claim expired on every attempt"
+
+
+def _move(session: Session, *where: Any, **values: Any) -> int:
+    """One conditional transition: update the rows matching ``where`` (which always include
+    the state the caller saw) and commit; how many moved. Two sessions racing for the same
+    transition cannot both see their condition hold, so at most one moves each row."""
+    res = session.execute(update(ReminderDelivery).where(*where).values(**values))
+    session.commit()
+    return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------- reads
@@ -180,26 +190,21 @@ def claim_delivery(
     except IntegrityError:
         session.rollback()
     # The row exists: take it over only if its lease ran out before it was sent.
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(
-            col(ReminderDelivery.workspace_id) == workspace_id,
-            col(ReminderDelivery.person_id) == person_id,
-            col(ReminderDelivery.cadence) == cadence,
-            col(ReminderDelivery.period) == period,
-            col(ReminderDelivery.status) == DeliveryStatus.CLAIMED,
-            col(ReminderDelivery.lease_until) < now,
-            col(ReminderDelivery.attempts) < max_attempts,
-        )
-        .values(
-            claimed_by=claimer[:64],
-            lease_until=now + lease,
-            attempts=ReminderDelivery.attempts + 1,
-            updated_at=now,
-        )
+    moved = _move(
+        session,
+        col(ReminderDelivery.workspace_id) == workspace_id,
+        col(ReminderDelivery.person_id) == person_id,
+        col(ReminderDelivery.cadence) == cadence,
+        col(ReminderDelivery.period) == period,
+        col(ReminderDelivery.status) == DeliveryStatus.CLAIMED,
+        col(ReminderDelivery.lease_until) < now,
+        col(ReminderDelivery.attempts) < max_attempts,
+        claimed_by=claimer[:64],
+        lease_until=now + lease,
+        attempts=ReminderDelivery.attempts + 1,
+        updated_at=now,
     )
-    session.commit()
-    if res.rowcount != 1:  # type: ignore[attr-defined]
+    if moved != 1:
         return None
     return get_delivery(session, workspace_id, person_id, cadence, period)
 
@@ -253,17 +258,15 @@ def mark_failed_attempt(
 def give_up_abandoned(session: Session, now: datetime, max_attempts: int = MAX_ATTEMPTS) -> int:
     """Claims whose lease ran out ``max_attempts`` times (the sender died each time): FAILED.
     Returns how many."""
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(
-            col(ReminderDelivery.status) == DeliveryStatus.CLAIMED,
-            col(ReminderDelivery.lease_until) < now,
-            col(ReminderDelivery.attempts) >= max_attempts,
-        )
-        .values(status=DeliveryStatus.FAILED, updated_at=now, last_error=ABANDONED)
+    return _move(
+        session,
+        col(ReminderDelivery.status) == DeliveryStatus.CLAIMED,
+        col(ReminderDelivery.lease_until) < now,
+        col(ReminderDelivery.attempts) >= max_attempts,
+        status=DeliveryStatus.FAILED,
+        updated_at=now,
+        last_error=ABANDONED,
     )
-    session.commit()
-    return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------- SENT → SENT (follow-ups)
@@ -272,17 +275,18 @@ def claim_followup(
 ) -> bool:
     """Move the follow-up time forward iff it is still the one we saw: one follow-up per
     due time even with several replicas sweeping."""
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(
+    return (
+        _move(
+            session,
             col(ReminderDelivery.id) == delivery.id,
             col(ReminderDelivery.status) == DeliveryStatus.SENT,
             col(ReminderDelivery.next_followup_at) == delivery.next_followup_at,
+            next_followup_at=next_at,
+            followups=ReminderDelivery.followups + 1,
+            updated_at=now,
         )
-        .values(next_followup_at=next_at, followups=ReminderDelivery.followups + 1, updated_at=now)
+        == 1
     )
-    session.commit()
-    return res.rowcount == 1  # type: ignore[attr-defined]
 
 
 def release_followup(
@@ -290,17 +294,18 @@ def release_followup(
 ) -> bool:
     """A claimed follow-up that could not be posted: due again at once, not counted. Only
     if the row still carries our claim (``claimed_next_at``); True when released."""
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(
+    return (
+        _move(
+            session,
             col(ReminderDelivery.id) == delivery_id,
             col(ReminderDelivery.status) == DeliveryStatus.SENT,
             col(ReminderDelivery.next_followup_at) == claimed_next_at,
+            next_followup_at=now,
+            followups=ReminderDelivery.followups - 1,
+            updated_at=now,
         )
-        .values(next_followup_at=now, followups=ReminderDelivery.followups - 1, updated_at=now)
+        == 1
     )
-    session.commit()
-    return res.rowcount == 1  # type: ignore[attr-defined]
 
 
 def snooze(
@@ -323,31 +328,33 @@ def snooze(
 def claim_close(session: Session, delivery_id: int, now: datetime) -> bool:
     """SENT → DONE iff still SENT: exactly one process closes a thread (and posts the
     "All graded" update)."""
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(
+    return (
+        _move(
+            session,
             col(ReminderDelivery.id) == delivery_id,
             col(ReminderDelivery.status) == DeliveryStatus.SENT,
+            status=DeliveryStatus.DONE,
+            next_followup_at=None,
+            updated_at=now,
         )
-        .values(status=DeliveryStatus.DONE, next_followup_at=None, updated_at=now)
+        == 1
     )
-    session.commit()
-    return res.rowcount == 1  # type: ignore[attr-defined]
 
 
 def reopen(session: Session, delivery_id: int, now: datetime) -> bool:
     """DONE → SENT, follow-up due now: a close that could not be posted is retried by the
     next sweep."""
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(
+    return (
+        _move(
+            session,
             col(ReminderDelivery.id) == delivery_id,
             col(ReminderDelivery.status) == DeliveryStatus.DONE,
+            status=DeliveryStatus.SENT,
+            next_followup_at=now,
+            updated_at=now,
         )
-        .values(status=DeliveryStatus.SENT, next_followup_at=now, updated_at=now)
+        == 1
     )
-    session.commit()
-    return res.rowcount == 1  # type: ignore[attr-defined]
 
 
 def mark_done(session: Session, delivery: ReminderDelivery) -> None:

@@ -4,21 +4,27 @@ Every process (each replica of the bot, or ``gradebot remind --now``) may sweep 
 a sweep never relies on memory from the last one. For each workspace whose platform has a
 ``Notifier``:
 
-1. close finished threads: a sent reminder whose rep has graded everything gets its parent
-   updated to "All graded ✓" (claimed by a conditional ``sent → done`` update);
-2. new reminders: ``plan_workspace`` → ``claim_delivery`` (a unique row per workspace,
+1. ``Notifier.prepare`` (Slack looks up people imported by email);
+2. close finished threads: a sent reminder whose rep has graded everything gets its parent
+   updated to "All graded ✓" (``claim_close``: SENT → DONE, once across processes);
+3. new reminders: ``plan_workspace`` → ``claim_delivery`` (a unique row per workspace,
    person, cadence and period, held by a 5-minute lease) → ``Notifier.send_reminder`` →
    ``mark_sent`` with the thread and the first follow-up time. A send error is logged,
    recorded on the row (``mark_failed_attempt``) and retried by the next sweep; after
    ``max_attempts`` the row is marked failed;
-3. follow-ups: ``followups_due`` → ``claim_followup`` (one per due time across replicas) →
-   re-compute what is still due → reply in the same thread, or close it;
 4. the manager digest of the quarter just ended, once (``record_event`` claim);
 5. grade-drop alerts to owners, once per grade (``record_event`` claim).
 
+Then follow-ups (``followups_due`` → ``claim_followup``, one per due time across replicas →
+re-compute what is still due → reply in the same thread, or close it).
+
 A process that dies between claiming and sending leaves a ``claimed`` row whose lease runs
 out; a later sweep (any process) re-claims it and sends, counting the attempt. Rows that
-exhausted their attempts that way are marked failed here.
+exhausted their attempts that way are marked failed (``give_up_abandoned``).
+
+Every state transition is in ``storage.deliveries`` (docs/reminders.md draws the machine);
+the other reads are in ``storage.reminders``. This module decides and sends; it writes no
+SQL, and knows the platforms only through the ``Notifier`` protocol.
 """
 
 from __future__ import annotations

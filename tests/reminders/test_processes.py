@@ -19,6 +19,7 @@ from bot.slack.notify import SlackNotifier
 from storage.engine import make_engine, session_scope
 from storage.models import DeliveryStatus, ReminderDelivery
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.wait import wait_until
 from tests.reminders.conftest import World, fast_client, parents, replies, utc
 
 T = utc(2028, 1, 3, 9)
@@ -63,12 +64,13 @@ def test_two_processes_send_each_reminder_once(migrated_postgres_url: str, api: 
          T.isoformat(), str(tmp_path), name, "2"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name in ("a", "b")]
-    deadline = time.monotonic() + 60
-    while not all((tmp_path / f"ready-{n}").exists() for n in ("a", "b")):
+
+    def ready() -> bool:
         dead = [p.communicate()[1][-2000:] for p in procs if p.poll() is not None]
         assert not dead, dead
-        assert time.monotonic() < deadline, "the sweep processes did not get ready"
-        time.sleep(0.02)
+        return all((tmp_path / f"ready-{n}").exists() for n in ("a", "b"))
+
+    wait_until(ready, 60, "the sweep processes to get ready", interval=0.02)
     # both plan, then claim together; written aside and renamed, so a process that sees the
     # file never reads it half-written (an empty string, once)
     (tmp_path / "go.tmp").write_text(str(time.time() + 1.0))
