@@ -441,3 +441,18 @@ async def test_sweeps_forget_old_event_ids_but_never_a_digest_claim(
     assert (await sweeper.sweep(T + timedelta(hours=7))).pruned == 1  # every six hours
     assert "Ev-stale" not in kept()
     assert "2027-Q2" in kept()
+
+
+async def test_a_failed_prepare_does_not_stop_the_sweep(db: Engine, world: World,
+                                                        rita: dict) -> None:
+    """The platform's look-up of imported people failing (Slack down for users.lookupByEmail)
+    leaves those people unreachable for now; everyone else is still reminded."""
+    from tests.reminders.conftest import RecordingNotifier
+
+    rec = RecordingNotifier()
+    rec.fail_next["prepare"] = 1
+    report = await Sweeper(db, [rec]).sweep(T)
+    assert (report.sent, report.errors) == (1, [])
+    [(name, msg)] = rec.of("send_reminder")
+    assert name == "Rita"
+    assert msg.title == "Q1 2028 re-grading: 2 customers due"
