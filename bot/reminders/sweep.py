@@ -218,9 +218,9 @@ class Sweeper:
                ) -> tuple[ReminderDelivery, Recipient] | None:
         with session_scope(self.db) as s:
             d = dl.claim_delivery(s, workspace_id=p.workspace_id, person_id=p.person_id,
-                                      cadence=p.cadence.value, period=p.period,
-                                      claimer=self.claimer, now=now, lease=self.lease,
-                                      max_attempts=self.max_attempts)
+                                  cadence=p.cadence.value, period=p.period,
+                                  claimer=self.claimer, now=now, lease=self.lease,
+                                  max_attempts=self.max_attempts)
             if d is None:
                 return None
             person = s.get(Person, p.person_id)
@@ -261,7 +261,7 @@ class Sweeper:
                    now: datetime) -> None:
         with session_scope(self.db) as s:
             dl.mark_sent(s, d, channel=where.channel, thread_ts=where.thread_ts,
-                             customers_due=n, next_followup_at=next_at, now=now)
+                         customers_due=n, next_followup_at=next_at, now=now)
 
     async def _failed(self, d: ReminderDelivery, exc: BaseException, now: datetime,
                       report: SweepReport) -> None:
@@ -273,7 +273,7 @@ class Sweeper:
         def save() -> None:
             with session_scope(self.db) as s:
                 dl.mark_failed_attempt(s, d, f"{type(exc).__name__}: {exc}",
-                                           max_attempts=self.max_attempts, now=now)
+                                       max_attempts=self.max_attempts, now=now)
 
         await asyncio.to_thread(save)
         if d.status == DeliveryStatus.FAILED:
