@@ -45,3 +45,24 @@ def unescape(text: str) -> str:
 def texts(node: Any) -> str:
     """All visible text of ``node``, as a rep reads it, one text object per line."""
     return unescape("\n".join(text_objects(node)))
+
+
+def buttons(blocks: list[Any] | None) -> list[dict[str, Any]]:
+    """Every button in a message's blocks (actions blocks and section accessories), in
+    order; a block may still be JSON text."""
+    out: list[dict[str, Any]] = []
+    for b in blocks or []:
+        if isinstance(b, str):
+            b = json.loads(b)
+        if b.get("type") == "actions":
+            out += [e for e in b.get("elements", []) if e.get("type") == "button"]
+        acc = b.get("accessory")
+        if acc and acc.get("type") == "button":
+            out.append(acc)
+    return out
+
+
+def shown(args: dict[str, Any]) -> str:
+    """What a rep sees of a posted message (a call's ``args``): its blocks' text, else its
+    top-level text."""
+    return texts(blocks_of(args)) or str(args.get("text") or "")

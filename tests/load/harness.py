@@ -45,7 +45,7 @@ from scoring import grade, load_worksheet, parse_answer
 from scoring.parsing import Parsed
 from storage.engine import make_engine, upgrade
 from storage.models import Answer, Customer, Grade, GradingSession
-from tests.fakes.blocks import blocks_of, texts
+from tests.fakes.blocks import blocks_of, buttons
 from tests.fakes.proxy import RoundRobinProxy
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, TEAM, ServerThread, sign
@@ -71,26 +71,6 @@ def free_port() -> int:
 
 
 # ---------------------------------------------------------------------- payload reading
-def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for b in blocks or []:
-        if isinstance(b, str):
-            b = json.loads(b)
-        if b.get("type") == "actions":
-            out += [e for e in b.get("elements", []) if e.get("type") == "button"]
-        acc = b.get("accessory")
-        if acc and acc.get("type") == "button":
-            out.append(acc)
-    return out
-
-
-def shown(args: dict[str, Any]) -> str:
-    """What the rep reads of a message: its blocks' texts (the three entities every text
-    object is escaped with shown as characters, as Slack shows them), else its top-level
-    text."""
-    return texts(blocks_of(args)) or str(args.get("text") or "")
-
-
 def values(args: dict[str, Any]) -> list[str]:
     return [str(b.get("value", "")) for b in buttons(blocks_of(args))]
 

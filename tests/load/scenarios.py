@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, select
 
 from storage.models import DeliveryStatus, ReminderDelivery
+from tests.fakes.blocks import shown
 from tests.fakes.wait import wait_until
 from tests.load.harness import (
     ACK_LIMIT,
@@ -38,7 +39,6 @@ from tests.load.harness import (
     is_review,
     question_of,
     run_all,
-    shown,
 )
 
 

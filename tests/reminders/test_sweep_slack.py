@@ -15,21 +15,11 @@ from storage import deliveries as dl
 from storage.engine import session_scope
 from storage.errors import InvalidInput
 from storage.models import DeliveryStatus, Person, ReminderDelivery
-from tests.fakes.blocks import blocks_of, text_objects
+from tests.fakes.blocks import blocks_of, buttons, text_objects
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.reminders.conftest import World, fast_client, parents, replies, utc
 
 T = utc(2028, 1, 3, 9)  # Monday 3 January 2028, 09:00 UTC: the first business day of Q1
-
-
-def buttons(blocks: list[dict]) -> list[dict]:
-    out = []
-    for b in blocks:
-        if b.get("type") == "actions":
-            out += b["elements"]
-        if (b.get("accessory") or {}).get("type") == "button":
-            out.append(b["accessory"])
-    return out
 
 
 def delivery_of(db: Engine, person_id: int) -> ReminderDelivery:

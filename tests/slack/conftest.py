@@ -25,7 +25,8 @@ from bot.services import Services, build_services
 from bot.slack.app import build_slack_app
 from storage.models import Answer, Customer, Grade, GradingSession
 from tests.conftest import copy_migrated
-from tests.fakes.blocks import blocks_of, texts
+from tests.fakes import blocks
+from tests.fakes.blocks import blocks_of, buttons, texts
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, ServerThread, SlackSender
 from tests.fakes.wait import wait_until
@@ -118,23 +119,9 @@ def rep(make_env: Callable[..., Env]) -> Rep:
 
 
 # ---------------------------------------------------------------------- reading payloads
-def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every button in a message's blocks (actions blocks and section accessories)."""
-    out: list[dict[str, Any]] = []
-    for b in blocks or []:
-        if isinstance(b, str):
-            b = json.loads(b)
-        if b.get("type") == "actions":
-            out += [e for e in b["elements"] if e.get("type") == "button"]
-        acc = b.get("accessory")
-        if acc and acc.get("type") == "button":
-            out.append(acc)
-    return out
-
-
 def shown(call: Call) -> str:
     """What a rep sees of a message: its blocks' text, or its top-level text."""
-    return texts(blocks_of(call.args)) or str(call.args.get("text", ""))
+    return blocks.shown(call.args)
 
 
 def _busy(server: ServerThread) -> bool:
