@@ -325,36 +325,38 @@ def snooze(
 
 
 # ---------------------------------------------------------------------- SENT ⇄ DONE
-def claim_close(session: Session, delivery_id: int, now: datetime) -> bool:
-    """SENT → DONE iff still SENT: exactly one process closes a thread (and posts the
-    "All graded" update)."""
+def _switch(
+    session: Session,
+    delivery_id: int,
+    frm: DeliveryStatus,
+    to: DeliveryStatus,
+    next_followup_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """``frm`` → ``to`` iff the row is still ``frm``; True for the one caller that moved it."""
     return (
         _move(
             session,
             col(ReminderDelivery.id) == delivery_id,
-            col(ReminderDelivery.status) == DeliveryStatus.SENT,
-            status=DeliveryStatus.DONE,
-            next_followup_at=None,
+            col(ReminderDelivery.status) == frm,
+            status=to,
+            next_followup_at=next_followup_at,
             updated_at=now,
         )
         == 1
     )
+
+
+def claim_close(session: Session, delivery_id: int, now: datetime) -> bool:
+    """SENT → DONE iff still SENT: exactly one process closes a thread (and posts the
+    "All graded" update)."""
+    return _switch(session, delivery_id, DeliveryStatus.SENT, DeliveryStatus.DONE, None, now)
 
 
 def reopen(session: Session, delivery_id: int, now: datetime) -> bool:
     """DONE → SENT, follow-up due now: a close that could not be posted is retried by the
     next sweep."""
-    return (
-        _move(
-            session,
-            col(ReminderDelivery.id) == delivery_id,
-            col(ReminderDelivery.status) == DeliveryStatus.DONE,
-            status=DeliveryStatus.SENT,
-            next_followup_at=now,
-            updated_at=now,
-        )
-        == 1
-    )
+    return _switch(session, delivery_id, DeliveryStatus.DONE, DeliveryStatus.SENT, now, now)
 
 
 def mark_done(session: Session, delivery: ReminderDelivery) -> None:
