@@ -92,7 +92,8 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
 
         served = {"slack": slack is not None, "teams": teams is not None}
         reminders = start_reminders(sv, [
-            platforms.build(sv.settings, sv.db, p, slack_client=slack.client if slack else None)
+            platforms.build(sv.settings, sv.db, p,
+                            slack_client=slack.client if slack is not None else None)
             for p in platforms.PLATFORMS if served[p]])
     try:
         await asyncio.gather(*tasks)

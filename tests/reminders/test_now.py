@@ -4,6 +4,8 @@ the fake Slack Web API, Teams through the fake Bot Connector, both over real HTT
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +24,8 @@ from storage.engine import make_engine, session_scope
 from storage.models import DeliveryStatus, ReminderDelivery
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.wait import wait_until
+from tests.load.harness import free_port, gradebot_command, replica_env
 from tests.reminders.conftest import World, parents, utc
 
 pytestmark = pytest.mark.filterwarnings("ignore:HtmlWidgetSecurityPolicy is in preview")
@@ -54,11 +58,18 @@ class Platforms:
         return [s for s in self.connector.all() if s.conversation == CONVERSATION]
 
     def status(self, person_id: int) -> tuple[str, int]:
+        """(status, attempts) of the rep's one delivery."""
+        [(status, attempts)] = self.statuses(person_id)
+        return status, attempts
+
+    def statuses(self, person_id: int) -> list[tuple[str, int]]:
         with session_scope(self.db) as s:
-            d = s.exec(
-                select(ReminderDelivery).where(ReminderDelivery.person_id == person_id)
-            ).one()
-            return d.status, d.attempts
+            return [
+                (d.status, d.attempts)
+                for d in s.exec(
+                    select(ReminderDelivery).where(ReminderDelivery.person_id == person_id)
+                ).all()
+            ]
 
 
 @pytest.fixture
@@ -196,3 +207,30 @@ def test_remind_now_on_the_command_line(
     assert r.exit_code == 1, r.output  # a failed send is an error exit, with its reason
     assert "Slack: not swept — SLACK_BOT_TOKEN not set." in r.output
     assert "✗ teams: send delivery=" in r.output
+
+
+def test_serve_sweeps_every_platform_at_start_up(platforms: Platforms, tmp_path: Any) -> None:
+    """``gradebot serve`` with Slack and Teams: its first sweep (at start-up) reaches the
+    reps of both; SIGTERM stops it cleanly."""
+    today = datetime.now(UTC).date()
+    for world in (platforms.slack, platforms.teams):
+        world.settings(strategic_dates=[today], reminder_hour=0)
+    env = replica_env(
+        platforms.url, platforms.api, GRADEBOT_SWEEP_MINUTES="5", GRADEBOT_TEAMS_DEV_NO_AUTH="true"
+    )
+    proc = subprocess.Popen(
+        [*gradebot_command(), "serve", "--port", str(free_port()), "--host", "127.0.0.1"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(lambda: parents(platforms.api), 60, "the Slack rep's reminder")
+        wait_until(platforms.teams_posts, 30, "the Teams rep's reminder")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0].decode(errors="replace")
+    assert proc.returncode == 0, out
+    for rep in (platforms.rita, platforms.tom):  # the strategic review (and a quarterly one)
+        assert {status for status, _ in platforms.statuses(rep)} == {DeliveryStatus.SENT}
