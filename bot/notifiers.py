@@ -79,6 +79,6 @@ async def configured(settings: Settings, db: Engine) -> AsyncIterator[Configured
     try:
         yield Configured(notifiers, skipped)
     finally:
-        session = getattr(slack_client, "session", None)  # set when the client was given one
-        if session is not None and not session.closed:
+        session = slack_client.session if slack_client is not None else None
+        if session is not None and not session.closed:  # an aiohttp session it was given
             await session.close()
