@@ -1,9 +1,10 @@
 """The reminder delivery state machine: one row per (workspace, person, cadence, period).
 
 APScheduler keeps no shared job store (see STACK-NOTES); every process sweeps, and the
-database decides who sends. Every transition below is one conditional statement, so two
-processes racing for the same transition cannot both win — that is what makes "each
-reminder at most once" hold across replicas, restarts and kill -9.
+database decides who sends. Every transition two processes can race for (claim, lease
+take-over, follow-up, close, reopen, give-up) is one conditional statement, so they cannot
+both win — that is what makes "each reminder once" hold across replicas, restarts and
+kill -9; the rest (mark sent, failed attempt, done, snooze) is written by the claim's holder.
 
 States (``DeliveryStatus``) and transitions::
 
