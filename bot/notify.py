@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from bot.engine.prompts import Option
-from storage.engine import session_scope
 from storage.models import Person, WorkspaceSettings
 
 
@@ -57,21 +56,16 @@ class Contacts(Protocol):
 
 
 class StoredContacts:
-    """``Contacts`` on the database: a DM channel is stored on the person."""
+    """``Contacts`` on the database: a DM channel is stored on the person
+    (``bot.people.remember_dm``, the same write the Slack app's own DMs use)."""
 
     def __init__(self, db: Engine) -> None:
         self.db = db
 
     async def remember_dm(self, person_id: int, channel: str) -> None:
-        await asyncio.to_thread(self._remember_dm, person_id, channel)
+        from bot import people
 
-    def _remember_dm(self, person_id: int, channel: str) -> None:
-        with session_scope(self.db) as s:
-            p = s.get(Person, person_id)
-            if p is not None and p.dm_channel != channel:
-                p.dm_channel = channel
-                s.add(p)
-                s.commit()
+        await asyncio.to_thread(people.remember_dm, self.db, person_id, channel)
 
 
 @dataclass(frozen=True)
