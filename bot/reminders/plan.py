@@ -29,25 +29,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.zones import person_zone
 from scoring import Cadence, RegradePolicy
 from scoring.cadence import next_period_start, period_key, period_label, period_start
 from storage import people as people_db
+from storage import reminders as reads
+from storage.deliveries import MAX_ATTEMPTS, claimable, existing_deliveries
 from storage.grades import DueCustomer, due_customers, policy_for
-from storage.models import (
-    DeliveryStatus,
-    Person,
-    ReminderDelivery,
-    Workspace,
-    WorkspaceSettings,
-)
+from storage.models import Person, Workspace, WorkspaceSettings
 
 log = logging.getLogger("gradebot.reminders")
 
 STRATEGIC_WINDOW = timedelta(days=14)
-MAX_ATTEMPTS = 5
 
 
 # ---------------------------------------------------------------------- pure calendar logic
@@ -190,26 +185,6 @@ class Planned:
 
 
 # ---------------------------------------------------------------------- storage
-def existing_deliveries(s: Session, workspace_id: int, periods: Iterable[str]
-                        ) -> dict[tuple[int, str, str], ReminderDelivery]:
-    keys = sorted(set(periods))
-    if not keys:
-        return {}
-    rows = s.exec(select(ReminderDelivery).where(
-        ReminderDelivery.workspace_id == workspace_id,
-        col(ReminderDelivery.period).in_(keys))).all()
-    return {(r.person_id, r.cadence, r.period): r for r in rows}
-
-
-def claimable(row: ReminderDelivery | None, now: datetime,
-              max_attempts: int = MAX_ATTEMPTS) -> bool:
-    """Whether a sweep may try to claim: never claimed, or a claim whose lease ran out."""
-    if row is None:
-        return True
-    return (row.status == DeliveryStatus.CLAIMED and row.attempts < max_attempts
-            and (row.lease_until is None or row.lease_until < now))
-
-
 def due_by_person(s: Session, ws: Workspace, people: Sequence[Person], now: datetime,
                   policy: RegradePolicy | None = None) -> dict[int, list[DueCustomer]]:
     """Each person's due customers, as of their own local date and midnight (one query per
@@ -235,7 +210,7 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
     now = now.astimezone(UTC)
     st = ws.get_settings()
     policy = policy_for(st.regrade_by_letter)
-    people = s.exec(select(Person).where(Person.workspace_id == ws.id)).all()
+    people = people_db.people_of(s, ws.id)
     live: dict[int, tuple[Person, list[Occasion]]] = {}
     for p in people:
         if is_away(p, now) or why_unreachable(p, ws.platform):
@@ -268,7 +243,7 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
 
 def not_reachable(s: Session, ws: Workspace, now: datetime) -> list[Unreachable]:
     """Reps of ``ws`` who own customers that are due but whom reminders cannot reach yet."""
-    people = [p for p in s.exec(select(Person).where(Person.workspace_id == ws.id)).all()
+    people = [p for p in people_db.people_of(s, ws.id)
               if why_unreachable(p, ws.platform)]
     if not people:
         return []
@@ -282,12 +257,7 @@ def not_reachable(s: Session, ws: Workspace, now: datetime) -> list[Unreachable]
 def plan(s: Session, now: datetime, platforms: Iterable[str] | None = None,
          workspace_id: int | None = None) -> list[Planned]:
     """Every workspace's plan (optionally only some platforms or one workspace)."""
-    stmt = select(Workspace).order_by(col(Workspace.id))
-    if platforms is not None:
-        stmt = stmt.where(col(Workspace.platform).in_(list(platforms)))
-    if workspace_id is not None:
-        stmt = stmt.where(Workspace.id == workspace_id)
     out: list[Planned] = []
-    for ws in s.exec(stmt).all():
+    for ws in reads.workspaces(s, platforms, workspace_id):
         out += plan_workspace(s, ws, now)
     return out

@@ -55,11 +55,10 @@ CRM = ("\ufeffAccount Name,Account Owner Email,Type,Industry,Account ID,Billing 
 QUARTER_START = datetime(2027, 1, 4, 18, 0, tzinfo=UTC)  # Monday: 09:00 passed in Paris & US
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
+@pytest.fixture
+def slack(fake_slack: FakeSlackAPI) -> FakeSlackAPI:
+    """The session's fake Web API (tests/conftest.py); ``team`` resets it."""
+    return fake_slack
 
 
 @pytest.fixture
