@@ -79,12 +79,14 @@ class Services:
     def customer_card(self, person: Person, name: str) -> Any:
         from bot.lookups import customer_card
 
-        return self._read(lambda s: customer_card(s, person, name))
+        return self._read(lambda s: customer_card(s, person, name, now=self.clock(),
+                                                  rules=self.worksheet.grading))
 
     def book(self, person: Person, arg: str) -> Any:
         from bot.lookups import book_view
 
-        return self._read(lambda s: book_view(s, person, arg, self.clock()))
+        return self._read(lambda s: book_view(s, person, arg, self.clock(),
+                                              rules=self.worksheet.grading))
 
     def portfolio(self, person: Person, team: bool = False) -> Any:
         from bot.lookups import portfolio_view
