@@ -5,7 +5,7 @@ A reminder is a parent message in the rep's DM with the bot (or, when an admin s
 reminder channel, in that channel mentioning the rep) and threaded replies listing the due
 customers, each with a Grade button (``pick||<id>``, which the app's action handler turns
 into a grading), then Snooze 1 day / Snooze 1 week / Out of office. Lists are paged at
-``bot.display.DUE_PAGE_SLACK`` customers per message so no message exceeds Block Kit's 50 blocks.
+``PAGE`` customers per message so no message exceeds Block Kit's 50 blocks.
 
 Escaping: customer and people names only ever go into ``plain_text`` objects; top-level
 ``text`` is escaped. Errors are raised, never swallowed (the sweep retries).
@@ -42,6 +42,7 @@ from storage.models import Person, Workspace
 
 log = logging.getLogger("gradebot.slack")
 
+PAGE = display.DUE_PAGE_SLACK  # customers per message (the limit lives in bot.display)
 DIGEST_SECTION = 2800     # characters per digest section (Block Kit: 3,000)
 AWAY_CALLBACK = "reminder_away"
 AWAY_BLOCK, AWAY_ACTION = "back_on", "date"
@@ -49,9 +50,9 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
 def pages(msg: ReminderMessage) -> list[list[dict[str, Any]]]:
-    """The due list as messages of at most ``DUE_PAGE_SLACK`` customers (controls on the
+    """The due list as messages of at most ``PAGE`` customers (controls on the
     last); the lines and pages are ``bot.display``'s."""
-    out = display.due_pages(msg, display.DUE_PAGE_SLACK)
+    out = display.due_pages(msg, PAGE)
     return [bk.to_dicts([*(bk.styled(note) if note else []),
                          *(bk.row_block(r, pick_option(r.customer_id, None)) for r in rows),
                          *(bk.buttons(msg.controls, "rem") if i == len(out) - 1 and msg.controls
