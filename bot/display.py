@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from scoring import Good
 
 if TYPE_CHECKING:
-    from bot.engine.prompts import ReviewCard
+    from bot.engine.prompts import Review
     from bot.lookups import BookView, CustomerCard, PortfolioView
     from bot.notify import DueItem, ReminderMessage
     from scoring import BookEntry
@@ -297,7 +297,7 @@ def home_warnings(view: PortfolioView) -> list[Line]:
 
 
 # ---------------------------------------------------------------------- a review
-def review_parts(r: ReviewCard) -> list[Part]:
+def review_parts(r: Review) -> list[Part]:
     """A grade under review (or just saved), below its headline and the prompt's text."""
     parts: list[Part] = []
     if r.change:
