@@ -105,6 +105,16 @@ BOOK_COLUMNS = ("Customer", "Grade", "Recommendation", "Due")
 
 
 # ---------------------------------------------------------------------- words
+# the mark before a prompt of each kind (``bot.engine.Kind`` values) in the chat channels;
+# the terminal colours these kinds instead
+PROMPT_ICONS = {"error": "⚠️ ", "reask": "🤔 ", "echo": "✅ ", "saved": "🎉 ", "confirm": "❓ ",
+                "summary": "🧭 "}
+
+
+def icon(kind: str) -> str:
+    return PROMPT_ICONS.get(str(kind), "")
+
+
 def bar(score: float | None, width: int = BAR_WIDTH) -> str:
     """``███████░░░`` for 70: the one bar of a score (0–100) every channel draws."""
     n = max(0, min(width, round((score or 0) / 100 * width)))

@@ -17,20 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot.display import (
-    BOOK_COLUMNS,
-    NOTHING,
-    Facts,
-    Listing,
-    Part,
-    Tone,
-    book_rows,
-    book_title,
-    card_parts,
-    portfolio_parts,
-    portfolio_title,
-    review_parts,
-)
+from bot import display
+from bot.display import Facts, Listing, Part, Tone
 from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
 from bot.engine.inputs import whole_number
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
@@ -183,7 +171,7 @@ class TerminalChat:
         assert r is not None
         self.console.print(f"\n[bold]{escape(r.headline)}[/bold]")
         self.console.print(f"[bold]{escape(p.text)}[/bold]")
-        show_parts(self.console, review_parts(r))
+        show_parts(self.console, display.review_parts(r))
         self.console.print("[dim]Type save, change N, or discard — or pick:[/dim]")
 
 
@@ -224,7 +212,7 @@ def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied,
         console.print(escape(card.message))
         return
     console.print(styled(card.name, Tone.TITLE))
-    show_parts(console, card_parts(card, dimension_names))
+    show_parts(console, display.card_parts(card, dimension_names))
     if card.letter is None:  # (what the Grade button is in the chat channels)
         console.print("Run gradebot chat to grade it.")
 
@@ -233,18 +221,18 @@ def render_book(console: Console, view: BookView | Denied) -> None:
     if isinstance(view, Denied):
         console.print(f"[red]{escape(view.message)}[/red]")
         return
-    rows, _ = book_rows(view)
-    t = Table(title=escape(book_title(view)))
-    for col in BOOK_COLUMNS:
+    rows, _ = display.book_rows(view)
+    t = Table(title=escape(display.book_title(view)))
+    for col in display.BOOK_COLUMNS:
         t.add_column(col)
     for r in rows:
         t.add_row(*(styled(c, r.tone if i == 3 else Tone.PLAIN) for i, c in enumerate(r.cells)))
-    console.print(t if rows else NOTHING)
+    console.print(t if rows else display.NOTHING)
 
 
 def render_portfolio(console: Console, view: PortfolioView | Denied) -> None:
     if isinstance(view, Denied):
         console.print(f"[red]{escape(view.message)}[/red]")
         return
-    console.print(styled(portfolio_title(view), Tone.TITLE))
-    show_parts(console, portfolio_parts(view))
+    console.print(styled(display.portfolio_title(view), Tone.TITLE))
+    show_parts(console, display.portfolio_parts(view))

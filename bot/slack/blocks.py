@@ -31,21 +31,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks import Option as SelectOption
 
-from bot.display import (
-    BOOK_ROWS_SLACK,
-    NOTHING,
-    Facts,
-    Listing,
-    Part,
-    Row,
-    Tone,
-    book_rows,
-    book_title,
-    card_parts,
-    portfolio_parts,
-    portfolio_title,
-    review_parts,
-)
+from bot import display
+from bot.display import Facts, Listing, Part, Row, Tone
 from bot.engine import Kind, Option, Prompt
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 
@@ -134,17 +121,13 @@ def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- prompts
-_ICON = {Kind.ERROR: "⚠️ ", Kind.REASK: "🤔 ", Kind.ECHO: "✅ ", Kind.SAVED: "🎉 ",
-         Kind.CONFIRM: "❓ ", Kind.INFO: "", Kind.SUMMARY: "🧭 "}
-
-
 def render_prompt(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     """(notification text, blocks) for one prompt."""
     if p.kind is Kind.REVIEW and p.review is not None:
         return render_review(p)
     # (a saved grade's title heads the review card it turns into, not the result message)
     blocks: list[Block] = [header(p.title)] if p.title and p.kind is not Kind.SAVED else []
-    lead = _ICON.get(p.kind, "")
+    lead = display.icon(p.kind)
     if p.kind is Kind.QUESTION and p.progress is not None:
         blocks.append(context(f"Question {p.progress.text}"))
     blocks.append(section(lead + p.text))
@@ -199,7 +182,7 @@ def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     # once saved, the same card: "Saved ✓"); the grade's own headline follows
     blocks: list[Block] = [header(p.title or r.headline),
                            *([section(r.headline)] if p.title else []), section(p.text)]
-    blocks += styled_all(review_parts(r))
+    blocks += styled_all(display.review_parts(r))
     blocks += buttons(p.actions, "cmd")
     return escape(clip(p.text, 3000)), to_dicts(blocks)
 
@@ -224,7 +207,7 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
     if isinstance(card, Denied | NotFoundCard):
         return refusal(card)
     blocks: list[Block] = [header(card.name),
-                           *styled_all(card_parts(card, dict(dimension_names or {})))]
+                           *styled_all(display.card_parts(card, dict(dimension_names or {})))]
     if regrade_value:
         blocks += buttons([Option(value=regrade_value, label="Re-grade", style="primary")],
                           "grade")
@@ -233,13 +216,13 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
 
 
 def render_book(view: BookView | Denied, grade_value: Any = None,
-                limit: int = BOOK_ROWS_SLACK) -> tuple[str, list[dict[str, Any]]]:
+                limit: int = display.BOOK_ROWS_SLACK) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(view, Denied):
         return refusal(view)
-    title = book_title(view)
-    rows, rest = book_rows(view, limit, "/grades overdue")
+    title = display.book_title(view)
+    rows, rest = display.book_rows(view, limit, "/grades overdue")
     by_id = {e.customer_id: e for e in view.entries}
-    blocks: list[Block] = [header(title), *([] if rows else [section(NOTHING)])]
+    blocks: list[Block] = [header(title), *([] if rows else [section(display.NOTHING)])]
     blocks += [row_block(r, grade_value(by_id[r.customer_id]) if grade_value else None)
                for r in rows]
     if rest is not None:
@@ -248,7 +231,8 @@ def render_book(view: BookView | Denied, grade_value: Any = None,
 
 
 def render_portfolio(view: PortfolioView) -> tuple[str, list[dict[str, Any]]]:
-    blocks: list[Block] = [header(portfolio_title(view)), *styled_all(portfolio_parts(view))]
+    blocks: list[Block] = [header(display.portfolio_title(view)),
+                           *styled_all(display.portfolio_parts(view))]
     return escape(f"Portfolio of {view.owner}"), to_dicts(blocks)
 
 

@@ -36,23 +36,8 @@ from microsoft_teams.cards import (
     TextInput,
 )
 
-from bot.display import (
-    BOOK_ROWS_TEAMS,
-    DUE_PAGE_TEAMS,
-    NOTHING,
-    Facts,
-    Listing,
-    Part,
-    Row,
-    Tone,
-    book_rows,
-    book_title,
-    card_parts,
-    due_pages,
-    portfolio_parts,
-    portfolio_title,
-    review_parts,
-)
+from bot import display
+from bot.display import Facts, Listing, Part, Row, Tone
 from bot.engine import Kind, Option, Prompt
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import Progress
@@ -164,10 +149,6 @@ def form_option(session_id: int) -> Option:
 
 
 # ---------------------------------------------------------------------- prompts
-_ICON = {Kind.ERROR: "⚠️ ", Kind.REASK: "🤔 ", Kind.ECHO: "✅ ", Kind.SAVED: "🎉 ",
-         Kind.CONFIRM: "❓ ", Kind.SUMMARY: "🧭 "}
-
-
 def prompt_items(p: Prompt, *, form: bool = False) -> list[Any]:
     """One prompt as card elements: its text, detail and buttons."""
     if p.kind is Kind.REVIEW and p.review is not None:
@@ -178,7 +159,7 @@ def prompt_items(p: Prompt, *, form: bool = False) -> list[Any]:
         items.append(subtle(f"{label} {p.progress.text}"))
     color = "Attention" if p.kind is Kind.ERROR else None
     weight = "Bolder" if p.kind in (Kind.QUESTION, Kind.DECISION, Kind.SAVED) else None
-    items.append(text(_ICON.get(p.kind, "") + p.text, color=color, weight=weight))
+    items.append(text(display.icon(p.kind) + p.text, color=color, weight=weight))
     if p.detail:
         items.append(subtle(p.detail))
     items += button_sets(p.choices, p.session_id)
@@ -230,7 +211,7 @@ def review_items(p: Prompt) -> list[Any]:
     # once saved, the same card: "Saved ✓"
     items: list[Any] = [heading(p.title)] if p.title else []
     items += [text(r.headline, weight="Bolder") if p.title else heading(r.headline),
-              text(p.text), *styled_all(review_parts(r))]
+              text(p.text), *styled_all(display.review_parts(r))]
     items += button_sets(p.actions, p.session_id)
     return items
 
@@ -335,7 +316,8 @@ def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | 
                   dimension_names: Mapping[str, str] | None = None) -> AdaptiveCard:
     if isinstance(c, Denied | NotFoundCard):
         return card([text(c.message)])
-    body: list[Any] = [heading(c.name), *styled_all(card_parts(c, dict(dimension_names or {})))]
+    body: list[Any] = [heading(c.name),
+                       *styled_all(display.card_parts(c, dict(dimension_names or {})))]
     if regrade_value:
         body += button_sets([Option(value=regrade_value, label="Re-grade", style="primary")],
                             kind="l")
@@ -352,12 +334,13 @@ def _row(row: Row, opt: Option | None) -> Any:
 
 
 def book_card(view: BookView | Denied, grade_value: Any = None,
-              limit: int = BOOK_ROWS_TEAMS) -> AdaptiveCard:
+              limit: int = display.BOOK_ROWS_TEAMS) -> AdaptiveCard:
     if isinstance(view, Denied):
         return card([text(view.message)])
-    rows, rest = book_rows(view, limit, "grades overdue")
+    rows, rest = display.book_rows(view, limit, "grades overdue")
     by_id = {e.customer_id: e for e in view.entries}
-    body: list[Any] = [heading(book_title(view)), *([] if rows else [text(NOTHING)])]
+    body: list[Any] = [heading(display.book_title(view)),
+                       *([] if rows else [text(display.NOTHING)])]
     body += [_row(r, Option(value=grade_value(by_id[r.customer_id]), label="Grade")
                   if grade_value else None) for r in rows]
     if rest is not None:
@@ -366,7 +349,8 @@ def book_card(view: BookView | Denied, grade_value: Any = None,
 
 
 def portfolio_card(view: PortfolioView) -> AdaptiveCard:
-    return card([heading(portfolio_title(view)), *styled_all(portfolio_parts(view))])
+    return card([heading(display.portfolio_title(view)),
+                 *styled_all(display.portfolio_parts(view))])
 
 
 HELP_LINES = [
@@ -393,9 +377,9 @@ def help_card(lead: str = "") -> AdaptiveCard:
 
 # ---------------------------------------------------------------------- reminders
 def reminder_cards(msg: ReminderMessage, *, followup: bool = False) -> list[AdaptiveCard]:
-    """The reminder as cards of at most ``DUE_PAGE_TEAMS`` customers (``bot.display``'s
+    """The reminder as cards of at most ``display.DUE_PAGE_TEAMS`` customers (``bot.display``'s
     lines and pages); title and intro on the first, snooze / out-of-office on the last."""
-    pages = due_pages(msg, DUE_PAGE_TEAMS)
+    pages = display.due_pages(msg, display.DUE_PAGE_TEAMS)
     out: list[AdaptiveCard] = []
     for i, (note, rows) in enumerate(pages):
         body: list[Any] = []
