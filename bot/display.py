@@ -17,11 +17,11 @@ messages are read by attribute), so the engine may use the wording helpers too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from scoring import Good
 
@@ -32,16 +32,16 @@ if TYPE_CHECKING:
     from scoring import BookEntry
 
 # ---------------------------------------------------------------------- limits, one place
-EXPLANATION_LINES = 5   # reasons under a customer card
-MOVERS = 5              # biggest movers under a portfolio
-NAMES = 15              # names in one "Due for grading: …" / "Stale grades: …" line
-HOME_DUE = 20           # due customers with a Grade button in the App Home
-HOME_RECENT = 5         # recent grades in the App Home
-HOME_WARNINGS = 5       # balance warnings in the App Home
-BOOK_ROWS_SLACK = 40    # rows per /grades message: 40 sections + title + more ≤ 50 blocks
-BOOK_ROWS_TEAMS = 25    # rows per look-up card (a card must stay under ~28 KB)
-DUE_PAGE_SLACK = 40     # due customers per reminder message (50 blocks)
-DUE_PAGE_TEAMS = 25     # due customers per reminder card
+EXPLANATION_LINES = 5  # reasons under a customer card
+MOVERS = 5  # biggest movers under a portfolio
+NAMES = 15  # names in one "Due for grading: …" / "Stale grades: …" line
+HOME_DUE = 20  # due customers with a Grade button in the App Home
+HOME_RECENT = 5  # recent grades in the App Home
+HOME_WARNINGS = 5  # balance warnings in the App Home
+BOOK_ROWS_SLACK = 40  # rows per /grades message: 40 sections + title + more ≤ 50 blocks
+BOOK_ROWS_TEAMS = 25  # rows per look-up card (a card must stay under ~28 KB)
+DUE_PAGE_SLACK = 40  # due customers per reminder message (50 blocks)
+DUE_PAGE_TEAMS = 25  # due customers per reminder card
 BAR_WIDTH = 10
 GOODS = (Good.US, Good.SKILLS, Good.OTHERS)  # the order the three goods are always listed in
 
@@ -49,12 +49,12 @@ GOODS = (Good.US, Good.SKILLS, Good.OTHERS)  # the order the three goods are alw
 class Tone(StrEnum):
     """How a line is meant, not how it looks: each renderer maps a tone to its own style."""
 
-    TITLE = "title"      # the card's heading
-    STRONG = "strong"    # the headline (letter, score, recommendation)
+    TITLE = "title"  # the card's heading
+    STRONG = "strong"  # the headline (letter, score, recommendation)
     PLAIN = "plain"
-    SUBTLE = "subtle"    # footers, reasons, "…and 12 more"
-    WARN = "warn"        # stale grades, caps, balance warnings, due now
-    GOOD = "good"        # the book is in balance
+    SUBTLE = "subtle"  # footers, reasons, "…and 12 more"
+    WARN = "warn"  # stale grades, caps, balance warnings, due now
+    GOOD = "good"  # the book is in balance
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +107,14 @@ BOOK_COLUMNS = ("Customer", "Grade", "Recommendation", "Due")
 # ---------------------------------------------------------------------- words
 # the mark before a prompt of each kind (``bot.engine.Kind`` values) in the chat channels;
 # the terminal colours these kinds instead
-PROMPT_ICONS = {"error": "⚠️ ", "reask": "🤔 ", "echo": "✅ ", "saved": "🎉 ", "confirm": "❓ ",
-                "summary": "🧭 "}
+PROMPT_ICONS = {
+    "error": "⚠️ ",
+    "reask": "🤔 ",
+    "echo": "✅ ",
+    "saved": "🎉 ",
+    "confirm": "❓ ",
+    "summary": "🧭 ",
+}
 
 
 def icon(kind: str) -> str:
@@ -125,22 +131,27 @@ def score_value(score: float | None) -> str:
     return "–" if score is None else f"{score:g} {bar(score)}"
 
 
-def marks(provisional: bool = False, coverage: float | None = None,
-          stale: bool = False) -> str:
+def marks(provisional: bool = False, coverage: float | None = None, stale: bool = False) -> str:
     """`` (provisional, 37% answered; stale)``: what qualifies a grade, wherever it is shown,
     in these words only (empty for a full, current grade)."""
     out: list[str] = []
     if provisional:
-        out.append(f"provisional, {coverage:.0%} answered" if coverage is not None
-                   else "provisional")
+        out.append(
+            f"provisional, {coverage:.0%} answered" if coverage is not None else "provisional"
+        )
     if stale:
         out.append("stale")
     return f" ({'; '.join(out)})" if out else ""
 
 
-def grade_words(letter: str | None, total: float | None, provisional: bool = False,
-                coverage: float | None = None, stale: bool = False) -> str | None:
-    """"B 72", "B 72 (provisional, 80% answered)", "B 72 (stale)"; None when not graded."""
+def grade_words(
+    letter: str | None,
+    total: float | None,
+    provisional: bool = False,
+    coverage: float | None = None,
+    stale: bool = False,
+) -> str | None:
+    """ "B 72", "B 72 (provisional, 80% answered)", "B 72 (stale)"; None when not graded."""
     if letter is None or total is None:
         return None
     return f"{letter} {total:g}{marks(provisional, coverage, stale)}"
@@ -157,24 +168,30 @@ def recommendation_words(rec: str | None) -> str:
 def stale_line(graded_on: date | None, days: int) -> Line:
     """Under a stale grade: how old it is against the worksheet's validity."""
     when = graded_on.isoformat() if graded_on else "long ago"
-    return Line(f"⚠️ Stale: graded {when}, more than {days} days ago. Re-grade before "
-                "relying on it.", Tone.WARN)
+    return Line(
+        f"⚠️ Stale: graded {when}, more than {days} days ago. Re-grade before relying on it.",
+        Tone.WARN,
+    )
 
 
 def more(hidden: int, hint: str = "") -> str:
-    """"…and 12 more." (with "Try /grades overdue." when a ``hint`` command is given)."""
+    """ "…and 12 more." (with "Try /grades overdue." when a ``hint`` command is given)."""
     return f"…and {hidden} more." + (f" Try {hint}." if hint else "")
 
 
 def names_line(label: str, names: Sequence[str], limit: int = NAMES) -> str:
-    """"Due for grading: Acme, Beta …and 3 more." — at most ``limit`` names."""
+    """ "Due for grading: Acme, Beta …and 3 more." — at most ``limit`` names."""
     shown = ", ".join(names[:limit])
     rest = len(names) - limit
     return f"{label}: {shown}" + (f" {more(rest)}" if rest > 0 else "")
 
 
-def clipped(items: Sequence[object], limit: int | None, hint: str = "") -> tuple[
-        Sequence[object], Line | None]:
+T = TypeVar("T")
+
+
+def clipped(
+    items: Sequence[T], limit: int | None, hint: str = ""
+) -> tuple[Sequence[T], Line | None]:
     """The first ``limit`` items and the "…and N more" line for the rest (None: all)."""
     if limit is None or len(items) <= limit:
         return items, None
@@ -182,8 +199,7 @@ def clipped(items: Sequence[object], limit: int | None, hint: str = "") -> tuple
 
 
 # ---------------------------------------------------------------------- customer card
-def card_parts(card: CustomerCard, dimension_names: dict[str, str] | None = None
-               ) -> list[Part]:
+def card_parts(card: CustomerCard, dimension_names: dict[str, str] | None = None) -> list[Part]:
     """The customer card below its title (``card.name``), in order. To add a line to every
     channel's card, add it here."""
     names = dimension_names or {}
@@ -193,8 +209,9 @@ def card_parts(card: CustomerCard, dimension_names: dict[str, str] | None = None
     if card.stale:
         parts.append(stale_line(card.graded_on, card.stale_after_days))
     if card.dimensions:
-        parts.append(Facts(tuple(Fact(names.get(k, k), score_value(v))
-                                 for k, v in card.dimensions.items())))
+        parts.append(
+            Facts(tuple(Fact(names.get(k, k), score_value(v)) for k, v in card.dimensions.items()))
+        )
     if card.summary:
         parts.append(Line(card.summary))
     parts += [Line(x, Tone.SUBTLE) for x in card.explanation[:EXPLANATION_LINES]]
@@ -205,8 +222,10 @@ def card_parts(card: CustomerCard, dimension_names: dict[str, str] | None = None
 def card_footer(card: CustomerCard) -> str:
     graded = card.graded_on.isoformat() if card.graded_on else "?"
     due = card.due_on.isoformat() if card.due_on else "now"
-    return (f"Graded {graded} by {card.graded_by or '?'} ({card.cadence}) · Next due {due} · "
-            f"Owner: {card.owner or '—'}")
+    return (
+        f"Graded {graded} by {card.graded_by or '?'} ({card.cadence}) · Next due {due} · "
+        f"Owner: {card.owner or '—'}"
+    )
 
 
 # ---------------------------------------------------------------------- a book
@@ -229,17 +248,21 @@ def book_row(view: BookView, e: BookEntry) -> Row:
     due = due_words(view, e)
     grade = entry_grade(e)
     rec = recommendation_words(e.recommendation)
-    text = (f"{e.name} · {due}" if grade is None else
-            " · ".join(x for x in (grade, e.name, rec, due) if x))
+    text = (
+        f"{e.name} · {due}"
+        if grade is None
+        else " · ".join(x for x in (grade, e.name, rec, due) if x)
+    )
     tone = Tone.WARN if view.is_overdue(e) and e.letter is not None else Tone.PLAIN
     return Row(e.customer_id, text, (e.name, grade or "–", rec or "—", due or "—"), tone)
 
 
-def book_rows(view: BookView, limit: int | None = None, hint: str = ""
-              ) -> tuple[list[Row], Line | None]:
+def book_rows(
+    view: BookView, limit: int | None = None, hint: str = ""
+) -> tuple[list[Row], Line | None]:
     """The book's rows (at most ``limit``) and the "…and N more" line for the rest."""
     shown, rest = clipped(view.entries, limit, hint)
-    return [book_row(view, e) for e in shown], rest  # type: ignore[arg-type]
+    return [book_row(view, e) for e in shown], rest
 
 
 NOTHING = "Nothing to show."
@@ -253,10 +276,16 @@ def portfolio_title(view: PortfolioView) -> str:
 def balance_facts(view: PortfolioView, *, detail: bool = True) -> Facts:
     """Each good's share against its target (with the gap and a bar when ``detail``)."""
     p = view.portfolio
-    return Facts(tuple(
-        Fact(g.label, f"{p.shares[g]:.0f}% (target {p.target.share(g):.0f}%"
-                      + (f", {p.gap(g):+.0f}) {bar(p.shares[g])}" if detail else ")"))
-        for g in GOODS))
+    return Facts(
+        tuple(
+            Fact(
+                g.label,
+                f"{p.shares[g]:.0f}% (target {p.target.share(g):.0f}%"
+                + (f", {p.gap(g):+.0f}) {bar(p.shares[g])}" if detail else ")"),
+            )
+            for g in GOODS
+        )
+    )
 
 
 def portfolio_parts(view: PortfolioView) -> list[Part]:
@@ -264,21 +293,30 @@ def portfolio_parts(view: PortfolioView) -> list[Part]:
     from bot.engine.prompts import plural
 
     p = view.portfolio
-    parts: list[Part] = [Line(f"{plural(p.customers)}, {p.graded} graded."),
-                         balance_facts(view),
-                         Line("Grades: " + ", ".join(f"{k} {v}" for k, v in
-                                                     p.distribution.items()), Tone.SUBTLE)]
+    parts: list[Part] = [
+        Line(f"{plural(p.customers)}, {p.graded} graded."),
+        balance_facts(view),
+        Line("Grades: " + ", ".join(f"{k} {v}" for k, v in p.distribution.items()), Tone.SUBTLE),
+    ]
     parts += [Line(f"⚠️ {w.message}", Tone.WARN) for w in p.warnings]
     if p.in_balance and p.graded:
         parts.append(Line("✅ The three goods are in balance.", Tone.GOOD))
     if p.stale:
-        parts.append(Line(names_line(f"⚠️ Stale grades (older than {view.stale_after_days} "
-                                     "days)", [e.name for e in p.stale]), Tone.WARN))
+        parts.append(
+            Line(
+                names_line(
+                    f"⚠️ Stale grades (older than {view.stale_after_days} days)",
+                    [e.name for e in p.stale],
+                ),
+                Tone.WARN,
+            )
+        )
     if p.overdue:
-        parts.append(Line(names_line("Due for grading", [e.name for e in p.overdue]),
-                          Tone.SUBTLE))
-    parts += [Line(f"Moved: {m.name} {m.previous_total:g} → {m.total:g} ({m.delta:+.1f})",
-                   Tone.SUBTLE) for m in p.movers[:MOVERS]]
+        parts.append(Line(names_line("Due for grading", [e.name for e in p.overdue]), Tone.SUBTLE))
+    parts += [
+        Line(f"Moved: {m.name} {m.previous_total:g} → {m.total:g} ({m.delta:+.1f})", Tone.SUBTLE)
+        for m in p.movers[:MOVERS]
+    ]
     return parts
 
 
@@ -287,7 +325,7 @@ def home_due(view: BookView) -> tuple[str, list[Row], Line | None]:
     """("Due for grading (3)", the due customers' rows, "…and N more" or None)."""
     due = [e for e in view.entries if view.is_overdue(e)]
     shown, rest = clipped(due, HOME_DUE, "/grades overdue")
-    return f"Due for grading ({len(due)})", [book_row(view, e) for e in shown], rest  # type: ignore[arg-type]
+    return f"Due for grading ({len(due)})", [book_row(view, e) for e in shown], rest
 
 
 NOTHING_DUE = "Nothing is due. Nice work."
@@ -296,10 +334,9 @@ NO_GRADES = "No grades yet. Try /grade <customer>."
 
 def recent_lines(view: BookView) -> list[str]:
     """The latest grades of a book, newest first: "A 90 · Acme · 2026-07-21"."""
-    recent = sorted((e for e in view.entries if e.graded_on), key=lambda e: e.graded_on,  # type: ignore[arg-type, return-value]
-                    reverse=True)[:HOME_RECENT]
-    return [f"{entry_grade(e)} · {e.name} · {e.graded_on.isoformat()}"  # type: ignore[union-attr]
-            for e in recent]
+    dated = [(e, e.graded_on) for e in view.entries if e.graded_on is not None]
+    recent = sorted(dated, key=lambda x: x[1], reverse=True)[:HOME_RECENT]
+    return [f"{entry_grade(e)} · {e.name} · {day.isoformat()}" for e, day in recent]
 
 
 def home_warnings(view: PortfolioView) -> list[Line]:
@@ -322,8 +359,9 @@ def review_parts(r: Review) -> list[Part]:
         parts.append(Line("Held back by: " + "; ".join(r.held_back_by)))
     parts += [Line(f"⚠️ {cap}", Tone.WARN) for cap in r.caps]
     parts += [Line(x, Tone.SUBTLE) for x in r.status_lines]
-    parts.append(Listing(tuple(f"{a.number}. {a.label}: {a.answer or 'skipped'}"
-                               for a in r.answers)))
+    parts.append(
+        Listing(tuple(f"{a.number}. {a.label}: {a.answer or 'skipped'}" for a in r.answers))
+    )
     return parts
 
 
@@ -344,12 +382,11 @@ def due_pages(msg: ReminderMessage, page: int) -> list[tuple[Line | None, list[R
     starts = list(range(0, len(msg.items), page)) or [0]
     out: list[tuple[Line | None, list[Row]]] = []
     for start in starts:
-        chunk = msg.items[start:start + page]
-        note = (Line(f"Due customers {start + 1}–{start + len(chunk)} of {len(msg.items)}",
-                     Tone.SUBTLE) if len(msg.items) > page else None)
+        chunk = msg.items[start : start + page]
+        note = (
+            Line(f"Due customers {start + 1}–{start + len(chunk)} of {len(msg.items)}", Tone.SUBTLE)
+            if len(msg.items) > page
+            else None
+        )
         out.append((note, [Row(it.customer_id, due_line(it)) for it in chunk]))
     return out
-
-
-def joined(parts: Iterable[str], sep: str = " · ") -> str:
-    return sep.join(p for p in parts if p)

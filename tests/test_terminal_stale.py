@@ -25,11 +25,25 @@ def _store(engine: Engine, name: str, days_ago: int) -> None:
         ws = people_db.get_or_create_workspace(s, "cli", "local", "Local", "UTC")
         person = people_db.get_or_create_person(s, ws, "tester", "tester")
         c = customers_db.create_customer(s, ws.id, name, person.id)  # type: ignore[arg-type]
-        save_grade(s, Grade(workspace_id=ws.id, customer_id=c.id, cadence="annual",  # type: ignore[arg-type]
-                            period="x", worksheet_id="default", worksheet_version=2,
-                            total=85, letter="A", recommendation="invest_more", coverage=1.0,
-                            dimensions={"value": 90.0}, answers={"pays_now": 5},
-                            created_at=utcnow() - timedelta(days=days_ago)), c)
+        save_grade(
+            s,
+            Grade(
+                workspace_id=ws.id,
+                customer_id=c.id,
+                cadence="annual",  # type: ignore[arg-type]
+                period="x",
+                worksheet_id="default",
+                worksheet_version=2,
+                total=85,
+                letter="A",
+                recommendation="invest_more",
+                coverage=1.0,
+                dimensions={"value": 90.0},
+                answers={"pays_now": 5},
+                created_at=utcnow() - timedelta(days=days_ago),
+            ),
+            c,
+        )
 
 
 def _run(*args: str) -> str:

@@ -69,12 +69,14 @@ async def test_stale_in_a_reminders_due_list(rep: Rep) -> None:
     actor, person = rep.sv.actor("slack", "T1", "U1")
     with rep.sv.session() as s:
         due = due_customers(s, actor.workspace_id, now.date()).get(actor.person_id, [])
-    msg = messages.reminder(3, "annual", str(now.year), due, now=now,
-                            rules=rep.sv.worksheet.grading)
+    msg = messages.reminder(
+        3, "annual", str(now.year), due, now=now, rules=rep.sv.worksheet.grading
+    )
     client = AsyncWebClient(token="xoxb-test", base_url=rep.api.base_url)
     where = await SlackNotifier(client, rep.sv.db).send_reminder(person, msg)
-    listing = [c for c in rep.api.of("chat.postMessage")
-               if c.args.get("thread_ts") == where.thread_ts]
+    listing = [
+        c for c in rep.api.of("chat.postMessage") if c.args.get("thread_ts") == where.thread_ts
+    ]
     shown = "\n".join(texts(c.args["blocks"]) for c in listing)
     assert "Old Co · A (stale) · last graded " in shown
     assert "New Co · A · last graded " in shown

@@ -45,8 +45,9 @@ async def test_stale_in_a_reminders_due_list(env: Env) -> None:
     who = person(env)
     with env.sv.session() as s:
         due = due_customers(s, who.workspace_id, now.date()).get(who.id, [])  # type: ignore[arg-type]
-    msg = messages.reminder(3, "annual", str(now.year), due, now=now,
-                            rules=env.sv.worksheet.grading)
+    msg = messages.reminder(
+        3, "annual", str(now.year), due, now=now, rules=env.sv.worksheet.grading
+    )
     n = len(rep.sent())
     await TeamsNotifier.from_settings(env.sv.settings, env.sv.db).send_reminder(who, msg)
     text = "\n".join(shown(s.card) for s in rep.sent()[n:])
