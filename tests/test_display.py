@@ -395,3 +395,19 @@ def test_each_channel_pages_the_due_list_alike() -> None:
     assert "C0 · B (stale) · last graded 2024-01-01" in strings(slack[0])
     assert "Due customers 26–50 of 60" in strings(ui.to_dict(teams[1]))
     assert "Due customers 41–60 of 60" in strings(slack[1])
+
+
+def test_what_users_typed_is_escaped_by_each_renderer() -> None:
+    """Display lines are plain text: each channel escapes them its own way."""
+    name = "<!channel> [bold]x[/bold] *y* <at>all</at>"
+    c = card(name=name, summary=name, explanation=[name], owner=name)
+    slack = strings(bk.render_card(c)[1])
+    assert "<!channel>" not in slack
+    assert "&lt;!channel&gt; [bold]x[/bold] *y*" in slack
+    teams = strings(ui.to_dict(ui.customer_card(c, None)))
+    assert "<at>" not in teams
+    assert "\\*y\\*" in teams
+    term = terminal_text(terminal.render_card, c)
+    assert term.count("[bold]x[/bold] *y*") >= 3  # the title, the summary, the reason …
+    row = BookView("Rita", [entry(1, name, "B", due_on=date(2027, 1, 1))], TODAY)
+    assert "[bold]x[/bold]" in terminal_text(terminal.render_book, row)
