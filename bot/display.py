@@ -290,7 +290,7 @@ def balance_facts(view: PortfolioView, *, detail: bool = True) -> Facts:
 
 def portfolio_parts(view: PortfolioView) -> list[Part]:
     """The portfolio below its title: balance, letters, warnings, stale, due, movers."""
-    from bot.engine.prompts import plural
+    from bot.engine.prompts import plural  # (here: prompts imports this module)
 
     p = view.portfolio
     parts: list[Part] = [
