@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.engine.inputs import pick_option
+from bot.engine import options as opts
 from bot.engine.prompts import Option, plural
 from bot.notify import DueItem, ReminderMessage, ThreadRef
 from scoring import Cadence
@@ -103,4 +103,4 @@ def closed(cadence: Cadence | str, period: str) -> str:
 
 def grade_option(customer_id: int) -> Option:
     """The same value the engine understands everywhere: start grading this customer."""
-    return Option(value=pick_option(customer_id, None), label="Grade", style="primary")
+    return Option(value=opts.pick(customer_id), label="Grade", style="primary")

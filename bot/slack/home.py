@@ -8,19 +8,15 @@ from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
 
 from bot import display
-from bot.engine.inputs import pick_option
+from bot.engine import options as opts
 from bot.engine.prompts import Option
-from bot.lookups import BookView, PortfolioView, book_view, portfolio_view
-from bot.services import Services
+from bot.lookups import BookView, PortfolioView
+from bot.services import Person, Services
 from bot.slack import blocks as bk
-from storage.models import Person, Role
 
 
 def home_view(sv: Services, person: Person) -> dict[str, Any]:
-    now = sv.clock()
-    with sv.session() as s:
-        book = book_view(s, person, "", now, rules=sv.worksheet.grading)
-        pv = portfolio_view(s, person, sv.worksheet, now)
+    book, pv = sv.home(person)
     blocks: list[Block] = [bk.header(f"gradebot — {person.display_name}")]
     # one's own book and portfolio are never refused (only someone else's, or a team's)
     assert isinstance(book, BookView)
@@ -30,7 +26,7 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
     blocks.append(bk.header(title))
     if not rows:
         blocks.append(bk.section(display.NOTHING_DUE))
-    blocks += [bk.row_block(r, pick_option(r.customer_id, None), "primary") for r in rows]
+    blocks += [bk.row_block(r, opts.pick(r.customer_id), "primary") for r in rows]
     if rest is not None:
         blocks += bk.styled(rest)
     blocks.append(DividerBlock())
@@ -40,9 +36,10 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
     blocks.append(bk.header("Balance of the three goods"))
     blocks += bk.styled(display.balance_facts(pv, detail=False))
     blocks += bk.styled_all(display.home_warnings(pv))
-    if person.role == Role.ADMIN:
+    if sv.is_admin(person):
         blocks.append(DividerBlock())
-        blocks += bk.buttons([Option(value="settings", label="Settings (admins)")], "settings")
+        blocks += bk.buttons([Option(value=opts.encode(opts.OpenSettings()),
+                                     label="Settings (admins)")], "settings")
         from bot.slack.imports import home_button  # people and customers from a CSV
 
         blocks.append(home_button())

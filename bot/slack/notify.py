@@ -31,7 +31,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
 from bot import display
-from bot.engine.inputs import pick_option, whole_number
+from bot.engine import options as opts
+from bot.engine.inputs import whole_number
 from bot.engine.prompts import Option
 from bot.notify import DigestMessage, ReminderMessage, ThreadRef
 from bot.reminders import actions
@@ -54,7 +55,7 @@ def pages(msg: ReminderMessage) -> list[list[dict[str, Any]]]:
     last); the lines and pages are ``bot.display``'s."""
     out = display.due_pages(msg, PAGE)
     return [bk.to_dicts([*(bk.styled(note) if note else []),
-                         *(bk.row_block(r, pick_option(r.customer_id, None)) for r in rows),
+                         *(bk.row_block(r, opts.pick(r.customer_id)) for r in rows),
                          *(bk.buttons(msg.controls, "rem") if i == len(out) - 1 and msg.controls
                            else [])])
             for i, (note, rows) in enumerate(out)]
