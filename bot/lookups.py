@@ -217,7 +217,7 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime, *,
     ws = s.get(Workspace, viewer.workspace_id)
     tz = zone_of(s, viewer)
     today = now.astimezone(tz).date()
-    entries = with_staleness(grades_db.rep_book(s, target.id, policy_of(ws) if ws else None,  # type: ignore[arg-type]
+    entries = with_staleness(grades_db.rep_book(s, target.id, policy_of(ws) if ws else None,
                                                 tz), rules or GradingRules(), today)
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
     view = BookView(target.display_name, entries, today, only_overdue)
@@ -248,7 +248,7 @@ def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: dateti
         entries = [e for b in books.values() for e in b]
         owner = "your team"
     else:
-        entries = grades_db.rep_book(s, viewer.id, policy, tz)  # type: ignore[arg-type]
+        entries = grades_db.rep_book(s, viewer.id, policy, tz)
         owner = viewer.display_name
     rules = worksheet.grading
     return PortfolioView(owner, build_portfolio(with_staleness(entries, rules, today), target,

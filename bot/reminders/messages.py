@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from bot.engine import options as opts
 from bot.engine.prompts import Option, plural
-from bot.notify import DueItem, ReminderMessage, ThreadRef
+from bot.notify import DueItem, ReminderMessage
 from scoring import Cadence
 from scoring.cadence import period_label
 from scoring.worksheet import GradingRules
@@ -16,17 +16,6 @@ from storage.types import utcnow
 
 SNOOZE_DAY = 1
 SNOOZE_WEEK = 7
-
-
-class PartiallySent(Exception):
-    """A notifier posted the thread's parent but not all of its body. The sweep keeps the
-    thread reference so the retry completes *that* thread instead of posting a second one."""
-
-    def __init__(self, where: ThreadRef, cause: BaseException) -> None:
-        super().__init__(f"reminder partially sent to {where.channel}/{where.thread_ts}: "
-                         f"{cause}")
-        self.where = where
-        self.cause = cause
 
 
 def subject(cadence: Cadence | str, period: str) -> str:
