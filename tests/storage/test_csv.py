@@ -261,12 +261,12 @@ def test_export_escapes_formulas_and_imports_back_unchanged(
     out = io.StringIO()
     assert csvio.export_customers(session, workspace.id, out) == 8  # type: ignore[arg-type]
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[0] == ["name", "owner", "segment", "status", "external_ref"]
+    assert rows[0] == ["name", "owner", "segment", "status", "external_ref", "renewal_date"]
     cells = [c for r in rows[1:] for c in r]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t")]
     by_cell = {r[0]: r for r in rows[1:]}
     assert by_cell["'" + FORMULAS[0]] == ["'" + FORMULAS[0], "rita@example.com",
-                                          "'" + FORMULAS[5], "customer", "'-7"]
+                                          "'" + FORMULAS[5], "customer", "'-7", ""]
     assert {"'+1+2", "'-3+4", "'@SUM(A1:A9)"} <= set(by_cell)
     assert by_cell["Plain 'Quoted' Co"][2] == "O'Brien"  # other quotes are left alone
     assert {"''=quoted", "''-1", "''Tis the Season Co"} <= set(by_cell)
@@ -433,7 +433,7 @@ def test_every_data_command_uses_the_database_named_in_dotenv(runner: CliRunner,
     assert runner.invoke(cli(), ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(cli(), ["import", "customers", str(src)]).exit_code == 0
     out = runner.invoke(cli(), ["export", "customers", "-"])
-    assert out.stdout.splitlines()[1:] == ["Acme,,,customer,"]
+    assert out.stdout.splitlines()[1:] == ["Acme,,,customer,,"]
     assert (tmp_path / "team.db").exists()
     assert not (tmp_path / "gradebot.db").exists()
 
@@ -491,14 +491,14 @@ def test_cli_reports_skipped_rows_and_exit_code(runner: CliRunner, sqlite_url: s
     for token in ("Line", "Reason", "vip", "cannot be empty", "ghost@example.com"):
         assert token in strict.output, token
     export = runner.invoke(cli(), ["export", "customers", "-"])
-    assert export.stdout.splitlines() == ["name,owner,segment,status,external_ref"]
+    assert export.stdout.splitlines() == ["name,owner,segment,status,external_ref,renewal_date"]
 
     lenient = runner.invoke(cli(), ["import", "customers", str(src)])
     assert lenient.exit_code == 1
     assert "✓ Imported 1 of 4 rows: 1 created" in lenient.output
     assert "3 rows not imported" in lenient.output
     export = runner.invoke(cli(), ["export", "customers", "-"])
-    assert export.stdout.splitlines()[1:] == ["Good,,,customer,"]
+    assert export.stdout.splitlines()[1:] == ["Good,,,customer,,"]
 
 
 def test_cli_errors_are_one_clear_line(runner: CliRunner, tmp_path: Path, sqlite_url: str,
