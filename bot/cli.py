@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from bot.cli_data import WorkspaceOption, db_app, export_app, import_app, workspace_named
+from bot.cli_outcomes import calibrate_cmd, import_outcomes_cmd, outcome_app
 from bot.cli_settings import settings_app
 from bot.config import ConfigError, load_settings
 from bot.services import Services, build_services
@@ -36,6 +37,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(settings_app, name="settings")
+app.add_typer(outcome_app, name="outcome")
+import_app.command("outcomes")(import_outcomes_cmd)
+app.command("calibrate")(calibrate_cmd)
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

@@ -14,6 +14,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import IO, Annotated, Any, NoReturn
 
@@ -324,7 +325,7 @@ MapOption = Annotated[list[str] | None, typer.Option(
 
 
 def _run_import(kind: imports.ImportKind, file: Path, workspace: str,
-                options: imports.ImportOptions) -> None:
+                options: imports.ImportOptions, *, today: date | None = None) -> None:
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -344,7 +345,7 @@ def _run_import(kind: imports.ImportKind, file: Path, workspace: str,
         try:
             with progress:
                 report = imports.run_import(engine, ws, kind, data, options, source=file.name,
-                                            progress=advance)
+                                            progress=advance, today=today)
         except InvalidInput as exc:
             fail(f"{file.name}: {exc}")
         except StorageError as exc:

@@ -208,27 +208,35 @@ def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
     draws = [np.bincount(rng.integers(0, len(customers), len(customers)),
                          minlength=len(customers))[groups] for _ in range(bootstrap)]
 
-    auc = float(metrics.roc_auc_score(y, -total))
-    aucs = [float(metrics.roc_auc_score(y, -total, sample_weight=w)) for w in draws
-            if _both(y, w)]
+    draws = [w for w in draws if _both(y, w)]
+
+    # The AUC of the total, on each distinct (total, churned) pair with its count: the
+    # same figure as row by row (ties are grouped either way), at a fraction of the cost,
+    # which is what lets the bootstrap run on a large book in moments.
+    pairs, at = np.unique(np.column_stack([total, y]), axis=0, return_inverse=True)
+    at = at.ravel()
+
+    def auc_of(weights: Any) -> float:
+        return float(metrics.roc_auc_score(pairs[:, 1], -pairs[:, 0],
+                                           sample_weight=np.bincount(at, weights, len(pairs))))
+
+    auc = auc_of(np.ones(len(y)))
+    aucs = [auc_of(w) for w in draws]
     folds = model_selection.GroupKFold(n_splits=min(FOLDS, len(customers)))
     p_total = model_selection.cross_val_predict(
-        linear_model.LogisticRegression(), total.reshape(-1, 1) / 100.0, y, groups=groups,
+        _model(linear_model), total.reshape(-1, 1) / 100.0, y, groups=groups,
         cv=folds, method="predict_proba")[:, 1]
     p_model = model_selection.cross_val_predict(
-        linear_model.LogisticRegression(C=REGULARISATION), x, y, groups=groups, cv=folds,
-        method="predict_proba")[:, 1]
+        _model(linear_model), x, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
     observed, predicted = calibration.calibration_curve(y, p_total, n_bins=10,
                                                         strategy="quantile")
     base = y.mean()
 
-    fit = linear_model.LogisticRegression(C=REGULARISATION).fit(x, y)
+    fit = _model(linear_model).fit(x, y)
     coef = fit.coef_[0]
-    boot = linear_model.LogisticRegression(C=REGULARISATION, warm_start=True)
+    boot = _model(linear_model, warm_start=True)
     suggested_runs = []
-    for w in draws:
-        if not _both(y, w):
-            continue
+    for w in draws:  # each resample starts from the full fit: a Newton step or two
         boot.coef_, boot.intercept_ = fit.coef_.copy(), fit.intercept_.copy()
         suggested_runs.append(_suggest(boot.fit(x, y, sample_weight=w).coef_[0], dims))
     runs = np.array(suggested_runs)
@@ -249,6 +257,12 @@ def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
         reliability=tuple(ReliabilityPoint(round(float(p), 3), round(float(o), 3))
                           for p, o in zip(predicted, observed, strict=True)),
         questions=_questions(ws, used, y, metrics), weights=weights, bootstrap=len(aucs))
+
+
+def _model(linear_model: Any, **kw: Any) -> Any:
+    """The regularised logistic regression (L2). Newton–Cholesky: a handful of features
+    and many rows is the case it is made for (L-BFGS took ten times as long here)."""
+    return linear_model.LogisticRegression(C=REGULARISATION, solver="newton-cholesky", **kw)
 
 
 def _score(value: Any) -> float:
@@ -297,7 +311,10 @@ def _questions(ws: Worksheet, used: Sequence[Observation], y: Any,
         yy = y[idx]
         if yy.all() or not yy.any() or np.ptp(pts) == 0:
             continue
+        pairs, at = np.unique(np.column_stack([pts, yy]), axis=0, return_inverse=True)
+        auc = metrics.roc_auc_score(pairs[:, 1], -pairs[:, 0],
+                                    sample_weight=np.bincount(at.ravel(), None, len(pairs)))
         out.append(QuestionSignal(q.id, q.label, q.dimension or "", len(rows),
-                                  round(float(metrics.roc_auc_score(yy, -pts)), 3)))
+                                  round(float(auc), 3)))
     out.sort(key=lambda s: (-abs(s.auc - 0.5), s.question_id))
     return tuple(out)
