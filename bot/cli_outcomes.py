@@ -175,6 +175,7 @@ def calibrate_cmd(
     ws_sheet = _worksheet()
     with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws = workspace_named(s, workspace, create_local=False)
+        shown = ws.name or workspace
         data = outcomes_db.calibration_data(s, ws.id)  # type: ignore[arg-type]
         s.rollback()  # read only
     try:
@@ -190,7 +191,7 @@ def calibrate_cmd(
         from bot.calibration_chart import save_chart
 
         try:
-            save_chart(report, chart, title=f"Calibration · {ws.name or workspace}")
+            save_chart(report, chart, title=f"Calibration · {shown}")
         except OSError as exc:
             fail(f"Cannot write {chart}: {exc.strerror or exc}", code=1)
         console.print(Text(f"✓ Chart written to {chart}"))

@@ -232,13 +232,19 @@ def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
                                                         strategy="quantile")
     base = y.mean()
 
-    fit = _model(linear_model).fit(x, y)
+    # the fits, likewise on distinct (scores, churned) rows with their counts (a customer's
+    # grade often stands unchanged for several outcomes)
+    rows, row_at = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    row_at = row_at.ravel()
+    rx, ry = rows[:, :-1], rows[:, -1].astype(np.int8)
+    fit = _model(linear_model).fit(rx, ry, sample_weight=np.bincount(row_at, None, len(rows)))
     coef = fit.coef_[0]
     boot = _model(linear_model, warm_start=True)
     suggested_runs = []
     for w in draws:  # each resample starts from the full fit: a Newton step or two
         boot.coef_, boot.intercept_ = fit.coef_.copy(), fit.intercept_.copy()
-        suggested_runs.append(_suggest(boot.fit(x, y, sample_weight=w).coef_[0], dims))
+        boot.fit(rx, ry, sample_weight=np.bincount(row_at, w, len(rows)))
+        suggested_runs.append(_suggest(boot.coef_[0], dims))
     runs = np.array(suggested_runs)
     suggested = _suggest(coef, dims)
     weights = tuple(

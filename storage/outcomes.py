@@ -14,18 +14,19 @@ with every problem they have, and the good rows written in one transaction (or n
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import DateTime, func, insert
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from scoring.calibration import Observation, grade_cutoff
+from scoring.calibration import LEAD_DAYS, Observation
 from storage.crm import Profile, detect_mapping, header_key
 from storage.csvio import (
     MAX_CELL,
@@ -320,7 +321,7 @@ def _stored_keys(session: Session, workspace_id: int, rows: Sequence[_OutcomeRow
         out.update(session.execute(
             select(Outcome.customer_id, Outcome.kind, Outcome.happened_on)
             .where(Outcome.workspace_id == workspace_id,
-                   col(Outcome.customer_id).in_(ids[i:i + 500]))).tuples())
+                   col(Outcome.customer_id).in_(ids[i:i + 500]))))
     return out
 
 
@@ -338,45 +339,49 @@ class CalibrationData:
 
 
 def calibration_data(session: Session, workspace_id: int) -> CalibrationData:
-    """The rows ``scoring.calibration.calibrate`` needs, read in three plain queries: the
-    outcomes, every grade's (customer, time) to pick from, then only the picked grades'
-    scores and answers (a grade's answers are its largest part)."""
-    outcomes = session.execute(
-        select(Outcome.customer_id, Outcome.kind, Outcome.happened_on)
-        .where(Outcome.workspace_id == workspace_id)
-        .order_by(Outcome.customer_id, Outcome.happened_on, Outcome.id)).tuples().all()
-    times: dict[int, tuple[list[datetime], list[int]]] = {}
-    for gid, cid, at in session.execute(
-            select(Grade.id, Grade.customer_id, Grade.created_at)
-            .where(Grade.workspace_id == workspace_id, *_of_record())
-            .order_by(Grade.customer_id, Grade.created_at, Grade.id)
-            .execution_options(yield_per=5000)).tuples():
-        at_list, ids = times.setdefault(cid, ([], []))
-        at_list.append(at)
-        ids.append(gid)
-    picked: list[tuple[int, str, date, int]] = []
-    for cid, kind, day in outcomes:
-        at_list, ids = times.get(cid, ((), ()))  # type: ignore[assignment]
-        i = bisect_left(at_list, grade_cutoff(day))
-        if i:
-            picked.append((cid, kind, day, ids[i - 1]))
-    grades = _grades_by_id(session, sorted({p[3] for p in picked}))
-    observations = [Observation(cid, kind, day, *grades[gid])
-                    for cid, kind, day, gid in picked]
-    return CalibrationData(observations, len(outcomes), len(outcomes) - len(picked))
+    """The rows ``scoring.calibration.calibrate`` needs, in one query: each outcome joined
+    to the newest grade of its customer made before ``grade_cutoff`` of its day (a
+    correlated look-up on the (customer, created_at) index of grades)."""
+    g = aliased(Grade)
+    pick = (select(g.id).where(g.customer_id == Outcome.customer_id,
+                               g.created_at < _cutoff(Outcome.happened_on), *_of_record(g))
+            .order_by(col(g.created_at).desc(), col(g.id).desc())
+            .limit(1).correlate(Outcome).scalar_subquery())
+    stmt = (select(Outcome.customer_id, Outcome.kind, Outcome.happened_on, Grade.created_at,
+                   Grade.total, Grade.letter, Grade.dimensions, Grade.answers)
+            .select_from(Outcome)
+            .join(Grade, Grade.id == pick)
+            .where(Outcome.workspace_id == workspace_id)
+            .order_by(Outcome.customer_id, Outcome.happened_on, Outcome.id))
+    observations = [Observation(cid, kind, day, at, total, letter, dims or {}, answers or {})
+                    for cid, kind, day, at, total, letter, dims, answers
+                    in session.execute(stmt.execution_options(yield_per=2000))]
+    recorded = count_outcomes(session, workspace_id)
+    return CalibrationData(observations, recorded, recorded - len(observations))
 
 
-def _of_record() -> tuple[Any, ...]:
+class _cutoff(FunctionElement[datetime]):  # noqa: N801  (used like a SQL function)
+    """``scoring.calibration.grade_cutoff`` of a date column, in SQL: midnight (UTC) of the
+    day ``LEAD_DAYS - 1`` days earlier. Each backend spells date arithmetic its own way."""
+
+    type = DateTime()
+    inherit_cache = True
+    name = "gradebot_cutoff"
+
+
+@compiles(_cutoff, "sqlite")
+def _cutoff_sqlite(element: _cutoff, compiler: Any, **kw: Any) -> str:
+    # the text SQLite keeps timestamps as ('YYYY-MM-DD HH:MM:SS.ffffff') sorts by time
+    return f"datetime({compiler.process(element.clauses, **kw)}, '-{LEAD_DAYS - 1} days')"
+
+
+@compiles(_cutoff, "postgresql")
+def _cutoff_postgres(element: _cutoff, compiler: Any, **kw: Any) -> str:
+    # date - integer is a date; compared with a timestamptz it is midnight in the session's
+    # zone, which is UTC (storage.engine)
+    return f"(({compiler.process(element.clauses, **kw)}) - {LEAD_DAYS - 1})"
+
+
+def _of_record(g: Any) -> tuple[Any, ...]:
     """Conditions that keep only grades of record (every stored grade is, so far)."""
     return ()
-
-
-def _grades_by_id(session: Session, ids: Sequence[int]
-                  ) -> dict[int, tuple[datetime, float, str, dict[str, Any], dict[str, Any]]]:
-    out: dict[int, tuple[datetime, float, str, dict[str, Any], dict[str, Any]]] = {}
-    for i in range(0, len(ids), 900):
-        for gid, at, total, letter, dims, answers in session.execute(
-                select(Grade.id, Grade.created_at, Grade.total, Grade.letter, Grade.dimensions,
-                       Grade.answers).where(col(Grade.id).in_(ids[i:i + 900]))).tuples():
-            out[gid] = (at, total, letter, dims or {}, answers or {})
-    return out
