@@ -14,8 +14,7 @@ from scoring.calibration import KINDS, Calibration
 
 # one colour per outcome kind, in KINDS order (colour-blind safe, Okabe–Ito)
 COLOURS = ("#009E73", "#56B4E9", "#D55E00", "#E69F00", "#CC79A7", "#999999")
-LABELS = ("renewed", "expanded", "churned", "defaulted / paid late", "referred",
-          "exited by us")
+LABELS = ("renewed", "expanded", "churned", "defaulted / paid late", "referred", "exited by us")
 
 
 def chart_png(report: Calibration, title: str = "") -> bytes:
@@ -27,8 +26,10 @@ def chart_png(report: Calibration, title: str = "") -> bytes:
     letters = [row.letter for row in report.letters]
     bottoms = [0.0] * len(letters)
     for kind, colour, label in zip(KINDS, COLOURS, LABELS, strict=True):
-        shares = [row.counts.get(kind, 0) / row.outcomes if row.outcomes else 0.0
-                  for row in report.letters]
+        shares = [
+            row.counts.get(kind, 0) / row.outcomes if row.outcomes else 0.0
+            for row in report.letters
+        ]
         if not any(shares):
             continue
         bars.bar(letters, shares, bottom=bottoms, color=colour, label=label, width=0.65)
@@ -44,20 +45,33 @@ def chart_png(report: Calibration, title: str = "") -> bytes:
     predicted = [p.predicted for p in report.reliability]
     observed = [p.observed for p in report.reliability]
     top = max([*predicted, *observed, 0.05]) * 1.1
-    curve.plot([0, top], [0, top], linestyle="--", color="#999999", linewidth=1,
-               label="perfectly calibrated")
-    curve.plot(predicted, observed, marker="o", color="#D55E00",
-               label="churn risk the total implies")
+    curve.plot(
+        [0, top],
+        [0, top],
+        linestyle="--",
+        color="#999999",
+        linewidth=1,
+        label="perfectly calibrated",
+    )
+    curve.plot(
+        predicted, observed, marker="o", color="#D55E00", label="churn risk the total implies"
+    )
     curve.set_xlim(0, top)
     curve.set_ylim(0, top)
     curve.set_xlabel("predicted churn (out of fold)")
     curve.set_ylabel("observed churn")
     curve.set_title("Reliability")
     lo, hi = report.auc_interval.low, report.auc_interval.high
-    curve.text(0.03, 0.97, f"AUC {report.auc:.2f} ({lo:.2f}–{hi:.2f})\n"
-                           f"Brier {report.brier:.3f} (base rate {report.brier_reference:.3f})\n"
-                           f"{report.outcomes:,} outcomes, {report.churned:,} churned",
-               transform=curve.transAxes, va="top", fontsize=9)
+    curve.text(
+        0.03,
+        0.97,
+        f"AUC {report.auc:.2f} ({lo:.2f}–{hi:.2f})\n"
+        f"Brier {report.brier:.3f} (base rate {report.brier_reference:.3f})\n"
+        f"{report.outcomes:,} outcomes, {report.churned:,} churned",
+        transform=curve.transAxes,
+        va="top",
+        fontsize=9,
+    )
     curve.legend(fontsize=8, loc="lower right", frameon=False)
     if title:
         fig.suptitle(title)

@@ -21,40 +21,64 @@ def _pct(value: float | None) -> str:
 
 
 def letters_table(report: Calibration) -> Table:
-    t = Table(title=f"Outcomes per letter (the grade made ≥ {report.lead_days} days before)",
-              title_justify="left")
+    t = Table(
+        title=f"Outcomes per letter (the grade made ≥ {report.lead_days} days before)",
+        title_justify="left",
+    )
     t.add_column("Letter")
     for kind in KINDS:
         t.add_column(kind.replace("_", " "), justify="right")
     t.add_column("churn rate", justify="right")
     for row in report.letters:
-        t.add_row(Text(row.letter), *(f"{row.counts.get(k, 0):,}" for k in KINDS),
-                  _pct(row.churn_rate))
+        t.add_row(
+            Text(row.letter), *(f"{row.counts.get(k, 0):,}" for k in KINDS), _pct(row.churn_rate)
+        )
     return t
 
 
 def weights_table(report: Calibration) -> Table:
     t = Table(title="Dimension weights: now → suggested (95% interval)", title_justify="left")
-    for column, justify in (("Dimension", "left"), ("now", "right"), ("suggested", "right"),
-                            ("interval", "right"), ("log-odds / 100 pts", "right")):
+    for column, justify in (
+        ("Dimension", "left"),
+        ("now", "right"),
+        ("suggested", "right"),
+        ("interval", "right"),
+        ("log-odds / 100 pts", "right"),
+    ):
         t.add_column(column, justify=justify)  # type: ignore[arg-type]
     for w in report.weights:
         arrow = "↑" if w.interval.low > w.now else "↓" if w.interval.high < w.now else "≈"
-        t.add_row(Text(w.name), f"{w.now:g}", f"{w.suggested:.2f} {arrow}",
-                  f"{w.interval.low:.2f}–{w.interval.high:.2f}", f"{w.coefficient:+.2f}")
+        t.add_row(
+            Text(w.name),
+            f"{w.now:g}",
+            f"{w.suggested:.2f} {arrow}",
+            f"{w.interval.low:.2f}–{w.interval.high:.2f}",
+            f"{w.coefficient:+.2f}",
+        )
     return t
 
 
 def questions_table(report: Calibration, top: int = TOP_QUESTIONS) -> Table:
-    t = Table(title="Questions that carried the signal (AUC of each answer alone)",
-              title_justify="left")
-    for column, justify in (("Question", "left"), ("dimension", "left"), ("AUC", "right"),
-                            ("answered", "right"), ("", "left")):
+    t = Table(
+        title="Questions that carried the signal (AUC of each answer alone)", title_justify="left"
+    )
+    for column, justify in (
+        ("Question", "left"),
+        ("dimension", "left"),
+        ("AUC", "right"),
+        ("answered", "right"),
+        ("", "left"),
+    ):
         t.add_column(column, justify=justify)  # type: ignore[arg-type]
     for q in report.questions[:top]:
         note = "backwards: higher answers churned more" if q.auc < 0.5 else ""
-        t.add_row(Text(q.label), Text(q.dimension), f"{q.auc:.2f}", f"{q.answered:,}",
-                  Text(note, style="yellow"))
+        t.add_row(
+            Text(q.label),
+            Text(q.dimension),
+            f"{q.auc:.2f}",
+            f"{q.answered:,}",
+            Text(note, style="yellow"),
+        )
     return t
 
 
@@ -80,8 +104,13 @@ def render(console: Console, report: Calibration, data: CalibrationData) -> None
         console.print(Text(line), soft_wrap=True)
     console.print(letters_table(report))
     console.print(weights_table(report))
-    console.print(Text("Suggested weights add up to today's total; ↑/↓: the interval lies "
-                       "above/below today's weight, ≈: it includes it.", style="dim"),
-                  soft_wrap=True)
+    console.print(
+        Text(
+            "Suggested weights add up to today's total; ↑/↓: the interval lies "
+            "above/below today's weight, ≈: it includes it.",
+            style="dim",
+        ),
+        soft_wrap=True,
+    )
     if report.questions:
         console.print(questions_table(report))

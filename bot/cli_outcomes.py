@@ -43,8 +43,9 @@ from storage.engine import session_scope
 from storage.errors import InvalidInput, StorageError
 from storage.models import Customer, OutcomeSource, Person, Workspace
 
-outcome_app = typer.Typer(help="Outcomes: what happened to customers (renewed, churned, …).",
-                          no_args_is_help=True)
+outcome_app = typer.Typer(
+    help="Outcomes: what happened to customers (renewed, churned, …).", no_args_is_help=True
+)
 
 
 def local_today() -> date:
@@ -57,8 +58,10 @@ def _customer(s: Session, ws: Workspace, name: str) -> Customer:
     if match.exact is not None:
         return match.exact
     hint = ", ".join(c.name for c in match.suggestions)
-    fail(f"No customer {name.strip()[:80]!r}" + (f" (did you mean {hint}?)" if hint else "")
-         + ".", code=1)
+    fail(
+        f"No customer {name.strip()[:80]!r}" + (f" (did you mean {hint}?)" if hint else "") + ".",
+        code=1,
+    )
 
 
 def _recorder(s: Session, ws: Workspace, who: str | None) -> Person | None:
@@ -75,11 +78,13 @@ def _recorder(s: Session, ws: Workspace, who: str | None) -> Person | None:
 def outcome_add(
     customer: Annotated[str, typer.Argument(help="Customer name")],
     kind: Annotated[str, typer.Argument(help=f"One of: {outcomes_db.KIND_CHOICES}")],
-    on: Annotated[str | None, typer.Option("--on", help="The day it happened, YYYY-MM-DD "
-                                                        "(default today)")] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="The day it happened, YYYY-MM-DD (default today)")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Why, in a sentence")] = None,
-    by: Annotated[str | None, typer.Option(help="Who records it (default: your login, if "
-                                                "known)")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who records it (default: your login, if known)")
+    ] = None,
     workspace: WorkspaceOption = "cli:local",
 ) -> None:
     """Record what happened to a customer (stored once per customer, kind and day)."""
@@ -94,17 +99,23 @@ def outcome_add(
         ws = workspace_named(s, workspace, create_local=False)
         c = _customer(s, ws, customer)
         try:
-            done = outcomes_db.record_outcome(s, c, what, day, source=OutcomeSource.CLI,
-                                              today=today, recorded_by=_recorder(s, ws, by),
-                                              note=note)
+            done = outcomes_db.record_outcome(
+                s,
+                c,
+                what,
+                day,
+                source=OutcomeSource.CLI,
+                today=today,
+                recorded_by=_recorder(s, ws, by),
+                note=note,
+            )
         except InvalidInput as exc:
             fail(str(exc))
         except StorageError as exc:
             fail(str(exc), code=1)
         name = c.name
     said = "Recorded" if done.created else "Already recorded"
-    console.print(Text(f"✓ {said}: {name} {what.value.replace('_', ' ')} on "
-                       f"{day.isoformat()}."))
+    console.print(Text(f"✓ {said}: {name} {what.value.replace('_', ' ')} on {day.isoformat()}."))
 
 
 @outcome_app.command("list")
@@ -120,29 +131,43 @@ def outcome_list(
         rows = outcomes_db.list_outcomes(s, ws.id, cid, limit)  # type: ignore[arg-type]
         total = outcomes_db.count_outcomes(s, ws.id)  # type: ignore[arg-type]
     if not rows:
-        console.print("No outcomes recorded yet (gradebot outcome add, or gradebot import "
-                      "outcomes FILE.csv).")
+        console.print(
+            "No outcomes recorded yet (gradebot outcome add, or gradebot import outcomes FILE.csv)."
+        )
         return
     t = Table()
     for column in ("Day", "Customer", "Outcome", "Source", "Recorded by", "Note"):
         t.add_column(column, overflow="fold")
     for r in rows:
-        t.add_row(r.happened_on.isoformat(), Text(r.customer), r.kind.replace("_", " "),
-                  r.source, Text(r.recorded_by or ""), Text(r.note or ""))
+        t.add_row(
+            r.happened_on.isoformat(),
+            Text(r.customer),
+            r.kind.replace("_", " "),
+            r.source,
+            Text(r.recorded_by or ""),
+            Text(r.note or ""),
+        )
     console.print(t)
     if customer is None and total > len(rows):
         console.print(f"{len(rows)} of {total:,} shown (--limit N).")
 
 
 def import_outcomes_cmd(
-    file: Annotated[Path, typer.Argument(
-        help="CSV with a header: customer (or external_ref), kind (renewed, expanded, "
-             "churned, defaulted_or_paid_late, referred, exited_by_us), happened_on "
-             "(YYYY-MM-DD), note (optional). UTF-8.",
-        exists=True, dir_okay=False, readable=True)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header: customer (or external_ref), kind (renewed, expanded, "
+            "churned, defaulted_or_paid_late, referred, exited_by_us), happened_on "
+            "(YYYY-MM-DD), note (optional). UTF-8.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     columns: MapOption = None,
-    all_or_nothing: Annotated[bool, typer.Option(
-        "--all-or-nothing", help="Import nothing if any row is bad")] = False,
+    all_or_nothing: Annotated[
+        bool, typer.Option("--all-or-nothing", help="Import nothing if any row is bad")
+    ] = False,
     workspace: ImportWorkspaceOption = "cli:local",
 ) -> None:
     """Record outcomes (renewed, churned, …) from a CSV file.
@@ -151,14 +176,24 @@ def import_outcomes_cmd(
     be imported again. Every problem of every bad row is reported, grouped by reason,
     and the bad rows are written to FILE.rejected.csv to fix and import. Exit code 1
     when any row was not imported."""
-    _run_import(imports.ImportKind.OUTCOMES, file, workspace,
-                _options(columns, None, all_or_nothing, False), today=local_today())
+    _run_import(
+        imports.ImportKind.OUTCOMES,
+        file,
+        workspace,
+        _options(columns, None, all_or_nothing, False),
+        today=local_today(),
+    )
 
 
 def calibrate_cmd(
-    chart: Annotated[Path | None, typer.Option(
-        "--chart", help="Also save the chart (outcomes per letter, reliability) as PNG",
-        dir_okay=False)] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="Also save the chart (outcomes per letter, reliability) as PNG",
+            dir_okay=False,
+        ),
+    ] = None,
     workspace: WorkspaceOption = "cli:local",
 ) -> None:
     """Check grades against what happened to the customers (docs/calibration.md).

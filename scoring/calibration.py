@@ -40,19 +40,20 @@ from scoring.worksheet import Worksheet
 
 LEAD_DAYS = 90
 MIN_OUTCOMES = 50
-MIN_EACH = 5            # churners and stayers each, for any comparison at all
-MIN_ANSWERED = 20       # outcomes whose grade answered a question, to rate the question
-BOOTSTRAP = 200         # resamples for the AUC interval and the weight intervals
+MIN_EACH = 5  # churners and stayers each, for any comparison at all
+MIN_ANSWERED = 20  # outcomes whose grade answered a question, to rate the question
+BOOTSTRAP = 200  # resamples for the AUC interval and the weight intervals
 FOLDS = 5
-REGULARISATION = 1.0    # scikit-learn's C (inverse strength) on scores scaled to 0–1
-NEUTRAL = 50.0          # a dimension the grade has no score for counts as neutral
+REGULARISATION = 1.0  # scikit-learn's C (inverse strength) on scores scaled to 0–1
+NEUTRAL = 50.0  # a dimension the grade has no score for counts as neutral
 
 CHURNED = "churned"
 STAYED = ("renewed", "expanded")
-KINDS = ("renewed", "expanded", "churned", "defaulted_or_paid_late", "referred",
-         "exited_by_us")
-INSTALL_HINT = ("Calibration needs scikit-learn: pip install 'gradebot[calibrate]' "
-                "(or uv sync --extra calibrate).")
+KINDS = ("renewed", "expanded", "churned", "defaulted_or_paid_late", "referred", "exited_by_us")
+INSTALL_HINT = (
+    "Calibration needs scikit-learn: pip install 'gradebot[calibrate]' "
+    "(or uv sync --extra calibrate)."
+)
 
 
 class MissingExtra(ImportError):
@@ -75,8 +76,8 @@ class Observation:
     graded_at: datetime
     total: float
     letter: str
-    dimensions: Mapping[str, Any]   # dimension id → score 0–100 (None: not answered)
-    answers: Mapping[str, Any]      # question id → the stored answer value
+    dimensions: Mapping[str, Any]  # dimension id → score 0–100 (None: not answered)
+    answers: Mapping[str, Any]  # question id → the stored answer value
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,8 @@ class Interval:
 @dataclass(frozen=True)
 class LetterRow:
     letter: str
-    counts: Mapping[str, int]       # outcome kind → how many
-    churn_rate: float | None        # churned / (churned + renewed + expanded)
+    counts: Mapping[str, int]  # outcome kind → how many
+    churn_rate: float | None  # churned / (churned + renewed + expanded)
 
     @property
     def outcomes(self) -> int:
@@ -102,7 +103,7 @@ class QuestionSignal:
     label: str
     dimension: str
     answered: int
-    auc: float                      # > 0.5: higher points came with fewer churners
+    auc: float  # > 0.5: higher points came with fewer churners
 
 
 @dataclass(frozen=True)
@@ -112,30 +113,30 @@ class WeightSuggestion:
     now: float
     suggested: float
     interval: Interval
-    coefficient: float              # log-odds of churn per 100 points of the dimension
+    coefficient: float  # log-odds of churn per 100 points of the dimension
 
 
 @dataclass(frozen=True)
 class ReliabilityPoint:
-    predicted: float                # mean predicted churn probability of the bin
-    observed: float                 # share of the bin that churned
+    predicted: float  # mean predicted churn probability of the bin
+    observed: float  # share of the bin that churned
 
 
 @dataclass(frozen=True)
 class Calibration:
-    outcomes: int                   # usable: renewed, expanded or churned, graded in time
+    outcomes: int  # usable: renewed, expanded or churned, graded in time
     churned: int
     stayed: int
     letters: tuple[LetterRow, ...]  # every kind of outcome, per letter of the grade
-    auc: float                      # of the total (lower total → churn)
+    auc: float  # of the total (lower total → churn)
     auc_interval: Interval
-    brier: float                    # of the churn probability the total implies
-    brier_reference: float          # always saying the base rate
-    model_auc: float                # the dimension model's, out of fold
+    brier: float  # of the churn probability the total implies
+    brier_reference: float  # always saying the base rate
+    model_auc: float  # the dimension model's, out of fold
     model_brier: float
     reliability: tuple[ReliabilityPoint, ...]
-    questions: tuple[QuestionSignal, ...]   # strongest signal first
-    weights: tuple[WeightSuggestion, ...]   # in worksheet order
+    questions: tuple[QuestionSignal, ...]  # strongest signal first
+    weights: tuple[WeightSuggestion, ...]  # in worksheet order
     bootstrap: int
     lead_days: int = LEAD_DAYS
 
@@ -159,8 +160,9 @@ def _sklearn() -> Any:
     return calibration, linear_model, metrics, model_selection
 
 
-def letter_rows(ws_letters: Sequence[str], observations: Sequence[Observation]
-                ) -> tuple[LetterRow, ...]:
+def letter_rows(
+    ws_letters: Sequence[str], observations: Sequence[Observation]
+) -> tuple[LetterRow, ...]:
     """Outcome counts per letter, best letter first (letters the worksheet no longer has
     come after its own)."""
     counts: dict[str, dict[str, int]] = {}
@@ -176,9 +178,14 @@ def letter_rows(ws_letters: Sequence[str], observations: Sequence[Observation]
     return tuple(out)
 
 
-def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
-              min_outcomes: int = MIN_OUTCOMES, bootstrap: int = BOOTSTRAP,
-              seed: int = 0) -> Calibration | Refusal:
+def calibrate(
+    ws: Worksheet,
+    observations: Sequence[Observation],
+    *,
+    min_outcomes: int = MIN_OUTCOMES,
+    bootstrap: int = BOOTSTRAP,
+    seed: int = 0,
+) -> Calibration | Refusal:
     """The report for ``observations`` (see the module docstring), or why there is none.
     Deterministic for a given ``seed``. Raises MissingExtra without scikit-learn."""
     letters = letter_rows([b.letter for b in ws.grade_bands], observations)
@@ -189,11 +196,17 @@ def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
         return Refusal(
             f"Too few outcomes to calibrate: {len(used)} renewed, expanded or churned with a "
             f"grade made at least {LEAD_DAYS} days before; it needs {min_outcomes}. Record "
-            "more (gradebot import outcomes FILE.csv).", len(used), min_outcomes)
+            "more (gradebot import outcomes FILE.csv).",
+            len(used),
+            min_outcomes,
+        )
     if churned < MIN_EACH or stayed < MIN_EACH:
         return Refusal(
             f"Nothing to compare: {churned} churned and {stayed} renewed or expanded; it "
-            f"needs at least {MIN_EACH} of each.", len(used), min_outcomes)
+            f"needs at least {MIN_EACH} of each.",
+            len(used),
+            min_outcomes,
+        )
     calibration, linear_model, metrics, model_selection = _sklearn()
     import numpy as np
 
@@ -205,8 +218,12 @@ def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
     rng = np.random.default_rng(seed)
     # each resample draws customers with replacement; a row weighs as often as its customer
     # was drawn (all of a customer's outcomes move together)
-    draws = [np.bincount(rng.integers(0, len(customers), len(customers)),
-                         minlength=len(customers))[groups] for _ in range(bootstrap)]
+    draws = [
+        np.bincount(rng.integers(0, len(customers), len(customers)), minlength=len(customers))[
+            groups
+        ]
+        for _ in range(bootstrap)
+    ]
 
     draws = [w for w in draws if _both(y, w)]
 
@@ -217,19 +234,27 @@ def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
     at = at.ravel()
 
     def auc_of(weights: Any) -> float:
-        return float(metrics.roc_auc_score(pairs[:, 1], -pairs[:, 0],
-                                           sample_weight=np.bincount(at, weights, len(pairs))))
+        return float(
+            metrics.roc_auc_score(
+                pairs[:, 1], -pairs[:, 0], sample_weight=np.bincount(at, weights, len(pairs))
+            )
+        )
 
     auc = auc_of(np.ones(len(y)))
     aucs = [auc_of(w) for w in draws]
     folds = model_selection.GroupKFold(n_splits=min(FOLDS, len(customers)))
     p_total = model_selection.cross_val_predict(
-        _model(linear_model), total.reshape(-1, 1) / 100.0, y, groups=groups,
-        cv=folds, method="predict_proba")[:, 1]
+        _model(linear_model),
+        total.reshape(-1, 1) / 100.0,
+        y,
+        groups=groups,
+        cv=folds,
+        method="predict_proba",
+    )[:, 1]
     p_model = model_selection.cross_val_predict(
-        _model(linear_model), x, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
-    observed, predicted = calibration.calibration_curve(y, p_total, n_bins=10,
-                                                        strategy="quantile")
+        _model(linear_model), x, y, groups=groups, cv=folds, method="predict_proba"
+    )[:, 1]
+    observed, predicted = calibration.calibration_curve(y, p_total, n_bins=10, strategy="quantile")
     base = y.mean()
 
     # the fits, likewise on distinct (scores, churned) rows with their counts (a customer's
@@ -248,21 +273,35 @@ def calibrate(ws: Worksheet, observations: Sequence[Observation], *,
     runs = np.array(suggested_runs)
     suggested = _suggest(coef, dims)
     weights = tuple(
-        WeightSuggestion(d.id, d.name, d.weight, round(float(suggested[i]), 2),
-                         Interval(*(round(float(v), 2) for v in
-                                    np.percentile(runs[:, i], [2.5, 97.5]))),
-                         round(float(coef[i]), 3))
-        for i, d in enumerate(dims))
+        WeightSuggestion(
+            d.id,
+            d.name,
+            d.weight,
+            round(float(suggested[i]), 2),
+            Interval(*(round(float(v), 2) for v in np.percentile(runs[:, i], [2.5, 97.5]))),
+            round(float(coef[i]), 3),
+        )
+        for i, d in enumerate(dims)
+    )
     return Calibration(
-        outcomes=len(used), churned=churned, stayed=stayed, letters=letters,
-        auc=round(auc, 3), auc_interval=_interval(aucs),
+        outcomes=len(used),
+        churned=churned,
+        stayed=stayed,
+        letters=letters,
+        auc=round(auc, 3),
+        auc_interval=_interval(aucs),
         brier=round(float(metrics.brier_score_loss(y, p_total)), 4),
         brier_reference=round(float(base * (1 - base)), 4),
         model_auc=round(float(metrics.roc_auc_score(y, p_model)), 3),
         model_brier=round(float(metrics.brier_score_loss(y, p_model)), 4),
-        reliability=tuple(ReliabilityPoint(round(float(p), 3), round(float(o), 3))
-                          for p, o in zip(predicted, observed, strict=True)),
-        questions=_questions(ws, used, y, metrics), weights=weights, bootstrap=len(aucs))
+        reliability=tuple(
+            ReliabilityPoint(round(float(p), 3), round(float(o), 3))
+            for p, o in zip(predicted, observed, strict=True)
+        ),
+        questions=_questions(ws, used, y, metrics),
+        weights=weights,
+        bootstrap=len(aucs),
+    )
 
 
 def _model(linear_model: Any, **kw: Any) -> Any:
@@ -272,8 +311,9 @@ def _model(linear_model: Any, **kw: Any) -> Any:
 
 
 def _score(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
-        else NEUTRAL
+    return (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else NEUTRAL
+    )
 
 
 def _both(y: Any, w: Any) -> bool:
@@ -300,8 +340,9 @@ def _suggest(coef: Any, dims: Sequence[Any]) -> Any:
     return protective * (scale / s) if s > 0 else protective
 
 
-def _questions(ws: Worksheet, used: Sequence[Observation], y: Any,
-               metrics: Any) -> tuple[QuestionSignal, ...]:
+def _questions(
+    ws: Worksheet, used: Sequence[Observation], y: Any, metrics: Any
+) -> tuple[QuestionSignal, ...]:
     """Each scored question's AUC over the outcomes whose grade answered it, strongest
     signal (furthest from 0.5, either way) first."""
     import numpy as np
@@ -318,9 +359,11 @@ def _questions(ws: Worksheet, used: Sequence[Observation], y: Any,
         if yy.all() or not yy.any() or np.ptp(pts) == 0:
             continue
         pairs, at = np.unique(np.column_stack([pts, yy]), axis=0, return_inverse=True)
-        auc = metrics.roc_auc_score(pairs[:, 1], -pairs[:, 0],
-                                    sample_weight=np.bincount(at.ravel(), None, len(pairs)))
-        out.append(QuestionSignal(q.id, q.label, q.dimension or "", len(rows),
-                                  round(float(auc), 3)))
+        auc = metrics.roc_auc_score(
+            pairs[:, 1], -pairs[:, 0], sample_weight=np.bincount(at.ravel(), None, len(pairs))
+        )
+        out.append(
+            QuestionSignal(q.id, q.label, q.dimension or "", len(rows), round(float(auc), 3))
+        )
     out.sort(key=lambda s: (-abs(s.auc - 0.5), s.question_id))
     return tuple(out)

@@ -49,30 +49,62 @@ NOTE_MAX = 1000
 # what people write for each kind (keys as ``header_key`` makes them)
 _KIND_WORDS: dict[str, OutcomeKind] = {
     **dict.fromkeys(("renewed", "renewal", "renew", "renews"), OutcomeKind.RENEWED),
-    **dict.fromkeys(("expanded", "expansion", "expand", "upsell", "upsold", "grew"),
-                    OutcomeKind.EXPANDED),
-    **dict.fromkeys(("churned", "churn", "lost", "cancelled", "canceled", "left"),
-                    OutcomeKind.CHURNED),
-    **dict.fromkeys(("defaulted_or_paid_late", "defaulted", "default", "paid_late",
-                     "late_payment", "late", "unpaid", "non_payment"),
-                    OutcomeKind.DEFAULTED_OR_PAID_LATE),
-    **dict.fromkeys(("referred", "referral", "referred_a_customer", "refer"),
-                    OutcomeKind.REFERRED),
-    **dict.fromkeys(("exited_by_us", "exited", "exit", "fired", "let_go", "offboarded"),
-                    OutcomeKind.EXITED_BY_US),
+    **dict.fromkeys(
+        ("expanded", "expansion", "expand", "upsell", "upsold", "grew"), OutcomeKind.EXPANDED
+    ),
+    **dict.fromkeys(
+        ("churned", "churn", "lost", "cancelled", "canceled", "left"), OutcomeKind.CHURNED
+    ),
+    **dict.fromkeys(
+        (
+            "defaulted_or_paid_late",
+            "defaulted",
+            "default",
+            "paid_late",
+            "late_payment",
+            "late",
+            "unpaid",
+            "non_payment",
+        ),
+        OutcomeKind.DEFAULTED_OR_PAID_LATE,
+    ),
+    **dict.fromkeys(("referred", "referral", "referred_a_customer", "refer"), OutcomeKind.REFERRED),
+    **dict.fromkeys(
+        ("exited_by_us", "exited", "exit", "fired", "let_go", "offboarded"),
+        OutcomeKind.EXITED_BY_US,
+    ),
 }
 KIND_CHOICES = ", ".join(k.value for k in OutcomeKind)
 
 OUTCOME_FIELDS = ("customer", "external_ref", "kind", "happened_on", "note")
-OUTCOME_PROFILES = (Profile("outcomes", {
-    "customer": ("customer", "name", "customer_name", "account_name", "company_name",
-                 "organization_name", "account", "company"),
-    "external_ref": ("external_ref", "account_id", "record_id", "company_id", "organization_id",
-                     "crm_id"),
-    "kind": ("kind", "outcome", "event", "what_happened", "type"),
-    "happened_on": ("happened_on", "date", "on", "outcome_date", "when", "day"),
-    "note": ("note", "notes", "comment", "comments", "why"),
-}),)
+OUTCOME_PROFILES = (
+    Profile(
+        "outcomes",
+        {
+            "customer": (
+                "customer",
+                "name",
+                "customer_name",
+                "account_name",
+                "company_name",
+                "organization_name",
+                "account",
+                "company",
+            ),
+            "external_ref": (
+                "external_ref",
+                "account_id",
+                "record_id",
+                "company_id",
+                "organization_id",
+                "crm_id",
+            ),
+            "kind": ("kind", "outcome", "event", "what_happened", "type"),
+            "happened_on": ("happened_on", "date", "on", "outcome_date", "when", "day"),
+            "note": ("note", "notes", "comment", "comments", "why"),
+        },
+    ),
+)
 
 
 def parse_kind(value: str) -> OutcomeKind:
@@ -95,24 +127,39 @@ class Recorded:
     created: bool  # False: the same customer, kind and day was recorded already
 
 
-def record_outcome(session: Session, customer: Customer, kind: OutcomeKind | str,
-                   happened_on: date, *, source: OutcomeSource, today: date,
-                   recorded_by: Person | None = None, note: str | None = None) -> Recorded:
+def record_outcome(
+    session: Session,
+    customer: Customer,
+    kind: OutcomeKind | str,
+    happened_on: date,
+    *,
+    source: OutcomeSource,
+    today: date,
+    recorded_by: Person | None = None,
+    note: str | None = None,
+) -> Recorded:
     """Record that ``kind`` happened to ``customer`` on ``happened_on`` (committed); the
     existing row when it was recorded already."""
     kind = parse_kind(kind) if not isinstance(kind, OutcomeKind) else kind
     if happened_on > today:
-        raise InvalidInput(f"{happened_on.isoformat()} is in the future: record an outcome "
-                           "once it has happened.")
+        raise InvalidInput(
+            f"{happened_on.isoformat()} is in the future: record an outcome once it has happened."
+        )
     if happened_on < EARLIEST:
         raise InvalidInput(f"{happened_on.isoformat()} is too long ago.")
     cleaned = clean_note(note)
     existing = _existing(session, customer.id, kind, happened_on)  # type: ignore[arg-type]
     if existing is not None:
         return Recorded(existing, False)
-    row = Outcome(workspace_id=customer.workspace_id, customer_id=customer.id,  # type: ignore[arg-type]
-                  kind=kind, happened_on=happened_on, source=source, note=cleaned,
-                  recorded_by_id=recorded_by.id if recorded_by else None)
+    row = Outcome(
+        workspace_id=customer.workspace_id,
+        customer_id=customer.id,  # type: ignore[arg-type]
+        kind=kind,
+        happened_on=happened_on,
+        source=source,
+        note=cleaned,
+        recorded_by_id=recorded_by.id if recorded_by else None,
+    )
     with import_transaction(session):  # one line, and a rollback, if the database fails
         session.add(row)
     again = _existing(session, customer.id, kind, happened_on)  # type: ignore[arg-type]
@@ -120,9 +167,11 @@ def record_outcome(session: Session, customer: Customer, kind: OutcomeKind | str
 
 
 def _existing(session: Session, customer_id: int, kind: str, day: date) -> Outcome | None:
-    return session.exec(select(Outcome).where(Outcome.customer_id == customer_id,
-                                              Outcome.kind == kind,
-                                              Outcome.happened_on == day)).first()
+    return session.exec(
+        select(Outcome).where(
+            Outcome.customer_id == customer_id, Outcome.kind == kind, Outcome.happened_on == day
+        )
+    ).first()
 
 
 @dataclass(frozen=True)
@@ -138,26 +187,37 @@ class OutcomeRow:
     note: str | None
 
 
-def list_outcomes(session: Session, workspace_id: int, customer_id: int | None = None,
-                  limit: int = 200) -> list[OutcomeRow]:
+def list_outcomes(
+    session: Session, workspace_id: int, customer_id: int | None = None, limit: int = 200
+) -> list[OutcomeRow]:
     """The newest outcomes of the workspace (or of one customer), newest day first."""
     who = aliased(Person)
-    stmt = (select(Outcome.id, Customer.name, Outcome.kind, Outcome.happened_on, Outcome.source,
-                   who.display_name, Outcome.note)
-            .select_from(Outcome)
-            .join(Customer, Customer.id == Outcome.customer_id)
-            .outerjoin(who, who.id == Outcome.recorded_by_id)
-            .where(Outcome.workspace_id == workspace_id)
-            .order_by(col(Outcome.happened_on).desc(), col(Outcome.id).desc())
-            .limit(limit))
+    stmt = (
+        select(
+            Outcome.id,
+            Customer.name,
+            Outcome.kind,
+            Outcome.happened_on,
+            Outcome.source,
+            who.display_name,
+            Outcome.note,
+        )
+        .select_from(Outcome)
+        .join(Customer, Customer.id == Outcome.customer_id)
+        .outerjoin(who, who.id == Outcome.recorded_by_id)
+        .where(Outcome.workspace_id == workspace_id)
+        .order_by(col(Outcome.happened_on).desc(), col(Outcome.id).desc())
+        .limit(limit)
+    )
     if customer_id is not None:
         stmt = stmt.where(Outcome.customer_id == customer_id)
     return [OutcomeRow(*r) for r in session.execute(stmt)]
 
 
 def count_outcomes(session: Session, workspace_id: int) -> int:
-    return session.exec(select(func.count()).select_from(Outcome)
-                        .where(Outcome.workspace_id == workspace_id)).one()
+    return session.exec(
+        select(func.count()).select_from(Outcome).where(Outcome.workspace_id == workspace_id)
+    ).one()
 
 
 # --------------------------------------------------------------------------- import
@@ -188,8 +248,10 @@ class _Customers:
         self.by_key: dict[str, int] = {}
         self.by_ref: dict[str, int] = {}
         for cid, key, ref in session.execute(
-                select(Customer.id, Customer.normalized_name, Customer.external_ref)
-                .where(Customer.workspace_id == workspace_id)):
+            select(Customer.id, Customer.normalized_name, Customer.external_ref).where(
+                Customer.workspace_id == workspace_id
+            )
+        ):
             self.by_key[key] = cid
             if ref:
                 self.by_ref[ref] = -1 if ref in self.by_ref else cid
@@ -207,12 +269,15 @@ class _Customers:
             if cid is not None:
                 return cid
         shown = ref if ref and not name else name
-        return (f"unknown customer {shown[:80]!r} (import it first with `gradebot import "
-                "customers`, or use its exact name or external_ref).")
+        return (
+            f"unknown customer {shown[:80]!r} (import it first with `gradebot import "
+            "customers`, or use its exact name or external_ref)."
+        )
 
 
-def _parse_outcome(line: int, cells: list[str], values: dict[str, str], known: _Customers,
-                   today: date) -> tuple[_OutcomeRow, list[Problem]]:
+def _parse_outcome(
+    line: int, cells: list[str], values: dict[str, str], known: _Customers, today: date
+) -> tuple[_OutcomeRow, list[Problem]]:
     name, ref = values.get("customer", "").strip(), values.get("external_ref", "").strip()
     row = _OutcomeRow(line, name or ref, cells=tuple(cells))
     problems: list[Problem] = []
@@ -249,23 +314,36 @@ def _parse_outcome(line: int, cells: list[str], values: dict[str, str], known: _
     return row, problems
 
 
-def import_outcomes(session: Session, workspace_id: int, source: Path | bytes | str | IO[str],
-                    *, today: date, recorded_by_id: int | None = None,
-                    all_or_nothing: bool = False, columns: dict[str, str] | None = None,
-                    preview: bool = False) -> OutcomeImportReport:
+def import_outcomes(
+    session: Session,
+    workspace_id: int,
+    source: Path | bytes | str | IO[str],
+    *,
+    today: date,
+    recorded_by_id: int | None = None,
+    all_or_nothing: bool = False,
+    columns: dict[str, str] | None = None,
+    preview: bool = False,
+) -> OutcomeImportReport:
     """Import outcomes from CSV ``source`` (see the module docstring). Raises InvalidInput
     when the file as a whole cannot be read and StorageError when the database fails
     (nothing is written then)."""
     header, raw_rows = read_table(source_text(source))
-    mapping = detect_mapping(header, columns, OUTCOME_FIELDS, OUTCOME_PROFILES,
-                             required=("customer", "external_ref"))
+    mapping = detect_mapping(
+        header, columns, OUTCOME_FIELDS, OUTCOME_PROFILES, required=("customer", "external_ref")
+    )
     for needed in ("kind", "happened_on"):
         if needed not in mapping.columns:
-            raise InvalidInput(f"The header needs a {needed} column (it has "
-                               f"{', '.join(repr(h.strip()) for h in header[:12])}); map it "
-                               f"with --map {needed}=\"Column name\".")
-    report = OutcomeImportReport(ignored_columns=check_header(header, mapping), header=header,
-                                 mapping=mapping.describe(header))
+            raise InvalidInput(
+                f"The header needs a {needed} column (it has "
+                f"{', '.join(repr(h.strip()) for h in header[:12])}); map it "
+                f'with --map {needed}="Column name".'
+            )
+    report = OutcomeImportReport(
+        ignored_columns=check_header(header, mapping),
+        header=header,
+        mapping=mapping.describe(header),
+    )
     known = _Customers(session, workspace_id)
     good: list[_OutcomeRow] = []
     seen: dict[tuple[int, str, date], int] = {}
@@ -273,17 +351,26 @@ def import_outcomes(session: Session, workspace_id: int, source: Path | bytes | 
         report.rows += 1
         if report.rows > MAX_ROWS:
             raise InvalidInput(f"The file has more than {MAX_ROWS:,} rows; split it.")
-        values = {f: unescape_cell(cells[i]) if i < len(cells) else ""
-                  for f, i in mapping.columns.items()}
+        values = {
+            f: unescape_cell(cells[i]) if i < len(cells) else "" for f, i in mapping.columns.items()
+        }
         row, problems = _parse_outcome(line, cells, values, known, today)
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            problems.append(Problem("too many values", f"{len(cells)} values but the header "
-                                                       f"has {len(header)} columns."))
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            problems.append(
+                Problem(
+                    "too many values",
+                    f"{len(cells)} values but the header has {len(header)} columns.",
+                )
+            )
         key = (row.customer_id, row.kind, row.day)
         if not problems and key in seen:  # type: ignore[comparison-overlap]
-            problems.append(Problem("duplicate in the file",
-                                    f"duplicate of line {seen[key]} (same customer, kind and "  # type: ignore[index]
-                                    "day)."))
+            problems.append(
+                Problem(
+                    "duplicate in the file",
+                    f"duplicate of line {seen[key]} (same customer, kind and "  # type: ignore[index]
+                    "day).",
+                )
+            )
         if problems:
             report.skipped.append(SkippedRow(line, row.shown, tuple(problems), tuple(cells)))
             continue
@@ -300,11 +387,22 @@ def import_outcomes(session: Session, workspace_id: int, source: Path | bytes | 
     now = utcnow()
     with import_transaction(session):
         for i in range(0, len(new), 500):
-            session.execute(insert(Outcome), [
-                {"workspace_id": workspace_id, "customer_id": r.customer_id, "kind": r.kind,
-                 "happened_on": r.day, "recorded_by_id": recorded_by_id,
-                 "source": OutcomeSource.IMPORT, "note": r.note, "created_at": now}
-                for r in new[i:i + 500]])
+            session.execute(
+                insert(Outcome),
+                [
+                    {
+                        "workspace_id": workspace_id,
+                        "customer_id": r.customer_id,
+                        "kind": r.kind,
+                        "happened_on": r.day,
+                        "recorded_by_id": recorded_by_id,
+                        "source": OutcomeSource.IMPORT,
+                        "note": r.note,
+                        "created_at": now,
+                    }
+                    for r in new[i : i + 500]
+                ],
+            )
     report.created = len(new)
     for r in new:
         report.kinds[str(r.kind)] = report.kinds.get(str(r.kind), 0) + 1
@@ -312,16 +410,21 @@ def import_outcomes(session: Session, workspace_id: int, source: Path | bytes | 
     return report
 
 
-def _stored_keys(session: Session, workspace_id: int, rows: Sequence[_OutcomeRow]
-                 ) -> set[tuple[int, str, date]]:
+def _stored_keys(
+    session: Session, workspace_id: int, rows: Sequence[_OutcomeRow]
+) -> set[tuple[int, str, date]]:
     """(customer, kind, day) of the rows' customers' outcomes already stored."""
     ids = sorted({r.customer_id for r in rows if r.customer_id is not None})
     out: set[tuple[int, str, date]] = set()
     for i in range(0, len(ids), 500):
-        out.update(session.execute(
-            select(Outcome.customer_id, Outcome.kind, Outcome.happened_on)
-            .where(Outcome.workspace_id == workspace_id,
-                   col(Outcome.customer_id).in_(ids[i:i + 500]))))
+        out.update(
+            session.execute(
+                select(Outcome.customer_id, Outcome.kind, Outcome.happened_on).where(
+                    Outcome.workspace_id == workspace_id,
+                    col(Outcome.customer_id).in_(ids[i : i + 500]),
+                )
+            )
+        )
     return out
 
 
@@ -334,8 +437,8 @@ class CalibrationData:
     least ``scoring.calibration.LEAD_DAYS`` before it, and how many had none."""
 
     observations: list[Observation]
-    outcomes: int   # all recorded outcomes of the workspace
-    ungraded: int   # of them, with no grade early enough
+    outcomes: int  # all recorded outcomes of the workspace
+    ungraded: int  # of them, with no grade early enough
 
 
 def calibration_data(session: Session, workspace_id: int) -> CalibrationData:
@@ -343,19 +446,40 @@ def calibration_data(session: Session, workspace_id: int) -> CalibrationData:
     to the newest grade of its customer made before ``grade_cutoff`` of its day (a
     correlated look-up on the (customer, created_at) index of grades)."""
     g = aliased(Grade)
-    pick = (select(g.id).where(g.customer_id == Outcome.customer_id,
-                               g.created_at < _cutoff(Outcome.happened_on), *_of_record(g))
-            .order_by(col(g.created_at).desc(), col(g.id).desc())
-            .limit(1).correlate(Outcome).scalar_subquery())
-    stmt = (select(Outcome.customer_id, Outcome.kind, Outcome.happened_on, Grade.created_at,
-                   Grade.total, Grade.letter, Grade.dimensions, Grade.answers)
-            .select_from(Outcome)
-            .join(Grade, Grade.id == pick)
-            .where(Outcome.workspace_id == workspace_id)
-            .order_by(Outcome.customer_id, Outcome.happened_on, Outcome.id))
-    observations = [Observation(cid, kind, day, at, total, letter, dims or {}, answers or {})
-                    for cid, kind, day, at, total, letter, dims, answers
-                    in session.execute(stmt.execution_options(yield_per=2000))]
+    pick = (
+        select(g.id)
+        .where(
+            g.customer_id == Outcome.customer_id,
+            g.created_at < _cutoff(Outcome.happened_on),
+            *_of_record(g),
+        )
+        .order_by(col(g.created_at).desc(), col(g.id).desc())
+        .limit(1)
+        .correlate(Outcome)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            Outcome.customer_id,
+            Outcome.kind,
+            Outcome.happened_on,
+            Grade.created_at,
+            Grade.total,
+            Grade.letter,
+            Grade.dimensions,
+            Grade.answers,
+        )
+        .select_from(Outcome)
+        .join(Grade, Grade.id == pick)
+        .where(Outcome.workspace_id == workspace_id)
+        .order_by(Outcome.customer_id, Outcome.happened_on, Outcome.id)
+    )
+    observations = [
+        Observation(cid, kind, day, at, total, letter, dims or {}, answers or {})
+        for cid, kind, day, at, total, letter, dims, answers in session.execute(
+            stmt.execution_options(yield_per=2000)
+        )
+    ]
     recorded = count_outcomes(session, workspace_id)
     return CalibrationData(observations, recorded, recorded - len(observations))
 

@@ -54,15 +54,30 @@ def seed(path: Path, customers: int, years: int) -> tuple[int, int]:
     con = sqlite3.connect(path)
     try:
         now = datetime.now(UTC).strftime(STAMP)
-        con.execute("INSERT INTO workspace (id, platform, external_id, name, settings, "
-                    "created_at) VALUES (1, 'cli', 'local', 'Local', '{}', ?)", (now,))
-        con.execute("INSERT INTO person (id, workspace_id, external_id, display_name, role, "
-                    "created_at) VALUES (1, 1, 'rep', 'Rep', 'rep', ?)", (now,))
+        con.execute(
+            "INSERT INTO workspace (id, platform, external_id, name, settings, "
+            "created_at) VALUES (1, 'cli', 'local', 'Local', '{}', ?)",
+            (now,),
+        )
+        con.execute(
+            "INSERT INTO person (id, workspace_id, external_id, display_name, role, "
+            "created_at) VALUES (1, 1, 'rep', 'Rep', 'rep', ?)",
+            (now,),
+        )
         con.executemany(
             "INSERT INTO customer (id, workspace_id, name, normalized_name, owner_id, status, "
             "archived, created_at, updated_at) VALUES (?, 1, ?, ?, 1, 'customer', 0, ?, ?)",
-            [(c.customer_id, f"Customer {c.customer_id:05d}", f"customer {c.customer_id:05d}",
-              now, now) for c in sim])
+            [
+                (
+                    c.customer_id,
+                    f"Customer {c.customer_id:05d}",
+                    f"customer {c.customer_id:05d}",
+                    now,
+                    now,
+                )
+                for c in sim
+            ],
+        )
         grades, outcomes = [], []
         for c in sim:
             g = grade(ws, c.answers)
@@ -70,16 +85,25 @@ def seed(path: Path, customers: int, years: int) -> tuple[int, int]:
             answers = json.dumps(c.answers)
             for q in range(4 * years):
                 at = datetime.combine(START + timedelta(days=91 * q), datetime.min.time())
-                grades.append((c.customer_id, "annual" if q % 4 == 0 else "quarterly",
-                               f"{at.year}-Q{(at.month - 1) // 3 + 1}", g.total, g.letter,
-                               g.recommendation.value if g.recommendation else "maintain",
-                               g.coverage, dims, answers, at.strftime(STAMP)))
+                grades.append(
+                    (
+                        c.customer_id,
+                        "annual" if q % 4 == 0 else "quarterly",
+                        f"{at.year}-Q{(at.month - 1) // 3 + 1}",
+                        g.total,
+                        g.letter,
+                        g.recommendation.value if g.recommendation else "maintain",
+                        g.coverage,
+                        dims,
+                        answers,
+                        at.strftime(STAMP),
+                    )
+                )
             p = 1 / (1 + np.exp(-c.true_logit))
             for y in range(1, years + 1):
                 day = START + timedelta(days=365 * y)
                 churned = bool(rng.random() < p)
-                kind = "churned" if churned else "expanded" if rng.random() < 0.2 \
-                    else "renewed"
+                kind = "churned" if churned else "expanded" if rng.random() < 0.2 else "renewed"
                 outcomes.append((c.customer_id, kind, day.isoformat(), now))
                 if churned:
                     break
@@ -87,10 +111,14 @@ def seed(path: Path, customers: int, years: int) -> tuple[int, int]:
             "INSERT INTO grade (workspace_id, customer_id, cadence, period, worksheet_id, "
             "worksheet_version, total, letter, recommendation, coverage, dimensions, goods, "
             "explanation, answers, provisional, created_at) VALUES (1, ?, ?, ?, 'default', 1, "
-            "?, ?, ?, ?, ?, '{}', '[]', ?, 0, ?)", grades)
+            "?, ?, ?, ?, ?, '{}', '[]', ?, 0, ?)",
+            grades,
+        )
         con.executemany(
             "INSERT INTO outcome (workspace_id, customer_id, kind, happened_on, source, "
-            "created_at) VALUES (1, ?, ?, ?, 'import', ?)", outcomes)
+            "created_at) VALUES (1, ?, ?, ?, 'import', ?)",
+            outcomes,
+        )
         con.commit()
         return len(grades), len(outcomes)
     finally:
@@ -122,13 +150,19 @@ def timed_select(path: Path) -> float:
     con = sqlite3.connect(path)
     try:
         started = time.perf_counter()
-        con.execute("SELECT customer_id, kind, happened_on FROM outcome WHERE workspace_id = 1 "
-                    "ORDER BY customer_id, happened_on, id").fetchall()
-        con.execute("SELECT id, customer_id, created_at FROM grade WHERE workspace_id = 1 "
-                    "ORDER BY customer_id, created_at, id").fetchall()
-        con.execute("SELECT g.id, g.created_at, g.total, g.letter, g.dimensions, g.answers "
-                    "FROM grade g WHERE g.id IN (SELECT max(g2.id) FROM outcome o JOIN grade g2 "
-                    "ON g2.customer_id = o.customer_id GROUP BY o.id)").fetchall()
+        con.execute(
+            "SELECT customer_id, kind, happened_on FROM outcome WHERE workspace_id = 1 "
+            "ORDER BY customer_id, happened_on, id"
+        ).fetchall()
+        con.execute(
+            "SELECT id, customer_id, created_at FROM grade WHERE workspace_id = 1 "
+            "ORDER BY customer_id, created_at, id"
+        ).fetchall()
+        con.execute(
+            "SELECT g.id, g.created_at, g.total, g.letter, g.dimensions, g.answers "
+            "FROM grade g WHERE g.id IN (SELECT max(g2.id) FROM outcome o JOIN grade g2 "
+            "ON g2.customer_id = o.customer_id GROUP BY o.id)"
+        ).fetchall()
         return time.perf_counter() - started
     finally:
         con.close()
@@ -137,8 +171,12 @@ def timed_select(path: Path) -> float:
 def timed_cli(url: str, chart: Path) -> float:
     env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "140"}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "calibrate", "--chart", str(chart)],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "calibrate", "--chart", str(chart)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     took = time.perf_counter() - started
     if done.returncode:
         raise AssertionError(f"gradebot calibrate exited {done.returncode}: {done.stderr}")
@@ -159,12 +197,16 @@ def main(argv: list[str] | None = None) -> int:
         base = timed_select(path)
         took, used = timed_path(url)
         cli = timed_cli(url, Path(d) / "calibration.png")
-    print(f"customers={args.customers:,}  grades={grades:,}  outcomes={outcomes:,} "
-          f"(used {used:,})  path={took:.2f}s  plain select={base:.2f}s  "
-          f"ratio={took / base:.1f}x  cli end-to-end={cli:.2f}s")
+    print(
+        f"customers={args.customers:,}  grades={grades:,}  outcomes={outcomes:,} "
+        f"(used {used:,})  path={took:.2f}s  plain select={base:.2f}s  "
+        f"ratio={took / base:.1f}x  cli end-to-end={cli:.2f}s"
+    )
     ok = cli < TARGET_S
-    print(("✓" if ok else "✗") + f" target: gradebot calibrate on {args.customers:,} customers "
-          f"in < {TARGET_S:.0f} s (took {cli:.2f} s end to end)")
+    print(
+        ("✓" if ok else "✗") + f" target: gradebot calibrate on {args.customers:,} customers "
+        f"in < {TARGET_S:.0f} s (took {cli:.2f} s end to end)"
+    )
     return 0 if ok else 1
 
 

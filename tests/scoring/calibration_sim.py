@@ -29,8 +29,8 @@ from scoring.worksheet import AnswerType, Question, Worksheet
 # log-odds of churn per 100 points: outcomes protect most, then fit, value, skills, others
 TRUE_BETA = {"outcomes": -5.0, "fit": -3.5, "value": -2.4, "skills": -1.4, "others": -0.5}
 INTERCEPT = 5.9
-NOISE = 10.0        # points of noise on each answer, before rounding to a legal answer
-GRADE_LEAD = 200    # days from the grade to the outcome
+NOISE = 10.0  # points of noise on each answer, before rounding to a legal answer
+GRADE_LEAD = 200  # days from the grade to the outcome
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,7 @@ def _candidates(ws: Worksheet, q: Question) -> list[tuple[Any, float]]:
     return [(v, answer_points(ws, {q.id: v})[q.id]) for v in values]
 
 
-def simulate(n: int = 2000, seed: int = 7, ws: Worksheet | None = None
-             ) -> list[SimCustomer]:
+def simulate(n: int = 2000, seed: int = 7, ws: Worksheet | None = None) -> list[SimCustomer]:
     ws = ws or load_worksheet()
     rng = np.random.default_rng(seed)
     options = {q.id: _candidates(ws, q) for q in ws.scored_questions}
@@ -73,24 +72,36 @@ def simulate(n: int = 2000, seed: int = 7, ws: Worksheet | None = None
             answers[q.id] = min(options[q.id], key=lambda c, t=target: abs(c[1] - t))[0]
         logit = INTERCEPT + sum(TRUE_BETA[d] * s / 100 for d, s in true.items())
         churned = bool(rng.random() < 1 / (1 + np.exp(-logit)))
-        out.append(SimCustomer(cid, true, answers, churned,
-                               not churned and bool(rng.random() < 0.2), logit))
+        out.append(
+            SimCustomer(
+                cid, true, answers, churned, not churned and bool(rng.random() < 0.2), logit
+            )
+        )
     return out
 
 
-def observations(customers: list[SimCustomer], ws: Worksheet | None = None,
-                 outcome_day: date = date(2026, 6, 30)) -> list[Observation]:
+def observations(
+    customers: list[SimCustomer], ws: Worksheet | None = None, outcome_day: date = date(2026, 6, 30)
+) -> list[Observation]:
     """Each customer's outcome with the grade its answers get, made GRADE_LEAD days before."""
     ws = ws or load_worksheet()
-    graded_at = datetime.combine(outcome_day - timedelta(days=GRADE_LEAD),
-                                 datetime.min.time(), UTC)
+    graded_at = datetime.combine(outcome_day - timedelta(days=GRADE_LEAD), datetime.min.time(), UTC)
     out = []
     for c in customers:
         g = grade(ws, c.answers)
         kind = "churned" if c.churned else "expanded" if c.expanded else "renewed"
-        out.append(Observation(c.customer_id, kind, outcome_day, graded_at, g.total,
-                               g.letter or "D", {d.id: d.score for d in g.dimensions},
-                               c.answers))
+        out.append(
+            Observation(
+                c.customer_id,
+                kind,
+                outcome_day,
+                graded_at,
+                g.total,
+                g.letter or "D",
+                {d.id: d.score for d in g.dimensions},
+                c.answers,
+            )
+        )
     return out
 
 

@@ -30,8 +30,9 @@ def simulated() -> tuple[list, list, float]:
 
     ws = load_worksheet()
     customers = simulate(2000, seed=7, ws=ws)
-    true_auc = float(roc_auc_score([c.churned for c in customers],
-                                   [c.true_logit for c in customers]))
+    true_auc = float(
+        roc_auc_score([c.churned for c in customers], [c.true_logit for c in customers])
+    )
     return customers, observations(customers, ws), true_auc
 
 
@@ -53,7 +54,8 @@ def test_simulation_recovers_the_order_of_the_true_weights_and_the_auc(simulated
     assert report.auc_interval.low < report.auc < report.auc_interval.high
     assert report.brier < report.brier_reference  # better than guessing the base rate
     assert sum(w.suggested for w in report.weights) == pytest.approx(
-        sum(w.now for w in report.weights), abs=0.05)
+        sum(w.now for w in report.weights), abs=0.05
+    )
     for w in report.weights:
         assert w.interval.low <= w.suggested <= w.interval.high
     assert took < 10
@@ -67,8 +69,12 @@ def test_letters_count_outcomes_and_churn_falls_with_the_letter(simulated) -> No
     assert sum(row.outcomes for row in report.letters) == len(obs) == report.outcomes
     rates = [row.churn_rate for row in report.letters]
     assert rates == sorted(rates)  # type: ignore[type-var]
-    assert report.letters[0].counts["churned"] + report.letters[0].counts["renewed"] \
-        + report.letters[0].counts["expanded"] == report.letters[0].outcomes
+    assert (
+        report.letters[0].counts["churned"]
+        + report.letters[0].counts["renewed"]
+        + report.letters[0].counts["expanded"]
+        == report.letters[0].outcomes
+    )
 
 
 def test_questions_of_the_strongest_dimension_carry_the_most_signal(simulated) -> None:
@@ -90,8 +96,9 @@ def test_same_seed_same_report(simulated) -> None:
 
 
 def _obs(kind: str, i: int) -> Observation:
-    return Observation(i, kind, date(2026, 6, 1), datetime(2026, 1, 1, tzinfo=UTC), 60.0, "B",
-                       {"value": 60.0}, {})
+    return Observation(
+        i, kind, date(2026, 6, 1), datetime(2026, 1, 1, tzinfo=UTC), 60.0, "B", {"value": 60.0}, {}
+    )
 
 
 def test_refused_below_fifty_usable_outcomes(simulated) -> None:
@@ -101,22 +108,27 @@ def test_refused_below_fifty_usable_outcomes(simulated) -> None:
     refusal = calibrate(ws, few)
     assert isinstance(refusal, Refusal)
     assert (refusal.outcomes, refusal.needed) == (49, 50)
-    assert refusal.reason.startswith("Too few outcomes to calibrate: 49 renewed, expanded or "
-                                     "churned with a grade made at least 90 days before")
+    assert refusal.reason.startswith(
+        "Too few outcomes to calibrate: 49 renewed, expanded or "
+        "churned with a grade made at least 90 days before"
+    )
     assert isinstance(calibrate(ws, obs[:50]), Calibration)
 
 
 def test_refused_without_churners_to_compare() -> None:
     ws = load_worksheet()
-    refusal = calibrate(ws, [_obs("renewed", i) for i in range(60)]
-                        + [_obs("churned", 100 + i) for i in range(4)])
+    refusal = calibrate(
+        ws, [_obs("renewed", i) for i in range(60)] + [_obs("churned", 100 + i) for i in range(4)]
+    )
     assert isinstance(refusal, Refusal)
-    assert refusal.reason == ("Nothing to compare: 4 churned and 60 renewed or expanded; it "
-                              "needs at least 5 of each.")
+    assert refusal.reason == (
+        "Nothing to compare: 4 churned and 60 renewed or expanded; it needs at least 5 of each."
+    )
 
 
-def test_without_scikit_learn_it_says_how_to_install(simulated,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_scikit_learn_it_says_how_to_install(
+    simulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, obs, _ = simulated
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises
     with pytest.raises(MissingExtra, match=r"pip install 'gradebot\[calibrate\]'"):
@@ -134,6 +146,14 @@ def test_the_cutoff_is_midnight_of_the_day_89_days_before() -> None:
 def test_answer_points_skips_what_the_worksheet_cannot_score() -> None:
     ws = load_worksheet()
     scale = next(q for q in ws.scored_questions if q.type.value == "scale")
-    got = answer_points(ws, {scale.id: 5, "no_such_question": 3, "renewal": "maybe",
-                             "advocacy": 10_000, "pays_now": ["yes"]})
+    got = answer_points(
+        ws,
+        {
+            scale.id: 5,
+            "no_such_question": 3,
+            "renewal": "maybe",
+            "advocacy": 10_000,
+            "pays_now": ["yes"],
+        },
+    )
     assert list(got) == [scale.id]
