@@ -152,12 +152,10 @@ class Refusal:
 
 def _sklearn() -> Any:
     try:
-        import sklearn  # noqa: F401
+        import sklearn
     except ImportError:
         raise MissingExtra(INSTALL_HINT) from None
-    from sklearn import calibration, linear_model, metrics, model_selection
-
-    return calibration, linear_model, metrics, model_selection
+    return sklearn
 
 
 def letter_rows(
@@ -207,9 +205,25 @@ def calibrate(
             len(used),
             min_outcomes,
         )
-    calibration, linear_model, metrics, model_selection = _sklearn()
-    import numpy as np
+    sklearn = _sklearn()
+    # our inputs are checked here (finite floats, two classes): skipping scikit-learn's own
+    # checks on each of the hundreds of bootstrap calls halves their cost
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        return _report(ws, used, letters, bootstrap, seed)
 
+
+def _report(
+    ws: Worksheet,
+    used: Sequence[Observation],
+    letters: tuple[LetterRow, ...],
+    bootstrap: int,
+    seed: int,
+) -> Calibration:
+    import numpy as np
+    from sklearn import calibration, linear_model, metrics, model_selection
+
+    churned = sum(1 for o in used if o.kind == CHURNED)
+    stayed = len(used) - churned
     y = np.fromiter((o.kind == CHURNED for o in used), dtype=np.int8, count=len(used))
     total = np.fromiter((o.total for o in used), dtype=float, count=len(used))
     dims = ws.dimensions
@@ -347,23 +361,29 @@ def _questions(
     signal (furthest from 0.5, either way) first."""
     import numpy as np
 
-    points = [answer_points(ws, o.answers) for o in used]
+    questions = ws.scored_questions
+    nan = float("nan")
+    # one row of points per outcome, NaN where its grade did not answer the question
+    points = np.array(
+        [
+            [p.get(q.id, nan) for q in questions]
+            for p in (answer_points(ws, o.answers) for o in used)
+        ],
+        dtype=float,
+    ).reshape(len(used), len(questions))
     out = []
-    for q in ws.scored_questions:
-        rows = [(i, p[q.id]) for i, p in enumerate(points) if q.id in p]
-        if len(rows) < MIN_ANSWERED:
+    for j, q in enumerate(questions):
+        answered = ~np.isnan(points[:, j])
+        n = int(answered.sum())
+        if n < MIN_ANSWERED:
             continue
-        idx = np.fromiter((i for i, _ in rows), dtype=np.intp, count=len(rows))
-        pts = np.fromiter((v for _, v in rows), dtype=float, count=len(rows))
-        yy = y[idx]
+        pts, yy = points[answered, j], y[answered]
         if yy.all() or not yy.any() or np.ptp(pts) == 0:
             continue
         pairs, at = np.unique(np.column_stack([pts, yy]), axis=0, return_inverse=True)
         auc = metrics.roc_auc_score(
             pairs[:, 1], -pairs[:, 0], sample_weight=np.bincount(at.ravel(), None, len(pairs))
         )
-        out.append(
-            QuestionSignal(q.id, q.label, q.dimension or "", len(rows), round(float(auc), 3))
-        )
+        out.append(QuestionSignal(q.id, q.label, q.dimension or "", n, round(float(auc), 3)))
     out.sort(key=lambda s: (-abs(s.auc - 0.5), s.question_id))
     return tuple(out)
