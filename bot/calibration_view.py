@@ -37,7 +37,11 @@ def letters_table(report: Calibration) -> Table:
 
 
 def weights_table(report: Calibration) -> Table:
-    t = Table(title="Dimension weights: now → suggested (95% interval)", title_justify="left")
+    t = Table(
+        title=f"Dimension weights: now → suggested (95% interval, "
+        f"{report.weight_bootstrap} resamples)",
+        title_justify="left",
+    )
     for column, justify in (
         ("Dimension", "left"),
         ("now", "right"),
@@ -62,23 +66,26 @@ def questions_table(report: Calibration, top: int = TOP_QUESTIONS) -> Table:
     t = Table(
         title="Questions that carried the signal (AUC of each answer alone)", title_justify="left"
     )
+    shown = report.questions[:top]
+    backwards = any(q.auc < 0.5 for q in shown)
     for column, justify in (
         ("Question", "left"),
         ("dimension", "left"),
         ("AUC", "right"),
         ("answered", "right"),
-        ("", "left"),
     ):
         t.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for q in report.questions[:top]:
-        note = "backwards: higher answers churned more" if q.auc < 0.5 else ""
-        t.add_row(
-            Text(q.label),
-            Text(q.dimension),
-            f"{q.auc:.2f}",
-            f"{q.answered:,}",
-            Text(note, style="yellow"),
-        )
+    if backwards:
+        t.add_column("")
+    for q in shown:
+        cells = [Text(q.label), Text(q.dimension), f"{q.auc:.2f}", f"{q.answered:,}"]
+        if backwards:
+            cells.append(
+                Text(
+                    "backwards: better answers churned more" if q.auc < 0.5 else "", style="yellow"
+                )
+            )
+        t.add_row(*cells)
     return t
 
 

@@ -19,7 +19,8 @@ What it reports (``Calibration``):
 * suggested dimension weights: an L2-regularised logistic regression of churn on the
   dimension scores; a dimension's suggested weight is its protective coefficient
   (``-coefficient``; a dimension whose higher scores come with *more* churn gets 0), scaled so
-  the weights add up to what they add up to now; intervals from the same bootstrap.
+  the weights add up to what they add up to now; intervals from the first
+  ``WEIGHT_BOOTSTRAP`` resamples of the same bootstrap (a refit each, the costly part).
 
 Below ``MIN_OUTCOMES`` usable outcomes (or with too few churners or stayers to compare) it
 refuses (``Refusal``) instead of printing figures that would be noise.
@@ -42,7 +43,8 @@ LEAD_DAYS = 90
 MIN_OUTCOMES = 50
 MIN_EACH = 5  # churners and stayers each, for any comparison at all
 MIN_ANSWERED = 20  # outcomes whose grade answered a question, to rate the question
-BOOTSTRAP = 200  # resamples for the AUC interval and the weight intervals
+BOOTSTRAP = 200  # resamples of customers for the AUC interval
+WEIGHT_BOOTSTRAP = 100  # of those, refitted for the weight intervals
 FOLDS = 5
 REGULARISATION = 1.0  # scikit-learn's C (inverse strength) on scores scaled to 0–1
 NEUTRAL = 50.0  # a dimension the grade has no score for counts as neutral
@@ -137,7 +139,8 @@ class Calibration:
     reliability: tuple[ReliabilityPoint, ...]
     questions: tuple[QuestionSignal, ...]  # strongest signal first
     weights: tuple[WeightSuggestion, ...]  # in worksheet order
-    bootstrap: int
+    bootstrap: int  # resamples behind the AUC interval
+    weight_bootstrap: int  # behind the weight intervals
     lead_days: int = LEAD_DAYS
 
 
@@ -280,7 +283,7 @@ def _report(
     coef = fit.coef_[0]
     boot = _model(linear_model, warm_start=True)
     suggested_runs = []
-    for w in draws:  # each resample starts from the full fit: a Newton step or two
+    for w in draws[:WEIGHT_BOOTSTRAP]:  # each starts from the full fit: a Newton step or two
         boot.coef_, boot.intercept_ = fit.coef_.copy(), fit.intercept_.copy()
         boot.fit(rx, ry, sample_weight=np.bincount(row_at, w, len(rows)))
         suggested_runs.append(_suggest(boot.coef_[0], dims))
@@ -315,6 +318,7 @@ def _report(
         questions=_questions(ws, used, y, metrics),
         weights=weights,
         bootstrap=len(aucs),
+        weight_bootstrap=len(suggested_runs),
     )
 
 
