@@ -157,3 +157,29 @@ def test_answer_points_skips_what_the_worksheet_cannot_score() -> None:
         },
     )
     assert list(got) == [scale.id]
+
+
+def test_the_terminal_report_marks_a_backwards_question(simulated) -> None:
+    """A question whose better answers came with more churn is flagged in the table."""
+    import dataclasses
+    import io
+
+    from rich.console import Console
+
+    from bot.calibration_view import render
+    from storage.outcomes import CalibrationData
+
+    _, obs, _ = simulated
+    report = calibrate(load_worksheet(), obs)
+    assert isinstance(report, Calibration)
+    flipped = dataclasses.replace(report.questions[0], auc=round(1 - report.questions[0].auc, 3))
+    shown = dataclasses.replace(report, questions=(flipped, *report.questions[1:]))
+    out = io.StringIO()
+    render(Console(file=out, width=160), shown, CalibrationData(list(obs), len(obs) + 7, 7))
+    text = out.getvalue()
+    assert f"{flipped.label}" in text
+    assert "backwards: better answers churned more" in text
+    assert f"7 of {len(obs) + 7:,} recorded outcomes had no grade that early" in text
+    plain = io.StringIO()
+    render(Console(file=plain, width=160), report, CalibrationData(list(obs), len(obs), 0))
+    assert "backwards" not in plain.getvalue()
