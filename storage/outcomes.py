@@ -38,7 +38,7 @@ from storage.csvio import (
     unescape_cell,
 )
 from storage.days import EARLIEST, parse_day
-from storage.errors import InvalidInput
+from storage.errors import InvalidInput, StorageError
 from storage.import_report import Problem, RowReport, SkippedRow
 from storage.models import Customer, Grade, Outcome, OutcomeKind, OutcomeSource, Person
 from storage.names import clean_text, normalize_name
@@ -160,10 +160,16 @@ def record_outcome(
         note=cleaned,
         recorded_by_id=recorded_by.id if recorded_by else None,
     )
-    with import_transaction(session):  # one line, and a rollback, if the database fails
-        session.add(row)
-    again = _existing(session, customer.id, kind, happened_on)  # type: ignore[arg-type]
-    return Recorded(again or row, True)
+    try:
+        with import_transaction(session):  # one line, and a rollback, if the database fails
+            session.add(row)
+    except StorageError:
+        # the same fact recorded a moment ago by someone else (the unique key refused ours)
+        again = _existing(session, customer.id, kind, happened_on)  # type: ignore[arg-type]
+        if again is None:
+            raise
+        return Recorded(again, False)
+    return Recorded(row, True)
 
 
 def _existing(session: Session, customer_id: int, kind: str, day: date) -> Outcome | None:

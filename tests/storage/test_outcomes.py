@@ -302,3 +302,38 @@ def test_calibration_rows_stay_in_their_workspace(
     data = outcomes_db.calibration_data(session, workspace.id)  # type: ignore[arg-type]
     assert (data.observations, data.outcomes) == ([], 0)
     assert len(outcomes_db.calibration_data(session, other.id).observations) == 1  # type: ignore[arg-type]
+
+
+def test_the_database_holds_one_row_per_fact_whoever_writes_it(
+    engine: object, session: Session, workspace: Workspace, rep: Person
+) -> None:
+    """Recorded from the card in one session, the same renewal cannot be inserted again in
+    another (the unique key, not only the look-up, holds it), and recording it there
+    returns the first row."""
+    from storage.engine import session_scope
+
+    acme = customer(session, workspace, "Acme", rep)
+    day = date(2026, 3, 31)
+    with session_scope(engine) as other:  # type: ignore[arg-type]
+        theirs = other.get(Customer, acme.id)
+        assert theirs is not None
+        first = outcomes_db.record_outcome(
+            other, theirs, "renewed", day, source=OutcomeSource.CARD, today=TODAY
+        )
+    row = Outcome(
+        workspace_id=workspace.id,
+        customer_id=acme.id,
+        kind="renewed",  # type: ignore[arg-type]
+        happened_on=day,
+        source="cli",
+    )
+    session.add(row)
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        session.commit()  # the database itself refuses a second row
+    session.rollback()
+    again = outcomes_db.record_outcome(
+        session, acme, "renewed", day, source=OutcomeSource.CLI, today=TODAY
+    )
+    assert (again.created, again.outcome.id) == (False, first.outcome.id)
