@@ -218,7 +218,13 @@ def calibrate_cmd(
     except MissingExtra as exc:
         fail(str(exc), code=1)
     if isinstance(report, Refusal):
-        fail(report.reason, code=1)
+        reason = report.reason
+        if data.ungraded:
+            reason += (
+                f" ({data.ungraded:,} of {data.outcomes:,} recorded outcomes have no "
+                "grade made that long before them.)"
+            )
+        fail(reason, code=1)
     from bot.calibration_view import render
 
     render(console, report, data)

@@ -138,6 +138,7 @@ def test_calibrate_refuses_with_too_few_outcomes(book: Engine) -> None:
     r = run("calibrate")
     assert r.exit_code == 1
     assert "Too few outcomes to calibrate: 0 renewed, expanded or churned" in r.output
+    assert "(1 of 1 recorded outcomes have no grade made that long before them.)" in r.output
 
 
 def _graded_book(engine: Engine, n: int = 200) -> None:
