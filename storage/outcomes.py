@@ -513,5 +513,7 @@ def _cutoff_postgres(element: _cutoff, compiler: Any, **kw: Any) -> str:
 
 
 def _of_record(g: Any) -> tuple[Any, ...]:
-    """Conditions that keep only grades of record (every stored grade is, so far)."""
+    """Conditions that keep only grades of record. Every row of ``grade`` is one (second
+    opinions are kept in a table of their own, beside the grade of record), so none yet;
+    the one place to add one if that changes. The model's grade is used, not an override."""
     return ()
