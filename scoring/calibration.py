@@ -191,8 +191,6 @@ def calibrate(
     Deterministic for a given ``seed``. Raises MissingExtra without scikit-learn."""
     letters = letter_rows([b.letter for b in ws.grade_bands], observations)
     used = [o for o in observations if o.kind == CHURNED or o.kind in STAYED]
-    churned = sum(1 for o in used if o.kind == CHURNED)
-    stayed = len(used) - churned
     if len(used) < min_outcomes:
         return Refusal(
             f"Too few outcomes to calibrate: {len(used)} renewed, expanded or churned with a "
@@ -201,10 +199,14 @@ def calibrate(
             len(used),
             min_outcomes,
         )
-    if churned < MIN_EACH or stayed < MIN_EACH:
+    churners = len({o.customer_id for o in used if o.kind == CHURNED})
+    stayers = len({o.customer_id for o in used if o.kind != CHURNED})
+    if churners < MIN_EACH or stayers < MIN_EACH:
+        # counted in customers: the folds and the bootstrap draw customers, and each fold
+        # must keep some of both kinds to fit on
         return Refusal(
-            f"Nothing to compare: {churned} churned and {stayed} renewed or expanded; it "
-            f"needs at least {MIN_EACH} of each.",
+            f"Nothing to compare: {churners} customers churned and {stayers} renewed or "
+            f"expanded; it needs at least {MIN_EACH} of each.",
             len(used),
             min_outcomes,
         )
@@ -259,7 +261,9 @@ def _report(
 
     auc = auc_of(np.ones(len(y)))
     aucs = [auc_of(w) for w in draws]
-    folds = model_selection.GroupKFold(n_splits=min(FOLDS, len(customers)))
+    # folds by customer (no customer is scored by a fit that saw them), with churners spread
+    # over them
+    folds = model_selection.StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     p_total = model_selection.cross_val_predict(
         _model(linear_model),
         total.reshape(-1, 1) / 100.0,

@@ -122,8 +122,14 @@ def test_refused_without_churners_to_compare() -> None:
     )
     assert isinstance(refusal, Refusal)
     assert refusal.reason == (
-        "Nothing to compare: 4 churned and 60 renewed or expanded; it needs at least 5 of each."
+        "Nothing to compare: 4 customers churned and 60 renewed or expanded; it needs at "
+        "least 5 of each."
     )
+    # many outcomes of few customers are few customers
+    few = [_obs("renewed" if i % 2 else "churned", i % 4) for i in range(80)]
+    refusal = calibrate(ws, few)
+    assert isinstance(refusal, Refusal)
+    assert refusal.reason.startswith("Nothing to compare: 2 customers churned and 2 renewed")
 
 
 def test_without_scikit_learn_it_says_how_to_install(
