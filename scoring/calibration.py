@@ -261,19 +261,12 @@ def _report(
 
     auc = auc_of(np.ones(len(y)))
     aucs = [auc_of(w) for w in draws]
-    # folds by customer (no customer is scored by a fit that saw them), with churners spread
-    # over them
-    folds = model_selection.StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
+    folds = model_selection.PredefinedSplit(_folds(y, groups, len(customers), rng))
     p_total = model_selection.cross_val_predict(
-        _model(linear_model),
-        total.reshape(-1, 1) / 100.0,
-        y,
-        groups=groups,
-        cv=folds,
-        method="predict_proba",
+        _model(linear_model), total.reshape(-1, 1) / 100.0, y, cv=folds, method="predict_proba"
     )[:, 1]
     p_model = model_selection.cross_val_predict(
-        _model(linear_model), x, y, groups=groups, cv=folds, method="predict_proba"
+        _model(linear_model), x, y, cv=folds, method="predict_proba"
     )[:, 1]
     observed, predicted = calibration.calibration_curve(y, p_total, n_bins=10, strategy="quantile")
     base = y.mean()
@@ -324,6 +317,21 @@ def _report(
         bootstrap=len(aucs),
         weight_bootstrap=len(suggested_runs),
     )
+
+
+def _folds(y: Any, groups: Any, customers: int, rng: Any) -> Any:
+    """The fold of each row for out-of-fold scores: by customer (no customer is scored by a
+    fit that saw them), churners dealt out over the folds like cards, then the others, so
+    every fold's fit has both kinds (scikit-learn's StratifiedGroupKFold does this too, but
+    took seconds on ten thousand customers)."""
+    import numpy as np
+
+    churner = np.zeros(customers, dtype=bool)
+    churner[groups[y == 1]] = True
+    order = np.lexsort((rng.random(customers), ~churner))  # churners first, shuffled
+    fold = np.empty(customers, dtype=np.intp)
+    fold[order] = np.arange(customers) % FOLDS
+    return fold[groups]
 
 
 def _model(linear_model: Any, **kw: Any) -> Any:
