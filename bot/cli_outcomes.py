@@ -152,6 +152,31 @@ def outcome_list(
         console.print(f"{len(rows)} of {total:,} shown (--limit N).")
 
 
+@outcome_app.command("due")
+def outcome_due(workspace: WorkspaceOption = "cli:local") -> None:
+    """Customers whose renewal date has passed with no renewal, expansion, churn or exit
+    recorded for it, oldest first: ask their owners what happened, then record it."""
+    with open_database(migrate=False) as engine, session_scope(engine) as s:
+        ws = workspace_named(s, workspace, create_local=False)
+        due = outcomes_db.renewals_due(s, ws.id, local_today())  # type: ignore[arg-type]
+    if not due:
+        console.print("No renewal date has passed without an outcome recorded for it.")
+        return
+    t = Table(title=f"{len(due):,} renewals to confirm", title_justify="left")
+    for column in ("Renewal date", "Customer", "Owner"):
+        t.add_column(column, overflow="fold")
+    for r in due:
+        t.add_row(r.renewal_on.isoformat(), Text(r.customer), Text(r.owner or "(no owner)"))
+    console.print(t)
+    console.print(
+        Text(
+            'Record each: gradebot outcome add "CUSTOMER" renewed|expanded|churned '
+            "--on YYYY-MM-DD (or import them: gradebot import outcomes FILE.csv)."
+        ),
+        soft_wrap=True,
+    )
+
+
 def import_outcomes_cmd(
     file: Annotated[
         Path,

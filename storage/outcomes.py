@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -224,6 +224,67 @@ def count_outcomes(session: Session, workspace_id: int) -> int:
     return session.exec(
         select(func.count()).select_from(Outcome).where(Outcome.workspace_id == workspace_id)
     ).one()
+
+
+# A renewal is answered by a decision recorded no earlier than this before its date (an
+# early renewal signed a month ahead answers it; last year's does not).
+RENEWAL_WINDOW = timedelta(days=60)
+DECISIONS = (
+    OutcomeKind.RENEWED,
+    OutcomeKind.EXPANDED,
+    OutcomeKind.CHURNED,
+    OutcomeKind.EXITED_BY_US,
+)
+
+
+@dataclass(frozen=True)
+class RenewalDue:
+    """A customer whose renewal date has passed with no decision recorded for it: whoever
+    owns it should say what happened."""
+
+    customer_id: int
+    customer: str
+    owner_id: int | None
+    owner: str | None
+    renewal_on: date
+
+
+def renewals_due(session: Session, workspace_id: int, today: date) -> list[RenewalDue]:
+    """Customers (not archived) whose ``renewal_on`` is before ``today`` and who have no
+    renewed / expanded / churned / exited outcome dated from ``RENEWAL_WINDOW`` before it
+    on; oldest renewal first."""
+    who = aliased(Person)
+    last = (
+        select(func.max(Outcome.happened_on))
+        .where(
+            Outcome.customer_id == Customer.id, col(Outcome.kind).in_([k.value for k in DECISIONS])
+        )
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.owner_id,
+            who.display_name,
+            Customer.renewal_on,
+            last,
+        )
+        .outerjoin(who, who.id == Customer.owner_id)
+        .where(
+            Customer.workspace_id == workspace_id,
+            col(Customer.archived).is_(False),
+            col(Customer.renewal_on).is_not(None),
+            col(Customer.renewal_on) < today,
+        )
+        .order_by(Customer.renewal_on, Customer.normalized_name)
+    )
+    return [
+        RenewalDue(cid, name, owner_id, owner, renewal)
+        for cid, name, owner_id, owner, renewal, decided in session.execute(stmt)
+        if decided is None or decided < renewal - RENEWAL_WINDOW
+    ]
 
 
 # --------------------------------------------------------------------------- import

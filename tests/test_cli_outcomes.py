@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import bot.cli as cli
 from storage import people as people_db
 from storage.engine import session_scope
-from storage.models import Outcome
+from storage.models import Customer, Outcome
 from tests.storage.helpers import customer
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -207,3 +207,19 @@ def test_outcome_dates_follow_the_configured_time_zone(
     with time_machine.travel(late, tick=False):
         r = CliRunner().invoke(cli.app, ["outcome", "add", "Acme", "renewed", "--on", tomorrow])
     assert r.exit_code == 0, r.output
+
+
+def test_outcome_due_lists_renewals_to_confirm(book: Engine) -> None:
+    assert "No renewal date has passed" in run("outcome", "due").output
+    with session_scope(book) as s:
+        acme = s.exec(select(Customer).where(Customer.name == "Acme")).one()
+        acme.renewal_on = date(2026, 11, 30)
+        s.add(acme)
+        s.commit()
+    r = run("outcome", "due")
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if "Acme" in line)
+    assert "2026-11-30" in row
+    assert "Rita Rep" in row
+    run("outcome", "add", "Acme", "renewed", "--on", "2026-11-29")
+    assert "No renewal date has passed" in run("outcome", "due").output

@@ -337,3 +337,37 @@ def test_the_database_holds_one_row_per_fact_whoever_writes_it(
         session, acme, "renewed", day, source=OutcomeSource.CLI, today=TODAY
     )
     assert (again.created, again.outcome.id) == (False, first.outcome.id)
+
+
+def test_renewals_due_are_those_passed_without_a_decision(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
+    """A renewal date passed with no renewal, expansion, churn or exit recorded from 60 days
+    before it on is due; a future date, an archived customer, an early renewal and a churn
+    answer it; a referral or a last year's renewal do not."""
+    from storage import customers as customers_db
+
+    def due_customer(name: str, renewal: date, owner: Person | None = rep) -> Customer:
+        c = customer(session, workspace, name, owner)
+        c.renewal_on = renewal
+        session.add(c)
+        session.commit()
+        return c
+
+    def record(c: Customer, kind: str, day: date) -> None:
+        outcomes_db.record_outcome(session, c, kind, day, source=OutcomeSource.CLI, today=TODAY)
+
+    due_customer("Old Renewal", date(2026, 6, 30))
+    record(due_customer("Last Year Only", date(2026, 9, 30), None), "renewed", date(2025, 9, 30))
+    record(due_customer("Referred", date(2026, 10, 31)), "referred", date(2026, 11, 1))
+    record(due_customer("Early Renewal", date(2026, 10, 31)), "renewed", date(2026, 9, 15))
+    record(due_customer("Churned", date(2026, 10, 31)), "churned", date(2026, 11, 5))
+    due_customer("Next Year", date(2027, 3, 31))
+    due_customer("Today", TODAY)
+    customers_db.archive_customer(session, due_customer("Archived", date(2026, 5, 1)))
+    due = outcomes_db.renewals_due(session, workspace.id, TODAY)  # type: ignore[arg-type]
+    assert [(d.customer, d.owner, d.renewal_on) for d in due] == [
+        ("Old Renewal", "Rita Rep", date(2026, 6, 30)),
+        ("Last Year Only", None, date(2026, 9, 30)),
+        ("Referred", "Rita Rep", date(2026, 10, 31)),
+    ]
