@@ -18,12 +18,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
+from bot.engine import options as opts
 from bot.engine.inputs import whole_number
 from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
 from scoring import Good
-from storage import sessions as sessions_db
 
 _STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
           Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}
@@ -48,10 +48,7 @@ class TerminalChat:
 
     def unfinished(self) -> list[tuple[int, str]]:
         """This rep's gradings still open or paused, newest first: (session id, customer)."""
-        with self.sv.session() as s:
-            return [(gs.id, str(gs.state.get("customer") or "your strategic review"))
-                    for gs in sessions_db.active_sessions_of(s, self.actor.person_id)
-                    if gs.id is not None]
+        return self.sv.threads.active_of(self.actor.person_id)
 
     def run(self, first_customer: str | None = None) -> None:
         c = self.console
@@ -109,7 +106,8 @@ class TerminalChat:
         if t.lower() in self.lettered:
             return Choose(self.lettered[t.lower()])
         if self.session_id is None:  # at "Create it …?": yes creates; a name starts anew
-            only_create = len(self.options) == 1 and self.options[0].startswith("create|")
+            only_create = len(self.options) == 1 and isinstance(
+                opts.decode_or_none(self.options[0]), opts.Create)
             if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
                 return Choose(self.options[0])
             start = parse_grade_args(t)
@@ -126,7 +124,7 @@ class TerminalChat:
                 self.session_id = p.session_id
             self.render(p, lettered=bool(listing) and i != listing[-1])
         last = prompts[-1] if prompts else None
-        if last is not None and (last.kind in (Kind.SAVED, Kind.SUMMARY) or last.closed):
+        if last is not None and last.closed:
             self.session_id = None  # the grading is over here; its way on stays numbered
             self.options = [o.value for o in last.choices]
 

@@ -2,11 +2,13 @@
 
 Option values are compact strings the engine itself produced (button values in Slack, card
 actions in Teams, numbered choices in the terminal), so a channel never needs to understand
-them — it passes them back as ``Choose(value)``.
+them — it passes them back as ``Choose(value)``. Their grammar, and the only code that
+encodes or decodes them, is ``bot.engine.options``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -39,6 +41,9 @@ Input = Start | Text | Choose
 
 COMMANDS = ("back", "skip", "why", "help", "pause", "resume", "cancel", "save", "discard",
             "review", "restart")
+# every command word, typed or on a button (``change`` takes a number: "change 3"); the
+# engine's table (``conversation.COMMANDS``) has one entry for each
+COMMAND_WORDS = frozenset({*COMMANDS, "change"})
 _CHANGE = re.compile(r"^(?:change|edit|redo)\s*#?\s*(\d{1,3})$")
 
 
@@ -85,37 +90,28 @@ def whole_number(text: str, digits: int = 18) -> int | None:
     return int(t)
 
 
-# Option values the engine emits (parsed back by ``parse_option``)
-def answer_option(question_id: str, value: object) -> str:
-    return f"a|{question_id}|{value}"
+# input keys: what makes a redelivered input a no-op (``Conversation.handle(input_key=…)``)
+MAX_KEY = 128
 
 
-def confirm_option(question_id: str, value: object) -> str:
-    """Confirms a reading of what was typed; unlike a plain answer it may answer a question
-    other than the current one (the rep mentioned it in passing)."""
-    return f"k|{question_id}|{value}"
+def click_key(channel: str, *where: object) -> str:
+    """The input key of a click: ``channel`` is a short namespace ("b" Slack buttons, "x"
+    Teams cards) and ``where`` what tells clicks apart (the message, its block, the value).
+    The same click delivered twice (a double click, a platform's retry) gets the same key;
+    a click on a message asked again in place gets another (its block id is new)."""
+    digest = hashlib.sha1("|".join(str(w) for w in where).encode()).hexdigest()[:40]
+    return f"{channel}:{digest}"
 
 
-def command_option(word: str, arg: object = "") -> str:
-    return f"c|{word}|{arg}"
+def message_key(channel: str, message_id: object) -> str:
+    """The input key of a typed message or a submitted form: the platform's own id of it
+    ("m" Slack messages, "v" Slack modals, "t" Teams messages, "f" Teams forms)."""
+    return f"{channel}:{message_id}"[:MAX_KEY]
 
 
 def pick_option(customer_id: int, cadence: Cadence | None) -> str:
-    return f"pick|{cadence.value if cadence else ''}|{customer_id}"
+    """Kept for ``bot.reminders.messages`` until it calls ``bot.engine.options.pick``
+    (encoding lives there: this only forwards)."""
+    from bot.engine.options import pick
 
-
-def create_option(name: str, cadence: Cadence | None) -> str:
-    return f"create|{cadence.value if cadence else ''}|{name}"
-
-
-def decision_option(customer_id: int, decision: str) -> str:
-    return f"d|{customer_id}|{decision}"
-
-
-def parse_option(value: str) -> tuple[str, str, str] | None:
-    """("a"|"k", question_id, raw value) / ("c", word, arg) / ("pick"|"create", cadence, x) /
-    ("d", customer_id, decision); None for anything else (stale or forged)."""
-    parts = value.split("|", 2)
-    if len(parts) != 3 or parts[0] not in ("a", "k", "c", "pick", "create", "d"):
-        return None
-    return parts[0], parts[1], parts[2]
+    return pick(customer_id, cadence)
