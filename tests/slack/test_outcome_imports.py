@@ -50,3 +50,21 @@ def test_an_admin_imports_outcomes_from_a_csv(make_env: Callable[..., Env]) -> N
         "import",
         "three years",
     )
+
+
+def test_the_codec_knows_every_import_kind() -> None:
+    """The Import button carries the kind through the option codec: every kind the import
+    code knows must be one the codec accepts."""
+    from bot.engine.options import IMPORT_KINDS
+    from bot.imports import ImportKind
+
+    assert {k.value for k in ImportKind} == IMPORT_KINDS
+
+
+def test_the_word_outcomes_beside_a_file_says_what_it_is() -> None:
+    from bot.imports import ImportKind
+    from bot.slack.imports import parse_options
+
+    kind, options = parse_options('outcomes --map kind="Event"')
+    assert kind is ImportKind.OUTCOMES
+    assert options.columns == {"kind": "Event"}
