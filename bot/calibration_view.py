@@ -78,7 +78,12 @@ def questions_table(report: Calibration, top: int = TOP_QUESTIONS) -> Table:
     if backwards:
         t.add_column("")
     for q in shown:
-        cells = [Text(q.label), Text(q.dimension), f"{q.auc:.2f}", f"{q.answered:,}"]
+        cells: list[Text | str] = [
+            Text(q.label),
+            Text(q.dimension),
+            f"{q.auc:.2f}",
+            f"{q.answered:,}",
+        ]
         if backwards:
             cells.append(
                 Text(
