@@ -188,8 +188,7 @@ def test_remind_now_on_the_command_line(
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_API_URL", platforms.api.base_url)
     monkeypatch.setenv("GRADEBOT_TEAMS_DEV_NO_AUTH", "true")
-    for console in (output.console, output.err):
-        monkeypatch.setattr(console, "_width", 200)
+    monkeypatch.setattr(output.console, "_width", 200)
     r = CliRunner().invoke(cli.app, ["remind", "--now"])
     assert r.exit_code == 0, r.output
     assert "Slack: sweep done: " in r.output
