@@ -19,7 +19,9 @@ from scoring.opinions import (
 
 def test_letters_differing_is_a_disagreement() -> None:
     d = disagreement(GradeScores("A", 86, {"fit": 80}), GradeScores("B", 79, {"fit": 75}))
-    assert d.disagrees and d.letter_differs and d.gaps == ()
+    assert d.disagrees
+    assert d.letter_differs
+    assert d.gaps == ()
     assert d.describe() == "letters differ (A vs B)"
 
 
@@ -27,7 +29,8 @@ def test_a_dimension_25_points_apart_is_a_disagreement_with_the_same_letter() ->
     record = GradeScores("B", 70, {"fit": 90, "outcomes": 50, "value": None})
     other = GradeScores("B", 68, {"fit": 65, "outcomes": 74.9, "value": 10})
     d = disagreement(record, other)
-    assert d.disagrees and not d.letter_differs
+    assert d.disagrees
+    assert not d.letter_differs
     assert [(g.dimension_id, g.gap) for g in d.gaps] == [("fit", 25.0)]  # 24.9 is not
     assert d.describe({"fit": "Fit"}) == "Fit 25 points apart (90 vs 65)"
 
@@ -35,7 +38,8 @@ def test_a_dimension_25_points_apart_is_a_disagreement_with_the_same_letter() ->
 def test_close_grades_agree_and_blanks_are_not_compared() -> None:
     d = disagreement(GradeScores("C", 55, {"fit": 50, "x": None}),
                      GradeScores("C", 58, {"fit": 60, "x": 100}))
-    assert not d.disagrees and d.describe() == "they agree"
+    assert not d.disagrees
+    assert d.describe() == "they agree"
 
 
 def test_optimism_per_rep_per_quarter() -> None:
@@ -47,7 +51,8 @@ def test_optimism_per_rep_per_quarter() -> None:
     q1, q2 = out[1].periods
     assert (q1.period, q1.count, q1.mean_gap, q1.letters_higher, q1.letters_lower) == (
         "2026-Q1", 2, 17.5, 1, 0)
-    assert "optimistic" in q1.text and "pessimistic" in q2.text
+    assert "optimistic" in q1.text
+    assert "pessimistic" in q2.text
     overall = out[1].overall
     assert (overall.count, overall.mean_gap, overall.letters_lower) == (3, 8.3, 1)
     assert "in line" in out[2].overall.text

@@ -48,7 +48,8 @@ def test_a_given_opinion_never_becomes_the_grade_of_record(session: Session,
     assert opinions_db.is_blind_to(session, dana.id, c.id)  # type: ignore[arg-type]
     og = opinions_db.give(session, req, gs, _opinion_row(c, dana, "C", 55, {"fit": 40.0}), c)
     session.refresh(c)
-    assert c.latest_grade_id == record.id and c.latest_letter == "A"
+    assert c.latest_grade_id == record.id
+    assert c.latest_letter == "A"
     assert latest_grade(session, c).id == record.id  # type: ignore[union-attr]
     assert [g.id for g in grade_history(session, c.id)] == [record.id]  # type: ignore[arg-type]
     assert [g.letter for g in stored_grades(session, workspace.id)] == ["A"]
@@ -56,7 +57,8 @@ def test_a_given_opinion_never_becomes_the_grade_of_record(session: Session,
     assert session.exec(select(Grade)).all() == [record]
     assert og.record_grade_id == record.id
     assert session.get(GradingSession, gs.id).status == SessionStatus.SAVED  # type: ignore[union-attr]
-    assert req.status == "given" and req.answered_at is not None
+    assert req.status == "given"
+    assert req.answered_at is not None
     assert not opinions_db.is_blind_to(session, dana.id, c.id)  # type: ignore[arg-type]
     given = opinions_db.current_opinions(session, workspace.id)
     assert [(g.customer, g.letter, g.record_letter, g.grader) for g in given] == [
@@ -217,15 +219,23 @@ def test_who_may_ask_give_override_and_see_optimism(session: Session, workspace:
     admin = person(session, workspace, "root", role=Role.ADMIN)
     rita = person(session, workspace, "rita", manager=boss)
     sam = person(session, workspace, "sam")
-    assert can_ask_opinion(rita, rita) and can_ask_opinion(boss, rita)
+    assert can_ask_opinion(rita, rita)
+    assert can_ask_opinion(boss, rita)
     assert can_ask_opinion(admin, rita)
-    assert not can_ask_opinion(sam, rita) and not can_ask_opinion(other_boss, rita)
+    assert not can_ask_opinion(sam, rita)
+    assert not can_ask_opinion(other_boss, rita)
     assert not can_ask_opinion(rita, None)
-    assert can_give_opinion(sam, rita) and can_give_opinion(boss, rita)
+    assert can_give_opinion(sam, rita)
+    assert can_give_opinion(boss, rita)
     assert not can_give_opinion(rita, rita)
-    assert can_override(boss, rita) and can_override(admin, rita)
-    assert not can_override(rita, rita) and not can_override(sam, rita)
+    assert can_override(boss, rita)
+    assert can_override(admin, rita)
+    assert not can_override(rita, rita)
+    assert not can_override(sam, rita)
     assert not can_override(other_boss, rita)
-    assert not can_override(boss, boss) and not can_override(admin, admin)  # own customers
-    assert can_see_optimism(boss, rita) and can_see_optimism(admin, rita)
-    assert not can_see_optimism(rita, rita) and not can_see_optimism(other_boss, rita)
+    assert not can_override(boss, boss)
+    assert not can_override(admin, admin)
+    assert can_see_optimism(boss, rita)
+    assert can_see_optimism(admin, rita)
+    assert not can_see_optimism(rita, rita)
+    assert not can_see_optimism(other_boss, rita)
