@@ -126,7 +126,7 @@ class TerminalChat:
                 self.session_id = p.session_id
             self.render(p, lettered=bool(listing) and i != listing[-1])
         last = prompts[-1] if prompts else None
-        if last is not None and (last.kind in (Kind.SAVED, Kind.SUMMARY) or last.closed):
+        if last is not None and last.closed:
             self.session_id = None  # the grading is over here; its way on stays numbered
             self.options = [o.value for o in last.choices]
 

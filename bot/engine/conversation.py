@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.engine import inputs as inp
+from bot.engine import options as opts
 from bot.engine.inputs import Choose, Input, Start
+from bot.engine.kinds import SessionKind
 from bot.engine.prompts import (
     VOCABULARIES,
     AnswerLine,
@@ -35,8 +38,9 @@ from bot.engine.prompts import (
     Reply,
     Review,
     Vocabulary,
-    plural,
 )
+from bot.engine.replies import error, info
+from bot.engine.strategic import StrategicReview
 from bot.interpret import CONFIDENT, Interpretation, Interpreter, RulesInterpreter
 from bot.observability import GRADINGS
 from bot.zones import zone_of
@@ -106,11 +110,33 @@ HELP_TEXT = (
     "answer N), review, pause, resume, save, discard or cancel."
 )
 
+class When(Enum):
+    """When a command applies (``COMMANDS``)."""
+
+    ANY = "any"        # whatever the status: help, why, resume, restart
+    ACTIVE = "active"  # an active grading (open, review or paused): pause, cancel, discard
+    MOVING = "moving"  # an open grading, not paused; a strategic review moves its own way
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One command's input: where it runs, who asked, and its argument."""
+
+    s: Session
+    actor: Actor
+    gs: GradingSession
+    number: int | None = None      # change N; the session a resume/restart is about
+    cadence: Cadence | None = None  # restart on this worksheet
+
+
+@dataclass(frozen=True, slots=True)
+class CommandEntry:
+    when: When
+    run: Callable[[Conversation, Step], Reply]
+
+
 REVIEW_TITLE = "Review before saving — not saved yet"
 SAVED_TITLE = "Saved ✓"
-
-_DECISIONS = [Recommendation.INVEST_MORE, Recommendation.MAINTAIN, Recommendation.INVEST_LESS,
-              Recommendation.EXIT]
 
 
 class Conversation:
@@ -130,6 +156,7 @@ class Conversation:
         self.tz = ZoneInfo(timezone)
         self.clock = clock
         self.vocabularies = vocabularies or VOCABULARIES
+        self.strategic = StrategicReview(self)
 
     @property
     def words(self) -> Vocabulary:
@@ -181,63 +208,64 @@ class Conversation:
                   input_key: str | None) -> Reply:
         if isinstance(message, Start):
             return self._start(s, actor, message.customer, message.cadence)
+        opt: opts.EngineValue | None = None
         if isinstance(message, Choose):
-            opt = inp.parse_option(message.value)
-            if opt is None:
-                return [_error("That button is no longer valid. Type help to see what you "
-                               "can do.")]
-            if opt[0] in ("pick", "create"):
+            decoded = opts.decode_or_none(message.value)
+            if not isinstance(decoded, opts.EngineValue):  # stale, forged, or a channel's own
+                return [error("That button is no longer valid. Type help to see what you "
+                              "can do.")]
+            opt = decoded
+            if isinstance(opt, opts.Pick | opts.Create):
                 return self._start_from_option(s, actor, opt)
-            target = opt[2].split(".", 1)[0]
-            if opt[0] == "c" and opt[1] in ("resume", "restart") and target.isdigit():
-                session_id = int(target)  # the offer names the session it is about
+            if isinstance(opt, opts.Command) and opt.word in ("resume", "restart") \
+                    and opt.number is not None:
+                session_id = opt.number  # the offer names the session it is about
         gs = self._session_for(s, actor, session_id)
         if gs is None:
-            return [_error("There is no grading in progress here. Start one with "
+            return [error("There is no grading in progress here. Start one with "
                            f"{self.words.how_to_grade}.")]
         if gs.status in ACTIVE_STATUSES and self._expired(gs):
             sessions_db.update_session(s, gs, status=SessionStatus.EXPIRED)
             return [self._expired_notice(gs)]
         news = self._catch_up(s, actor, gs)
         if gs.status in (SessionStatus.SAVED, SessionStatus.DISCARDED):
-            ended = self._ended_reply(s, actor, gs, message)
+            ended = self._ended_reply(s, actor, gs, message, opt)
             if ended is not None:
                 return ended
-        reply = self._step(s, actor, gs, message, opt if isinstance(message, Choose) else None,
-                           input_key, bool(news))
+        reply = self._step(s, actor, gs, message, opt, input_key, bool(news))
         if news:
-            reply.insert(0, _info(gs, "Changed on another device: " + "; ".join(news)))
+            reply.insert(0, info(gs, "Changed on another device: " + "; ".join(news)))
         return reply
 
     def _step(self, s: Session, actor: Actor, gs: GradingSession, message: Input,
-              opt: tuple[str, str, str] | None, input_key: str | None,
+              opt: opts.EngineValue | None, input_key: str | None,
               moved_elsewhere: bool) -> Reply:
-        if isinstance(message, Choose):
-            return self._choose(s, actor, gs, opt, input_key)  # type: ignore[arg-type]
+        if opt is not None:
+            return self._choose(s, actor, gs, opt, input_key)
         assert isinstance(message, inp.Text)
         text = message.text.strip()
         if not text:
             return [self._current(s, gs)]
         if len(text) > MAX_TEXT:
-            return [_error(f"That message is too long ({len(text):,} characters). Please keep "
+            return [error(f"That message is too long ({len(text):,} characters). Please keep "
                            f"answers under {MAX_TEXT:,}.", gs)]
         cmd = inp.command_of(text)
         if cmd is not None:
             return self._command(s, actor, gs, cmd[0], cmd[1])
         if gs.status in (SessionStatus.SAVED, SessionStatus.DISCARDED):
-            return [_info(gs, f"This grading is {gs.status}. Start a new one with "
+            return [info(gs, f"This grading is {gs.status}. Start a new one with "
                               f"{self.words.how_to_grade}.")]
         if gs.status not in (SessionStatus.OPEN, SessionStatus.REVIEW):  # review: the answer
             # path says "all answered: save, discard or change N" and shows the review again
-            return [_info(gs, "This grading is " + gs.status + ". Say resume to continue, or "
+            return [info(gs, "This grading is " + gs.status + ". Say resume to continue, or "
                           "help for options.")]
         if moved_elsewhere:
             # typed for the question this place last showed, which may not be the current
             # one any more: not recorded, and the rep sees where the grading stands now
-            return [_info(gs, "That message was not recorded, as the grading moved on "
+            return [info(gs, "That message was not recorded, as the grading moved on "
                           "another device. Here is where it stands now:"), self._current(s, gs)]
-        if gs.kind == "strategic":
-            return self._strategic_text(s, actor, gs, text, input_key)
+        if gs.kind == SessionKind.STRATEGIC:
+            return self.strategic.text(s, actor, gs, text)
         return self._answer_text(s, actor, gs, text, input_key)
 
     # ------------------------------------------------------------------ several places
@@ -250,13 +278,12 @@ class Conversation:
         return news
 
     def _ended_reply(self, s: Session, actor: Actor, gs: GradingSession,
-                     message: Input) -> Reply | None:
+                     message: Input, opt: opts.EngineValue | None) -> Reply | None:
         """Input reaching a saved or discarded grading: a clear end and a way on (resume
         the grading of this customer that is open now, or start one) — never a dead end.
         None: let the input through (help; a double click on Save; Start over)."""
         elsewhere = gs.state.get("ended_by", actor.where) != actor.where
-        opt = inp.parse_option(message.value) if isinstance(message, Choose) else None
-        word = opt[1] if opt is not None and opt[0] == "c" else None
+        word = opt.word if isinstance(opt, opts.Command) else None
         if word in ("restart", "help"):
             return None  # "Grade … again" (this notice's own button), or help
         if not elsewhere:
@@ -281,11 +308,11 @@ class Conversation:
         name = self.customer_name(gs)
         open_now = sessions_db.active_session(s, actor.person_id, gs.customer_id)
         if open_now is not None and open_now.id != gs.id:
-            choice = Option(value=inp.command_option("resume", open_now.id),
+            choice = Option(value=opts.command("resume", open_now.id),
                             label=f"Resume the open grading of {name}" if gs.customer_id
                             else "Resume your open strategic review", style="primary")
         else:
-            choice = Option(value=inp.command_option("restart", gs.id),
+            choice = Option(value=opts.command("restart", gs.id),
                             label=f"Grade {name} again" if gs.customer_id
                             else "Start a new strategic review", style="primary")
         return Prompt(kind=Kind.INFO, session_id=gs.id, customer=name or None, text=text,
@@ -321,19 +348,19 @@ class Conversation:
     def _start(self, s: Session, actor: Actor, name: str, cadence: Cadence | None) -> Reply:
         if not name.strip():
             if cadence is Cadence.STRATEGIC:
-                return self._start_strategic(s, actor)
-            return [_error(f"Which customer? Try {self.words.example} (optionally followed "
+                return self.strategic.start(s, actor)
+            return [error(f"Which customer? Try {self.words.example} (optionally followed "
                            "by quarterly, annual or strategic).")]
         try:
             name = clean_name(name)
         except InvalidInput as exc:
-            return [_error(str(exc))]
+            return [error(str(exc))]
         viewer = s.get(Person, actor.person_id)
         match = customers_db.find_customer(s, actor.workspace_id, name, viewer=viewer)
         if match.exact is None:
-            options = [Option(value=inp.pick_option(c.id, cadence), label=c.name)  # type: ignore[arg-type]
+            options = [Option(value=opts.pick(c.id, cadence), label=c.name)  # type: ignore[arg-type]
                        for c in match.suggestions]
-            options.append(Option(value=inp.create_option(name, cadence),
+            options.append(Option(value=opts.encode(opts.Create(name, cadence)),
                                   label=f"Create {name}", style="primary"))
             text = f"I don't know a customer called {name}."
             if match.suggestions:
@@ -344,41 +371,40 @@ class Conversation:
                            choices=options)]
         return self._open(s, actor, match.exact, cadence)
 
-    def _start_from_option(self, s: Session, actor: Actor, opt: tuple[str, str, str]) -> Reply:
-        kind, cad, arg = opt
-        cadence = Cadence(cad) if cad in {c.value for c in Cadence} else None
-        if kind == "pick":
+    def _start_from_option(self, s: Session, actor: Actor, opt: opts.Pick | opts.Create
+                           ) -> Reply:
+        if isinstance(opt, opts.Pick):
             try:
-                customer = customers_db.get_customer(s, actor.workspace_id, int(arg))
-            except (NotFound, ValueError):
-                return [_error("That customer no longer exists. Start again with "
+                customer = customers_db.get_customer(s, actor.workspace_id, opt.customer_id)
+            except NotFound:
+                return [error("That customer no longer exists. Start again with "
                                f"{self.words.how_to_grade}.")]
             person = s.get(Person, actor.person_id)
             owner = s.get(Person, customer.owner_id) if customer.owner_id else None
             if person is None or not can_see(person, owner):
                 # a button names its customer by id only: say nothing of whose it is
-                return [_error(f"{NOT_YOURS} Start with {self.words.how_to_grade}.")]
+                return [error(f"{NOT_YOURS} Start with {self.words.how_to_grade}.")]
         else:
             try:
                 customer, _ = customers_db.find_or_create_customer(
-                    s, actor.workspace_id, arg, actor.person_id)
+                    s, actor.workspace_id, opt.name, actor.person_id)
             except InvalidInput as exc:
-                return [_error(str(exc))]
-        return self._open(s, actor, customer, cadence)
+                return [error(str(exc))]
+        return self._open(s, actor, customer, opt.cadence)
 
     def _open(self, s: Session, actor: Actor, customer: Customer,
               cadence: Cadence | None) -> Reply:
         person = s.get(Person, actor.person_id)
         owner = s.get(Person, customer.owner_id) if customer.owner_id else None
         if person is None:
-            return [_error("I don't know you yet. Try again in a moment.")]
+            return [error("I don't know you yet. Try again in a moment.")]
         if not can_see(person, owner):
-            return [_error(elsewhere_line(customer.name, owner))]
+            return [error(elsewhere_line(customer.name, owner))]
         if customer.owner_id is None:
             customers_db.set_owner(s, customer, person.id)
         if customer.archived:  # "Create Old Co", or a Grade button from before it was archived
             customers_db.archive_customer(s, customer, archived=False)
-            return [_info(None, f"{customer.name} was archived: grading it puts it back in "
+            return [info(None, f"{customer.name} was archived: grading it puts it back in "
                                 "the book."), *self._grade(s, actor, customer, cadence)]
         return self._grade(s, actor, customer, cadence)
 
@@ -415,7 +441,7 @@ class Conversation:
             return [self._resume_offer(s, exc.existing, customer, "You are already grading")]
         GRADINGS.labels("started").inc()
         qs = self.questions(gs)
-        intro = _info(gs, f"Grading {customer.name}: the {cadence.value} worksheet, "
+        intro = info(gs, f"Grading {customer.name}: the {cadence.value} worksheet, "
                       f"{len(qs)} questions.",
                       "Pick a choice or answer in your own words. Say help at any time.")
         intro.opening = True
@@ -429,22 +455,21 @@ class Conversation:
                       text="This grading was idle too long, so it was put aside as a draft; "
                            "your answers are kept. That last message was not recorded.",
                       detail="Resume to pick up at the question you were on, or start over.",
-                      choices=[Option(value=inp.command_option("resume", gs.id),
+                      choices=[Option(value=opts.command("resume", gs.id),
                                       label="Resume", style="primary"),
-                               Option(value=inp.command_option("restart", gs.id),
+                               Option(value=opts.command("restart", gs.id),
                                       label="Start over")], closed=True)
 
     def _resume_offer(self, s: Session, gs: GradingSession, customer: Customer,
                       lead: str, cadence: Cadence | None = None) -> Prompt:
         """Resume, or start over — with the sheet the rep just asked for, if they named one."""
         n = len(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
-        restart = f"{gs.id}.{cadence.value}" if cadence is not None else gs.id
         return Prompt(kind=Kind.RESUME_OR_RESTART, session_id=gs.id, customer=customer.name,
                       text=f"{lead} {customer.name} ({gs.cadence}, {n} answered). Resume it or "
                            "start over?",
-                      choices=[Option(value=inp.command_option("resume", gs.id),
+                      choices=[Option(value=opts.command("resume", gs.id),
                                       label="Resume", style="primary"),
-                               Option(value=inp.command_option("restart", restart),
+                               Option(value=opts.command("restart", gs.id, cadence=cadence),
                                       label="Start over")])
 
     # ------------------------------------------------------------------ questions
@@ -454,22 +479,26 @@ class Conversation:
     def customer_name(self, gs: GradingSession) -> str:
         return str(gs.state.get("customer", ""))
 
+    def asked(self, gs: GradingSession, q: Question) -> str:
+        """A question as this grading asks it (the customer's name filled in)."""
+        return q.prompt.replace("{customer}", self.customer_name(gs))
+
     def _question(self, gs: GradingSession, index: int, lead: str = "") -> Prompt:
         qs = self.questions(gs)
         q = qs[index]
         name = self.customer_name(gs)
         choices = _answer_options(q)
         # back/skip carry the position they were offered at: a double click acts once
-        skip = inp.command_option("skip", f"@{index}")
+        skip = opts.command("skip", at=index)
         if not q.scored:  # a note: "nothing to add" is an answer a tap can give
             choices = [Option(value=skip, label="Nothing to add")]
-        actions = [Option(value=inp.command_option("back", f"@{index}"), label="Back")] \
+        actions = [Option(value=opts.command("back", at=index), label="Back")] \
             if index else []
         if q.scored:
             actions.append(Option(value=skip, label="Skip"))
-        actions.append(Option(value=inp.command_option("why"), label="Why?"))
+        actions.append(Option(value=opts.command("why"), label="Why?"))
         return Prompt(kind=Kind.QUESTION, session_id=gs.id, question_id=q.id, customer=name,
-                      text=(lead + " " if lead else "") + q.prompt.replace("{customer}", name),
+                      text=(lead + " " if lead else "") + self.asked(gs, q),
                       detail=q.help or hint_for(q), progress=Progress(index=index + 1,
                                                                       total=len(qs)),
                       choices=choices, actions=actions)
@@ -486,13 +515,13 @@ class Conversation:
 
     def _current(self, s: Session, gs: GradingSession) -> Prompt:
         """Where the conversation stands: the current question, the review, or status."""
-        if gs.kind == "strategic":
-            return self._decision_prompt(s, gs)
+        if gs.kind == SessionKind.STRATEGIC:
+            return self.strategic.current(s, gs)
         if gs.status == SessionStatus.REVIEW or gs.position >= len(self.questions(gs)):
             return self._review(s, gs)
         if gs.status in (SessionStatus.OPEN, SessionStatus.PAUSED):
             return self._question(gs, gs.position)
-        return _info(gs, f"This grading is {gs.status}.")
+        return info(gs, f"This grading is {gs.status}.")
 
     def _next_position(self, s: Session, gs: GradingSession, answered: set[str]) -> int:
         qs = self.questions(gs)
@@ -508,7 +537,7 @@ class Conversation:
                      input_key: str | None) -> Reply:
         qs = self.questions(gs)
         if gs.position >= len(qs):
-            return [_error("All questions are answered: say save, discard, or change N.", gs),
+            return [error("All questions are answered: say save, discard, or change N.", gs),
                     self._review(s, gs)]
         q = qs[gs.position]
         # explicit answers ("4", "yes") never reach the LLM; only what the rules cannot read
@@ -547,8 +576,8 @@ class Conversation:
     def _confirm(self, gs: GradingSession, q: Question, a: Interpretation,
                  nearest: bool = False) -> Prompt:
         reads = shown(q, a.value)
-        options = [Option(value=inp.confirm_option(q.id, a.value), label=f"Yes: {reads}",
-                          style="primary")]
+        options = [Option(value=opts.encode(opts.Confirm(q.id, str(a.value))),
+                          label=f"Yes: {reads}", style="primary")]
         if nearest:
             options += [o for o in _answer_options(q, near=a.value, confirm=True)
                         if o.value != options[0].value][:4]
@@ -584,50 +613,47 @@ class Conversation:
         echo = Prompt(kind=Kind.ECHO, session_id=gs.id, question_id=q.id,
                       customer=self.customer_name(gs),
                       text=f"Got it: {shown(q, value)}", answer=shown(q, value),
+                      question=self.asked(gs, q),
                       # where the answered question sits, for channels that show it answered
                       progress=Progress(index=number, total=len(qs)) if number else None,
-                      actions=[Option(value=inp.command_option("change", number),
+                      actions=[Option(value=opts.command("change", number),
                                       label="Change")] if number else [])
         return [echo, self._current(s, gs)]
 
     # ------------------------------------------------------------------ options
-    def _choose(self, s: Session, actor: Actor, gs: GradingSession, opt: tuple[str, str, str],
+    def _choose(self, s: Session, actor: Actor, gs: GradingSession, opt: opts.EngineValue,
                 input_key: str | None) -> Reply:
-        kind, a, b = opt
-        if kind == "c":
-            arg: int | None = None
-            cadence: Cadence | None = None
-            if "." in b and b.split(".", 1)[1] in {c.value for c in Cadence}:
-                b, cad = b.split(".", 1)
-                cadence = Cadence(cad)
-            at = inp.whole_number(b[1:]) if b.startswith("@") else None
-            if inp.whole_number(b) is not None:
-                arg = inp.whole_number(b)
-            elif at is not None and (at != gs.position or gs.status != SessionStatus.OPEN):
+        if isinstance(opt, opts.Command):
+            if opt.at is not None and (opt.at != gs.position
+                                       or gs.status != SessionStatus.OPEN):
                 return []  # offered at another position: a stale or repeated click
-            if a in ("resume", "restart") and arg is not None and arg != gs.id:
-                return [_error("That button belongs to another grading.")]
-            return self._command(s, actor, gs, a, arg, cadence)
-        if kind == "d":
-            return self._decide(s, actor, gs, a, b, input_key)
-        if gs.kind != "grade" or gs.status not in (SessionStatus.OPEN, SessionStatus.REVIEW):
-            return [_info(gs, f"This grading is {gs.status}; that answer was not recorded.")]
+            if opt.word in ("resume", "restart") and opt.number is not None \
+                    and opt.number != gs.id:
+                return [error("That button belongs to another grading.")]
+            return self._command(s, actor, gs, opt.word, opt.number, opt.cadence)
+        if isinstance(opt, opts.Decide):
+            return self.strategic.decide(s, actor, gs, opt.customer_id, opt.decision)
+        if not isinstance(opt, opts.Answer | opts.Confirm):
+            return [error("That button is no longer valid here.", gs)]  # (pick/create: above)
+        if gs.kind != SessionKind.GRADE or gs.status not in (SessionStatus.OPEN,
+                                                             SessionStatus.REVIEW):
+            return [info(gs, f"This grading is {gs.status}; that answer was not recorded.")]
         qs = self.questions(gs)
-        q = next((x for x in qs if x.id == a), None)
+        q = next((x for x in qs if x.id == opt.question_id), None)
         if q is None:
-            return [_error("That answer belongs to a question this grading does not ask.", gs)]
+            return [error("That answer belongs to a question this grading does not ask.", gs)]
         current = gs.position < len(qs) and qs[gs.position].id == q.id \
             and gs.status == SessionStatus.OPEN
         if not current:
             answered = sessions_db.current_answers(s, gs.id)  # type: ignore[arg-type]
             # a confirmation may answer a question mentioned in passing, while it is open
-            if kind != "k" or q.id in answered:
-                return self._stale(gs, q, answered.get(q.id), b)
-        parsed = parse_answer(q, b)
+            if not isinstance(opt, opts.Confirm) or q.id in answered:
+                return self._stale(gs, q, answered.get(q.id), opt.value)
+        parsed = parse_answer(q, opt.value)
         if not isinstance(parsed, Parsed):
-            return [_error(f"That is not a valid answer: {parsed.reason}", gs)]
-        return self._record(s, actor, gs, q, parsed.value, b, AnswerSource.BUTTON, 1.0,
-                            input_key)
+            return [error(f"That is not a valid answer: {parsed.reason}", gs)]
+        return self._record(s, actor, gs, q, parsed.value, opt.value, AnswerSource.BUTTON,
+                            1.0, input_key)
 
     def _stale(self, gs: GradingSession, q: Question, answer: object, tapped: str) -> Reply:
         """A tap on a question card that is no longer the current one (a card left over
@@ -638,7 +664,7 @@ class Conversation:
         value = getattr(answer, "value", None)
         if value is not None and str(value) == tapped:
             return []  # the same answer again (a double click): nothing changes
-        change = Option(value=inp.command_option("change", number), label="Change it")
+        change = Option(value=opts.command("change", number), label="Change it")
         if value is not None:
             text = (f"That question was already answered ({q.label}: {shown(q, value)}), so "
                     "that tap changed nothing. Change it?")
@@ -651,88 +677,111 @@ class Conversation:
     # ------------------------------------------------------------------ commands
     def _command(self, s: Session, actor: Actor, gs: GradingSession, word: str,
                  arg: int | None, cadence: Cadence | None = None) -> Reply:
-        qs = self.questions(gs)
-        active = gs.status in ACTIVE_STATUSES
-        if word == "help":
-            return [_info(gs, HELP_TEXT)]
-        if word == "why":
-            if gs.kind == "grade" and gs.position < len(qs):
-                q = qs[gs.position]
-                return [_info(gs, f"Why we ask about {q.label.lower()}: {self._why(q)}")]
-            return [_info(gs, "The review shows what lifted and what held back the grade.")]
-        if word == "resume":
-            if gs.status in (SessionStatus.PAUSED, SessionStatus.EXPIRED):
-                status = SessionStatus.REVIEW if gs.position >= len(qs) and gs.kind == "grade" \
-                    else SessionStatus.OPEN
-                try:
-                    sessions_db.update_session(s, gs, status=status)
-                except IntegrityError:  # another grading of this customer (or review) is active
-                    what = "strategic review" if gs.customer_id is None else \
-                        "grading of this customer"
-                    return [_error(f"You already have another {what} open.")]
-            elif not active:
-                return [_info(gs, f"This grading is {gs.status} and cannot be resumed.")]
-            return [_info(gs, "Picking up where you left off."), self._current(s, gs)]
-        if word == "restart":
-            customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
-            if gs.status not in (SessionStatus.SAVED, SessionStatus.DISCARDED):
-                sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED,
-                                           state=_ended_by(gs, actor, "started over"))
-            if customer is None:
-                return self._start_strategic(s, actor)
-            return self._new_session(s, actor, customer, cadence or Cadence(gs.cadence))
+        """Run a command word (typed, or a button's) through ``COMMANDS``: each entry says
+        when it applies, so the refusals are said once, here."""
+        entry = COMMANDS.get(word)
+        if entry is None:  # (command_of and the option codec only let known words through)
+            return [info(gs, HELP_TEXT)]
         if word == "save" and gs.status == SessionStatus.SAVED:
             return []  # a second click on Save: the first one saved it and says so
-        if not active:
-            return [_info(gs, f"This grading is {gs.status}. Start a new one with "
-                              f"{self.words.how_to_grade}.")]
-        if word == "pause":
-            sessions_db.update_session(s, gs, status=SessionStatus.PAUSED,
-                                       state=sessions_db.with_change(gs.state, actor.where,
-                                                                     "paused"))
-            return [_info(gs, "Paused. Say resume when you're ready; your answers are "
-                          "kept.").model_copy(update={"closed": True})]
-        if word in ("cancel", "discard"):
+        if entry.when is not When.ANY and gs.status not in ACTIVE_STATUSES:
+            return [info(gs, f"This grading is {gs.status}. Start a new one with "
+                             f"{self.words.how_to_grade}.")]
+        if entry.when is When.MOVING:
+            if gs.status == SessionStatus.PAUSED:
+                return [info(gs, "This grading is paused. Say resume to continue.")]
+            if gs.kind == SessionKind.STRATEGIC:
+                return self.strategic.command(s, gs, word)
+        return entry.run(self, Step(s, actor, gs, arg, cadence))
+
+    def _help(self, st: Step) -> Reply:
+        return [info(st.gs, HELP_TEXT)]
+
+    def _why_cmd(self, st: Step) -> Reply:
+        gs, qs = st.gs, self.questions(st.gs)
+        if gs.kind == SessionKind.GRADE and gs.position < len(qs):
+            q = qs[gs.position]
+            return [info(gs, f"Why we ask about {q.label.lower()}: {self._why(q)}")]
+        return [info(gs, "The review shows what lifted and what held back the grade.")]
+
+    def _resume(self, st: Step) -> Reply:
+        s, gs, qs = st.s, st.gs, self.questions(st.gs)
+        if gs.status in (SessionStatus.PAUSED, SessionStatus.EXPIRED):
+            status = SessionStatus.REVIEW if gs.position >= len(qs) \
+                and gs.kind == SessionKind.GRADE else SessionStatus.OPEN
+            try:
+                sessions_db.update_session(s, gs, status=status)
+            except IntegrityError:  # another grading of this customer (or review) is active
+                what = "strategic review" if gs.customer_id is None else \
+                    "grading of this customer"
+                return [error(f"You already have another {what} open.")]
+        elif gs.status not in ACTIVE_STATUSES:
+            return [info(gs, f"This grading is {gs.status} and cannot be resumed.")]
+        return [info(gs, "Picking up where you left off."), self._current(s, gs)]
+
+    def _restart(self, st: Step) -> Reply:
+        s, gs = st.s, st.gs
+        customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
+        if gs.status not in (SessionStatus.SAVED, SessionStatus.DISCARDED):
             sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED,
-                                       state=_ended_by(gs, actor, "discarded"))
-            GRADINGS.labels("discarded").inc()
-            return [_info(gs, "Discarded. Nothing was saved as a grade.").model_copy(
-                update={"closed": True})]
-        if gs.status == SessionStatus.PAUSED:
-            return [_info(gs, "This grading is paused. Say resume to continue.")]
-        if gs.kind == "strategic":
-            return self._strategic_command(s, actor, gs, word)
-        if word == "back":
-            pos = max(0, min(gs.position, len(qs)) - 1)
-            sessions_db.update_session(s, gs, position=pos, status=SessionStatus.OPEN,
-                                       state={**gs.state, "return_to_review": False})
-            return [self._question(gs, pos)]
-        if word == "skip":
-            if gs.position >= len(qs):
-                return [self._review(s, gs)]
-            answered = set(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
-            nxt = self._next_position(s, gs, answered)
-            changes: dict[str, object] = {"position": nxt}
-            if nxt >= len(qs):
-                changes["status"] = SessionStatus.REVIEW
-                changes["state"] = {**gs.state, "return_to_review": False}
-            sessions_db.update_session(s, gs, **changes)
-            return [self._current(s, gs)]
-        if word == "change":
-            if arg is None or not 1 <= arg <= len(qs):
-                which = f"There is no question {arg}. " if arg is not None else ""
-                return [_error(f"{which}Say change and a question number from 1 to {len(qs)}, "
-                               "e.g. change 2.", gs)]
-            back_to_review = gs.status == SessionStatus.REVIEW or bool(
-                gs.state.get("return_to_review"))
-            sessions_db.update_session(s, gs, position=arg - 1, status=SessionStatus.OPEN,
-                                       state={**gs.state, "return_to_review": back_to_review})
-            return [self._question(gs, arg - 1)]
-        if word == "review":
+                                       state=_ended_by(gs, st.actor, "started over"))
+        if customer is None:
+            return self.strategic.start(s, st.actor)
+        return self._new_session(s, st.actor, customer, st.cadence or Cadence(gs.cadence))
+
+    def _pause(self, st: Step) -> Reply:
+        gs = st.gs
+        sessions_db.update_session(st.s, gs, status=SessionStatus.PAUSED,
+                                   state=sessions_db.with_change(gs.state, st.actor.where,
+                                                                 "paused"))
+        return [info(gs, "Paused. Say resume when you're ready; your answers are "
+                     "kept.").model_copy(update={"closed": True})]
+
+    def _discard(self, st: Step) -> Reply:
+        gs = st.gs
+        sessions_db.update_session(st.s, gs, status=SessionStatus.DISCARDED,
+                                   state=_ended_by(gs, st.actor, "discarded"))
+        GRADINGS.labels("discarded").inc()
+        return [info(gs, "Discarded. Nothing was saved as a grade.").model_copy(
+            update={"closed": True})]
+
+    def _back(self, st: Step) -> Reply:
+        gs = st.gs
+        pos = max(0, min(gs.position, len(self.questions(gs))) - 1)
+        sessions_db.update_session(st.s, gs, position=pos, status=SessionStatus.OPEN,
+                                   state={**gs.state, "return_to_review": False})
+        return [self._question(gs, pos)]
+
+    def _skip(self, st: Step) -> Reply:
+        s, gs, qs = st.s, st.gs, self.questions(st.gs)
+        if gs.position >= len(qs):
             return [self._review(s, gs)]
-        if word == "save":
-            return self._save_asked(s, actor, gs)
-        return [_info(gs, HELP_TEXT)]
+        answered = set(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+        nxt = self._next_position(s, gs, answered)
+        changes: dict[str, object] = {"position": nxt}
+        if nxt >= len(qs):
+            changes["status"] = SessionStatus.REVIEW
+            changes["state"] = {**gs.state, "return_to_review": False}
+        sessions_db.update_session(s, gs, **changes)
+        return [self._current(s, gs)]
+
+    def _change(self, st: Step) -> Reply:
+        gs, arg, n = st.gs, st.number, len(self.questions(st.gs))
+        if arg is None or not 1 <= arg <= n:
+            which = f"There is no question {arg}. " if arg is not None else ""
+            return [error(f"{which}Say change and a question number from 1 to {n}, "
+                          "e.g. change 2.", gs)]
+        back_to_review = gs.status == SessionStatus.REVIEW or bool(
+            gs.state.get("return_to_review"))
+        sessions_db.update_session(st.s, gs, position=arg - 1, status=SessionStatus.OPEN,
+                                   state={**gs.state, "return_to_review": back_to_review})
+        return [self._question(gs, arg - 1)]
+
+    def _review_cmd(self, st: Step) -> Reply:
+        return [self._review(st.s, st.gs)]
+
+    def _save_cmd(self, st: Step) -> Reply:
+        return self._save_asked(st.s, st.actor, st.gs)
 
     def _save_asked(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
         """Saving a grade that leaves scored questions unanswered asks once, with what it
@@ -755,9 +804,9 @@ class Conversation:
             text=f"Only {len(scored_qs) - len(missing)} of {len(scored_qs)} scored questions "
                  f"are answered{coverage}. Save the grade as it is?",
             detail="Pause keeps it for later.",
-            actions=[Option(value=inp.command_option("save"), label="Save anyway",
+            actions=[Option(value=opts.command("save"), label="Save anyway",
                             style="primary"),
-                     Option(value=inp.command_option("change", first),
+                     Option(value=opts.command("change", first),
                             label=f"Answer question {first}")])
         return [ask] if gs.status == SessionStatus.REVIEW else [ask, self._review(s, gs)]
 
@@ -796,13 +845,13 @@ class Conversation:
                             answer=shown(q, answers[q.id])
                             if q.id in merged.fresh else None)
                  for i, q in enumerate(qs)]
-        change = Option(value=inp.command_option("change", 1), label="Change an answer",
-                        menu=[Option(value=inp.command_option("change", line.number),
+        change = Option(value=opts.command("change", 1), label="Change an answer",
+                        menu=[Option(value=opts.command("change", line.number),
                                      label=f"{line.number}. {line.label}") for line in lines])
-        save = Option(value=inp.command_option("save"), style="primary",
+        save = Option(value=opts.command("save"), style="primary",
                       label="Save" if scored is not None and scored.graded else "Keep as draft")
         actions = [save, change,
-                   Option(value=inp.command_option("discard"), label="Discard", style="danger")]
+                   Option(value=opts.command("discard"), label="Discard", style="danger")]
         if scored is None:
             return Prompt(kind=Kind.REVIEW, session_id=gs.id, customer=name, title=REVIEW_TITLE,
                           text=f"Nothing about {name} is answered yet, so there is no grade.",
@@ -865,10 +914,10 @@ class Conversation:
     def _save(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
         scored, merged = self._sheet(s, gs)
         if scored is None:
-            return [_error("There is nothing to save yet: answer at least one question.", gs)]
+            return [error("There is nothing to save yet: answer at least one question.", gs)]
         customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
         if customer is None:
-            return [_error("This customer no longer exists; the grading cannot be saved.", gs)]
+            return [error("This customer no longer exists; the grading cannot be saved.", gs)]
         if not scored.graded:
             return self._keep_draft(s, gs, scored)
         note = self._sheet_note(s, gs, merged)
@@ -898,7 +947,8 @@ class Conversation:
                 f" Previously {previous.letter} ({previous.total:g})."
         return [Prompt(kind=Kind.SAVED, session_id=gs.id, customer=customer.name, text=text,
                        detail=" ".join(row.explanation), grade_id=row.id,
-                       closes_review=from_review, review=saved_card, title=SAVED_TITLE)]
+                       closes_review=from_review, review=saved_card, title=SAVED_TITLE,
+                       closed=True)]
 
     def _keep_draft(self, s: Session, gs: GradingSession, scored: ScoredGrade) -> Reply:
         """Too little of the worksheet is answered for a letter: nothing is stored as a
@@ -909,7 +959,7 @@ class Conversation:
                        text=f"{scored.not_enough} Kept as a draft: nothing was saved as a "
                             "grade.",
                        detail="Say resume (or run /grade again) to answer more.",
-                       choices=[Option(value=inp.command_option("resume", gs.id),
+                       choices=[Option(value=opts.command("resume", gs.id),
                                        label="Resume", style="primary")],
                        closes_review=from_review)]
 
@@ -930,13 +980,13 @@ class Conversation:
     def _submit(self, s: Session, actor: Actor, session_id: int, raw: dict[str, str],
                 input_key: str | None) -> dict[str, str] | Reply:
         gs = self._session_for(s, actor, session_id)
-        if gs is None or gs.kind != "grade":
-            return [_error("That grading is not one of yours, or it no longer exists. Start "
+        if gs is None or gs.kind != SessionKind.GRADE:
+            return [error("That grading is not one of yours, or it no longer exists. Start "
                            f"one with {self.words.how_to_grade}.")]
         if gs.status == SessionStatus.SAVED:
             return []  # submitted twice: the first one saved it
         if gs.status not in ACTIVE_STATUSES:
-            return [_error(f"This grading is {gs.status}; start again with "
+            return [error(f"This grading is {gs.status}; start again with "
                            f"{self.words.how_to_grade}.")]
         errors: dict[str, str] = {}
         answers: list[dict[str, object]] = []
@@ -961,121 +1011,22 @@ class Conversation:
                 position=len(self.questions(gs)), status=SessionStatus.REVIEW)
         return self._save(s, actor, gs)
 
-    # ------------------------------------------------------------------ strategic review
-    def _start_strategic(self, s: Session, actor: Actor) -> Reply:
-        entries = grades_db.rep_book(s, actor.person_id)
-        if not entries:
-            return [_error("Your book is empty: grade a customer first with "
-                           f"{self.words.how_to_grade}.")]
-        order = sorted(entries, key=lambda e: (e.total is None, e.total or 0, e.name))
-        period = self.today(s, actor.person_id).isoformat()
-        try:
-            gs = sessions_db.start_session(
-                s, workspace_id=actor.workspace_id, person_id=actor.person_id,
-                customer_id=None, cadence=Cadence.STRATEGIC.value, kind="strategic",
-                worksheet_id=self.ws.id, worksheet_version=self.ws.version,
-                platform=actor.platform,
-                state={"queue": [e.customer_id for e in order], "period": period,
-                       "customer": "your book"})
-        except sessions_db.ActiveSessionExists as exc:
-            return [Prompt(kind=Kind.RESUME_OR_RESTART, session_id=exc.existing.id,
-                           text="You have a strategic review in progress. Resume it or start "
-                                "over?",
-                           choices=[Option(value=inp.command_option("resume", exc.existing.id),
-                                           label="Resume", style="primary"),
-                                    Option(value=inp.command_option("restart", exc.existing.id),
-                                           label="Start over")])]
-        intro = _info(gs, f"Strategic review of your book: {plural(len(order))}, weakest "
-                      "first. For each: invest more, maintain, invest less or exit.")
-        return [intro, self._decision_prompt(s, gs)]
 
-    def _decision_prompt(self, s: Session, gs: GradingSession) -> Prompt:
-        queue: list[int] = list(gs.state.get("queue", []))
-        if gs.position >= len(queue):
-            return self._strategic_summary(s, gs)
-        cid = queue[gs.position]
-        customer = s.get(Customer, cid)
-        name = customer.name if customer else f"customer {cid}"
-        latest = grades_db.latest_grade(s, customer) if customer else None
-        if latest is not None:
-            mark = f", provisional: {latest.coverage:.0%} answered" if latest.provisional else ""
-            text = f"{name}: {latest.letter} ({latest.total:g}/100{mark}), the grade " \
-                   f"recommends {Recommendation(latest.recommendation).label}. What do we do?"
-        else:
-            text = f"{name}: not graded yet. What do we do?"
-        return Prompt(kind=Kind.DECISION, session_id=gs.id, customer=name, text=text,
-                      detail=" ".join(latest.explanation) if latest else "",
-                      progress=Progress(index=gs.position + 1, total=len(queue)),
-                      choices=[Option(value=inp.decision_option(cid, d.value), label=d.label
-                                      .capitalize(), style="danger" if d is Recommendation.EXIT
-                                      else None) for d in _DECISIONS],
-                      # skip carries the position it was offered at: a double click acts once
-                      actions=[Option(value=inp.command_option("skip", f"@{gs.position}"),
-                                      label="Skip"),
-                               Option(value=inp.command_option("pause"), label="Pause")])
-
-    def _decide(self, s: Session, actor: Actor, gs: GradingSession, cid: str, decision: str,
-                input_key: str | None) -> Reply:
-        queue: list[int] = list(gs.state.get("queue", []))
-        if gs.kind != "strategic" or gs.status != SessionStatus.OPEN:
-            return [_info(gs, "This review is not open; that decision was not recorded.")]
-        if decision not in {d.value for d in _DECISIONS} or inp.whole_number(cid) is None:
-            return [_error("That is not a decision I know.", gs)]
-        if gs.position >= len(queue) or queue[gs.position] != int(cid):
-            return []  # a stale or repeated click: this customer was already decided
-        sessions_db.record_decision(
-            s, gs, workspace_id=actor.workspace_id, customer_id=int(cid),
-            person_id=actor.person_id, decision=decision,
-            period=str(gs.state.get("period", "")), position=gs.position + 1,
-            **({"status": SessionStatus.SAVED} if gs.position + 1 >= len(queue) else {}))
-        customer = s.get(Customer, int(cid))
-        echo = Prompt(kind=Kind.ECHO, session_id=gs.id,
-                      text=f"Recorded: {Recommendation(decision).label} for "
-                           f"{customer.name if customer else cid}.")
-        return [echo, self._decision_prompt(s, gs)]
-
-    def _strategic_text(self, s: Session, actor: Actor, gs: GradingSession, text: str,
-                        input_key: str | None) -> Reply:
-        t = text.strip().lower().replace("-", " ").replace("_", " ")
-        words = {"invest more": "invest_more", "more": "invest_more", "maintain": "maintain",
-                 "keep": "maintain", "invest less": "invest_less", "less": "invest_less",
-                 "exit": "exit", "fire": "exit", "let go": "exit", "1": "invest_more",
-                 "2": "maintain", "3": "invest_less", "4": "exit"}
-        queue: list[int] = list(gs.state.get("queue", []))
-        if t in words and gs.position < len(queue):
-            return self._decide(s, actor, gs, str(queue[gs.position]), words[t], input_key)
-        return [Prompt(kind=Kind.REASK, session_id=gs.id,
-                       text="Say invest more, maintain, invest less or exit (or skip).",
-                       detail=""), self._decision_prompt(s, gs)]
-
-    def _strategic_command(self, s: Session, actor: Actor, gs: GradingSession,
-                           word: str) -> Reply:
-        queue: list[int] = list(gs.state.get("queue", []))
-        if word == "skip":
-            pos = gs.position + 1
-            changes: dict[str, object] = {"position": pos}
-            if pos >= len(queue):
-                changes["status"] = SessionStatus.SAVED
-            sessions_db.update_session(s, gs, **changes)
-            return [self._decision_prompt(s, gs)]
-        if word == "back":
-            sessions_db.update_session(s, gs, position=max(0, gs.position - 1))
-            return [self._decision_prompt(s, gs)]
-        if word in ("save", "review"):
-            return [self._strategic_summary(s, gs)]
-        return [_info(gs, "In a strategic review, answer invest more, maintain, invest less "
-                      "or exit; or say skip, back, pause or cancel.")]
-
-    def _strategic_summary(self, s: Session, gs: GradingSession) -> Prompt:
-        decisions = sessions_db.decisions_of(s, gs.id)  # type: ignore[arg-type]
-        counts: dict[str, int] = {}
-        for d in decisions:
-            counts[d.decision] = counts.get(d.decision, 0) + 1
-        parts = [f"{counts[d.value]} {d.label}" for d in _DECISIONS if d.value in counts]
-        return Prompt(kind=Kind.SUMMARY, session_id=gs.id,
-                      text="Strategic review done: " + (", ".join(parts) or "no decisions")
-                           + ".",
-                      detail="Decisions are recorded; managers see them in the team view.")
+COMMANDS: dict[str, CommandEntry] = {
+    "help": CommandEntry(When.ANY, Conversation._help),
+    "why": CommandEntry(When.ANY, Conversation._why_cmd),
+    "resume": CommandEntry(When.ANY, Conversation._resume),
+    "restart": CommandEntry(When.ANY, Conversation._restart),
+    "pause": CommandEntry(When.ACTIVE, Conversation._pause),
+    "cancel": CommandEntry(When.ACTIVE, Conversation._discard),
+    "discard": CommandEntry(When.ACTIVE, Conversation._discard),
+    "back": CommandEntry(When.MOVING, Conversation._back),
+    "skip": CommandEntry(When.MOVING, Conversation._skip),
+    "change": CommandEntry(When.MOVING, Conversation._change),
+    "review": CommandEntry(When.MOVING, Conversation._review_cmd),
+    "save": CommandEntry(When.MOVING, Conversation._save_cmd),
+}
+"""Every command word the engine takes (typed, or on a button), and when it applies."""
 
 
 def _answer_options(q: Question, near: object = None, *, confirm: bool = False
@@ -1083,14 +1034,16 @@ def _answer_options(q: Question, near: object = None, *, confirm: bool = False
     """The answers a question offers for one tap (``scoring.taps`` picks them, and the value
     a band records): buttons, or one option with a menu when there are too many. ``near``:
     sort by closeness to that number (the choices offered to confirm a reading)."""
-    make = inp.confirm_option if confirm else inp.answer_option
+    make = opts.Confirm if confirm else opts.Answer
     taps = tap_choices(q)
-    opts = [Option(value=make(q.id, c.value), label=c.label) for c in taps.choices]
+    choices = list(taps.choices)
     if isinstance(near, int | float) and not isinstance(near, bool) and q.type in _NUMERIC:
-        opts.sort(key=lambda o: abs(float(o.value.rsplit("|", 1)[1]) - near))
+        choices.sort(key=lambda c: abs(float(c.value) - near))
+    out = [Option(value=opts.encode(make(q.id, str(c.value))), label=c.label)
+           for c in choices]
     if taps.menu and not confirm:
-        return [Option(value=inp.command_option("help"), label="Pick a value", menu=opts)]
-    return opts
+        return [Option(value=opts.command("help"), label="Pick a value", menu=out)]
+    return out
 
 
 def shown(q: Question, value: object) -> str:
@@ -1117,12 +1070,3 @@ def _ended_by(gs: GradingSession, actor: Actor, what: str) -> dict[str, object]:
     """The state of a grading ``actor`` ends here (saved, discarded): other places are told
     at their next step."""
     return {**sessions_db.with_change(gs.state, actor.where, what), "ended_by": actor.where}
-
-
-def _info(gs: GradingSession | None, text: str, detail: str = "") -> Prompt:
-    return Prompt(kind=Kind.INFO, text=text, detail=detail,
-                  session_id=gs.id if gs else None)
-
-
-def _error(text: str, gs: GradingSession | None = None) -> Prompt:
-    return Prompt(kind=Kind.ERROR, text=text, session_id=gs.id if gs else None)

@@ -2,7 +2,8 @@
 
 Option values are compact strings the engine itself produced (button values in Slack, card
 actions in Teams, numbered choices in the terminal), so a channel never needs to understand
-them — it passes them back as ``Choose(value)``.
+them — it passes them back as ``Choose(value)``. Their grammar, and the only code that
+encodes or decodes them, is ``bot.engine.options``.
 """
 
 from __future__ import annotations
@@ -85,37 +86,9 @@ def whole_number(text: str, digits: int = 18) -> int | None:
     return int(t)
 
 
-# Option values the engine emits (parsed back by ``parse_option``)
-def answer_option(question_id: str, value: object) -> str:
-    return f"a|{question_id}|{value}"
-
-
-def confirm_option(question_id: str, value: object) -> str:
-    """Confirms a reading of what was typed; unlike a plain answer it may answer a question
-    other than the current one (the rep mentioned it in passing)."""
-    return f"k|{question_id}|{value}"
-
-
-def command_option(word: str, arg: object = "") -> str:
-    return f"c|{word}|{arg}"
-
-
 def pick_option(customer_id: int, cadence: Cadence | None) -> str:
-    return f"pick|{cadence.value if cadence else ''}|{customer_id}"
+    """Kept for ``bot.reminders.messages`` until it calls ``bot.engine.options.pick``
+    (encoding lives there: this only forwards)."""
+    from bot.engine.options import pick
 
-
-def create_option(name: str, cadence: Cadence | None) -> str:
-    return f"create|{cadence.value if cadence else ''}|{name}"
-
-
-def decision_option(customer_id: int, decision: str) -> str:
-    return f"d|{customer_id}|{decision}"
-
-
-def parse_option(value: str) -> tuple[str, str, str] | None:
-    """("a"|"k", question_id, raw value) / ("c", word, arg) / ("pick"|"create", cadence, x) /
-    ("d", customer_id, decision); None for anything else (stale or forged)."""
-    parts = value.split("|", 2)
-    if len(parts) != 3 or parts[0] not in ("a", "k", "c", "pick", "create", "d"):
-        return None
-    return parts[0], parts[1], parts[2]
+    return pick(customer_id, cadence)

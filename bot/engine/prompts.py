@@ -141,17 +141,26 @@ class Prompt(BaseModel):
     grade_id: int | None = None
     # a heading for the card ("Review before saving — not saved yet", "Saved")
     title: str = ""
-    # an ECHO's recorded answer as it reads back ("0.5–2 %"), for channels that show it on
-    # the answered question
+    # an ECHO of an answered question: the question as it was asked and the recorded answer
+    # as it reads back ("0.5–2 %"), so a channel shows the question answered without
+    # reading the engine's sentence ("Got it: …" is ``text``, for channels that just say it)
+    question: str | None = None
     answer: str | None = None
     # the first words of a new grading: channels may make it the thread's opening message
     opening: bool = False
     # a saved grade that ends a review the rep was shown: channels retire that review card
     # (and may wait for another replica to record where it posted it)
     closes_review: bool = False
-    # the grading is over for this place (saved, discarded, paused, put aside, or ended on
-    # another device): channels that hold a session id (the terminal) let it go
+    # this prompt ends the session for this place (saved, discarded, paused, put aside, a
+    # strategic review done, or ended on another device): channels that hold a session id
+    # (the terminal) let it go — they never tell the end from the wording
     closed: bool = False
+
+    @property
+    def answered(self) -> bool:
+        """An ECHO of an answered question (both fields set), as opposed to any other
+        acknowledgement (a strategic decision's "Recorded: …")."""
+        return self.kind is Kind.ECHO and self.question is not None and self.answer is not None
 
 
 Reply = list[Prompt]

@@ -322,9 +322,12 @@ def test_change_to_a_question_that_does_not_exist_is_a_clear_error(pulse: Chat, 
 
 
 def test_a_forged_change_button_is_refused(pulse: Chat):
-    pulse.send("[Change]", Choose("c|change|x"))
+    pulse.send("[Change]", Choose("c|change|"))
     assert [(p.kind.value, p.text) for p in pulse.last] == [
         ("error", "Say change and a question number from 1 to 5, e.g. change 2.")]
+    pulse.send("[Change]", Choose("c|change|x"))  # not a value the bot makes: the codec says so
+    assert [(p.kind.value, p.text) for p in pulse.last] == [
+        ("error", "That button is no longer valid. Type help to see what you can do.")]
     pulse.send("[?]", Choose("zz|1|2"))
     assert kinds(pulse.last) == ["error"]
     assert pulse.last[0].text.startswith("That button is no longer valid")

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from bot.engine import Choose, Text
-from bot.engine.inputs import confirm_option
+from bot.engine import options as opts
 from scoring import Cadence
 from storage import sessions as sessions_db
 from storage.engine import session_scope
@@ -117,7 +117,7 @@ def test_a_lost_race_is_retried_on_fresh_state(pulse: Chat, monkeypatch):
     A's write must hit the optimistic lock, and A must be re-applied, not dropped."""
     conv, actor, sid = pulse.conv, pulse.actor, pulse.session_id
     # B: a confirmation of a later question mentioned in passing (it may be answered early)
-    b_value = confirm_option("renewal", 4)
+    b_value = opts.encode(opts.Confirm("renewal", "4"))
     pulse.say("4")
     pulse.say("about right")
 

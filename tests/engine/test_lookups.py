@@ -222,15 +222,15 @@ def test_creating_a_name_taken_in_someone_elses_book_says_whose_without_its_grad
         assert p.review is None
     # nor through a forged Create or Pick button
     from bot.engine import Choose
-    from bot.engine.inputs import create_option, pick_option
+    from bot.engine.options import Create, encode, pick
 
-    chat.send("[Create Acme]", Choose(create_option("Acme", None)))
+    chat.send("[Create Acme]", Choose(encode(Create("Acme"))))
     assert chat.last[0].text == "Acme is in bob's book. Ask them or your manager to grade it."
     with session_scope(conv.db) as s:
         from storage.customers import customer_named
 
         acme = customer_named(s, office["bob"].workspace_id, "Acme")
-    chat.send("[Pick #id]", Choose(pick_option(acme.id, None)))  # an id: not even the name
+    chat.send("[Pick #id]", Choose(pick(acme.id)))  # an id: not even the name
     from bot.engine.conversation import NOT_YOURS
 
     assert [p.text for p in chat.last] == [NOT_YOURS + " Start with the customer's name."]
