@@ -11,13 +11,16 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.trust import BLIND_NOTE, card_trust
 from bot.zones import zone_of
 from scoring import BookEntry, Good, Portfolio, RegradePolicy, Worksheet, build_portfolio
 from scoring.sheet import stored_note
 from storage import customers as customers_db
 from storage import grades as grades_db
+from storage import opinions as opinions_db
 from storage import people as people_db
 from storage.models import Customer, Grade, Person, Role, Workspace
+from storage.types import utcnow
 from storage.visibility import can_see, can_see_person
 
 LETTER_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
@@ -47,6 +50,10 @@ class CustomerCard:
     carried_by: str | None = None  # "Good for others, 95": the good the grade rests on
     sheet: str | None = None  # "5 answers from this pulse, 9 carried from the annual of …"
     previous_profile: str | None = None
+    # beside the grade of record: an override (with the model's grade), second opinions and
+    # whether they disagree (bot.trust.card_trust); plain lines every channel shows
+    trust: tuple[str, ...] = ()
+    disagrees: bool = False
 
     @property
     def headline(self) -> str:
@@ -129,8 +136,8 @@ def policy_of(ws: Workspace) -> RegradePolicy:
     return grades_db.policy_for(ws.get_settings().regrade_by_letter)
 
 
-def customer_card(s: Session, viewer: Person, name: str
-                  ) -> CustomerCard | NotFoundCard | Denied:
+def find_visible(s: Session, viewer: Person, name: str) -> Customer | NotFoundCard | Denied:
+    """The customer called ``name`` if the viewer may see it (the one check)."""
     match = customers_db.find_customer(s, viewer.workspace_id, name, viewer=viewer)
     c = match.exact
     if c is None:
@@ -139,15 +146,30 @@ def customer_card(s: Session, viewer: Person, name: str
     if not can_see(viewer, owner):
         who = owner.display_name if owner else "someone else"
         return Denied(f"{c.name} is in {who}'s book: ask them or their manager.")
-    return card_of(s, c, owner, zone_of(s, viewer))
+    return c
 
 
-def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo) -> CustomerCard:
+def customer_card(s: Session, viewer: Person, name: str, now: datetime | None = None,
+                  names: dict[str, str] | None = None
+                  ) -> CustomerCard | NotFoundCard | Denied:
+    c = find_visible(s, viewer, name)
+    if isinstance(c, NotFoundCard | Denied):
+        return c
+    owner = s.get(Person, c.owner_id) if c.owner_id else None
+    if opinions_db.is_blind_to(s, viewer.id, c.id):  # type: ignore[arg-type]
+        return Denied(BLIND_NOTE.format(name=c.name))
+    return card_of(s, c, owner, zone_of(s, viewer), now, names)
+
+
+def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo,
+            now: datetime | None = None, names: dict[str, str] | None = None
+            ) -> CustomerCard:
     g = grades_db.latest_grade(s, c)
     base = dict(customer_id=c.id, name=c.name, owner=owner.display_name if owner else None,
                 status=c.status)
+    trust = card_trust(s, c, g, tz, now or utcnow(), names)
     if g is None:
-        return CustomerCard(**base)  # type: ignore[arg-type]
+        return CustomerCard(**base, trust=tuple(trust.lines))  # type: ignore[arg-type]
     prev = s.get(Grade, g.previous_grade_id) if g.previous_grade_id else None
     grader = s.get(Person, g.grader_id) if g.grader_id else None
     ws = s.get(Workspace, c.workspace_id)
@@ -161,7 +183,8 @@ def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo) -> Cust
         cadence=g.cadence, due_on=policy.due_date(g.created_at.astimezone(tz).date(), g.letter),
         summary=g.summary, coverage=g.coverage, provisional=bool(g.provisional),
         carried_by=_carried_by(g), sheet=_sheet(g, tz),
-        previous_profile=prev.profile if prev else None)
+        previous_profile=prev.profile if prev else None,
+        trust=tuple(trust.lines), disagrees=trust.disagrees)
 
 
 def _carried_by(g: Grade) -> str | None:

@@ -143,11 +143,15 @@ def history(session: Session, customer_id: int, limit: int = 50) -> Sequence[Gra
                                   col(GradeOverride.id).desc()).limit(limit)).all()
 
 
-def expire_due(session: Session, now: datetime) -> list[GradeOverride]:
+def expire_due(session: Session, now: datetime, workspace_id: int | None = None
+               ) -> list[GradeOverride]:
     """Mark every override whose end date has passed as ended (``expired``, at its end
     date). Each row is claimed by a guarded UPDATE, so two sweeps never both report one."""
-    due = session.exec(select(GradeOverride).where(
-        col(GradeOverride.ended_at).is_(None), GradeOverride.expires_at <= now)).all()
+    stmt = select(GradeOverride).where(col(GradeOverride.ended_at).is_(None),
+                                       GradeOverride.expires_at <= now)
+    if workspace_id is not None:
+        stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
+    due = session.exec(stmt).all()
     mine: list[GradeOverride] = []
     for o in due:
         res = session.execute(update(GradeOverride)
@@ -163,15 +167,18 @@ def expire_due(session: Session, now: datetime) -> list[GradeOverride]:
     return mine
 
 
-def claim_warnings(session: Session, now: datetime, days: int = WARN_DAYS
-                   ) -> list[GradeOverride]:
+def claim_warnings(session: Session, now: datetime, days: int = WARN_DAYS,
+                   workspace_id: int | None = None) -> list[GradeOverride]:
     """Overrides in force that end within ``days`` and whose notice nobody has claimed:
     claimed here (``warned_at``) so that the setter and the owner are told exactly once
     across sweeps and replicas. ``release_warning`` gives a claim back when sending failed."""
     soon = now + timedelta(days=days)
-    due = session.exec(select(GradeOverride).where(
+    stmt = select(GradeOverride).where(
         col(GradeOverride.ended_at).is_(None), col(GradeOverride.warned_at).is_(None),
-        GradeOverride.expires_at > now, GradeOverride.expires_at <= soon)).all()
+        GradeOverride.expires_at > now, GradeOverride.expires_at <= soon)
+    if workspace_id is not None:
+        stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
+    due = session.exec(stmt).all()
     mine: list[GradeOverride] = []
     for o in due:
         res = session.execute(update(GradeOverride)

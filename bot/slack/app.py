@@ -37,7 +37,7 @@ from bot.engine.inputs import pick_option, whole_number
 from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied
 from bot.observability import CURRENT_ACCESS
-from bot.services import Services
+from bot.services import Services, split_override
 from bot.slack import blocks as bk
 from bot.slack import forms
 from bot.slack import notify as reminder_notify
@@ -56,13 +56,17 @@ SLACK_UNREACHABLE = ("Sorry — I could not reach Slack to post that (it did not
 HELP = {
     "/grade": "/grade <customer> [quarterly|annual|strategic] — grade a customer in a thread "
               "in our DM (buttons, your own words, or a form). /grade strategic reviews your "
-              "whole book.",
+              "whole book. /grade <customer> second-opinion @someone asks them to grade it "
+              "blind.",
     "/customer": "/customer <name> — the latest grade: letter, score, dimensions, trend, who "
-                 "graded it and when it is due.",
+                 "graded it and when it is due, second opinions and any override. Managers: "
+                 "/customer <name> override [A-D] [maintain…] until YYYY-MM-DD because "
+                 "<reason>; … override remove; … overrides (history).",
     "/grades": "/grades [overdue | @someone] — your book sorted by grade; managers can ask "
                "for a team member's.",
     "/portfolio": "/portfolio [team] — the balance of the three goods against the target, "
-                  "with warnings and a chart.",
+                  "with warnings and a chart. /portfolio optimism (managers): each rep's "
+                  "grades against second opinions.",
 }
 
 
@@ -396,6 +400,13 @@ class SlackBot:
             assert start is not None
             prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, start)
             await self.delivery.deliver(client, actor, person, prompts, respond=respond)
+        elif name == "/customer" and split_override(text)[1] is not None:
+            result = await asyncio.to_thread(self.sv.customer, person, text)
+            view = getattr(result, "view", result)  # an OverrideResult, or a refusal
+            t, b = bk.render_text_view(view)
+            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+            for who, said in getattr(result, "notices", []):
+                await self.delivery.tell(client, who, said)
         elif name == "/customer":
             card = await asyncio.to_thread(self.sv.customer_card, person, text)
             regrade = pick_option(card.customer_id, None) if hasattr(card, "customer_id") \
@@ -406,6 +417,9 @@ class SlackBot:
         elif name == "/grades":
             view = await asyncio.to_thread(self.sv.book, person, text)
             t, b = bk.render_book(view, grade_value=lambda e: pick_option(e.customer_id, None))
+            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+        elif name == "/portfolio" and text.lower() == "optimism":
+            t, b = bk.render_text_view(await asyncio.to_thread(self.sv.optimism, person))
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/portfolio":
             pv = await asyncio.to_thread(self.sv.portfolio, person, text.lower() == "team")

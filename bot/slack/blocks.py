@@ -34,6 +34,7 @@ from slack_sdk.models.blocks import Option as SelectOption
 from bot.engine import Kind, Option, Prompt
 from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+from bot.trust import Refused, TextView
 from scoring import Good
 
 MAX_BLOCKS = 50
@@ -207,7 +208,8 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
     blocks: list[Block] = [header(card.name)]
     if card.letter is None:
         blocks.append(section("Not graded yet."))
-    else:
+    blocks += [section(line) for line in card.trust]  # override, second opinions
+    if card.letter is not None:
         blocks.append(section(card.headline))
         if card.dimensions:
             blocks.append(SectionBlock(fields=[
@@ -226,6 +228,24 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
                           "grade")
     summary = f"{card.name}: {card.letter or 'not graded'}"
     return escape(summary), to_dicts(blocks)
+
+
+def render_text_view(view: TextView | Refused | Denied | NotFoundCard
+                     ) -> tuple[str, list[dict[str, Any]]]:
+    """A titled list of lines (an override set, its history, the optimism view), or the
+    refusal in its place."""
+    if isinstance(view, Refused | Denied | NotFoundCard):
+        return escape(view.message), to_dicts([section(view.message)])
+    blocks: list[Block] = [header(view.title)]
+    text = ""
+    for line in view.lines[:45]:  # (50 blocks at most)
+        if len(text) + len(line) > 2800:
+            blocks.append(section(text))
+            text = ""
+        text += ("\n" if text else "") + line
+    if text:
+        blocks.append(section(text))
+    return escape(view.title), to_dicts(blocks)
 
 
 def render_book(view: BookView | Denied, grade_value: Any = None,
