@@ -33,8 +33,10 @@ from storage.errors import Conflict, InvalidInput
 from storage.models import Customer, Grade, Person, Workspace
 from storage.visibility import can_override, can_see_optimism
 
-BLIND_NOTE = ("You were asked for a second opinion on {name}: its grades stay hidden from you "
-              "until you save yours.")
+BLIND_NOTE = (
+    "You were asked for a second opinion on {name}: its grades stay hidden from you "
+    "until you save yours."
+)
 
 
 # ---------------------------------------------------------------------------- the card
@@ -42,14 +44,13 @@ BLIND_NOTE = ("You were asked for a second opinion on {name}: its grades stay hi
 class TrustLines:
     """What a customer card shows beside the grade of record."""
 
-    override: tuple[str, ...] = ()   # "Overridden: …", "Model's grade: …"
-    opinions: tuple[str, ...] = ()   # "Second opinion by Dana (2026-12-02): C 55 — …"
+    override: tuple[str, ...] = ()  # "Overridden: …", "Model's grade: …"
+    opinions: tuple[str, ...] = ()  # "Second opinion by Dana (2026-12-02): C 55 — …"
     disagrees: bool = False
 
     @property
     def lines(self) -> list[str]:
-        flag = ["⚠️ Second opinions disagree with the grade of record."] \
-            if self.disagrees else []
+        flag = ["⚠️ Second opinions disagree with the grade of record."] if self.disagrees else []
         return [*self.override, *flag, *self.opinions]
 
 
@@ -58,17 +59,23 @@ def person_name(s: Session, person_id: int | None) -> str:
     return p.display_name if p else "someone"
 
 
-def override_view(s: Session, customer_id: int, grade: Grade | None, now: datetime
-                  ) -> Overridden:
+def override_view(s: Session, customer_id: int, grade: Grade | None, now: datetime) -> Overridden:
     """The model's grade with the override in force over it (if any)."""
     o = overrides_db.active_override(s, customer_id, now)
     terms = o.terms(person_name(s, o.set_by_id)) if o is not None else None
-    return overridden(grade.letter if grade else None,
-                      grade.recommendation if grade else None, terms)
+    return overridden(
+        grade.letter if grade else None, grade.recommendation if grade else None, terms
+    )
 
 
-def card_trust(s: Session, customer: Customer, grade: Grade | None, tz: ZoneInfo,
-               now: datetime, names: Mapping[str, str] | None = None) -> TrustLines:
+def card_trust(
+    s: Session,
+    customer: Customer,
+    grade: Grade | None,
+    tz: ZoneInfo,
+    now: datetime,
+    names: Mapping[str, str] | None = None,
+) -> TrustLines:
     """The override (with the model's grade beside it) and the second opinions given beside
     the current grade of record, with the disagreement flag."""
     view = override_view(s, customer.id, grade, now)  # type: ignore[arg-type]
@@ -80,15 +87,21 @@ def card_trust(s: Session, customer: Customer, grade: Grade | None, tz: ZoneInfo
             d = disagreement(g.record_scores, g.scores)  # type: ignore[arg-type]
             disagrees = disagrees or d.disagrees
             verdict = f"disagrees: {d.describe(names)}" if d.disagrees else "agrees"
-            lines.append(f"Second opinion by {g.grader} ({g.given_at.astimezone(tz).date()}): "
-                         f"{g.letter} {g.total:g}, "
-                         f"{Recommendation(g.recommendation).label} — {verdict}.")
+            lines.append(
+                f"Second opinion by {g.grader} ({g.given_at.astimezone(tz).date()}): "
+                f"{g.letter} {g.total:g}, "
+                f"{Recommendation(g.recommendation).label} — {verdict}."
+            )
     return TrustLines(tuple(view.lines(until)), tuple(lines), disagrees)
 
 
 # ---------------------------------------------------------------------------- the digest
-def disagreement_lines(s: Session, workspace_id: int, names: Mapping[str, str] | None = None,
-                       owner_ids: Sequence[int] | None = None) -> list[str]:
+def disagreement_lines(
+    s: Session,
+    workspace_id: int,
+    names: Mapping[str, str] | None = None,
+    owner_ids: Sequence[int] | None = None,
+) -> list[str]:
     """The digest's "Open disagreements" section: each customer whose current grade of
     record a second opinion disagrees with (empty when there is none)."""
     out: list[str] = []
@@ -98,9 +111,11 @@ def disagreement_lines(s: Session, workspace_id: int, names: Mapping[str, str] |
             continue
         d = disagreement(record, g.scores)
         if d.disagrees:
-            out.append(f"• {g.customer}: {g.record_letter} {g.record_total:g} (owner "
-                       f"{person_name(s, g.owner_id)}) vs {g.letter} {g.total:g} by "
-                       f"{g.grader} — {d.describe(names)}")
+            out.append(
+                f"• {g.customer}: {g.record_letter} {g.record_total:g} (owner "
+                f"{person_name(s, g.owner_id)}) vs {g.letter} {g.total:g} by "
+                f"{g.grader} — {d.describe(names)}"
+            )
     return ["Open disagreements (second opinions):", *out] if out else []
 
 
@@ -124,8 +139,7 @@ def optimism_view(s: Session, viewer: Person) -> TextView | Refused:
     if not can_see_optimism(viewer):
         return Refused("The optimism view is for managers and admins.")
     reps = [p for p in people_db.team_of(s, viewer) if can_see_optimism(viewer, p)]
-    by_rep = optimism(opinions_db.opinion_pairs(s, viewer.workspace_id,
-                                                [p.id for p in reps]))  # type: ignore[misc]
+    by_rep = optimism(opinions_db.opinion_pairs(s, viewer.workspace_id, [p.id for p in reps]))  # type: ignore[misc]
     lines: list[str] = []
     for p in sorted(reps, key=lambda r: r.display_name.casefold()):
         o = by_rep.get(p.id)  # type: ignore[arg-type]
@@ -134,22 +148,35 @@ def optimism_view(s: Session, viewer: Person) -> TextView | Refused:
         lines.append(f"{p.display_name} — {o.overall.text.removeprefix('overall: ')}")
         lines += [f"    {q.text}" for q in o.periods]
     if not lines:
-        lines = ["No second opinions given on your team's grades yet. Ask for one with "
-                 "/grade <customer> second-opinion @someone."]
-    return TextView("Optimism: grades of record against second opinions "
-                    "(+ points: the rep grades higher)", lines)
+        lines = [
+            "No second opinions given on your team's grades yet. Ask for one with "
+            "/grade <customer> second-opinion @someone."
+        ]
+    return TextView(
+        "Optimism: grades of record against second opinions (+ points: the rep grades higher)",
+        lines,
+    )
 
 
 # ---------------------------------------------------------------------------- overrides
 _UNTIL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FOR = re.compile(r"^(\d{1,3})\s*(d|day|days|w|week|weeks|m|month|months)$")
-_RECS = {"invest_more": "invest_more", "invest-more": "invest_more", "more": "invest_more",
-         "maintain": "maintain", "invest_less": "invest_less", "invest-less": "invest_less",
-         "less": "invest_less", "exit": "exit"}
-OVERRIDE_HELP = ("Override a grade: /customer <customer> override [A-D] [invest-more|maintain|"
-                 "invest-less|exit] until YYYY-MM-DD (or for 3 months) because <reason>. "
-                 "Also: /customer <customer> override remove, /customer <customer> overrides "
-                 "(the history).")
+_RECS = {
+    "invest_more": "invest_more",
+    "invest-more": "invest_more",
+    "more": "invest_more",
+    "maintain": "maintain",
+    "invest_less": "invest_less",
+    "invest-less": "invest_less",
+    "less": "invest_less",
+    "exit": "exit",
+}
+OVERRIDE_HELP = (
+    "Override a grade: /customer <customer> override [A-D] [invest-more|maintain|"
+    "invest-less|exit] until YYYY-MM-DD (or for 3 months) because <reason>. "
+    "Also: /customer <customer> override remove, /customer <customer> overrides "
+    "(the history)."
+)
 
 
 @dataclass(frozen=True)
@@ -178,7 +205,7 @@ def parse_override(words: str, today: date) -> OverrideAsk:
     """Read the words after ``override``. Everything after ``because`` (or ``:``) is the
     reason, as typed."""
     m = re.search(r"\bbecause\b|:", words, flags=re.IGNORECASE)
-    head, reason = (words[:m.start()], words[m.end():]) if m else (words, "")
+    head, reason = (words[: m.start()], words[m.end() :]) if m else (words, "")
     tokens = head.split()
     letter = rec = None
     until: date | None = None
@@ -200,22 +227,27 @@ def parse_override(words: str, today: date) -> OverrideAsk:
                 problems.append(f"{tokens[i + 1]} is not a date.")
             i += 1
         elif t == "for" and i + 1 < len(tokens):
-            rest = " ".join(tokens[i + 1:i + 3]).lower()
+            rest = " ".join(tokens[i + 1 : i + 3]).lower()
             m = _FOR.match(rest) or _FOR.match(tokens[i + 1].lower())
             if m is None:
                 problems.append("Say for how long: for 30 days, for 6 weeks, for 3 months.")
             else:
                 n, unit = int(m.group(1)), m.group(2)[0]
-                until = (_months_later(today, n) if unit == "m" else
-                         today + timedelta(days=n * (7 if unit == "w" else 1)))
+                until = (
+                    _months_later(today, n)
+                    if unit == "m"
+                    else today + timedelta(days=n * (7 if unit == "w" else 1))
+                )
                 i += 1 if _FOR.match(tokens[i + 1].lower()) else 2
         else:
             problems.append(f"I don't understand {tokens[i][:40]!r}. {OVERRIDE_HELP}")
             break
         i += 1
     if until is None and not problems:
-        problems.append(f"Say until when (at most {latest_end(today).isoformat()}): until "
-                        "YYYY-MM-DD or for 3 months.")
+        problems.append(
+            f"Say until when (at most {latest_end(today).isoformat()}): until "
+            "YYYY-MM-DD or for 3 months."
+        )
     return OverrideAsk(letter, rec, until, reason.strip(), tuple(problems))
 
 
@@ -232,8 +264,9 @@ def _end_of_day(d: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(d, time(23, 59), tzinfo=tz).astimezone(UTC)
 
 
-def override_command(s: Session, viewer: Person, customer: Customer, words: str,
-                     now: datetime, tz: ZoneInfo) -> OverrideResult:
+def override_command(
+    s: Session, viewer: Person, customer: Customer, words: str, now: datetime, tz: ZoneInfo
+) -> OverrideResult:
     """``override …`` / ``override remove`` / ``overrides`` on a customer the viewer may
     see (the caller found it)."""
     owner = s.get(Person, customer.owner_id) if customer.owner_id else None
@@ -242,18 +275,25 @@ def override_command(s: Session, viewer: Person, customer: Customer, words: str,
     if verb.lower() == "overrides":
         return OverrideResult(history_view(s, customer, tz))
     if not can_override(viewer, owner):
-        why = ("you own it: a rep can never overrule their own customers"
-               if owner is not None and owner.id == viewer.id
-               else "only a manager (for their team) or an admin can")
+        why = (
+            "you own it: a rep can never overrule their own customers"
+            if owner is not None and owner.id == viewer.id
+            else "only a manager (for their team) or an admin can"
+        )
         return OverrideResult(Refused(f"You cannot override {customer.name}'s grade: {why}."))
     today = now.astimezone(tz).date()
     if rest.strip().lower() in ("remove", "off", "end"):
         if not overrides_db.remove_override(s, customer, viewer, now):
             return OverrideResult(Refused(f"{customer.name} has no override in force."))
-        return OverrideResult(TextView(f"{customer.name}: override removed",
-                                       ["The model's grade is the grade shown again."]),
-                              _tell_owner(owner, viewer, f"{viewer.display_name} removed the "
-                                          f"override on {customer.name}."))
+        return OverrideResult(
+            TextView(
+                f"{customer.name}: override removed",
+                ["The model's grade is the grade shown again."],
+            ),
+            _tell_owner(
+                owner, viewer, f"{viewer.display_name} removed the override on {customer.name}."
+            ),
+        )
     if not rest.strip() or rest.strip().lower() == "help":
         return OverrideResult(Refused(OVERRIDE_HELP))
     ask = parse_override(rest, today)
@@ -261,20 +301,33 @@ def override_command(s: Session, viewer: Person, customer: Customer, words: str,
         return OverrideResult(Refused(" ".join(ask.problems)))
     try:
         row = overrides_db.set_override(
-            s, customer, viewer, letter=ask.letter, recommendation=ask.recommendation,
-            reason=ask.reason, expires_at=_end_of_day(ask.until, tz), now=now)  # type: ignore[arg-type]
+            s,
+            customer,
+            viewer,
+            letter=ask.letter,
+            recommendation=ask.recommendation,
+            reason=ask.reason,
+            expires_at=_end_of_day(ask.until, tz),
+            now=now,
+        )  # type: ignore[arg-type]
     except (InvalidInput, Conflict) as exc:
         return OverrideResult(Refused(str(exc)))
     from storage.grades import latest_grade
 
-    view = overridden(*(_model(latest_grade(s, customer))),
-                      row.terms(viewer.display_name))
+    view = overridden(*(_model(latest_grade(s, customer))), row.terms(viewer.display_name))
     lines = view.lines(ask.until)
-    lines.append(f"{owner.display_name if owner else 'The owner'} and you are told a week "
-                 "before it ends; it ends by itself.")
-    return OverrideResult(TextView(f"{customer.name}: override set", lines),
-                          _tell_owner(owner, viewer, f"{viewer.display_name} overrode "
-                                      f"{customer.name}'s grade. " + " ".join(lines[:2])))
+    lines.append(
+        f"{owner.display_name if owner else 'The owner'} and you are told a week "
+        "before it ends; it ends by itself."
+    )
+    return OverrideResult(
+        TextView(f"{customer.name}: override set", lines),
+        _tell_owner(
+            owner,
+            viewer,
+            f"{viewer.display_name} overrode {customer.name}'s grade. " + " ".join(lines[:2]),
+        ),
+    )
 
 
 def _model(g: Grade | None) -> tuple[str | None, str | None]:
@@ -289,13 +342,25 @@ def history_view(s: Session, customer: Customer, tz: ZoneInfo) -> TextView:
     rows = overrides_db.history(s, customer.id)  # type: ignore[arg-type]
     lines = []
     for o in rows:
-        what = " and ".join(x for x in (f"letter {o.letter}" if o.letter else "",
-                                         f"recommendation {Recommendation(o.recommendation).label}"
-                                         if o.recommendation else "") if x)
-        end = (f"ended {o.ended_at.astimezone(tz).date()} ({o.end_reason})" if o.ended_at
-               else f"in force until {o.expires_at.astimezone(tz).date()}")
-        lines.append(f"{o.created_at.astimezone(tz).date()}: {what} by "
-                     f"{person_name(s, o.set_by_id)} — {o.reason} — {end}")
+        what = " and ".join(
+            x
+            for x in (
+                f"letter {o.letter}" if o.letter else "",
+                f"recommendation {Recommendation(o.recommendation).label}"
+                if o.recommendation
+                else "",
+            )
+            if x
+        )
+        end = (
+            f"ended {o.ended_at.astimezone(tz).date()} ({o.end_reason})"
+            if o.ended_at
+            else f"in force until {o.expires_at.astimezone(tz).date()}"
+        )
+        lines.append(
+            f"{o.created_at.astimezone(tz).date()}: {what} by "
+            f"{person_name(s, o.set_by_id)} — {o.reason} — {end}"
+        )
     return TextView(f"{customer.name}: overrides", lines or ["No overrides, ever."])
 
 
@@ -306,22 +371,33 @@ class OverrideNotice:
     text: str
 
 
-def due_override_notices(s: Session, workspace_id: int, now: datetime
-                         ) -> tuple[list[OverrideNotice], list[int]]:
+def due_override_notices(
+    s: Session, workspace_id: int, now: datetime
+) -> tuple[list[OverrideNotice], list[int]]:
     """Claim the week-before notices due now and end the overrides whose date passed; what
     to tell whom (the setter and the customer's owner), and the claimed notice ids (given
     back with ``overrides.release_warning`` if sending fails)."""
     out: list[OverrideNotice] = []
     claimed = overrides_db.claim_warnings(s, now, WARN_DAYS, workspace_id)
     for o in claimed:
-        out += _both(s, o, lambda c, tz, o=o: (
-            f"The override on {c.name} ends on {o.expires_at.astimezone(tz).date()} — in "
-            f"{max(1, (o.expires_at - now).days)} days. Set it again with /customer "
-            f"{c.name} override … if it should stay."))
+        out += _both(
+            s,
+            o,
+            lambda c, tz, o=o: (
+                f"The override on {c.name} ends on {o.expires_at.astimezone(tz).date()} — in "
+                f"{max(1, (o.expires_at - now).days)} days. Set it again with /customer "
+                f"{c.name} override … if it should stay."
+            ),
+        )
     for o in overrides_db.expire_due(s, now, workspace_id):
-        out += _both(s, o, lambda c, tz, o=o: (
-            f"The override on {c.name} ended on {o.expires_at.astimezone(tz).date()}: the "
-            "model's grade is the grade shown again."))
+        out += _both(
+            s,
+            o,
+            lambda c, tz, o=o: (
+                f"The override on {c.name} ended on {o.expires_at.astimezone(tz).date()}: the "
+                "model's grade is the grade shown again."
+            ),
+        )
     return out, [o.id for o in claimed]  # type: ignore[misc]
 
 
@@ -338,4 +414,3 @@ def _both(s: Session, o: overrides_db.GradeOverride, say) -> list[OverrideNotice
         if p is not None and s.get(Workspace, p.workspace_id) is not None:
             out.append(OverrideNotice(p, say(c, zone_of(s, p))))
     return out
-

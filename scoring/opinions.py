@@ -64,25 +64,31 @@ class Disagreement:
         return self.letter_differs or bool(self.gaps)
 
     def describe(self, names: Mapping[str, str] | None = None) -> str:
-        """"letters differ (A vs C); Fit 30 points apart" (plain text)."""
+        """ "letters differ (A vs C); Fit 30 points apart" (plain text)."""
         names = names or {}
         parts: list[str] = []
         if self.letter_differs:
             parts.append(f"letters differ ({self.record_letter} vs {self.other_letter})")
-        parts += [f"{names.get(g.dimension_id, g.dimension_id)} {g.gap:g} points apart "
-                  f"({g.record:g} vs {g.other:g})" for g in self.gaps]
+        parts += [
+            f"{names.get(g.dimension_id, g.dimension_id)} {g.gap:g} points apart "
+            f"({g.record:g} vs {g.other:g})"
+            for g in self.gaps
+        ]
         return "; ".join(parts) if parts else "they agree"
 
 
-def disagreement(record: GradeScores, other: GradeScores,
-                 gap: float = DIMENSION_GAP) -> Disagreement:
+def disagreement(
+    record: GradeScores, other: GradeScores, gap: float = DIMENSION_GAP
+) -> Disagreement:
     """Compare a second opinion with the grade of record. Dimensions only one of them scored
     are not compared: a blank is not a disagreement."""
     gaps = tuple(
         DimensionGap(d, float(a), float(b))
         for d, a in sorted(record.dimensions.items())
-        if a is not None and (b := other.dimensions.get(d)) is not None
-        and abs(float(a) - float(b)) >= gap)
+        if a is not None
+        and (b := other.dimensions.get(d)) is not None
+        and abs(float(a) - float(b)) >= gap
+    )
     return Disagreement(record.letter, other.letter, gaps)
 
 
@@ -105,17 +111,24 @@ class OptimismPeriod:
 
     period: str
     count: int
-    mean_gap: float   # record total − second-opinion total, averaged: > 0 is optimistic
+    mean_gap: float  # record total − second-opinion total, averaged: > 0 is optimistic
     letters_higher: int  # times the rep's letter was better than the other's
     letters_lower: int
 
     @property
     def text(self) -> str:
-        lean = "optimistic" if self.mean_gap >= 5 else "pessimistic" \
-            if self.mean_gap <= -5 else "in line"
-        return (f"{self.period}: {self.count} second opinion{'s' if self.count != 1 else ''}, "
-                f"{self.mean_gap:+.1f} points on average ({lean}); letter higher "
-                f"{self.letters_higher}, lower {self.letters_lower}")
+        lean = (
+            "optimistic"
+            if self.mean_gap >= 5
+            else "pessimistic"
+            if self.mean_gap <= -5
+            else "in line"
+        )
+        return (
+            f"{self.period}: {self.count} second opinion{'s' if self.count != 1 else ''}, "
+            f"{self.mean_gap:+.1f} points on average ({lean}); letter higher "
+            f"{self.letters_higher}, lower {self.letters_lower}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +140,13 @@ class Optimism:
     def overall(self) -> OptimismPeriod:
         n = sum(p.count for p in self.periods)
         mean = sum(p.mean_gap * p.count for p in self.periods) / n if n else 0.0
-        return OptimismPeriod("overall", n, round(mean, 1),
-                              sum(p.letters_higher for p in self.periods),
-                              sum(p.letters_lower for p in self.periods))
+        return OptimismPeriod(
+            "overall",
+            n,
+            round(mean, 1),
+            sum(p.letters_higher for p in self.periods),
+            sum(p.letters_lower for p in self.periods),
+        )
 
 
 def _better(a: str, b: str) -> bool:
@@ -142,21 +159,26 @@ def optimism(pairs: Iterable[OpinionPair]) -> dict[int, Optimism]:
     by: dict[int, dict[str, list[OpinionPair]]] = {}
     for p in pairs:
         by.setdefault(p.rep_id, {}).setdefault(
-            period_key(p.given_on, Cadence.QUARTERLY), []).append(p)
+            period_key(p.given_on, Cadence.QUARTERLY), []
+        ).append(p)
     out: dict[int, Optimism] = {}
     for rep, periods in by.items():
         rows = tuple(
             OptimismPeriod(
-                key, len(ps), round(fmean(p.record_total - p.other_total for p in ps), 1),
+                key,
+                len(ps),
+                round(fmean(p.record_total - p.other_total for p in ps), 1),
                 sum(_better(p.record_letter, p.other_letter) for p in ps),
-                sum(_better(p.other_letter, p.record_letter) for p in ps))
-            for key, ps in sorted(periods.items()))
+                sum(_better(p.other_letter, p.record_letter) for p in ps),
+            )
+            for key, ps in sorted(periods.items())
+        )
         out[rep] = Optimism(rep, rows)
     return out
 
 
 # ---------------------------------------------------------------------------- overrides
-WARN_DAYS = 7            # the setter and the owner are told a week before it ends
+WARN_DAYS = 7  # the setter and the owner are told a week before it ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +216,7 @@ class Overridden:
         return self.terms is not None
 
     def lines(self, until: date | None = None) -> list[str]:
-        """"Overridden: letter B, recommendation maintain — by Pat until 2027-03-01: …" and
+        """ "Overridden: letter B, recommendation maintain — by Pat until 2027-03-01: …" and
         "Model's grade: C, invest less" (plain text; empty when not overridden). ``until``:
         the end date in the reader's calendar (default: UTC)."""
         t = self.terms
@@ -206,21 +228,30 @@ class Overridden:
         if t.recommendation:
             what.append(f"recommendation {t.recommendation.label}")
         day = until or t.until.date()
-        model = ", ".join(x for x in (self.model_letter or "no letter",
-                                      self.model_recommendation.label
-                                      if self.model_recommendation else None) if x)
-        return [f"Overridden: {' and '.join(what)} — by {t.set_by} until {day.isoformat()}: "
-                f"{t.reason}", f"Model's grade: {model}"]
+        model = ", ".join(
+            x
+            for x in (
+                self.model_letter or "no letter",
+                self.model_recommendation.label if self.model_recommendation else None,
+            )
+            if x
+        )
+        return [
+            f"Overridden: {' and '.join(what)} — by {t.set_by} until {day.isoformat()}: {t.reason}",
+            f"Model's grade: {model}",
+        ]
 
 
-def overridden(model_letter: str | None, model_recommendation: str | None,
-               terms: OverrideTerms | None) -> Overridden:
+def overridden(
+    model_letter: str | None, model_recommendation: str | None, terms: OverrideTerms | None
+) -> Overridden:
     rec = Recommendation(model_recommendation) if model_recommendation else None
     return Overridden(model_letter, rec, terms)
 
 
-def check_override(letter: str | None, recommendation: str | None, reason: str,
-                   until: date, today: date) -> list[str]:
+def check_override(
+    letter: str | None, recommendation: str | None, reason: str, until: date, today: date
+) -> list[str]:
     """What is wrong with an override as asked (empty: it may be set). The reason is
     required, something must be overridden, and it must end within 12 months."""
     problems: list[str] = []
@@ -229,15 +260,15 @@ def check_override(letter: str | None, recommendation: str | None, reason: str,
     if letter is not None and letter not in LETTERS:
         problems.append(f"{letter!r} is not a letter: use A, B, C or D.")
     if recommendation is not None and recommendation not in {r.value for r in Recommendation}:
-        problems.append("The recommendation must be invest more, maintain, invest less or "
-                        "exit.")
+        problems.append("The recommendation must be invest more, maintain, invest less or exit.")
     if not reason.strip():
         problems.append("A reason is required.")
     if until <= today:
         problems.append("The end date must be after today.")
     elif until > latest_end(today):
-        problems.append(f"An override lasts at most 12 months (until {latest_end(today)} at "
-                        "the latest).")
+        problems.append(
+            f"An override lasts at most 12 months (until {latest_end(today)} at the latest)."
+        )
     return problems
 
 

@@ -35,8 +35,8 @@ OPINION_KIND = "opinion"  # GradingSession.kind of a second-opinion grading
 
 
 class OpinionStatus(StrEnum):
-    OPEN = "open"            # asked; the assignee has not saved yet
-    GIVEN = "given"          # saved: an OpinionGrade exists
+    OPEN = "open"  # asked; the assignee has not saved yet
+    GIVEN = "given"  # saved: an OpinionGrade exists
     CANCELLED = "cancelled"  # discarded by the assignee (or withdrawn)
 
 
@@ -49,8 +49,14 @@ class SecondOpinion(SQLModel, table=True):
 
     __tablename__ = "second_opinion"
     __table_args__ = (
-        Index("ux_opinion_open", "customer_id", "assignee_id", unique=True,
-              sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),
+        Index(
+            "ux_opinion_open",
+            "customer_id",
+            "assignee_id",
+            unique=True,
+            sqlite_where=text(_OPEN),
+            postgresql_where=text(_OPEN),
+        ),
         Index("ix_opinion_customer", "customer_id", "status"),
         Index("ix_opinion_workspace_status", "workspace_id", "status"),
     )
@@ -103,9 +109,18 @@ class OpinionExists(Conflict):
         self.existing = existing
 
 
-def ask(session: Session, *, customer: Customer, asked_by: Person, assignee: Person,
-        cadence: str, worksheet_id: str, worksheet_version: int, platform: str,
-        state: dict[str, Any]) -> tuple[SecondOpinion, GradingSession]:
+def ask(
+    session: Session,
+    *,
+    customer: Customer,
+    asked_by: Person,
+    assignee: Person,
+    cadence: str,
+    worksheet_id: str,
+    worksheet_version: int,
+    platform: str,
+    state: dict[str, Any],
+) -> tuple[SecondOpinion, GradingSession]:
     """Record the request and open the assignee's grading of it, together or not at all.
     Raises ``OpinionExists`` when the same request is open already, and
     ``sessions.ActiveSessionExists`` when the assignee is grading this customer already."""
@@ -116,16 +131,27 @@ def ask(session: Session, *, customer: Customer, asked_by: Person, assignee: Per
     existing = open_request(session, customer.id, assignee.id)
     if existing is not None:
         raise OpinionExists(existing)
-    gs = GradingSession(workspace_id=customer.workspace_id, person_id=assignee.id,
-                        customer_id=customer.id, kind=OPINION_KIND, cadence=cadence,
-                        worksheet_id=worksheet_id, worksheet_version=worksheet_version,
-                        platform=platform, state=state)
+    gs = GradingSession(
+        workspace_id=customer.workspace_id,
+        person_id=assignee.id,
+        customer_id=customer.id,
+        kind=OPINION_KIND,
+        cadence=cadence,
+        worksheet_id=worksheet_id,
+        worksheet_version=worksheet_version,
+        platform=platform,
+        state=state,
+    )
     try:
         session.add(gs)
         session.flush()
-        req = SecondOpinion(workspace_id=customer.workspace_id, customer_id=customer.id,
-                            asked_by_id=asked_by.id, assignee_id=assignee.id,
-                            session_id=gs.id)
+        req = SecondOpinion(
+            workspace_id=customer.workspace_id,
+            customer_id=customer.id,
+            asked_by_id=asked_by.id,
+            assignee_id=assignee.id,
+            session_id=gs.id,
+        )
         session.add(req)
         session.flush()
         gs.state = {**gs.state, "opinion_id": req.id}
@@ -137,7 +163,8 @@ def ask(session: Session, *, customer: Customer, asked_by: Person, assignee: Per
         if again is not None:
             raise OpinionExists(again) from None
         active = active_session(session, assignee.id, customer.id) or active_session(
-            session, assignee.id, customer.id, kind=OPINION_KIND)
+            session, assignee.id, customer.id, kind=OPINION_KIND
+        )
         if active is None:
             raise
         raise ActiveSessionExists(active) from None
@@ -145,39 +172,65 @@ def ask(session: Session, *, customer: Customer, asked_by: Person, assignee: Per
 
 
 def open_request(session: Session, customer_id: int, assignee_id: int) -> SecondOpinion | None:
-    return session.exec(select(SecondOpinion).where(
-        SecondOpinion.customer_id == customer_id, SecondOpinion.assignee_id == assignee_id,
-        SecondOpinion.status == OpinionStatus.OPEN)).first()
+    return session.exec(
+        select(SecondOpinion).where(
+            SecondOpinion.customer_id == customer_id,
+            SecondOpinion.assignee_id == assignee_id,
+            SecondOpinion.status == OpinionStatus.OPEN,
+        )
+    ).first()
 
 
 def request_of_session(session: Session, session_id: int) -> SecondOpinion | None:
-    return session.exec(select(SecondOpinion).where(
-        SecondOpinion.session_id == session_id)).first()
+    return session.exec(select(SecondOpinion).where(SecondOpinion.session_id == session_id)).first()
 
 
 def is_blind_to(session: Session, person_id: int, customer_id: int) -> bool:
     """Has ``person_id`` been asked for a second opinion on this customer that they have not
     given yet? Then the customer's grades are hidden from them until they save."""
-    return session.exec(select(SecondOpinion.id).where(
-        SecondOpinion.customer_id == customer_id, SecondOpinion.assignee_id == person_id,
-        SecondOpinion.status == OpinionStatus.OPEN)).first() is not None
+    return (
+        session.exec(
+            select(SecondOpinion.id).where(
+                SecondOpinion.customer_id == customer_id,
+                SecondOpinion.assignee_id == person_id,
+                SecondOpinion.status == OpinionStatus.OPEN,
+            )
+        ).first()
+        is not None
+    )
 
 
-def opinion_grade_of(row: Grade, req: SecondOpinion, record_grade_id: int | None
-                     ) -> OpinionGrade:
+def opinion_grade_of(row: Grade, req: SecondOpinion, record_grade_id: int | None) -> OpinionGrade:
     """The opinion's grade from the grade row ``grade_row`` computed (never added)."""
     return OpinionGrade(
-        workspace_id=req.workspace_id, customer_id=req.customer_id, opinion_id=req.id,
-        grader_id=row.grader_id, record_grade_id=record_grade_id, cadence=row.cadence,
-        worksheet_id=row.worksheet_id, worksheet_version=row.worksheet_version,
-        total=row.total, letter=row.letter, recommendation=row.recommendation,
-        profile=row.profile, coverage=row.coverage, provisional=row.provisional,
-        dimensions=dict(row.dimensions), explanation=list(row.explanation),
-        answers=dict(row.answers))
+        workspace_id=req.workspace_id,
+        customer_id=req.customer_id,
+        opinion_id=req.id,
+        grader_id=row.grader_id,
+        record_grade_id=record_grade_id,
+        cadence=row.cadence,
+        worksheet_id=row.worksheet_id,
+        worksheet_version=row.worksheet_version,
+        total=row.total,
+        letter=row.letter,
+        recommendation=row.recommendation,
+        profile=row.profile,
+        coverage=row.coverage,
+        provisional=row.provisional,
+        dimensions=dict(row.dimensions),
+        explanation=list(row.explanation),
+        answers=dict(row.answers),
+    )
 
 
-def give(session: Session, req: SecondOpinion, gs: GradingSession, row: Grade,
-         customer: Customer, **session_changes: Any) -> OpinionGrade:
+def give(
+    session: Session,
+    req: SecondOpinion,
+    gs: GradingSession,
+    row: Grade,
+    customer: Customer,
+    **session_changes: Any,
+) -> OpinionGrade:
     """Store the opinion's grade, mark the request given and the grading saved — one
     transaction. The customer's grade of record (and its latest-grade copies) is untouched.
     Raises ``Conflict`` when the request is no longer open (given or cancelled meanwhile)."""
@@ -236,61 +289,87 @@ class GivenOpinion(NamedTuple):
 
 _grader = aliased(Person, name="og_grader")
 _given_stmt = (
-    select(OpinionGrade.opinion_id, OpinionGrade.customer_id, Customer.name,
-           _grader.display_name, OpinionGrade.created_at, OpinionGrade.letter,
-           OpinionGrade.total, OpinionGrade.recommendation, OpinionGrade.dimensions,
-           OpinionGrade.record_grade_id, Grade.letter, Grade.total, Grade.dimensions,
-           Grade.grader_id, Customer.owner_id)
+    select(
+        OpinionGrade.opinion_id,
+        OpinionGrade.customer_id,
+        Customer.name,
+        _grader.display_name,
+        OpinionGrade.created_at,
+        OpinionGrade.letter,
+        OpinionGrade.total,
+        OpinionGrade.recommendation,
+        OpinionGrade.dimensions,
+        OpinionGrade.record_grade_id,
+        Grade.letter,
+        Grade.total,
+        Grade.dimensions,
+        Grade.grader_id,
+        Customer.owner_id,
+    )
     .select_from(OpinionGrade)
     .join(Customer, col(Customer.id) == OpinionGrade.customer_id)
     .outerjoin(_grader, col(_grader.id) == OpinionGrade.grader_id)
-    .outerjoin(Grade, col(Grade.id) == OpinionGrade.record_grade_id))
+    .outerjoin(Grade, col(Grade.id) == OpinionGrade.record_grade_id)
+)
 
 
-def given_on(session: Session, customer_id: int, since_grade_id: int | None = None,
-             limit: int = 10) -> list[GivenOpinion]:
+def given_on(
+    session: Session, customer_id: int, since_grade_id: int | None = None, limit: int = 10
+) -> list[GivenOpinion]:
     """The second opinions given on a customer, newest first. ``since_grade_id``: only
     those given beside that grade of record (a later grade of record supersedes them)."""
     stmt = _given_stmt.where(OpinionGrade.customer_id == customer_id)
     if since_grade_id is not None:
         stmt = stmt.where(OpinionGrade.record_grade_id == since_grade_id)
-    rows = session.execute(stmt.order_by(col(OpinionGrade.created_at).desc(),
-                                         col(OpinionGrade.id).desc()).limit(limit)).all()
+    rows = session.execute(
+        stmt.order_by(col(OpinionGrade.created_at).desc(), col(OpinionGrade.id).desc()).limit(limit)
+    ).all()
     return [GivenOpinion._make(r) for r in rows]
 
 
-def current_opinions(session: Session, workspace_id: int,
-                     owner_ids: Iterable[int] | None = None) -> list[GivenOpinion]:
+def current_opinions(
+    session: Session, workspace_id: int, owner_ids: Iterable[int] | None = None
+) -> list[GivenOpinion]:
     """Every second opinion given beside a customer's *current* grade of record (one
     query): what the card and the digest compare. ``owner_ids``: only those customers'."""
-    stmt = _given_stmt.where(OpinionGrade.workspace_id == workspace_id,
-                             col(OpinionGrade.record_grade_id) == Customer.latest_grade_id,
-                             col(Customer.archived).is_(False))
+    stmt = _given_stmt.where(
+        OpinionGrade.workspace_id == workspace_id,
+        col(OpinionGrade.record_grade_id) == Customer.latest_grade_id,
+        col(Customer.archived).is_(False),
+    )
     if owner_ids is not None:
         stmt = stmt.where(col(Customer.owner_id).in_(list(owner_ids)))
     rows = session.execute(stmt.order_by(Customer.name, OpinionGrade.created_at)).all()
     return [GivenOpinion._make(r) for r in rows]
 
 
-def opinion_pairs(session: Session, workspace_id: int, rep_ids: Iterable[int]
-                  ) -> list[OpinionPair]:
+def opinion_pairs(session: Session, workspace_id: int, rep_ids: Iterable[int]) -> list[OpinionPair]:
     """Every second opinion given beside a grade of record by one of ``rep_ids``, as pairs
     for ``scoring.opinions.optimism`` (one query; dates are UTC days)."""
     rows = session.execute(
-        select(Grade.grader_id, OpinionGrade.created_at, Grade.total, OpinionGrade.total,
-               Grade.letter, OpinionGrade.letter)
+        select(
+            Grade.grader_id,
+            OpinionGrade.created_at,
+            Grade.total,
+            OpinionGrade.total,
+            Grade.letter,
+            OpinionGrade.letter,
+        )
         .select_from(OpinionGrade)
         .join(Grade, col(Grade.id) == OpinionGrade.record_grade_id)
-        .where(OpinionGrade.workspace_id == workspace_id,
-               col(Grade.grader_id).in_(list(rep_ids)))
-        .order_by(OpinionGrade.created_at)).all()
+        .where(OpinionGrade.workspace_id == workspace_id, col(Grade.grader_id).in_(list(rep_ids)))
+        .order_by(OpinionGrade.created_at)
+    ).all()
     return [OpinionPair(rep, at.date(), rt, ot, rl, ol) for rep, at, rt, ot, rl, ol in rows]
 
 
 def requests_of(session: Session, customer_id: int) -> Sequence[SecondOpinion]:
     """Every request on a customer, newest first (open, given and cancelled)."""
-    return session.exec(select(SecondOpinion).where(SecondOpinion.customer_id == customer_id)
-                        .order_by(col(SecondOpinion.id).desc())).all()
+    return session.exec(
+        select(SecondOpinion)
+        .where(SecondOpinion.customer_id == customer_id)
+        .order_by(col(SecondOpinion.id).desc())
+    ).all()
 
 
 def is_opinion_session(gs: GradingSession) -> bool:
@@ -302,4 +381,3 @@ def active_opinion_session(session: Session, req: SecondOpinion) -> GradingSessi
         return None
     gs = session.get(GradingSession, req.session_id)
     return gs if gs is not None and gs.status in ACTIVE_STATUSES else None
-

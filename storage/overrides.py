@@ -30,16 +30,21 @@ _ACTIVE = "ended_at IS NULL"
 
 
 class OverrideEnd(StrEnum):
-    EXPIRED = "expired"    # its end date passed (the sweep)
+    EXPIRED = "expired"  # its end date passed (the sweep)
     REPLACED = "replaced"  # a new override was set on the customer
-    REMOVED = "removed"    # a manager or admin took it off
+    REMOVED = "removed"  # a manager or admin took it off
 
 
 class GradeOverride(SQLModel, table=True):
     __tablename__ = "grade_override"
     __table_args__ = (
-        Index("ux_override_active", "customer_id", unique=True,
-              sqlite_where=text(_ACTIVE), postgresql_where=text(_ACTIVE)),
+        Index(
+            "ux_override_active",
+            "customer_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE),
+            postgresql_where=text(_ACTIVE),
+        ),
         Index("ix_override_customer", "customer_id", "created_at"),
         Index("ix_override_expiry", "ended_at", "expires_at"),
     )
@@ -67,9 +72,17 @@ class GradeOverride(SQLModel, table=True):
         return OverrideTerms(self.letter, rec, self.reason, set_by, self.expires_at)
 
 
-def set_override(session: Session, customer: Customer, setter: Person, *,
-                 letter: str | None, recommendation: str | None, reason: str,
-                 expires_at: datetime, now: datetime | None = None) -> GradeOverride:
+def set_override(
+    session: Session,
+    customer: Customer,
+    setter: Person,
+    *,
+    letter: str | None,
+    recommendation: str | None,
+    reason: str,
+    expires_at: datetime,
+    now: datetime | None = None,
+) -> GradeOverride:
     """Put an override on ``customer``, ending the one in force (``replaced``), in one
     transaction. ``InvalidInput`` says what is wrong with what was asked (nothing changes);
     permission is the caller's (``visibility.can_override``)."""
@@ -79,32 +92,43 @@ def set_override(session: Session, customer: Customer, setter: Person, *,
     problems = check_override(letter, recommendation, reason, expires_at.date(), now.date())
     if problems:
         raise InvalidInput(" ".join(problems))
-    row = GradeOverride(workspace_id=customer.workspace_id, customer_id=customer.id,
-                        letter=letter, recommendation=recommendation, reason=reason,
-                        expires_at=expires_at, set_by_id=setter.id, created_at=now)
+    row = GradeOverride(
+        workspace_id=customer.workspace_id,
+        customer_id=customer.id,
+        letter=letter,
+        recommendation=recommendation,
+        reason=reason,
+        expires_at=expires_at,
+        set_by_id=setter.id,
+        created_at=now,
+    )
     try:
         _end_current(session, customer.id, OverrideEnd.REPLACED, now, setter.id)  # type: ignore[arg-type]
         session.add(row)
         session.commit()
     except IntegrityError:
         session.rollback()  # another override was set at the same moment: theirs stands
-        raise Conflict("Someone else changed this customer's override just now; look "
-                       "again and retry.") from None
+        raise Conflict(
+            "Someone else changed this customer's override just now; look again and retry."
+        ) from None
     return row
 
 
-def _end_current(session: Session, customer_id: int, why: OverrideEnd, now: datetime,
-                 by: int | None) -> int:
-    res = session.execute(update(GradeOverride)
-                          .where(col(GradeOverride.customer_id) == customer_id,
-                                 col(GradeOverride.ended_at).is_(None))
-                          .values(ended_at=now, end_reason=why.value, ended_by_id=by))
+def _end_current(
+    session: Session, customer_id: int, why: OverrideEnd, now: datetime, by: int | None
+) -> int:
+    res = session.execute(
+        update(GradeOverride)
+        .where(col(GradeOverride.customer_id) == customer_id, col(GradeOverride.ended_at).is_(None))
+        .values(ended_at=now, end_reason=why.value, ended_by_id=by)
+    )
     session.flush()
     return int(res.rowcount)  # type: ignore[attr-defined]
 
 
-def remove_override(session: Session, customer: Customer, by: Person,
-                    now: datetime | None = None) -> bool:
+def remove_override(
+    session: Session, customer: Customer, by: Person, now: datetime | None = None
+) -> bool:
     """End the override in force (``removed``); False when there was none."""
     now = now or utcnow()
     current = active_override(session, customer.id, now)  # type: ignore[arg-type]
@@ -115,50 +139,65 @@ def remove_override(session: Session, customer: Customer, by: Person,
     return ended > 0
 
 
-def active_override(session: Session, customer_id: int, now: datetime | None = None
-                    ) -> GradeOverride | None:
+def active_override(
+    session: Session, customer_id: int, now: datetime | None = None
+) -> GradeOverride | None:
     now = now or utcnow()
-    return session.exec(select(GradeOverride).where(
-        GradeOverride.customer_id == customer_id, col(GradeOverride.ended_at).is_(None),
-        GradeOverride.expires_at > now)).first()
+    return session.exec(
+        select(GradeOverride).where(
+            GradeOverride.customer_id == customer_id,
+            col(GradeOverride.ended_at).is_(None),
+            GradeOverride.expires_at > now,
+        )
+    ).first()
 
 
-def active_overrides(session: Session, customer_ids: Iterable[int],
-                     now: datetime | None = None) -> dict[int, GradeOverride]:
+def active_overrides(
+    session: Session, customer_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, GradeOverride]:
     """The override in force per customer, for a book or a digest (one query)."""
     ids = list(customer_ids)
     if not ids:
         return {}
     now = now or utcnow()
-    rows = session.exec(select(GradeOverride).where(
-        col(GradeOverride.customer_id).in_(ids), col(GradeOverride.ended_at).is_(None),
-        GradeOverride.expires_at > now)).all()
+    rows = session.exec(
+        select(GradeOverride).where(
+            col(GradeOverride.customer_id).in_(ids),
+            col(GradeOverride.ended_at).is_(None),
+            GradeOverride.expires_at > now,
+        )
+    ).all()
     return {r.customer_id: r for r in rows}
 
 
 def history(session: Session, customer_id: int, limit: int = 50) -> Sequence[GradeOverride]:
     """Every override the customer had, newest first."""
-    return session.exec(select(GradeOverride).where(GradeOverride.customer_id == customer_id)
-                        .order_by(col(GradeOverride.created_at).desc(),
-                                  col(GradeOverride.id).desc()).limit(limit)).all()
+    return session.exec(
+        select(GradeOverride)
+        .where(GradeOverride.customer_id == customer_id)
+        .order_by(col(GradeOverride.created_at).desc(), col(GradeOverride.id).desc())
+        .limit(limit)
+    ).all()
 
 
-def expire_due(session: Session, now: datetime, workspace_id: int | None = None
-               ) -> list[GradeOverride]:
+def expire_due(
+    session: Session, now: datetime, workspace_id: int | None = None
+) -> list[GradeOverride]:
     """Mark every override whose end date has passed as ended (``expired``, at its end
     date). Each row is claimed by a guarded UPDATE, so two sweeps never both report one."""
-    stmt = select(GradeOverride).where(col(GradeOverride.ended_at).is_(None),
-                                       GradeOverride.expires_at <= now)
+    stmt = select(GradeOverride).where(
+        col(GradeOverride.ended_at).is_(None), GradeOverride.expires_at <= now
+    )
     if workspace_id is not None:
         stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
     due = session.exec(stmt).all()
     mine: list[GradeOverride] = []
     for o in due:
-        res = session.execute(update(GradeOverride)
-                              .where(col(GradeOverride.id) == o.id,
-                                     col(GradeOverride.ended_at).is_(None))
-                              .values(ended_at=o.expires_at,
-                                      end_reason=OverrideEnd.EXPIRED.value))
+        res = session.execute(
+            update(GradeOverride)
+            .where(col(GradeOverride.id) == o.id, col(GradeOverride.ended_at).is_(None))
+            .values(ended_at=o.expires_at, end_reason=OverrideEnd.EXPIRED.value)
+        )
         if res.rowcount == 1:  # type: ignore[attr-defined]
             mine.append(o)
     session.commit()
@@ -167,24 +206,29 @@ def expire_due(session: Session, now: datetime, workspace_id: int | None = None
     return mine
 
 
-def claim_warnings(session: Session, now: datetime, days: int = WARN_DAYS,
-                   workspace_id: int | None = None) -> list[GradeOverride]:
+def claim_warnings(
+    session: Session, now: datetime, days: int = WARN_DAYS, workspace_id: int | None = None
+) -> list[GradeOverride]:
     """Overrides in force that end within ``days`` and whose notice nobody has claimed:
     claimed here (``warned_at``) so that the setter and the owner are told exactly once
     across sweeps and replicas. ``release_warning`` gives a claim back when sending failed."""
     soon = now + timedelta(days=days)
     stmt = select(GradeOverride).where(
-        col(GradeOverride.ended_at).is_(None), col(GradeOverride.warned_at).is_(None),
-        GradeOverride.expires_at > now, GradeOverride.expires_at <= soon)
+        col(GradeOverride.ended_at).is_(None),
+        col(GradeOverride.warned_at).is_(None),
+        GradeOverride.expires_at > now,
+        GradeOverride.expires_at <= soon,
+    )
     if workspace_id is not None:
         stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
     due = session.exec(stmt).all()
     mine: list[GradeOverride] = []
     for o in due:
-        res = session.execute(update(GradeOverride)
-                              .where(and_(col(GradeOverride.id) == o.id,
-                                          col(GradeOverride.warned_at).is_(None)))
-                              .values(warned_at=now))
+        res = session.execute(
+            update(GradeOverride)
+            .where(and_(col(GradeOverride.id) == o.id, col(GradeOverride.warned_at).is_(None)))
+            .values(warned_at=now)
+        )
         if res.rowcount == 1:  # type: ignore[attr-defined]
             mine.append(o)
     session.commit()
@@ -194,6 +238,7 @@ def claim_warnings(session: Session, now: datetime, days: int = WARN_DAYS,
 
 
 def release_warning(session: Session, override_id: int) -> None:
-    session.execute(update(GradeOverride).where(col(GradeOverride.id) == override_id)
-                    .values(warned_at=None))
+    session.execute(
+        update(GradeOverride).where(col(GradeOverride.id) == override_id).values(warned_at=None)
+    )
     session.commit()

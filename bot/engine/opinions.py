@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 assert SessionKind.OPINION == opinions_db.OPINION_KIND  # one word, in storage and here
 
-BLIND = ("You grade it blind: the grade of record and any other opinion show only after you "
-         "save yours.")
+BLIND = (
+    "You grade it blind: the grade of record and any other opinion show only after you save yours."
+)
 
 
 def user_key(token: str) -> str:
@@ -51,7 +52,7 @@ def user_key(token: str) -> str:
 
 
 def grade_words(letter: str | None, total: float | None, rec: str | None) -> str:
-    """"A (85/100), invest more"."""
+    """ "A (85/100), invest more"."""
     if letter is None or total is None:
         return "no grade yet"
     label = Recommendation(rec).label if rec else ""
@@ -69,8 +70,9 @@ class SecondOpinions:
         if asker is None:
             return [error("I don't know you yet. Try again in a moment.")]
         if not who.strip():
-            return [error(f"Whose second opinion? Say {words.how_to_grade} second-opinion "
-                          "@someone.")]
+            return [
+                error(f"Whose second opinion? Say {words.how_to_grade} second-opinion @someone.")
+            ]
         try:
             name = clean_name(name)
         except InvalidInput as exc:
@@ -79,51 +81,100 @@ class SecondOpinions:
         customer = match.exact
         if customer is None:
             maybe = ", ".join(c.name for c in match.suggestions)
-            return [error(f"I don't know a customer called {name}."
-                          + (f" Did you mean: {maybe}?" if maybe else ""))]
+            return [
+                error(
+                    f"I don't know a customer called {name}."
+                    + (f" Did you mean: {maybe}?" if maybe else "")
+                )
+            ]
         owner = s.get(Person, customer.owner_id) if customer.owner_id else None
         if not can_ask_opinion(asker, owner):
-            return [error(f"Only {customer.name}'s owner or their manager can ask for a "
-                          "second opinion on it.")]
+            return [
+                error(
+                    f"Only {customer.name}'s owner or their manager can ask for a "
+                    "second opinion on it."
+                )
+            ]
         assignee = people_db.find_person(s, actor.workspace_id, user_key(who))
         if assignee is None:
-            return [error(f"I don't know {user_key(who)} here: they need to have talked to "
-                          "me once (or be imported with gradebot import people).")]
+            return [
+                error(
+                    f"I don't know {user_key(who)} here: they need to have talked to "
+                    "me once (or be imported with gradebot import people)."
+                )
+            ]
         if not can_give_opinion(assignee, owner):
-            return [error(f"{assignee.display_name} owns {customer.name}: a second opinion "
-                          "is someone else's view. Ask a manager, finance or delivery.")]
+            return [
+                error(
+                    f"{assignee.display_name} owns {customer.name}: a second opinion "
+                    "is someone else's view. Ask a manager, finance or delivery."
+                )
+            ]
         return self._open(s, actor, asker, assignee, customer)
 
-    def _open(self, s: Session, actor: Actor, asker: Person, assignee: Person,
-              customer: Customer) -> Reply:
+    def _open(
+        self, s: Session, actor: Actor, asker: Person, assignee: Person, customer: Customer
+    ) -> Reply:
         cadence = Cadence.ANNUAL  # the whole worksheet: nothing is carried into a blind grade
         try:
             _req, gs = opinions_db.ask(
-                s, customer=customer, asked_by=asker, assignee=assignee,
-                cadence=cadence.value, worksheet_id=self.conv.ws.id,
-                worksheet_version=self.conv.ws.version, platform=actor.platform,
-                state={"customer": customer.name, "seen": {}})
+                s,
+                customer=customer,
+                asked_by=asker,
+                assignee=assignee,
+                cadence=cadence.value,
+                worksheet_id=self.conv.ws.id,
+                worksheet_version=self.conv.ws.version,
+                platform=actor.platform,
+                state={"customer": customer.name, "seen": {}},
+            )
         except opinions_db.OpinionExists:
-            return [info(None, f"{assignee.display_name} was already asked for a second "
-                               f"opinion on {customer.name}; it is not given yet.")]
+            return [
+                info(
+                    None,
+                    f"{assignee.display_name} was already asked for a second "
+                    f"opinion on {customer.name}; it is not given yet.",
+                )
+            ]
         except sessions_db.ActiveSessionExists:
-            return [error(f"{assignee.display_name} is grading {customer.name} already; ask "
-                          "again once that grading is saved or discarded.")]
+            return [
+                error(
+                    f"{assignee.display_name} is grading {customer.name} already; ask "
+                    "again once that grading is saved or discarded."
+                )
+            ]
         qs = self.conv.questions(gs)
-        intro = info(gs, f"{asker.display_name} asks for your second opinion on "
-                         f"{customer.name}: the {cadence.value} worksheet, {len(qs)} "
-                         "questions.", BLIND)
+        intro = info(
+            gs,
+            f"{asker.display_name} asks for your second opinion on "
+            f"{customer.name}: the {cadence.value} worksheet, {len(qs)} "
+            "questions.",
+            BLIND,
+        )
         intro.opening = True
-        to_them = [p.model_copy(update={"for_person_id": assignee.id})
-                   for p in (intro, self.conv._question(gs, 0))]
-        told = info(None, f"Asked {assignee.display_name} for a second opinion on "
-                          f"{customer.name}. They grade it blind; you will be told when they "
-                          "save, and the customer card shows it beside the grade of record.")
+        to_them = [
+            p.model_copy(update={"for_person_id": assignee.id})
+            for p in (intro, self.conv._question(gs, 0))
+        ]
+        told = info(
+            None,
+            f"Asked {assignee.display_name} for a second opinion on "
+            f"{customer.name}. They grade it blind; you will be told when they "
+            "save, and the customer card shows it beside the grade of record.",
+        )
         return [told, *to_them]
 
     # ------------------------------------------------------------------ saving
-    def save(self, s: Session, actor: Actor, gs: GradingSession, customer: Customer,
-             row: Grade, card: Review | None, ended: dict[str, object]) -> Reply:
+    def save(
+        self,
+        s: Session,
+        actor: Actor,
+        gs: GradingSession,
+        customer: Customer,
+        row: Grade,
+        card: Review | None,
+        ended: dict[str, object],
+    ) -> Reply:
         """Store the grade as a second opinion (the grade of record is untouched), then
         show the assignee the grade of record beside theirs and tell whoever asked."""
         req = opinions_db.request_of_session(s, gs.id)  # type: ignore[arg-type]
@@ -141,26 +192,37 @@ class SecondOpinions:
         else:
             owner_grader = s.get(Person, record.grader_id) if record.grader_id else None
             by = owner_grader.display_name if owner_grader else "its owner"
-            d = disagreement(GradeScores(record.letter, record.total, record.dimensions),
-                             GradeScores(og.letter, og.total, og.dimensions))
+            d = disagreement(
+                GradeScores(record.letter, record.total, record.dimensions),
+                GradeScores(og.letter, og.total, og.dimensions),
+            )
             theirs = grade_words(record.letter, record.total, record.recommendation)
             verdict = f"The grade of record, by {by}: {theirs}. " + (
-                f"You disagree: {d.describe(names)}." if d.disagrees else "You agree.")
+                f"You disagree: {d.describe(names)}." if d.disagrees else "You agree."
+            )
             told = f"Beside the grade of record ({theirs}): " + (
-                f"they disagree — {d.describe(names)}." if d.disagrees else "they agree.")
+                f"they disagree — {d.describe(names)}." if d.disagrees else "they agree."
+            )
         assignee = s.get(Person, actor.person_id)
         who = assignee.display_name if assignee else "Someone"
-        saved = Prompt(kind=Kind.SAVED, session_id=gs.id, customer=customer.name,
-                       text=f"Saved your second opinion on {customer.name}: {mine}. "
-                            f"{verdict}",
-                       detail="The grade of record stays the owner's; yours is shown beside "
-                              "it on the customer card.",
-                       closes_review=from_review, review=card, title="Second opinion saved ✓",
-                       closed=True)
+        saved = Prompt(
+            kind=Kind.SAVED,
+            session_id=gs.id,
+            customer=customer.name,
+            text=f"Saved your second opinion on {customer.name}: {mine}. {verdict}",
+            detail="The grade of record stays the owner's; yours is shown beside "
+            "it on the customer card.",
+            closes_review=from_review,
+            review=card,
+            title="Second opinion saved ✓",
+            closed=True,
+        )
         notice = f"{who} gave a second opinion on {customer.name}: {mine}. {told}"
         tell = {req.asked_by_id, customer.owner_id} - {None, actor.person_id}
-        return [saved, *(info(None, notice).model_copy(update={"for_person_id": pid})
-                         for pid in sorted(tell))]  # type: ignore[type-var]
+        return [
+            saved,
+            *(info(None, notice).model_copy(update={"for_person_id": pid}) for pid in sorted(tell)),
+        ]  # type: ignore[type-var]
 
     # ------------------------------------------------------------------ declining
     def decline(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
@@ -174,11 +236,17 @@ class SecondOpinions:
             return []
         who = s.get(Person, actor.person_id)
         name = self.conv.customer_name(gs)
-        return [info(None, f"{who.display_name if who else 'Someone'} declined the second "
-                           f"opinion on {name}.").model_copy(
-            update={"for_person_id": req.asked_by_id})]
+        return [
+            info(
+                None,
+                f"{who.display_name if who else 'Someone'} declined the second opinion on {name}.",
+            ).model_copy(update={"for_person_id": req.asked_by_id})
+        ]
 
 
 def restart_refused(gs: GradingSession) -> Prompt:
-    return error("A second opinion cannot be started over: change answers with change N, "
-                 "or discard it to decline.", gs)
+    return error(
+        "A second opinion cannot be started over: change answers with change N, "
+        "or discard it to decline.",
+        gs,
+    )

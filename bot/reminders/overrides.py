@@ -27,9 +27,11 @@ from storage.models import Workspace
 log = logging.getLogger("gradebot.reminders")
 
 
-async def sweep_overrides(db: Engine, ws: Workspace, notifier: Notifier, now: datetime,
-                          report: Any) -> int:
+async def sweep_overrides(
+    db: Engine, ws: Workspace, notifier: Notifier, now: datetime, report: Any
+) -> int:
     """Send what is due for ``ws``; returns how many notices went out."""
+
     def claim() -> tuple[list[OverrideNotice], list[int]]:
         with session_scope(db) as s:
             return due_override_notices(s, ws.id, now)  # type: ignore[arg-type]
@@ -43,10 +45,10 @@ async def sweep_overrides(db: Engine, ws: Workspace, notifier: Notifier, now: da
             sent += 1
         except Exception as exc:
             failed = True
-            log.error("override notice to person %s failed: %s", n.person.id, exc,
-                      exc_info=exc)
+            log.error("override notice to person %s failed: %s", n.person.id, exc, exc_info=exc)
             report.error(f"override notice person={n.person.id}", exc)
     if failed and claimed:
+
         def release() -> None:
             with session_scope(db) as s:
                 for oid in claimed:

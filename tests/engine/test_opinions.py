@@ -29,9 +29,11 @@ def team(people: People, conv, db):
 
 def test_parse_second_opinion_arguments() -> None:
     assert parse_grade_args("Acme Corp second-opinion <@U0DANA|dana>") == Start(
-        "Acme Corp", Cadence.ANNUAL, second_opinion="<@U0DANA|dana>")
+        "Acme Corp", Cadence.ANNUAL, second_opinion="<@U0DANA|dana>"
+    )
     assert parse_grade_args("Acme second opinion dana") == Start(
-        "Acme", Cadence.ANNUAL, second_opinion="dana")
+        "Acme", Cadence.ANNUAL, second_opinion="dana"
+    )
     assert parse_grade_args("Acme annual") == Start("Acme", Cadence.ANNUAL)
 
 
@@ -55,9 +57,11 @@ def test_asked_blind_then_saved_beside_the_grade_of_record(conv, team, db):
     theirs = [p for p in reply if p.for_person_id == team["dana"].person_id]
     assert [p.text for p in mine] == [
         "Asked dana for a second opinion on Bobco. They grade it blind; you will be told "
-        "when they save, and the customer card shows it beside the grade of record."]
+        "when they save, and the customer card shows it beside the grade of record."
+    ]
     assert kinds(theirs) == ["info", "question"]
-    assert theirs[0].opening and "bob asks for your second opinion on Bobco" in theirs[0].text
+    assert theirs[0].opening
+    assert "bob asks for your second opinion on Bobco" in theirs[0].text
     assert theirs[1].progress.index == 1  # type: ignore[union-attr]
     # dana answers in her own conversation: the whole annual sheet, nothing carried
     dana = Chat(conv, team["dana"])
@@ -66,39 +70,50 @@ def test_asked_blind_then_saved_beside_the_grade_of_record(conv, team, db):
     answer_lowest(dana, 6)
     review = dana.say("review")[0]
     assert review.review is not None
-    assert review.review.previous_letter is None and review.review.sheet is None  # blind
-    assert "Bobco" in review.text and "since" not in review.text.lower()
+    assert review.review.previous_letter is None
+    assert review.review.sheet is None
+    assert "Bobco" in review.text
+    assert "since" not in review.text.lower()
     dana.say("save")
     if kinds(dana.last)[0] == "confirm":  # incomplete: "Save anyway"
         dana.pick("Save anyway")
     saved = dana.prompt("saved")
     assert saved.text.startswith("Saved your second opinion on Bobco: ")
-    assert "The grade of record, by bob: " in saved.text and "You disagree" in saved.text
+    assert "The grade of record, by bob: " in saved.text
+    assert "You disagree" in saved.text
     told = [p for p in dana.last if p.for_person_id == team["bob"].person_id]
-    assert len(told) == 1 and told[0].text.startswith("dana gave a second opinion on Bobco")
+    assert len(told) == 1
+    assert told[0].text.startswith("dana gave a second opinion on Bobco")
     with session_scope(db) as s:
         c = s.exec(select(Customer).where(Customer.name == "Bobco")).one()
         grades = s.exec(select(Grade)).all()
         assert [g.grader_id for g in grades] == [team["bob"].person_id]
         assert c.latest_grade_id == grades[0].id
         (given,) = opinions_db.given_on(s, c.id)  # type: ignore[arg-type]
-        assert given.grader == "dana" and given.record_grade_id == grades[0].id
+        assert given.grader == "dana"
+        assert given.record_grade_id == grades[0].id
 
 
 def test_who_may_ask_and_be_asked(conv, team):
     assert _ask(conv, team["carl"], "Bobco second-opinion dana")[0].text == (
-        "Only Bobco's owner or their manager can ask for a second opinion on it.")
-    assert _ask(conv, team["mia"], "Bobco second-opinion bob")[0].text.startswith(
-        "bob owns Bobco")
+        "Only Bobco's owner or their manager can ask for a second opinion on it."
+    )
+    assert _ask(conv, team["mia"], "Bobco second-opinion bob")[0].text.startswith("bob owns Bobco")
     assert _ask(conv, team["bob"], "Bobco second-opinion nobody")[0].text.startswith(
-        "I don't know nobody here")
+        "I don't know nobody here"
+    )
     assert _ask(conv, team["bob"], "Nope Co second-opinion dana")[0].text.startswith(
-        "I don't know a customer called Nope Co")
+        "I don't know a customer called Nope Co"
+    )
     assert kinds(_ask(conv, team["mia"], "Bobco second-opinion carl")) == [
-        "info", "info", "question"]  # the manager may ask
+        "info",
+        "info",
+        "question",
+    ]  # the manager may ask
     again = _ask(conv, team["bob"], "Bobco second-opinion carl")
-    assert again[0].text == ("carl was already asked for a second opinion on Bobco; it is "
-                             "not given yet.")
+    assert again[0].text == (
+        "carl was already asked for a second opinion on Bobco; it is not given yet."
+    )
 
 
 def test_declining_cancels_and_tells_the_asker(conv, team, db):
@@ -107,13 +122,15 @@ def test_declining_cancels_and_tells_the_asker(conv, team, db):
     dana.session_id = reply[-1].session_id
     dana.say("discard")
     assert [p.text for p in dana.last if p.for_person_id == team["bob"].person_id] == [
-        "dana declined the second opinion on Bobco."]
+        "dana declined the second opinion on Bobco."
+    ]
     assert dana.say("restart")[0].text.startswith("A second opinion cannot be started over")
     with session_scope(db) as s:
         (req,) = s.exec(select(opinions_db.SecondOpinion)).all()
         assert req.status == "cancelled"
         assert s.exec(select(opinions_db.OpinionGrade)).all() == []
-    assert SessionKind.OPINION.worksheet and not SessionKind.STRATEGIC.worksheet
+    assert SessionKind.OPINION.worksheet
+    assert not SessionKind.STRATEGIC.worksheet
 
 
 def test_restart_is_refused_while_grading(conv, team):

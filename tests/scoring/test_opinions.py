@@ -36,21 +36,29 @@ def test_a_dimension_25_points_apart_is_a_disagreement_with_the_same_letter() ->
 
 
 def test_close_grades_agree_and_blanks_are_not_compared() -> None:
-    d = disagreement(GradeScores("C", 55, {"fit": 50, "x": None}),
-                     GradeScores("C", 58, {"fit": 60, "x": 100}))
+    d = disagreement(
+        GradeScores("C", 55, {"fit": 50, "x": None}), GradeScores("C", 58, {"fit": 60, "x": 100})
+    )
     assert not d.disagrees
     assert d.describe() == "they agree"
 
 
 def test_optimism_per_rep_per_quarter() -> None:
-    pairs = [OpinionPair(1, date(2026, 2, 1), 85, 60, "A", "C"),
-             OpinionPair(1, date(2026, 3, 1), 70, 60, "B", "B"),
-             OpinionPair(1, date(2026, 5, 1), 50, 60, "C", "B"),
-             OpinionPair(2, date(2026, 5, 1), 60, 61, "C", "C")]
+    pairs = [
+        OpinionPair(1, date(2026, 2, 1), 85, 60, "A", "C"),
+        OpinionPair(1, date(2026, 3, 1), 70, 60, "B", "B"),
+        OpinionPair(1, date(2026, 5, 1), 50, 60, "C", "B"),
+        OpinionPair(2, date(2026, 5, 1), 60, 61, "C", "C"),
+    ]
     out = optimism(pairs)
     q1, q2 = out[1].periods
     assert (q1.period, q1.count, q1.mean_gap, q1.letters_higher, q1.letters_lower) == (
-        "2026-Q1", 2, 17.5, 1, 0)
+        "2026-Q1",
+        2,
+        17.5,
+        1,
+        0,
+    )
     assert "optimistic" in q1.text
     assert "pessimistic" in q2.text
     overall = out[1].overall
@@ -60,13 +68,15 @@ def test_optimism_per_rep_per_quarter() -> None:
 
 def test_an_override_shows_over_the_model_and_keeps_it_beside() -> None:
     until = datetime(2027, 3, 1, tzinfo=UTC)
-    view = overridden("C", "invest_less",
-                      OverrideTerms("B", None, "Signed 3 years", "Pat", until))
+    view = overridden("C", "invest_less", OverrideTerms("B", None, "Signed 3 years", "Pat", until))
     assert (view.letter, view.recommendation) == ("B", Recommendation.INVEST_LESS)
-    assert view.lines() == ["Overridden: letter B — by Pat until 2027-03-01: Signed 3 years",
-                            "Model's grade: C, invest less"]
-    rec_only = overridden("C", "invest_less", OverrideTerms(
-        None, Recommendation.MAINTAIN, "r", "Pat", until))
+    assert view.lines() == [
+        "Overridden: letter B — by Pat until 2027-03-01: Signed 3 years",
+        "Model's grade: C, invest less",
+    ]
+    rec_only = overridden(
+        "C", "invest_less", OverrideTerms(None, Recommendation.MAINTAIN, "r", "Pat", until)
+    )
     assert (rec_only.letter, rec_only.recommendation) == ("C", Recommendation.MAINTAIN)
     assert overridden("C", "maintain", None).lines() == []
 
@@ -76,4 +86,5 @@ def test_override_limits() -> None:
     assert latest_end(today) == date(2029, 2, 28)
     assert check_override("A", None, "r", date(2029, 2, 28), today) == []
     assert check_override("A", None, "r", date(2029, 3, 1), today)[0].startswith(
-        "An override lasts at most 12 months")
+        "An override lasts at most 12 months"
+    )

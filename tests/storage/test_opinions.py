@@ -23,28 +23,58 @@ NOW = utc(2026, 12, 2, 9)
 
 
 def _ask(session: Session, c, asker: Person, assignee: Person):  # type: ignore[no-untyped-def]
-    return opinions_db.ask(session, customer=c, asked_by=asker, assignee=assignee,
-                           cadence="annual", worksheet_id="default", worksheet_version=1,
-                           platform="cli", state={"customer": c.name})
+    return opinions_db.ask(
+        session,
+        customer=c,
+        asked_by=asker,
+        assignee=assignee,
+        cadence="annual",
+        worksheet_id="default",
+        worksheet_version=1,
+        platform="cli",
+        state={"customer": c.name},
+    )
 
 
-def _opinion_row(c, grader: Person, letter: str, total: float,  # type: ignore[no-untyped-def]
-                 dims: dict[str, float]) -> Grade:
-    return Grade(workspace_id=c.workspace_id, customer_id=c.id, grader_id=grader.id,
-                 cadence="annual", period="2026", worksheet_id="default", worksheet_version=1,
-                 total=total, letter=letter, recommendation="maintain", coverage=1.0,
-                 dimensions=dims, goods={}, explanation=["e"], answers={"q": 1})
+def _opinion_row(
+    c,
+    grader: Person,
+    letter: str,
+    total: float,  # type: ignore[no-untyped-def]
+    dims: dict[str, float],
+) -> Grade:
+    return Grade(
+        workspace_id=c.workspace_id,
+        customer_id=c.id,
+        grader_id=grader.id,
+        cadence="annual",
+        period="2026",
+        worksheet_id="default",
+        worksheet_version=1,
+        total=total,
+        letter=letter,
+        recommendation="maintain",
+        coverage=1.0,
+        dimensions=dims,
+        goods={},
+        explanation=["e"],
+        answers={"q": 1},
+    )
 
 
-def test_a_given_opinion_never_becomes_the_grade_of_record(session: Session,
-                                                           workspace: Workspace,
-                                                           rep: Person) -> None:
+def test_a_given_opinion_never_becomes_the_grade_of_record(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     dana = person(session, workspace, "dana")
     c = customer(session, workspace, "Acme", rep)
     record = grade(session, c, "A", utc(2026, 11, 1))
     req, gs = _ask(session, c, rep, dana)
     assert (req.status, gs.person_id, gs.kind, gs.state["opinion_id"]) == (
-        "open", dana.id, "opinion", req.id)
+        "open",
+        dana.id,
+        "opinion",
+        req.id,
+    )
     assert opinions_db.is_blind_to(session, dana.id, c.id)  # type: ignore[arg-type]
     og = opinions_db.give(session, req, gs, _opinion_row(c, dana, "C", 55, {"fit": 40.0}), c)
     session.refresh(c)
@@ -62,15 +92,17 @@ def test_a_given_opinion_never_becomes_the_grade_of_record(session: Session,
     assert not opinions_db.is_blind_to(session, dana.id, c.id)  # type: ignore[arg-type]
     given = opinions_db.current_opinions(session, workspace.id)
     assert [(g.customer, g.letter, g.record_letter, g.grader) for g in given] == [
-        ("Acme", "C", "A", "Dana")]
+        ("Acme", "C", "A", "Dana")
+    ]
     # a new grade of record supersedes the opinions given beside the old one
     grade(session, c, "B", utc(2026, 12, 1))
     assert opinions_db.current_opinions(session, workspace.id) == []
     assert len(opinions_db.given_on(session, c.id)) == 1  # type: ignore[arg-type]
 
 
-def test_the_export_holds_only_grades_of_record(session: Session, workspace: Workspace,
-                                                rep: Person, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_export_holds_only_grades_of_record(
+    session: Session, workspace: Workspace, rep: Person, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     dana = person(session, workspace, "dana")
     c = customer(session, workspace, "Acme", rep)
     grade(session, c, "A", utc(2026, 11, 1))
@@ -82,8 +114,9 @@ def test_the_export_holds_only_grades_of_record(session: Session, workspace: Wor
     assert ",D," not in out.read_text()
 
 
-def test_one_open_request_per_customer_and_assignee(session: Session, workspace: Workspace,
-                                                    rep: Person) -> None:
+def test_one_open_request_per_customer_and_assignee(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     dana = person(session, workspace, "dana")
     c = customer(session, workspace, "Acme", rep)
     req, _ = _ask(session, c, rep, dana)
@@ -94,20 +127,29 @@ def test_one_open_request_per_customer_and_assignee(session: Session, workspace:
 
 
 def test_asking_someone_already_grading_the_customer_writes_nothing(
-        session: Session, workspace: Workspace, rep: Person) -> None:
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
     c = customer(session, workspace, "Acme", rep)
-    start_session(session, workspace_id=workspace.id, person_id=boss.id, customer_id=c.id,  # type: ignore[arg-type]
-                  cadence="annual", worksheet_id="default", worksheet_version=1,
-                  platform="cli")
+    start_session(
+        session,
+        workspace_id=workspace.id,
+        person_id=boss.id,
+        customer_id=c.id,  # type: ignore[arg-type]
+        cadence="annual",
+        worksheet_id="default",
+        worksheet_version=1,
+        platform="cli",
+    )
     with pytest.raises(ActiveSessionExists):
         _ask(session, c, rep, boss)
     assert opinions_db.requests_of(session, c.id) == []  # type: ignore[arg-type]
     assert len(session.exec(select(GradingSession)).all()) == 1
 
 
-def test_giving_a_cancelled_request_is_refused(session: Session, workspace: Workspace,
-                                               rep: Person) -> None:
+def test_giving_a_cancelled_request_is_refused(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     dana = person(session, workspace, "dana")
     c = customer(session, workspace, "Acme", rep)
     req, gs = _ask(session, c, rep, dana)
@@ -118,9 +160,9 @@ def test_giving_a_cancelled_request_is_refused(session: Session, workspace: Work
     assert session.exec(select(opinions_db.OpinionGrade)).all() == []
 
 
-def test_opinion_pairs_are_per_rep_of_the_grade_of_record(session: Session,
-                                                          workspace: Workspace,
-                                                          rep: Person) -> None:
+def test_opinion_pairs_are_per_rep_of_the_grade_of_record(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     dana = person(session, workspace, "dana")
     other = person(session, workspace, "otto")
     for name, letter, total in (("Acme", "A", 85.0), ("Beta", "B", 70.0)):
@@ -130,23 +172,38 @@ def test_opinion_pairs_are_per_rep_of_the_grade_of_record(session: Session,
         opinions_db.give(session, req, gs, _opinion_row(c, dana, "C", total - 20, {}), c)
     pairs = opinions_db.opinion_pairs(session, workspace.id, [rep.id, other.id])  # type: ignore[list-item]
     assert sorted((p.rep_id, p.record_total - p.other_total) for p in pairs) == [
-        (rep.id, 20.0), (rep.id, 20.0)]
+        (rep.id, 20.0),
+        (rep.id, 20.0),
+    ]
 
 
 # ---------------------------------------------------------------------------- overrides
-def test_override_history_replace_remove_and_one_in_force(session: Session,
-                                                          workspace: Workspace,
-                                                          rep: Person) -> None:
+def test_override_history_replace_remove_and_one_in_force(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
     c = customer(session, workspace, "Acme", rep)
-    first = overrides_db.set_override(session, c, boss, letter="b", recommendation=None,
-                                      reason="Signed a 3-year deal", now=NOW,
-                                      expires_at=NOW + timedelta(days=90))
+    first = overrides_db.set_override(
+        session,
+        c,
+        boss,
+        letter="b",
+        recommendation=None,
+        reason="Signed a 3-year deal",
+        now=NOW,
+        expires_at=NOW + timedelta(days=90),
+    )
     assert first.letter == "B"
-    second = overrides_db.set_override(session, c, boss, letter=None,
-                                       recommendation="invest_more", reason="Strategic logo",
-                                       now=NOW + timedelta(hours=1),
-                                       expires_at=NOW + timedelta(days=30))
+    second = overrides_db.set_override(
+        session,
+        c,
+        boss,
+        letter=None,
+        recommendation="invest_more",
+        reason="Strategic logo",
+        now=NOW + timedelta(hours=1),
+        expires_at=NOW + timedelta(days=30),
+    )
     assert overrides_db.active_override(session, c.id, NOW + timedelta(hours=2)).id == second.id  # type: ignore[arg-type, union-attr]
     hist = overrides_db.history(session, c.id)  # type: ignore[arg-type]
     assert [(h.id, h.end_reason) for h in hist] == [(second.id, None), (first.id, "replaced")]
@@ -154,53 +211,89 @@ def test_override_history_replace_remove_and_one_in_force(session: Session,
     assert overrides_db.active_override(session, c.id, NOW + timedelta(hours=4)) is None  # type: ignore[arg-type]
     assert not overrides_db.remove_override(session, c, boss, NOW + timedelta(hours=5))
     assert [h.end_reason for h in overrides_db.history(session, c.id)] == [  # type: ignore[arg-type]
-        "removed", "replaced"]
+        "removed",
+        "replaced",
+    ]
 
 
-@pytest.mark.parametrize(("letter", "rec", "reason", "days", "says"), [
-    ("B", None, "  ", 30, "A reason is required."),
-    (None, None, "why", 30, "Say what to override"),
-    ("E", None, "why", 30, "not a letter"),
-    (None, "grow", "why", 30, "recommendation must be"),
-    ("B", None, "why", 0, "after today"),
-    ("B", None, "why", 367, "at most 12 months"),
-    ("B", None, "why\u202e", 30, "control character"),
-    ("B", None, "x" * 501, 30, "too long"),
-])
+@pytest.mark.parametrize(
+    ("letter", "rec", "reason", "days", "says"),
+    [
+        ("B", None, "  ", 30, "A reason is required."),
+        (None, None, "why", 30, "Say what to override"),
+        ("E", None, "why", 30, "not a letter"),
+        (None, "grow", "why", 30, "recommendation must be"),
+        ("B", None, "why", 0, "after today"),
+        ("B", None, "why", 367, "at most 12 months"),
+        ("B", None, "why\u202e", 30, "control character"),
+        ("B", None, "x" * 501, 30, "too long"),
+    ],
+)
 def test_a_refused_override_says_why_and_changes_nothing(
-        session: Session, workspace: Workspace, rep: Person, letter: str | None,
-        rec: str | None, reason: str, days: int, says: str) -> None:
+    session: Session,
+    workspace: Workspace,
+    rep: Person,
+    letter: str | None,
+    rec: str | None,
+    reason: str,
+    days: int,
+    says: str,
+) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
     c = customer(session, workspace, "Acme", rep)
     with pytest.raises(InvalidInput, match=says):
-        overrides_db.set_override(session, c, boss, letter=letter, recommendation=rec,
-                                  reason=reason, now=NOW, expires_at=NOW + timedelta(days=days))
+        overrides_db.set_override(
+            session,
+            c,
+            boss,
+            letter=letter,
+            recommendation=rec,
+            reason=reason,
+            now=NOW,
+            expires_at=NOW + timedelta(days=days),
+        )
     assert overrides_db.history(session, c.id) == []  # type: ignore[arg-type]
 
 
-def test_a_year_is_the_longest_override(session: Session, workspace: Workspace,
-                                        rep: Person) -> None:
+def test_a_year_is_the_longest_override(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
     c = customer(session, workspace, "Acme", rep)
-    o = overrides_db.set_override(session, c, boss, letter="A", recommendation=None,
-                                  reason="r", now=NOW, expires_at=utc(2027, 12, 2, 23))
+    o = overrides_db.set_override(
+        session,
+        c,
+        boss,
+        letter="A",
+        recommendation=None,
+        reason="r",
+        now=NOW,
+        expires_at=utc(2027, 12, 2, 23),
+    )
     assert o.expires_at == utc(2027, 12, 2, 23)
 
 
-def test_expiry_and_the_week_before_notice_happen_once(session: Session,
-                                                       workspace: Workspace,
-                                                       rep: Person) -> None:
+def test_expiry_and_the_week_before_notice_happen_once(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
     c = customer(session, workspace, "Acme", rep)
-    o = overrides_db.set_override(session, c, boss, letter="A", recommendation=None,
-                                  reason="r", now=NOW, expires_at=NOW + timedelta(days=10))
+    o = overrides_db.set_override(
+        session,
+        c,
+        boss,
+        letter="A",
+        recommendation=None,
+        reason="r",
+        now=NOW,
+        expires_at=NOW + timedelta(days=10),
+    )
     assert overrides_db.claim_warnings(session, NOW + timedelta(days=2)) == []
     warned = overrides_db.claim_warnings(session, NOW + timedelta(days=3, hours=1))
     assert [w.id for w in warned] == [o.id]
     assert overrides_db.claim_warnings(session, NOW + timedelta(days=4)) == []
     overrides_db.release_warning(session, o.id)  # type: ignore[arg-type]  # sending failed
-    assert [w.id for w in overrides_db.claim_warnings(session, NOW + timedelta(days=4))] == [
-        o.id]
+    assert [w.id for w in overrides_db.claim_warnings(session, NOW + timedelta(days=4))] == [o.id]
     # past its end it is not in force, before and after the sweep marks it
     later = NOW + timedelta(days=10, seconds=1)
     assert overrides_db.active_override(session, c.id, later) is None  # type: ignore[arg-type]
@@ -212,8 +305,7 @@ def test_expiry_and_the_week_before_notice_happen_once(session: Session,
 
 
 # ---------------------------------------------------------------------------- permissions
-def test_who_may_ask_give_override_and_see_optimism(session: Session, workspace: Workspace
-                                                    ) -> None:
+def test_who_may_ask_give_override_and_see_optimism(session: Session, workspace: Workspace) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
     other_boss = person(session, workspace, "otherboss", role=Role.MANAGER)
     admin = person(session, workspace, "root", role=Role.ADMIN)
