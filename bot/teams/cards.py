@@ -40,6 +40,7 @@ from bot.engine import Kind, Option, Prompt
 from bot.engine.prompts import Progress, plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.notify import DigestMessage, DueItem, ReminderMessage
+from bot.trust import Refused, TextView
 from scoring import AnswerType, Good, Question
 from scoring.taps import tap_choices
 
@@ -324,7 +325,8 @@ def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | 
     body: list[Any] = [heading(c.name)]
     if c.letter is None:
         body.append(text("Not graded yet."))
-    else:
+    body += [text(line) for line in c.trust]  # override, second opinions
+    if c.letter is not None:
         body.append(text(c.headline))
         if c.dimensions:
             body.append(FactSet(facts=[Fact(title=md(names.get(k, k), 200),
@@ -342,6 +344,14 @@ def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | 
         body += button_sets([Option(value=regrade_value, label="Re-grade", style="primary")],
                             kind="l")
     return card(body)
+
+
+def text_view_card(view: TextView | Refused | Denied | NotFoundCard) -> AdaptiveCard:
+    """A titled list of lines (an override set, its history, the optimism view), or the
+    refusal in its place."""
+    if isinstance(view, Refused | Denied | NotFoundCard):
+        return card([text(view.message)])
+    return card([heading(view.title), *(text(line) for line in view.lines[:BOOK_LIMIT])])
 
 
 def _row(line: str, opt: Option | None) -> Any:

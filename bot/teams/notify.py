@@ -117,6 +117,11 @@ class TeamsNotifier:
         api = self.api.clone(service_url=str(ref["service_url"]).rstrip("/"))
         await api.conversations.update_activity(ref["conversation_id"], activity_id, activity)
 
+    async def send_card(self, person: Person, c: AdaptiveCard) -> str:
+        """Any card in the person's personal chat (a second opinion's first question); the
+        id of the activity sent."""
+        return await self._post(self._ref(person), c)
+
     # ------------------------------------------------------------------ Notifier
     async def send_reminder(self, person: Person, msg: ReminderMessage) -> ThreadRef:
         from bot.reminders.messages import PartiallySent
