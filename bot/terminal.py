@@ -22,6 +22,7 @@ from bot.engine.inputs import whole_number
 from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
+from bot.trust import Refused, TextView
 from scoring import Good
 from storage import sessions as sessions_db
 
@@ -73,7 +74,7 @@ class TerminalChat:
                     if line.strip().lower() == "resume":  # the newest unfinished grading
                         self.resume_newest()
                         continue
-                    start = parse_grade_args(line)
+                    start = parse_grade_args(without_grade(line))
                     if start is None:
                         c.print("Type a customer name, e.g. [bold]Acme annual[/bold], or "
                                 "[bold]strategic[/bold] to review your whole book.")
@@ -112,13 +113,20 @@ class TerminalChat:
             only_create = len(self.options) == 1 and self.options[0].startswith("create|")
             if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
                 return Choose(self.options[0])
-            start = parse_grade_args(t)
+            start = parse_grade_args(without_grade(t))
             if start is not None:
                 return start
         return Text(t)
 
     # ------------------------------------------------------------------ rendering
     def show(self, prompts: list[Prompt]) -> None:
+        for_others = [p for p in prompts
+                      if p.for_person_id not in (None, self.actor.person_id)]
+        for p in for_others:  # they see it in their own chat (gradebot chat --as them)
+            _, who = self.sv.person_actor(p.for_person_id)  # type: ignore[arg-type]
+            self.console.print(f"[dim]→ for {escape(who.display_name)}: "
+                               f"{escape(p.text)}[/dim]")
+        prompts = [p for p in prompts if p not in for_others]
         listing = [i for i, p in enumerate(prompts) if p.choices or p.kind is Kind.REVIEW]
         self.lettered = {}
         for i, p in enumerate(prompts):
@@ -193,6 +201,26 @@ class TerminalChat:
         c.print("[dim]Type save, change N, or discard — or pick:[/dim]")
 
 
+def without_grade(line: str) -> str:
+    """``grade Acme second-opinion dana`` as typed by habit from Slack and Teams: the leading
+    ``grade`` is dropped when what follows asks a second opinion (a customer may be called
+    "Grade A Foods", so it stays otherwise)."""
+    head, _, rest = line.strip().partition(" ")
+    asked = parse_grade_args(rest) if head.lower() == "grade" else None
+    return rest if asked is not None and asked.second_opinion is not None else line
+
+
+def render_text_view(console: Console, view: TextView | Refused | Denied | NotFoundCard
+                     ) -> None:
+    """An override set, its history, the optimism view (or the refusal)."""
+    if isinstance(view, Refused | Denied | NotFoundCard):
+        console.print(f"[red]{escape(view.message)}[/red]")
+        return
+    console.print(f"[bold]{escape(view.title)}[/bold]")
+    for line in view.lines:
+        console.print(escape(line))
+
+
 # ---------------------------------------------------------------------- look-ups
 def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied,
                 dimension_names: dict[str, str] | None = None) -> None:
@@ -206,6 +234,8 @@ def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied,
         console.print(escape(card.message))
         return
     console.print(f"[bold]{escape(card.name)}[/bold]  owner: {escape(card.owner or '—')}")
+    for line in card.trust:  # override (beside the model's grade), second opinions
+        console.print(f"[yellow]{escape(line)}[/yellow]")
     if card.letter is None:
         console.print("Not graded yet. Run: gradebot chat, then grade it.")
         return
