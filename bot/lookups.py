@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.trust import BLIND_NOTE, card_trust
+from bot.trust import BLIND_NOTE, book_overrides, card_trust
 from bot.zones import zone_of
 from scoring import BookEntry, Good, Portfolio, RegradePolicy, Worksheet, build_portfolio
 from scoring.sheet import stored_note
@@ -103,6 +103,8 @@ class BookView:
     entries: list[BookEntry]
     today: date
     only_overdue: bool = False
+    # customer id → "overridden: B, maintain (model: C)" for those with an override in force
+    overrides: dict[int, str] = field(default_factory=dict)
 
     def is_overdue(self, e: BookEntry) -> bool:
         return (e.letter is None) or (e.due_on is not None and e.due_on <= self.today)
@@ -120,10 +122,11 @@ class BookView:
         """One customer of the book as a line (plain text; renderers escape it)."""
         rec = (e.recommendation or "").replace("_", " ")
         due = self.due_text(e)
+        over = self.overrides.get(e.customer_id)
         if e.letter is None:
-            return f"{e.name} · {due}"
+            return f"{e.name} · {due}" + (f" · {over}" if over else "")
         return f"{e.grade_text} · {e.name}" + (f" · {rec}" if rec else "") + \
-            (f" · {due}" if due else "")
+            (f" · {over}" if over else "") + (f" · {due}" if due else "")
 
 
 @dataclass(frozen=True)
@@ -219,9 +222,11 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView |
     today = now.astimezone(tz).date()
     entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None, tz)  # type: ignore[arg-type]
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
-    view = BookView(target.display_name, entries, today, only_overdue)
+    overrides = book_overrides(s, entries, now)
+    view = BookView(target.display_name, entries, today, only_overdue, overrides)
     if only_overdue:
-        return BookView(view.owner, [e for e in entries if view.is_overdue(e)], today, True)
+        return BookView(view.owner, [e for e in entries if view.is_overdue(e)], today, True,
+                        overrides)
     return view
 
 

@@ -204,6 +204,10 @@ def test_override_shown_beside_the_model_told_a_week_before_and_expired(make_env
     assert "Overridden: letter C and recommendation invest less — by Mia" in card
     assert "Model's grade: A, invest more" in card
     assert "A · " in card  # the model's headline stays
+    n = len(uma.responses())
+    uma.command("/grades")
+    book = texts(_answer(uma, n)["blocks"])
+    assert "overridden: C, invest less (model: A, invest more)" in book
     notifier = SlackNotifier(fast_client(env.api.base_url), db=env.sv.db)
     start = utcnow()
     with time_machine.travel(start + timedelta(days=4), tick=False):
