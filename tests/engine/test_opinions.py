@@ -138,3 +138,11 @@ def test_restart_is_refused_while_grading(conv, team):
     dana = Chat(conv, team["dana"])
     dana.session_id = reply[-1].session_id
     assert dana.say("restart")[0].text.startswith("A second opinion cannot be started over")
+
+
+def test_the_assignee_grading_the_customer_themselves_is_offered_the_opinion(conv, team):
+    reply = _ask(conv, team["mia"], "Bobco second-opinion mia")  # a manager asks herself
+    assert kinds(reply) == ["info", "info", "question"]
+    again = Chat(conv, team["mia"]).start("Bobco")
+    assert kinds(again) == ["resume_or_restart"]
+    assert again[0].session_id == reply[-1].session_id
