@@ -4,18 +4,15 @@ shows and sets overrides."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.config import load_settings
 from bot.services import Services, build_services
-from bot.terminal import TerminalChat
 from storage import people as people_db
 from tests.test_terminal import chat
 
@@ -30,31 +27,13 @@ def sv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     services.db.dispose()
 
 
-def chat_as(sv: Services, who: str, *lines: str) -> str:
-    out = io.StringIO()
-    typed = iter(lines)
-
-    def read(prompt: str) -> str:
-        out.write(prompt)
-        try:
-            line = next(typed)
-        except StopIteration:
-            raise EOFError from None
-        out.write(line + "\n")
-        return line
-
-    actor, _ = sv.local_actor(who)
-    TerminalChat(sv, actor, Console(file=out, width=160, color_system=None), read).run()
-    return out.getvalue()
-
-
 def test_second_opinion_in_the_terminal(sv: Services) -> None:
     sv.local_actor("dana")
     chat(sv, "Acme quarterly", "yes", *"43442", "save")  # tester owns and grades Acme
     shown = chat(sv, "grade Acme second-opinion dana")
     assert "Asked dana for a second opinion on Acme." in shown
     assert "→ for dana: tester asks for your second opinion on Acme" in shown
-    theirs = chat_as(sv, "dana", "resume", *["1"] * 4)
+    theirs = chat(sv, "resume", *["1"] * 4, who="dana")
     assert "Unfinished: Acme" in theirs
     assert "How mission-driven is Acme" in theirs
 
