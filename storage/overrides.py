@@ -10,11 +10,12 @@ before the sweep marks it ended: readers compare with the clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, and_, text, update
+from sqlalchemy import Index, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -180,23 +181,22 @@ def history(session: Session, customer_id: int, limit: int = 50) -> Sequence[Gra
     ).all()
 
 
-def expire_due(
-    session: Session, now: datetime, workspace_id: int | None = None
+def _claim(
+    session: Session,
+    where: list[Any],
+    workspace_id: int | None,
+    guard: Any,
+    values: Callable[[GradeOverride], dict[str, Any]],
 ) -> list[GradeOverride]:
-    """Mark every override whose end date has passed as ended (``expired``, at its end
-    date). Each row is claimed by a guarded UPDATE, so two sweeps never both report one."""
-    stmt = select(GradeOverride).where(
-        col(GradeOverride.ended_at).is_(None), GradeOverride.expires_at <= now
-    )
+    """The rows matching ``where`` (in one workspace, or all), each claimed by an UPDATE
+    guarded by ``guard`` (still unclaimed), so two sweeps never both take one; committed."""
+    stmt = select(GradeOverride).where(*where)
     if workspace_id is not None:
         stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
-    due = session.exec(stmt).all()
     mine: list[GradeOverride] = []
-    for o in due:
+    for o in session.exec(stmt).all():
         res = session.execute(
-            update(GradeOverride)
-            .where(col(GradeOverride.id) == o.id, col(GradeOverride.ended_at).is_(None))
-            .values(ended_at=o.expires_at, end_reason=OverrideEnd.EXPIRED.value)
+            update(GradeOverride).where(col(GradeOverride.id) == o.id, guard).values(**values(o))
         )
         if res.rowcount == 1:  # type: ignore[attr-defined]
             mine.append(o)
@@ -204,6 +204,21 @@ def expire_due(
     for o in mine:
         session.refresh(o)
     return mine
+
+
+def expire_due(
+    session: Session, now: datetime, workspace_id: int | None = None
+) -> list[GradeOverride]:
+    """Mark every override whose end date has passed as ended (``expired``, at its end
+    date)."""
+    ended = col(GradeOverride.ended_at).is_(None)
+    return _claim(
+        session,
+        [ended, GradeOverride.expires_at <= now],
+        workspace_id,
+        ended,
+        lambda o: {"ended_at": o.expires_at, "end_reason": OverrideEnd.EXPIRED.value},
+    )
 
 
 def claim_warnings(
@@ -212,29 +227,14 @@ def claim_warnings(
     """Overrides in force that end within ``days`` and whose notice nobody has claimed:
     claimed here (``warned_at``) so that the setter and the owner are told exactly once
     across sweeps and replicas. ``release_warning`` gives a claim back when sending failed."""
-    soon = now + timedelta(days=days)
-    stmt = select(GradeOverride).where(
+    unwarned = col(GradeOverride.warned_at).is_(None)
+    where = [
         col(GradeOverride.ended_at).is_(None),
-        col(GradeOverride.warned_at).is_(None),
+        unwarned,
         GradeOverride.expires_at > now,
-        GradeOverride.expires_at <= soon,
-    )
-    if workspace_id is not None:
-        stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
-    due = session.exec(stmt).all()
-    mine: list[GradeOverride] = []
-    for o in due:
-        res = session.execute(
-            update(GradeOverride)
-            .where(and_(col(GradeOverride.id) == o.id, col(GradeOverride.warned_at).is_(None)))
-            .values(warned_at=now)
-        )
-        if res.rowcount == 1:  # type: ignore[attr-defined]
-            mine.append(o)
-    session.commit()
-    for o in mine:
-        session.refresh(o)
-    return mine
+        GradeOverride.expires_at <= now + timedelta(days=days),
+    ]
+    return _claim(session, where, workspace_id, unwarned, lambda _o: {"warned_at": now})
 
 
 def release_warning(session: Session, override_id: int) -> None:
