@@ -5,7 +5,7 @@ Permissions live here, once: reps see their own book, managers their team's, adm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from storage import opinions as opinions_db
 from storage import people as people_db
 from storage.models import Customer, Grade, Person, Role, Workspace
 from storage.types import utcnow
-from storage.visibility import can_see, can_see_person
+from storage.visibility import can_override, can_see, can_see_person
 
 LETTER_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
 
@@ -54,6 +54,7 @@ class CustomerCard:
     # whether they disagree (bot.trust.card_trust); plain lines every channel shows
     trust: tuple[str, ...] = ()
     disagrees: bool = False
+    can_override: bool = False  # the viewer may overrule it (an "Override…" button)
 
     @property
     def headline(self) -> str:
@@ -161,7 +162,8 @@ def customer_card(s: Session, viewer: Person, name: str, now: datetime | None = 
     owner = s.get(Person, c.owner_id) if c.owner_id else None
     if opinions_db.is_blind_to(s, viewer.id, c.id):  # type: ignore[arg-type]
         return Denied(BLIND_NOTE.format(name=c.name))
-    return card_of(s, c, owner, zone_of(s, viewer), now, names)
+    card = card_of(s, c, owner, zone_of(s, viewer), now, names)
+    return replace(card, can_override=can_override(viewer, owner))
 
 
 def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo,

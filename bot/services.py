@@ -103,6 +103,25 @@ class Services:
 
         return once_more_if_dropped(run)  # a refused or committed write: safe to redo
 
+    def override_form(self, person: Person, customer_id: int) -> Any:
+        from bot.trust import override_form
+        from bot.zones import zone_of
+
+        return self._read(lambda s: override_form(s, person, customer_id, self.clock(),
+                                                  zone_of(s, person)))
+
+    def submit_override(self, person: Person, customer_id: int, raw: dict[str, str]) -> Any:
+        """The Slack override form, submitted (``bot.trust.OverrideResult``)."""
+        from bot.trust import override_from_form
+        from bot.zones import zone_of
+
+        def run() -> Any:
+            with session_scope(self.db) as s:
+                return override_from_form(s, person, customer_id, raw, self.clock(),
+                                          zone_of(s, person))
+
+        return once_more_if_dropped(run)
+
     def optimism(self, person: Person) -> Any:
         from bot.trust import optimism_view
 

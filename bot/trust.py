@@ -292,13 +292,9 @@ def override_command(
     verb, _, rest = text.partition(" ")
     if verb.lower() == "overrides":
         return OverrideResult(history_view(s, customer, tz))
-    if not can_override(viewer, owner):
-        why = (
-            "you own it: a rep can never overrule their own customers"
-            if owner is not None and owner.id == viewer.id
-            else "only a manager (for their team) or an admin can"
-        )
-        return OverrideResult(Refused(f"You cannot override {customer.name}'s grade: {why}."))
+    refused = _may_not_override(viewer, owner, customer)
+    if refused is not None:
+        return OverrideResult(refused)
     today = now.astimezone(tz).date()
     if rest.strip().lower() in ("remove", "off", "end"):
         if not overrides_db.remove_override(s, customer, viewer, now):
@@ -317,17 +313,35 @@ def override_command(
     ask = parse_override(rest, today)
     if ask.problems:
         return OverrideResult(Refused(" ".join(ask.problems)))
+    return set_override_for(s, viewer, customer, ask, now, tz)
+
+
+def _may_not_override(viewer: Person, owner: Person | None, customer: Customer
+                      ) -> Refused | None:
+    if can_override(viewer, owner):
+        return None
+    why = (
+        "you own it: a rep can never overrule their own customers"
+        if owner is not None and owner.id == viewer.id
+        else "only a manager (for their team) or an admin can"
+    )
+    return Refused(f"You cannot override {customer.name}'s grade: {why}.")
+
+
+def set_override_for(s: Session, viewer: Person, customer: Customer, ask: OverrideAsk,
+                     now: datetime, tz: ZoneInfo) -> OverrideResult:
+    """Set what ``ask`` says (from the command or the Slack form), if the viewer may: the
+    result with the model's grade beside it, and the owner told."""
+    owner = s.get(Person, customer.owner_id) if customer.owner_id else None
+    refused = _may_not_override(viewer, owner, customer)
+    if refused is not None:
+        return OverrideResult(refused)
+    if ask.until is None:
+        return OverrideResult(Refused("Say until when the override lasts."))
     try:
         row = overrides_db.set_override(
-            s,
-            customer,
-            viewer,
-            letter=ask.letter,
-            recommendation=ask.recommendation,
-            reason=ask.reason,
-            expires_at=_end_of_day(ask.until, tz),
-            now=now,
-        )  # type: ignore[arg-type]
+            s, customer, viewer, letter=ask.letter, recommendation=ask.recommendation,
+            reason=ask.reason, expires_at=_end_of_day(ask.until, tz), now=now)
     except (InvalidInput, Conflict) as exc:
         return OverrideResult(Refused(str(exc)))
     from storage.grades import latest_grade
@@ -346,6 +360,49 @@ def override_command(
             f"{viewer.display_name} overrode {customer.name}'s grade. " + " ".join(lines[:2]),
         ),
     )
+
+
+@dataclass(frozen=True)
+class OverrideForm:
+    """What the override form opens with: whose, a default end, the latest end allowed."""
+
+    customer: str
+    until: date
+    latest: date
+
+
+def _overridable(s: Session, viewer: Person, customer_id: int) -> Customer | Refused:
+    c = s.get(Customer, customer_id)
+    if c is None or c.workspace_id != viewer.workspace_id:
+        return Refused("That customer no longer exists.")
+    owner = s.get(Person, c.owner_id) if c.owner_id else None
+    refused = _may_not_override(viewer, owner, c)
+    return refused if refused is not None else c
+
+
+def override_form(s: Session, viewer: Person, customer_id: int, now: datetime,
+                  tz: ZoneInfo) -> OverrideForm | Refused:
+    c = _overridable(s, viewer, customer_id)
+    if isinstance(c, Refused):
+        return c
+    today = now.astimezone(tz).date()
+    return OverrideForm(c.name, _months_later(today, 3), latest_end(today))
+
+
+def override_from_form(s: Session, viewer: Person, customer_id: int, raw: Mapping[str, str],
+                       now: datetime, tz: ZoneInfo) -> OverrideResult:
+    """The Slack form's fields (letter, recommendation, until, reason; "" when kept or
+    empty), set through the same checks as the command."""
+    c = _overridable(s, viewer, customer_id)
+    if isinstance(c, Refused):
+        return OverrideResult(c)
+    try:
+        until = date.fromisoformat(raw.get("until") or "")
+    except ValueError:
+        return OverrideResult(Refused("Pick the day the override ends."))
+    rec = raw.get("recommendation") or None
+    ask = OverrideAsk((raw.get("letter") or None), rec, until, raw.get("reason") or "")
+    return set_override_for(s, viewer, c, ask, now, tz)
 
 
 def _model(g: Grade | None) -> tuple[str | None, str | None]:

@@ -22,6 +22,7 @@ The wire strings are short (Slack allows 150 characters in a select option) and 
 ``d|<customer>|<decision>``    Decide: a strategic-review decision for a customer
 ``form|<session>``             OpenForm: the whole sheet as a form (Slack modal, Teams card)
 ``submit|<session>``           SubmitForm: the Teams form card's submit button
+``ovr|<customer>``             OpenOverride: the override form (a Slack modal) for a customer
 ``rem|snooze|<delivery>|<n>``  Snooze: no follow-up of this reminder for n days
 ``rem|away|<delivery>``        Away: ask for the out-of-office date
 ``remaway|<delivery>``         AwaySave: the Teams out-of-office card's save button
@@ -153,6 +154,13 @@ class SubmitForm:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenOverride:
+    """A manager's "Override…" on a customer card (``bot.trust`` checks who may)."""
+
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Snooze:
     delivery_id: int
     days: int
@@ -178,7 +186,7 @@ class OpenSettings:
 
 
 OptionValue = (Answer | Confirm | Command | Pick | Create | Decide | OpenForm | SubmitForm
-               | Snooze | Away | AwaySave | OpenSettings)
+               | OpenOverride | Snooze | Away | AwaySave | OpenSettings)
 EngineValue = Answer | Confirm | Command | Pick | Create | Decide
 """The values ``Conversation.handle`` takes as ``Choose``; the others are the channels' own
 (a form to open or submit, a reminder button, the settings modal)."""
@@ -218,6 +226,8 @@ def encode(v: OptionValue) -> str:
             out = f"form|{sid}"
         case SubmitForm(sid):
             out = f"submit|{sid}"
+        case OpenOverride(cid):
+            out = f"ovr|{cid}"
         case Snooze(did, days):
             out = f"rem|snooze|{did}|{days}"
         case Away(did):
@@ -251,10 +261,10 @@ def decode(value: str) -> OptionValue:
     if value == "settings":
         return OpenSettings()
     tag, _, rest = value.partition(SEP)
-    if tag in ("form", "submit", "remaway"):
+    if tag in ("form", "submit", "remaway", "ovr"):
         sid = _number(rest, "the id")
         return OpenForm(sid) if tag == "form" else SubmitForm(sid) if tag == "submit" \
-            else AwaySave(sid)
+            else OpenOverride(sid) if tag == "ovr" else AwaySave(sid)
     if tag == "rem":
         parts = rest.split(SEP)
         if len(parts) == 3 and parts[0] == "snooze":

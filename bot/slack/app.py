@@ -42,6 +42,7 @@ from bot.slack import blocks as bk
 from bot.slack import forms
 from bot.slack import notify as reminder_notify
 from bot.slack.delivery import Delivery
+from bot.trust import Refused
 from storage import events as events_db
 from storage import people as people_db
 from storage import sessions as sessions_db
@@ -260,6 +261,7 @@ class SlackBot:
         app.event("app_home_opened")(self.on_home_opened)
         app.view(forms.FORM_CALLBACK)(self.on_form_submit)
         app.view(forms.SETTINGS_CALLBACK)(self.on_settings_submit)
+        app.view(forms.OVERRIDE_CALLBACK)(self.on_override_submit)
         app.view(reminder_notify.AWAY_CALLBACK)(self.on_away_submit)  # reminders
         app.error(self.on_error)
 
@@ -444,6 +446,10 @@ class SlackBot:
             await ack()
             await self._open_settings(body, client)
             return
+        if action_id == "override":
+            await ack()
+            await self._open_override(body, action, client)
+            return
         if action_id == "rem":  # reminders: snooze / out of office
             await ack()
             await self.on_reminder_action(body=body, action=action, client=client)
@@ -585,6 +591,43 @@ class SlackBot:
             log.exception("posting the saved form failed")
             await self.tell_failure(body, client, exc)
 
+    # ------------------------------------------------------------------ the override form
+    async def _open_override(self, body: dict[str, Any], action: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        """Open at once (the trigger id expires 3 s after the click); who may override is
+        checked again on submit."""
+        try:
+            value = str(action.get("value", ""))
+            customer_id = whole_number(value.removeprefix("ovr|")) or 0
+            team = (body.get("team") or {}).get("id", "")
+            _, person = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
+            form = await asyncio.to_thread(self.sv.override_form, person, customer_id)
+            if isinstance(form, Refused):
+                await self.tell_failure(body, client, InvalidInput(form.message))
+                return
+            await client.views_open(trigger_id=body["trigger_id"], view=forms.override_view(
+                customer_id, form.customer, form.until, form.latest))
+        except Exception as exc:
+            log.exception("opening the override form failed")
+            await self.tell_failure(body, client, exc)
+
+    async def on_override_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+        team = (body.get("team") or {}).get("id", "")
+        _, person = await self.before_ack(self.sv.actor, "slack", team, body["user"]["id"])
+        raw = forms.override_answers((view.get("state") or {}).get("values") or {})
+        customer_id = whole_number(str(view.get("private_metadata") or "")) or 0
+        result = await self.before_ack(self.sv.submit_override, person, customer_id, raw)
+        if isinstance(result.view, Refused):
+            await ack(response_action="errors",
+                      errors={"reason": bk.clip(result.view.message, 150)})
+            return
+        await ack()
+        await self.delivery.tell(client, person, "\n".join([result.view.title,
+                                                             *result.view.lines]))
+        for who, said in result.notices:
+            await self.delivery.tell(client, who, said)
+
     # ------------------------------------------------------------------ App Home
     async def on_home_opened(self, event: dict[str, Any], client: AsyncWebClient,
                              body: dict[str, Any]) -> None:
@@ -662,4 +705,4 @@ def _kind_of(body: dict[str, Any]) -> str:
     return kind
 
 
-_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings|rem)(:.*)?$")
+_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings|rem|override)(:.*)?$")

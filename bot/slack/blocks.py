@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks import Option as SelectOption
 
 from bot.engine import Kind, Option, Prompt
+from bot.engine.options import OpenOverride, encode
 from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.trust import Refused, TextView
@@ -226,6 +227,9 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
     if regrade_value:
         blocks += buttons([Option(value=regrade_value, label="Re-grade", style="primary")],
                           "grade")
+    if card.can_override:
+        blocks += buttons([Option(value=encode(OpenOverride(card.customer_id)),
+                                  label="Override…")], "override")
     summary = f"{card.name}: {card.letter or 'not graded'}"
     return escape(summary), to_dicts(blocks)
 

@@ -6,6 +6,7 @@ date, shown beside the model's grade, its owners told a week before, ended by th
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import time_machine
@@ -234,3 +235,51 @@ def test_override_shown_beside_the_model_told_a_week_before_and_expired(make_env
     with env.sv.session() as s:
         (o,) = s.exec(select(GradeOverride)).all()
         assert o.end_reason == "expired"
+
+
+def test_override_through_the_modal(make_env) -> None:
+    env = make_env()
+    uma, _dana, mia = _team(env)
+    n = len(uma.responses())
+    uma.command("/customer", "Acme")
+    assert "Override…" not in texts(_answer(uma, n)["blocks"])  # the owner has no button
+    n = len(mia.responses())
+    mia.command("/customer", "Acme")
+    card = _answer(mia, n)
+    (btn,) = [b for b in buttons(card["blocks"]) if b["text"]["text"] == "Override…"]
+    with env.sv.session() as s:
+        acme = s.exec(select(Customer).where(Customer.name == "Acme")).one()
+    assert btn["value"] == f"ovr|{acme.id}"
+    mia.click_ephemeral(card, btn["value"])
+    (opened,) = env.api.wait_for("views.open")
+    modal = opened.args["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    assert "Override the grade of Acme" in texts(modal["blocks"])
+
+    def submit(values: dict[str, dict], user: str = "U3") -> dict:
+        state = {"values": {k: {"answer": v} for k, v in values.items()}}
+        payload = {"type": "view_submission", "team": {"id": "T1", "domain": "test"},
+                   "user": {"id": user, "name": user.lower(), "team_id": "T1"},
+                   "api_app_id": "A1", "trigger_id": "trig.view.V1", "response_urls": [],
+                   "view": {**modal, "id": "V1", "team_id": "T1", "app_id": "A1",
+                            "state": state, "hash": "h1"}}
+        r = env.sender.interact(payload)
+        assert r.status_code == 200, r.text
+        return r.json() if r.content else {}
+
+    until = (utcnow() + timedelta(days=60)).date().isoformat()
+    keep = {"selected_option": {"value": "keep"}}
+    fields = {"letter": {"selected_option": {"value": "B"}}, "recommendation": keep,
+              "until": {"selected_date": until}, "reason": {"value": "  "}}
+    assert submit(fields) == {"response_action": "errors",
+                              "errors": {"reason": "A reason is required."}}
+    fields["reason"] = {"value": "Board seat, strategic"}
+    assert submit(fields) == {}
+    done = wait_until(lambda: [c for c in mia.posts() if "override set" in shown(c)],
+                      what="the setter told")
+    assert "Overridden: letter B — by Mia until " + until in shown(done[0])
+    assert "Model's grade: A, invest more" in shown(done[0])
+    assert wait_until(lambda: [c for c in uma.posts() if "Mia overrode Acme" in shown(c)])
+    # the owner cannot, even with a forged submission
+    refused = submit(fields, user="U1")  # the owner, with a forged submission
+    assert "never overrule their own customers" in refused["errors"]["reason"]
