@@ -40,6 +40,16 @@ class ImportOptions:
     all_or_nothing: bool = False
     reassign_owners: bool = False
 
+    @classmethod
+    def from_words(cls, maps: list[str], statuses: list[str], *, all_or_nothing: bool = False,
+                   reassign_owners: bool = False) -> ImportOptions:
+        """From ``--map f="Col"`` and ``--status "Value"=ours`` words (InvalidInput when
+        one cannot be read)."""
+        from storage import crm
+
+        return cls(crm.parse_field_map(maps), crm.parse_status_map(statuses),
+                   all_or_nothing, reassign_owners)
+
 
 def guess_kind(data: bytes) -> ImportKind:
     """People or customers, from the header: a file with an email column and no company /

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.engine.options import pick
+from bot.engine.prompts import Option
 from bot.trust import BLIND_NOTE, book_overrides, card_trust
 from bot.zones import zone_of
 from scoring import BookEntry, Good, Portfolio, RegradePolicy, Worksheet, build_portfolio
@@ -57,6 +59,11 @@ class CustomerCard:
     can_override: bool = False  # the viewer may overrule it (an "Override…" button)
 
     @property
+    def regrade(self) -> Option:
+        """The card's own "Re-grade" button (every channel offers the same)."""
+        return Option(value=pick(self.customer_id), label="Re-grade", style="primary")
+
+    @property
     def headline(self) -> str:
         """"B · 72/100 · maintain · ↑ +4.0 since C (68)", with "provisional, 80 %" after the
         score when the grade covers part of the worksheet (plain text; renderers escape)."""
@@ -85,6 +92,8 @@ class NotFoundCard:
     query: str
     suggestions: list[str]
 
+    regrade = None  # nothing to re-grade (the same attribute as ``CustomerCard.regrade``)
+
     @property
     def message(self) -> str:
         text = f"No customer called {self.query}."
@@ -96,6 +105,18 @@ class NotFoundCard:
 @dataclass(frozen=True)
 class Denied:
     message: str
+
+    regrade = None  # nothing to re-grade (the same attribute as ``CustomerCard.regrade``)
+
+
+def grade_option(e: BookEntry, style: str | None = None) -> Option:
+    """A book line's "Grade" button (look-ups, App Home, reminders)."""
+    return Option(value=pick(e.customer_id), label="Grade", style=style)
+
+
+def grade_value(e: BookEntry) -> str:
+    """The value of a book line's "Grade" button, for renderers that take a value."""
+    return grade_option(e).value
 
 
 @dataclass(frozen=True)

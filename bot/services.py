@@ -10,22 +10,33 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import people
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Conversation
 from bot.interpret import Interpreter, RulesInterpreter
+from bot.threads import Threads
 from scoring import Worksheet
+from storage import events as events_db
 from storage import people as people_db
 from storage.engine import make_engine, once_more_if_dropped, session_scope, upgrade
-from storage.errors import StorageError
-from storage.models import Person, Platform, Role, Workspace
+from storage.errors import Conflict, InvalidInput, NotFound, StorageError
+from storage.models import Person, Platform, Role, Workspace, WorkspaceSettings
+from storage.people import is_time_zone
 from storage.types import utcnow
 
+if TYPE_CHECKING:
+    from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+
 T = TypeVar("T")
+
+# what channels need of storage's types and refusals, from here (they import no storage)
+__all__ = ["Conflict", "InvalidInput", "NotFound", "Person", "Role", "Services",
+           "StorageError", "Workspace", "WorkspaceSettings", "build_services", "is_time_zone"]
 
 
 @dataclass
@@ -36,6 +47,10 @@ class Services:
     conversation: Conversation
     interpreter: Interpreter | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    threads: Threads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.threads = Threads(self.db, self.worksheet)
 
     def session(self) -> Session:
         return Session(self.db, expire_on_commit=False)
@@ -76,7 +91,8 @@ class Services:
 
         return once_more_if_dropped(run)
 
-    def customer_card(self, person: Person, name: str) -> Any:
+    def customer_card(self, person: Person, name: str) -> CustomerCard | NotFoundCard | Denied:
+        """``/customer``: each result carries its own re-grade option (``.regrade``)."""
         from bot.lookups import customer_card
 
         return self._read(lambda s: customer_card(s, person, name, self.clock(),
@@ -137,16 +153,75 @@ class Services:
 
         return self._read(look)
 
-    def book(self, person: Person, arg: str) -> Any:
+    def book(self, person: Person, arg: str) -> BookView | Denied:
         from bot.lookups import book_view
 
         return self._read(lambda s: book_view(s, person, arg, self.clock()))
 
-    def portfolio(self, person: Person, team: bool = False) -> Any:
+    def portfolio(self, person: Person, team: bool = False) -> PortfolioView | Denied:
         from bot.lookups import portfolio_view
 
         return self._read(lambda s: portfolio_view(s, person, self.worksheet, self.clock(),
                                                    team=team))
+
+    def home(self, person: Person) -> tuple[BookView | Denied, PortfolioView | Denied]:
+        """A person's own book and balance, read together (Slack's App Home)."""
+        from bot.lookups import book_view, portfolio_view
+
+        now = self.clock()
+        return self._read(lambda s: (book_view(s, person, "", now),
+                                     portfolio_view(s, person, self.worksheet, now)))
+
+    # what every channel records or learns, once
+    def record_event(self, scope: str, event_id: str, kind: str = "event") -> bool:
+        """True the first time a platform delivers ``event_id`` in ``scope`` (a Slack
+        workspace, a Teams tenant), False for a redelivery — also across replicas."""
+        def record() -> bool:
+            with session_scope(self.db) as s:
+                return events_db.record_event(s, scope, event_id, kind)
+
+        return once_more_if_dropped(record)  # the unique key makes a redo safe
+
+    def learn_profile(self, actor: Actor, person: Person, name: str, *,
+                      email: str | None = None, timezone: str | None = None) -> Person | None:
+        """Store a person's platform profile; the stored row (an imported person matched by
+        email brings role and manager), or None when the workspace is gone."""
+        return people.learn_profile(self.db, actor.workspace_id, person.external_id, name,
+                                    email=email, timezone=timezone)
+
+    def remember_dm(self, person: Person, channel: str) -> None:
+        people.remember_dm(self.db, person.id, channel)  # type: ignore[arg-type]
+        person.dm_channel = channel
+
+    def is_admin(self, person: Person) -> bool:
+        return person.role == Role.ADMIN
+
+    def workspace_settings(self, person: Person
+                           ) -> tuple[WorkspaceSettings, dict[str, float], tuple[str, ...]]:
+        """The settings an admin edits: the stored ones, the target balance in force and
+        the worksheet's grade letters."""
+        def read() -> tuple[WorkspaceSettings, dict[str, float], tuple[str, ...]]:
+            with self.session() as s:
+                st = self.workspace(s, person.workspace_id).get_settings()
+                target = (st.target_balance or self.worksheet.target_balance).model_dump()
+                return st, target, tuple(b.letter for b in self.worksheet.grade_bands)
+
+        return once_more_if_dropped(read)
+
+    def save_settings(self, person: Person, changes: dict[str, Any]) -> None:
+        """Store an admin's settings changes (``regrade_by_letter`` merged into the stored
+        letters); raises ``InvalidInput`` for a value storage refuses."""
+        with session_scope(self.db) as s:
+            ws = self.workspace(s, person.workspace_id)
+            stored = ws.get_settings().regrade_by_letter
+            changes = {**changes, "regrade_by_letter": {
+                **{k: v.value for k, v in stored.items()},
+                **changes.get("regrade_by_letter", {})}}
+            people_db.update_workspace_settings(s, ws, **changes)
+
+    def workspace_of(self, person: Person) -> Workspace:
+        """The person's workspace (read on its own; raises StorageError when it is gone)."""
+        return self._read(lambda s: self.workspace(s, person.workspace_id))
 
     def workspace(self, s: Session, workspace_id: int) -> Workspace:
         ws = s.get(Workspace, workspace_id)

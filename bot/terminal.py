@@ -18,13 +18,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
+from bot.engine import options as opts
 from bot.engine.inputs import whole_number
 from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
 from bot.trust import Refused, TextView
 from scoring import Good
-from storage import sessions as sessions_db
 
 _STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
           Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}
@@ -49,10 +49,7 @@ class TerminalChat:
 
     def unfinished(self) -> list[tuple[int, str]]:
         """This rep's gradings still open or paused, newest first: (session id, customer)."""
-        with self.sv.session() as s:
-            return [(gs.id, str(gs.state.get("customer") or "your strategic review"))
-                    for gs in sessions_db.active_sessions_of(s, self.actor.person_id)
-                    if gs.id is not None]
+        return self.sv.threads.active_of(self.actor.person_id)
 
     def run(self, first_customer: str | None = None) -> None:
         c = self.console
@@ -110,7 +107,8 @@ class TerminalChat:
         if t.lower() in self.lettered:
             return Choose(self.lettered[t.lower()])
         if self.session_id is None:  # at "Create it …?": yes creates; a name starts anew
-            only_create = len(self.options) == 1 and self.options[0].startswith("create|")
+            only_create = len(self.options) == 1 and isinstance(
+                opts.decode_or_none(self.options[0]), opts.Create)
             if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
                 return Choose(self.options[0])
             start = parse_grade_args(without_grade(t))

@@ -6,6 +6,11 @@ database and every step is one transaction, so a restart, a second replica or a 
 back next week finds the grading exactly where it was. A step that loses an optimistic-lock
 race is re-run on fresh state (never dropped); a retried input (same ``input_key``) is
 recognised and changes nothing.
+
+Where things are: option values are decoded in ``bot.engine.options`` (and only there);
+command words run through the ``COMMANDS`` table; a strategic review's own steps are
+``bot.engine.strategic``; the form's state and its one rule are ``Conversation.form``.
+``docs/protocol.md`` is the contract with the channels.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlmodel import Session
 
 from bot.engine import inputs as inp
 from bot.engine import options as opts
+from bot.engine.form import FormRefused, FormState, asked
 from bot.engine.inputs import Choose, Input, Start
 from bot.engine.kinds import SessionKind
 from bot.engine.opinions import SecondOpinions, restart_refused
@@ -67,7 +73,7 @@ from scoring.taps import tap_choices, tap_label
 from storage import customers as customers_db
 from storage import grades as grades_db
 from storage import sessions as sessions_db
-from storage.engine import session_scope
+from storage.engine import once_more_if_dropped, session_scope
 from storage.errors import Conflict, InvalidInput, NotFound
 from storage.models import (
     ACTIVE_STATUSES,
@@ -166,10 +172,12 @@ class Conversation:
         ``handle``/``submit_form``: the engine holds no per-conversation state)."""
         return _WORDS.get()
 
-    def _speaking(self, actor: Actor) -> Token[Vocabulary]:
-        words = self.vocabularies.get(actor.platform) or self.vocabularies.get("cli") \
+    def _words_of(self, actor: Actor) -> Vocabulary:
+        return self.vocabularies.get(actor.platform) or self.vocabularies.get("cli") \
             or VOCABULARIES["cli"]
-        return _WORDS.set(words)
+
+    def _speaking(self, actor: Actor) -> Token[Vocabulary]:
+        return _WORDS.set(self._words_of(actor))
 
     # ------------------------------------------------------------------ entry point
     def handle(self, actor: Actor, message: Input, *, session_id: int | None = None,
@@ -488,7 +496,7 @@ class Conversation:
 
     def asked(self, gs: GradingSession, q: Question) -> str:
         """A question as this grading asks it (the customer's name filled in)."""
-        return q.prompt.replace("{customer}", self.customer_name(gs))
+        return asked(q, self.customer_name(gs))
 
     def _question(self, gs: GradingSession, index: int, lead: str = "") -> Prompt:
         qs = self.questions(gs)
@@ -980,6 +988,32 @@ class Conversation:
                        closes_review=from_review)]
 
     # ------------------------------------------------------------------ the form path
+    def form(self, actor: Actor, session_id: int | None) -> FormState | FormRefused:
+        """What the form of ``session_id`` shows, or why ``actor`` may not open it."""
+        refused = FormRefused("That grading is finished or no longer yours; start a new "
+                              f"one with {self._words_of(actor).how_to_grade}.")
+
+        def read() -> FormState | FormRefused:
+            with Session(self.db) as s:
+                gs = self._fillable(s, actor, session_id)
+                if gs is None or gs.status not in ACTIVE_STATUSES:
+                    return refused
+                current = {k: a.value for k, a in
+                           sessions_db.current_answers(s, gs.id).items()}  # type: ignore[arg-type]
+                return FormState(gs.id, self.customer_name(gs),  # type: ignore[arg-type]
+                                 self.questions(gs), current)
+
+        return once_more_if_dropped(read)  # a read: safe to redo
+
+    def _fillable(self, s: Session, actor: Actor, session_id: int | None
+                  ) -> GradingSession | None:
+        """The one rule for the form: ``actor``'s own grading of a customer (a strategic
+        review has no sheet); None for anything else, a stale id included."""
+        if session_id is None:
+            return None
+        gs = self._session_for(s, actor, session_id)
+        return gs if gs is not None and SessionKind(gs.kind).worksheet else None
+
     def submit_form(self, actor: Actor, session_id: int, raw: dict[str, str], *,
                     input_key: str | None = None) -> dict[str, str] | Reply:
         """Answer the whole sheet at once (a Slack modal, a Teams form card) and save.
@@ -995,8 +1029,8 @@ class Conversation:
 
     def _submit(self, s: Session, actor: Actor, session_id: int, raw: dict[str, str],
                 input_key: str | None) -> dict[str, str] | Reply:
-        gs = self._session_for(s, actor, session_id)
-        if gs is None or not SessionKind(gs.kind).worksheet:
+        gs = self._fillable(s, actor, session_id)
+        if gs is None:
             return [error("That grading is not one of yours, or it no longer exists. Start "
                            f"one with {self.words.how_to_grade}.")]
         if gs.status == SessionStatus.SAVED:

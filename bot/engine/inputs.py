@@ -8,6 +8,7 @@ encodes or decodes them, is ``bot.engine.options``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -107,6 +108,25 @@ def whole_number(text: str, digits: int = 18) -> int | None:
     if not t or len(t) > digits or not (t.isascii() and t.isdigit()):
         return None
     return int(t)
+
+
+# input keys: what makes a redelivered input a no-op (``Conversation.handle(input_key=…)``)
+MAX_KEY = 128
+
+
+def click_key(channel: str, *where: object) -> str:
+    """The input key of a click: ``channel`` is a short namespace ("b" Slack buttons, "x"
+    Teams cards) and ``where`` what tells clicks apart (the message, its block, the value).
+    The same click delivered twice (a double click, a platform's retry) gets the same key;
+    a click on a message asked again in place gets another (its block id is new)."""
+    digest = hashlib.sha1("|".join(str(w) for w in where).encode()).hexdigest()[:40]
+    return f"{channel}:{digest}"
+
+
+def message_key(channel: str, message_id: object) -> str:
+    """The input key of a typed message or a submitted form: the platform's own id of it
+    ("m" Slack messages, "v" Slack modals, "t" Teams messages, "f" Teams forms)."""
+    return f"{channel}:{message_id}"[:MAX_KEY]
 
 
 def pick_option(customer_id: int, cadence: Cadence | None) -> str:

@@ -27,6 +27,10 @@ The wire strings are short (Slack allows 150 characters in a select option) and 
 ``rem|away|<delivery>``        Away: ask for the out-of-office date
 ``remaway|<delivery>``         AwaySave: the Teams out-of-office card's save button
 ``settings``                   OpenSettings: the admins' settings modal (Slack App Home)
+``open``                       OpenImport: the admins' CSV import modal (Slack App Home)
+``{"a": "go", "f": …}``        ImportFile: Import / Cancel under a CSV preview (Slack): a
+                               JSON object, as the click must carry the file and the
+                               options (up to ``MAX_IMPORT_VALUE`` characters)
 =============================  ===========================================================
 
 ``decode`` never raises anything but ``BadOption`` (a ``ValueError`` whose message a channel
@@ -36,13 +40,16 @@ traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from scoring import Cadence, Recommendation
 
 MAX_VALUE = 300  # what ``Option.value`` allows (Slack: 2,000 on a button, 150 in a select)
+MAX_IMPORT_VALUE = 2000  # Slack's limit on a button value: an import's mappings travel in it
 MAX_SNOOZE_DAYS = 30
+IMPORT_KINDS = frozenset({"people", "customers"})
 SEP: Final = "|"
 
 COMMAND_WORDS = frozenset({"back", "skip", "why", "help", "pause", "resume", "cancel", "save",
@@ -185,8 +192,36 @@ class OpenSettings:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class OpenImport:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFile:
+    """Import (``verb`` "go") or cancel the previewed CSV ``file_id``: the click carries the
+    file and what the admin said about it, so any replica can take it."""
+
+    verb: str
+    file_id: str
+    kind: str
+    columns: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    reassign_owners: bool = False
+    all_or_nothing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.verb not in ("go", "cancel"):
+            raise BadOption("that import button is not one I know")
+        if self.kind not in IMPORT_KINDS:
+            raise BadOption("an import is of people or customers")
+        if not self.file_id or len(self.file_id) > 64:
+            raise BadOption("the import names no file")
+
+
 OptionValue = (Answer | Confirm | Command | Pick | Create | Decide | OpenForm | SubmitForm
-               | OpenOverride | Snooze | Away | AwaySave | OpenSettings)
+               | OpenOverride | Snooze | Away | AwaySave | OpenSettings | OpenImport
+               | ImportFile)
 EngineValue = Answer | Confirm | Command | Pick | Create | Decide
 """The values ``Conversation.handle`` takes as ``Choose``; the others are the channels' own
 (a form to open or submit, a reminder button, the settings modal)."""
@@ -236,6 +271,15 @@ def encode(v: OptionValue) -> str:
             out = f"remaway|{did}"
         case OpenSettings():
             out = "settings"
+        case OpenImport():
+            out = "open"
+        case ImportFile():
+            out = json.dumps({"a": v.verb, "f": v.file_id, "k": v.kind, "m": v.columns,
+                              "s": v.statuses, "r": v.reassign_owners,
+                              "n": v.all_or_nothing}, separators=(",", ":"))
+            if len(out) > MAX_IMPORT_VALUE:
+                raise BadOption("the import's options are too long for a button")
+            return out
         case _:
             raise TypeError(f"not an option value: {v!r}")
     if len(out) > MAX_VALUE:
@@ -253,13 +297,39 @@ def _decode_command(word: str, arg: str) -> Command:
                    cadence=_cadence(cad) if dot else None)
 
 
+def _str_map(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadOption("the import's mappings are malformed")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _decode_import(value: str) -> ImportFile:
+    if len(value) > MAX_IMPORT_VALUE:
+        raise BadOption("that import button is not one I know")
+    try:
+        v = json.loads(value)
+    except ValueError:
+        raise BadOption("that import button is not one I know") from None
+    if not isinstance(v, dict):
+        raise BadOption("that import button is not one I know")
+    return ImportFile(str(v.get("a", "")), str(v.get("f", "")), str(v.get("k", "")),
+                      _str_map(v.get("m")), _str_map(v.get("s")), bool(v.get("r")),
+                      bool(v.get("n")))
+
+
 def decode(value: str) -> OptionValue:
     """The option a wire string stands for. Raises ``BadOption`` for anything the bot did
     not produce (its message says what is wrong, in plain words)."""
+    if isinstance(value, str) and value.startswith("{"):
+        return _decode_import(value)
     if not isinstance(value, str) or not value or len(value) > MAX_VALUE:
         raise BadOption("that is not a button value")
     if value == "settings":
         return OpenSettings()
+    if value == "open":
+        return OpenImport()
     tag, _, rest = value.partition(SEP)
     if tag in ("form", "submit", "remaway", "ovr"):
         sid = _number(rest, "the id")

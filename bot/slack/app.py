@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,23 +31,18 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
-from bot.engine import Actor, Choose, Text, parse_grade_args
-from bot.engine.inputs import pick_option, whole_number
+from bot.engine import Actor, Choose, FormRefused, Text, parse_grade_args
+from bot.engine import options as opts
+from bot.engine.inputs import click_key, message_key, whole_number
 from bot.engine.prompts import APOLOGY
-from bot.lookups import Denied
+from bot.lookups import Denied, grade_value
 from bot.observability import CURRENT_ACCESS
-from bot.services import Services, split_override
+from bot.services import InvalidInput, Person, Services, split_override
 from bot.slack import blocks as bk
 from bot.slack import forms
 from bot.slack import notify as reminder_notify
 from bot.slack.delivery import Delivery
 from bot.trust import Refused
-from storage import events as events_db
-from storage import people as people_db
-from storage import sessions as sessions_db
-from storage.engine import once_more_if_dropped, session_scope
-from storage.errors import InvalidInput
-from storage.models import Person, Role, Workspace
 
 log = logging.getLogger("gradebot.slack")
 SLACK_UNREACHABLE = ("Sorry — I could not reach Slack to post that (it did not answer for a "
@@ -291,20 +285,14 @@ class SlackBot:
         """Slack retries events it thinks failed (same event_id): handle each once."""
         if body.get("type") == "event_callback" and body.get("event_id"):
             scope = f"slack:{body.get('team_id', '')}"
-            fresh = await self.before_ack(self._record_event, scope, str(body["event_id"]))
+            fresh = await self.before_ack(self.sv.record_event, scope, str(body["event_id"]),
+                                          "event")
             if not fresh:
                 logger.info("duplicate event %s ignored", body["event_id"])
                 # a response without next(): Bolt sends it and runs no listener (returning
                 # None instead makes Bolt answer 404, and Slack retries again)
                 return BoltResponse(status=200, body="")
         return await next()
-
-    def _record_event(self, scope: str, event_id: str) -> bool:
-        def record() -> bool:
-            with session_scope(self.sv.db) as s:
-                return events_db.record_event(s, scope, event_id, "event")
-
-        return once_more_if_dropped(record)  # the unique key makes a redo safe
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled Slack error: %s", error, exc_info=error)
@@ -339,16 +327,9 @@ class SlackBot:
         if not user and not name:
             return
 
-        def save() -> Person | None:
-            with session_scope(self.sv.db) as s:
-                ws = s.get(Workspace, actor.workspace_id)
-                if ws is None:
-                    return None
-                return people_db.get_or_create_person(
-                    s, ws, person.external_id, name, email=(prof.get("email") or None),
-                    timezone=(user.get("tz") or "UTC") if user else None)
-
-        saved = await asyncio.to_thread(save)
+        saved = await asyncio.to_thread(
+            self.sv.learn_profile, actor, person, name, email=(prof.get("email") or None),
+            timezone=(user.get("tz") or "UTC") if user else None)
         if saved is not None:  # an imported person matched by email brings role and manager
             person.display_name, person.timezone = saved.display_name, saved.timezone
             person.role, person.manager_id = saved.role, saved.manager_id
@@ -411,14 +392,12 @@ class SlackBot:
                 await self.delivery.tell(client, who, said)
         elif name == "/customer":
             card = await asyncio.to_thread(self.sv.customer_card, person, text)
-            regrade = pick_option(card.customer_id, None) if hasattr(card, "customer_id") \
-                else None
-            t, b = bk.render_card(card, regrade,  # type: ignore[arg-type]
+            t, b = bk.render_card(card, card.regrade.value if card.regrade else None,
                                   self.sv.dimension_names)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/grades":
             view = await asyncio.to_thread(self.sv.book, person, text)
-            t, b = bk.render_book(view, grade_value=lambda e: pick_option(e.customer_id, None))
+            t, b = bk.render_book(view, grade_value=grade_value)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/portfolio" and text.lower() == "optimism":
             t, b = bk.render_text_view(await asyncio.to_thread(self.sv.optimism, person))
@@ -472,10 +451,10 @@ class SlackBot:
         thread_ts = (body.get("message") or {}).get("thread_ts") or msg_ts
         session_id = None
         if channel and thread_ts:
-            session_id = await asyncio.to_thread(self._session_by_thread, channel, thread_ts)
+            session_id = await asyncio.to_thread(self.sv.threads.by_thread, channel, thread_ts)
         # (the block id changes when a message is asked again in place: see blocks.py)
         block = action.get("block_id") or ""
-        key = "b:" + hashlib.sha1(f"{msg_ts}|{block}|{value}".encode()).hexdigest()[:40]
+        key = click_key("b", msg_ts, block, value)
         prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, Choose(value),
                                           session_id=session_id, input_key=key)
         # answer in place only where there is a place: an ephemeral message with a
@@ -501,14 +480,6 @@ class SlackBot:
             log.exception("out-of-office submit failed")
             await self.tell_failure(body, client, exc)
 
-    def _session_by_thread(self, channel: str, thread_ts: str) -> int | None:
-        def find() -> int | None:
-            with self.sv.session() as s:
-                gs = sessions_db.session_by_thread(s, channel, thread_ts)
-                return gs.id if gs else None
-
-        return once_more_if_dropped(find)  # a read: safe to redo
-
     # ------------------------------------------------------------------ DM messages
     async def on_message(self, event: dict[str, Any], client: AsyncWebClient,
                          body: dict[str, Any]) -> None:
@@ -522,9 +493,9 @@ class SlackBot:
         actor, person = await self.actor_for(body.get("team_id", ""), event["user"], "", client)
         text = event.get("text") or ""
         thread = event.get("thread_ts")
-        key = f"m:{event.get('client_msg_id') or event.get('ts')}"[:128]
+        key = message_key("m", event.get("client_msg_id") or event.get("ts"))
         if thread:
-            session_id = await asyncio.to_thread(self._session_by_thread, event["channel"],
+            session_id = await asyncio.to_thread(self.sv.threads.by_thread, event["channel"],
                                                  thread)
             if session_id is not None:
                 prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, Text(text),
@@ -549,27 +520,19 @@ class SlackBot:
                          client: AsyncWebClient) -> None:
         """Open at once: the trigger id expires 3 s after the click."""
         try:
-            session_id = whole_number(str(action.get("value", "")).removeprefix("form|")) or 0
+            value = opts.decode_or_none(str(action.get("value", "")))
             team = (body.get("team") or {}).get("id", "")
             actor, _ = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
-            view = await asyncio.to_thread(self._form_view, actor, session_id)
-            if view is None:
-                await self.tell_failure(body, client, InvalidInput(
-                    "That grading is finished or no longer yours; start a new one with /grade."))
+            form = await asyncio.to_thread(
+                self.sv.conversation.form, actor,
+                value.session_id if isinstance(value, opts.OpenForm) else None)
+            if isinstance(form, FormRefused):
+                await self.tell_failure(body, client, InvalidInput(form.message))
                 return
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
+            await client.views_open(trigger_id=body["trigger_id"], view=forms.form_view(form))
         except Exception as exc:
             log.exception("opening the form failed")
             await self.tell_failure(body, client, exc)
-
-    def _form_view(self, actor: Actor, session_id: int) -> dict[str, Any] | None:
-        with self.sv.session() as s:
-            gs = sessions_db.get_session(s, session_id)
-            if gs.person_id != actor.person_id or gs.status not in ("open", "review", "paused"):
-                return None
-            current = {k: a.value for k, a in sessions_db.current_answers(s, session_id).items()}
-            return forms.form_view(session_id, self.sv.conversation.customer_name(gs),
-                                   self.sv.conversation.questions(gs), current)
 
     async def on_form_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
                              client: AsyncWebClient) -> None:
@@ -579,7 +542,7 @@ class SlackBot:
         raw = forms.form_answers((view.get("state") or {}).get("values") or {})
         session_id = whole_number(str(view.get("private_metadata") or "")) or 0
         result = await self.before_ack(self.sv.conversation.submit_form, actor, session_id,
-                                       raw, input_key=f"v:{view.get('id', '')}")
+                                       raw, input_key=message_key("v", view.get("id", "")))
         if isinstance(result, dict):
             await ack(response_action="errors",
                       errors={k: bk.clip(v, 150) for k, v in result.items()})
@@ -645,26 +608,19 @@ class SlackBot:
     async def _open_settings(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         team = (body.get("team") or {}).get("id", "")
         _, person = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
-        if person.role != Role.ADMIN:
+        if not self.sv.is_admin(person):
             await self.tell_failure(body, client, InvalidInput(
                 "Only admins can change gradebot's settings."))
             return
-
-        def view() -> dict[str, Any]:
-            with self.sv.session() as s:
-                ws = self.sv.workspace(s, person.workspace_id)
-                st = ws.get_settings()
-                target = (st.target_balance or self.sv.worksheet.target_balance).model_dump()
-                letters = tuple(b.letter for b in self.sv.worksheet.grade_bands)
-                return forms.settings_view(st, target, letters)
-
-        await client.views_open(trigger_id=body["trigger_id"], view=await asyncio.to_thread(view))
+        st, target, letters = await asyncio.to_thread(self.sv.workspace_settings, person)
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=forms.settings_view(st, target, letters))
 
     async def on_settings_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
                                  client: AsyncWebClient) -> None:
         team = (body.get("team") or {}).get("id", "")
         _, person = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
-        if person.role != Role.ADMIN:
+        if not self.sv.is_admin(person):
             await ack(response_action="errors",
                       errors={"good_for_you": "Only admins can change settings."})
             return
@@ -673,17 +629,8 @@ class SlackBot:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-
-        def save() -> None:
-            with session_scope(self.sv.db) as s:
-                ws = self.sv.workspace(s, person.workspace_id)
-                stored = ws.get_settings().regrade_by_letter
-                changes["regrade_by_letter"] = {**{k: v.value for k, v in stored.items()},
-                                                **changes["regrade_by_letter"]}
-                people_db.update_workspace_settings(s, ws, **changes)
-
         try:
-            await asyncio.to_thread(save)
+            await asyncio.to_thread(self.sv.save_settings, person, changes)
         except InvalidInput as exc:
             await ack(response_action="errors", errors={"followup_days": bk.clip(str(exc), 150)})
             return

@@ -21,15 +21,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.engine import Actor, Kind, Option, Prompt
-from bot.engine.prompts import Progress
+from bot.engine import Actor, Kind, Option, Prompt, SessionKind
+from bot.engine import options as opts
 from bot.lookups import PortfolioView
-from bot.services import Services
+from bot.services import Person, Services
 from bot.slack import blocks as bk
-from storage import sessions as sessions_db
-from storage.engine import once_more_if_dropped, session_scope
-from storage.errors import Conflict
-from storage.models import GradingSession, Person
+from bot.threads import Thread
 
 log = logging.getLogger("gradebot.slack")
 Respond = Callable[..., Awaitable[Any]]
@@ -46,20 +43,8 @@ class Delivery:
         res = await client.conversations_open(users=user_id)
         channel = str(res["channel"]["id"])
         if person is not None:
-            await asyncio.to_thread(self._remember_dm, person, channel)
+            await asyncio.to_thread(self.sv.remember_dm, person, channel)
         return channel
-
-    def _remember_dm(self, person: Person, channel: str) -> None:
-        def store() -> None:
-            with session_scope(self.sv.db) as s:
-                p = s.get(Person, person.id)
-                if p is not None:
-                    p.dm_channel = channel
-                    s.add(p)
-                    s.commit()
-
-        once_more_if_dropped(store)  # setting the same value again: safe to redo
-        person.dm_channel = channel
 
     async def respond_url(self, url: str, text: str, blocks: list[dict[str, Any]],
                           replace: bool = True) -> None:
@@ -117,61 +102,28 @@ class Delivery:
                 await self._point_to_thread(client, respond, gs, thread_new)
 
     async def _thread_for(self, client: AsyncWebClient, person: Person, session_id: int,
-                          opening: Prompt | None = None) -> tuple[GradingSession, bool]:
-        gs = await asyncio.to_thread(self._load, session_id)
+                          opening: Prompt | None = None) -> tuple[Thread, bool]:
+        gs = await asyncio.to_thread(self.sv.threads.load, session_id)
         if gs.channel and gs.thread_ts:
             return gs, False
         channel = await self.dm_channel(client, person.external_id, person)
-        name = self.sv.conversation.customer_name(gs)
-        title = "Strategic review of your book" if gs.kind == "strategic" else \
-            f"Second opinion on {name} ({gs.cadence})" if gs.kind == "opinion" else \
-            f"Grading {name} ({gs.cadence})"
+        title = gs.title
         blocks = [bk.header(title)]
         if opening is not None:
             blocks.append(bk.section(opening.text))
         blocks.append(bk.context("Answer in this thread: tap a button, or reply in your own "
                                  "words. Say help for commands."))
-        if gs.kind != "strategic":
-            blocks += bk.buttons([Option(value=f"form|{gs.id}",
+        if SessionKind(gs.kind).worksheet:
+            blocks += bk.buttons([Option(value=opts.encode(opts.OpenForm(gs.session_id)),
                                          label="Fill in a form instead")], "form")
         res = await client.chat_postMessage(channel=channel, text=bk.escape(title),
                                             blocks=bk.to_dicts(blocks))
         ts = str(res["ts"])
-        gs = await asyncio.to_thread(self._update, session_id, {"channel": channel,
-                                                                 "thread_ts": ts}, {})
+        gs = await asyncio.to_thread(self.sv.threads.update, session_id, channel=channel,
+                                     thread_ts=ts)
         return gs, True
 
-    def _load(self, session_id: int) -> GradingSession:
-        def load() -> GradingSession:
-            with self.sv.session() as s:
-                return sessions_db.get_session(s, session_id)
-
-        return once_more_if_dropped(load)  # a read: safe to redo
-
-    def _update(self, session_id: int, fields: dict[str, Any],
-                refs: dict[str, str]) -> GradingSession:
-        """Store channel references; re-read and retry if the engine moved the session.
-
-        Tried once more on a dropped database connection: by now the engine has recorded
-        the rep's input and the prompts are posted, so failing here would apologise for
-        an answer that was saved — and a rep who types it again records it twice. Safe to
-        redo: each try re-reads the session and merges the refs."""
-        def store() -> GradingSession | None:
-            with session_scope(self.sv.db) as s:
-                gs = sessions_db.get_session(s, session_id)
-                try:
-                    return sessions_db.update_session(s, gs, **fields,
-                                                      refs={**gs.refs, **refs})
-                except Conflict:
-                    return None
-
-        for _ in range(5):
-            gs = once_more_if_dropped(store)
-            if gs is not None:
-                return gs
-        raise Conflict("could not store the Slack thread references")
-
-    async def _post_in_thread(self, client: AsyncWebClient, gs: GradingSession,
+    async def _post_in_thread(self, client: AsyncWebClient, gs: Thread,
                               prompts: list[Prompt]) -> None:
         refs: dict[str, str] = {}
         known = dict(gs.refs)
@@ -181,7 +133,7 @@ class Delivery:
                 # the question may have been posted a moment ago by another request (or
                 # replica) that has not stored its ts yet: look again before posting the
                 # echo as a message of its own
-                known.update(await self._fresh_refs(gs.id, f"q:{p.question_id}"))  # type: ignore[arg-type]
+                known.update(await self._fresh_refs(gs.session_id, f"q:{p.question_id}"))
             ref = known.get(f"q:{p.question_id}") if p.kind is Kind.ECHO else None
             if ref and await self._mark_answered(client, gs, ref, p):
                 if known.get("live") == f"q:{p.question_id}":
@@ -190,7 +142,7 @@ class Delivery:
             if p.closes_review and "review" not in known:
                 # the review card may have been posted a moment ago by another request (or
                 # replica) that has not stored its ts yet
-                known.update(await self._fresh_refs(gs.id, "review"))  # type: ignore[arg-type]
+                known.update(await self._fresh_refs(gs.session_id, "review"))
             if p.kind is Kind.SAVED and p.review is not None and "review" in known:
                 # the review card itself now says it is saved (no buttons); the result follows
                 t, b = bk.render_review(p)
@@ -225,7 +177,7 @@ class Delivery:
             elif p.kind is Kind.INFO:  # a notice, not part of answering the question
                 said_below = True
         if refs:
-            await asyncio.to_thread(self._update, gs.id, {}, refs)  # type: ignore[arg-type]
+            await asyncio.to_thread(self.sv.threads.update, gs.session_id, refs=refs)
 
     async def _fresh_refs(self, session_id: int, key: str, wait: float = 1.0
                           ) -> dict[str, str]:
@@ -233,42 +185,37 @@ class Delivery:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            refs = dict((await asyncio.to_thread(self._load, session_id)).refs)
+            refs = dict((await asyncio.to_thread(self.sv.threads.load, session_id)).refs)
             if key in refs or loop.time() >= deadline:
                 return refs
             await asyncio.sleep(0.1)
 
-    async def _mark_answered(self, client: AsyncWebClient, gs: GradingSession, ts: str,
+    async def _mark_answered(self, client: AsyncWebClient, gs: Thread, ts: str,
                              echo: Prompt) -> bool:
-        q = self.sv.worksheet.question_map.get(echo.question_id or "")
-        if q is None:
+        if not echo.answered or echo.question is None or echo.answer is None:
             return False
-        text = q.prompt.replace("{customer}", self.sv.conversation.customer_name(gs))
-        answer = echo.answer or echo.text
         change = echo.actions[0] if echo.actions else None
-        stub = Prompt(kind=Kind.QUESTION, text=text, progress=echo.progress)
+        stub = Prompt(kind=Kind.QUESTION, text=echo.question, progress=echo.progress)
         try:
-            await client.chat_update(channel=gs.channel, ts=ts, text=bk.escape(text),
-                                     blocks=bk.render_answered(stub, answer, change))
+            await client.chat_update(channel=gs.channel, ts=ts, text=bk.escape(echo.question),
+                                     blocks=bk.render_answered(stub, echo.answer, change))
             return True
         except SlackApiError as exc:
             log.warning("chat.update failed (%s); posting the echo instead",
                         exc.response.get("error"))
             return False
 
-    async def _unask(self, client: AsyncWebClient, gs: GradingSession, key: str,
+    async def _unask(self, client: AsyncWebClient, gs: Thread, key: str,
                      ts: str | None) -> None:
-        qs = self.sv.conversation.questions(gs)
-        q = next((x for x in qs if f"q:{x.id}" == key), None)
-        if q is None or ts is None:
+        asked = gs.question(key)
+        if asked is None or ts is None:
             return
-        text = q.prompt.replace("{customer}", self.sv.conversation.customer_name(gs))
-        stub = Prompt(kind=Kind.QUESTION, text=text,
-                      progress=Progress(index=qs.index(q) + 1, total=len(qs)))
+        text, progress = asked
+        stub = Prompt(kind=Kind.QUESTION, text=text, progress=progress)
         await self._replace(client, gs, ts, bk.escape(text),
                             bk.render_answered(stub, "Not answered yet", None, mark=""))
 
-    async def _replace(self, client: AsyncWebClient, gs: GradingSession, ts: str, text: str,
+    async def _replace(self, client: AsyncWebClient, gs: Thread, ts: str, text: str,
                        blocks: list[dict[str, Any]]) -> bool:
         """Update one of the thread's messages in place; False when Slack refused (the
         message was deleted, say), so the caller posts it anew."""
@@ -280,7 +227,7 @@ class Delivery:
                         exc.response.get("error"))
             return False
 
-    async def _retire(self, client: AsyncWebClient, gs: GradingSession, ts: str,
+    async def _retire(self, client: AsyncWebClient, gs: Thread, ts: str,
                       note: str) -> None:
         """Take the buttons off an old message so stale clicks cannot happen."""
         try:
@@ -290,8 +237,8 @@ class Delivery:
             log.warning("could not retire message %s: %s", ts, exc.response.get("error"))
 
     async def _point_to_thread(self, client: AsyncWebClient, respond: Respond,
-                               gs: GradingSession, new: bool) -> None:
-        name = self.sv.conversation.customer_name(gs)
+                               gs: Thread, new: bool) -> None:
+        name = gs.customer
         link = None
         try:
             res = await client.chat_getPermalink(channel=gs.channel, message_ts=gs.thread_ts)

@@ -4,7 +4,7 @@ People imported by email (``gradebot import people``, or owners of imported cust
 stand-ins until their Slack user id is known. With a bot token, ``resolve_pending`` asks
 Slack (``users.lookupByEmail``, which needs the ``users:read.email`` scope; the time zone
 from the user object, or ``users.info`` when it has none) and gives each found person their
-user id through ``storage.people.get_or_create_person`` — the same code that matches them on
+user id through ``bot.people.learn_profile`` — the same code that matches them on
 first contact, so either way there is one person, never two. It runs after an import and
 before each reminder sweep, so the first quarterly wave reaches a team imported on Monday.
 """
@@ -14,17 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
-from sqlmodel import col, select
 
-from storage import people as people_db
-from storage.engine import session_scope
-from storage.models import Person, Workspace
-from storage.types import utcnow
+from bot import people
 
 log = logging.getLogger("gradebot.slack")
 
@@ -56,22 +52,6 @@ async def team_of(client: AsyncWebClient) -> SlackTeam:
         raise DirectoryError(f"SLACK_BOT_TOKEN: Slack refused it ({exc.response.get('error')})"
                              ) from None
     return SlackTeam(str(res["team_id"]), str(res.get("team") or ""))
-
-
-def _pending(db: Engine, workspace_id: int) -> list[tuple[int, str]]:
-    with session_scope(db) as s:
-        rows = s.exec(select(Person.id, Person.email).where(
-            Person.workspace_id == workspace_id,
-            col(Person.external_id).startswith(people_db.PENDING_PREFIX))).all()
-        return [(pid, email) for pid, email in rows if email]
-
-
-def _claim(db: Engine, workspace_id: int, user_id: str, name: str, email: str,
-           tz: str | None) -> None:
-    with session_scope(db) as s:
-        ws = s.get(Workspace, workspace_id)
-        if ws is not None:
-            people_db.get_or_create_person(s, ws, user_id, name, email=email, timezone=tz)
 
 
 class Directory:
@@ -118,17 +98,18 @@ class Directory:
                 continue
             prof = user.get("profile") or {}
             name = prof.get("display_name") or user.get("real_name") or email.split("@")[0]
-            await asyncio.to_thread(_claim, self.db, workspace_id, str(user["id"]), name,
-                                    str(prof.get("email") or email), user.get("tz"))
+            await asyncio.to_thread(people.learn_profile, self.db, workspace_id,
+                                    str(user["id"]), name, email=str(prof.get("email") or email),
+                                    timezone=user.get("tz"))
             report.resolved.append(email)
         return report
 
     async def resolve_pending(self, workspace_id: int, *, now: datetime | None = None,
                               retry_unfound: bool = True) -> ResolveReport:
         """Match every stand-in person of the workspace that Slack knows by email."""
-        now = now or utcnow()
+        now = now or datetime.now(UTC)
         report = ResolveReport()
-        for _pid, email in await asyncio.to_thread(_pending, self.db, workspace_id):
+        for _pid, email in await asyncio.to_thread(people.pending_emails, self.db, workspace_id):
             key = (workspace_id, email.lower())
             asked = self.unfound.get(key)
             if retry_unfound and asked is not None and now - asked < RETRY_UNFOUND:
@@ -141,8 +122,8 @@ class Directory:
                 continue
             prof = user.get("profile") or {}
             name = prof.get("display_name") or user.get("real_name") or ""
-            await asyncio.to_thread(_claim, self.db, workspace_id, str(user["id"]), name,
-                                    email, user.get("tz"))
+            await asyncio.to_thread(people.learn_profile, self.db, workspace_id,
+                                    str(user["id"]), name, email=email, timezone=user.get("tz"))
             self.unfound.pop(key, None)
             report.resolved.append(email)
         if report.resolved:

@@ -19,12 +19,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.engine.conversation import shown
+from bot.engine.form import FormState
 from bot.engine.inputs import whole_number
+from bot.services import WorkspaceSettings, is_time_zone
 from bot.slack.blocks import clip, context, plain
 from scoring import AnswerType, Cadence, Question, TargetBalance
 from scoring.taps import tap_choices
-from storage.models import WorkspaceSettings
-from storage.people import is_time_zone
 
 FORM_CALLBACK = "grade_form"
 OVERRIDE_CALLBACK = "override_form"
@@ -71,16 +71,18 @@ def _element(q: Question, current: object) -> Any:
                                  initial_value=None if current is None else str(current))
 
 
-def form_view(session_id: int, customer: str, questions: tuple[Question, ...],
-              current: dict[str, object]) -> dict[str, Any]:
-    blocks: list[Block] = [context(f"Grading {customer}. Leave a question empty to skip it.")]
-    for q in questions:
-        label = clip(q.prompt.replace("{customer}", customer), 2000)
+def form_view(form: FormState) -> dict[str, Any]:
+    """The modal of ``form`` (the engine's state of it: questions, answers so far)."""
+    current = form.current
+    blocks: list[Block] = [context(f"Grading {form.customer}. Leave a question empty to skip "
+                                   "it.")]
+    for q in form.questions:
+        label = clip(form.asked(q), 2000)
         hint = (f"Now: {shown(q, current[q.id])}. " if q.id in current else "") + q.help
         blocks.append(InputBlock(block_id=q.id, label=plain(label, 2000),
                                  element=_element(q, current.get(q.id)), optional=True,
                                  hint=plain(hint, 2000) if hint else None))
-    view = View(type="modal", callback_id=FORM_CALLBACK, private_metadata=str(session_id),
+    view = View(type="modal", callback_id=FORM_CALLBACK, private_metadata=str(form.session_id),
                 title=plain("Grade a customer", 24), submit=plain("Save grade", 24),
                 close=plain("Cancel", 24), blocks=blocks[:100])
     return view.to_dict()

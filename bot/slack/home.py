@@ -7,33 +7,28 @@ from typing import Any
 from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.engine.inputs import pick_option
+from bot.engine import options as opts
 from bot.engine.prompts import Option
-from bot.lookups import book_view, portfolio_view
-from bot.services import Services
+from bot.lookups import BookView, PortfolioView, grade_option
+from bot.services import Person, Services
 from bot.slack import blocks as bk
 from scoring import Good
-from storage.models import Person, Role
 
 MAX_DUE = 20
 
 
 def home_view(sv: Services, person: Person) -> dict[str, Any]:
-    now = sv.clock()
-    with sv.session() as s:
-        book = book_view(s, person, "", now)
-        pv = portfolio_view(s, person, sv.worksheet, now)
+    book, pv = sv.home(person)
     blocks: list[Block] = [bk.header(f"gradebot — {person.display_name}")]
-    entries = getattr(book, "entries", [])
-    due = [e for e in entries if book.is_overdue(e)]  # type: ignore[union-attr]
+    entries = book.entries if isinstance(book, BookView) else []
+    due = [e for e in entries if isinstance(book, BookView) and book.is_overdue(e)]
     blocks.append(bk.header(f"Due for grading ({len(due)})"))
     if not due:
         blocks.append(bk.section("Nothing is due. Nice work."))
     for e in due[:MAX_DUE]:
         label = f"{e.name} — " + (f"{e.grade_text}, due" if e.grade_text else "never graded")
         blocks.append(SectionBlock(text=bk.plain(label), accessory=bk.button(
-            Option(value=pick_option(e.customer_id, None), label="Grade", style="primary"),
-            f"grade:{e.customer_id}")))
+            grade_option(e, "primary"), f"grade:{e.customer_id}")))
     if len(due) > MAX_DUE:
         blocks.append(bk.context(f"…and {len(due) - MAX_DUE} more: /grades overdue"))
     blocks.append(DividerBlock())
@@ -44,16 +39,18 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
         f"{e.grade_text} · {e.name} · {e.graded_on.isoformat()}" for e in recent)
         if recent else "No grades yet. Try /grade <customer>."))
     blocks.append(DividerBlock())
-    p = pv.portfolio
-    blocks.append(bk.header("Balance of the three goods"))
-    blocks.append(bk.section("\n".join(
-        f"{g.label}: {p.shares[g]:.0f}% (target {p.target.share(g):.0f}%)"
-        for g in (Good.US, Good.SKILLS, Good.OTHERS))))
-    for w in p.warnings[:5]:
-        blocks.append(bk.context(f"⚠️ {w.message}"))
-    if person.role == Role.ADMIN:
+    if isinstance(pv, PortfolioView):
+        p = pv.portfolio
+        blocks.append(bk.header("Balance of the three goods"))
+        blocks.append(bk.section("\n".join(
+            f"{g.label}: {p.shares[g]:.0f}% (target {p.target.share(g):.0f}%)"
+            for g in (Good.US, Good.SKILLS, Good.OTHERS))))
+        for w in p.warnings[:5]:
+            blocks.append(bk.context(f"⚠️ {w.message}"))
+    if sv.is_admin(person):
         blocks.append(DividerBlock())
-        blocks += bk.buttons([Option(value="settings", label="Settings (admins)")], "settings")
+        blocks += bk.buttons([Option(value=opts.encode(opts.OpenSettings()),
+                                     label="Settings (admins)")], "settings")
         from bot.slack.imports import home_button  # people and customers from a CSV
 
         blocks.append(home_button())

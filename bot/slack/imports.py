@@ -17,7 +17,6 @@ first (Bolt runs the first listener that matches).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import shlex
 from typing import Any
@@ -38,12 +37,9 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import imports
+from bot.engine import options as opts
+from bot.services import InvalidInput, Person, StorageError, Workspace
 from bot.slack import blocks as bk
-from storage import crm
-from storage import events as events_db
-from storage.engine import session_scope
-from storage.errors import InvalidInput, StorageError
-from storage.models import Person, Role, Workspace
 
 log = logging.getLogger("gradebot.slack")
 
@@ -78,29 +74,33 @@ def parse_options(text: str) -> tuple[imports.ImportKind | None, imports.ImportO
             (maps if lw == "--map" else statuses).append(value)
         elif lw in flags:
             flags[lw] = True
-    return kind, imports.ImportOptions(crm.parse_field_map(maps), crm.parse_status_map(statuses),
-                                       flags["--all-or-nothing"], flags["--reassign-owners"])
+    return kind, imports.ImportOptions.from_words(
+        maps, statuses, all_or_nothing=flags["--all-or-nothing"],
+        reassign_owners=flags["--reassign-owners"])
 
 
 def _value(action: str, file_id: str, kind: imports.ImportKind,
            options: imports.ImportOptions) -> str:
     """A button value carrying everything the click needs (Slack allows 2,000 characters)."""
-    return json.dumps({"a": action, "f": file_id, "k": kind.value, "m": options.columns,
-                       "s": options.statuses, "r": options.reassign_owners,
-                       "n": options.all_or_nothing}, separators=(",", ":"))
+    return opts.encode(opts.ImportFile(action, file_id, kind.value, options.columns,
+                                       options.statuses, options.reassign_owners,
+                                       options.all_or_nothing))
 
 
 def _read_value(raw: str) -> tuple[str, str, imports.ImportKind, imports.ImportOptions]:
-    v = json.loads(raw)
-    return (str(v["a"]), str(v["f"]), imports.ImportKind(v["k"]),
-            imports.ImportOptions(dict(v.get("m") or {}), dict(v.get("s") or {}),
-                                  bool(v.get("n")), bool(v.get("r"))))
+    """The click's file and options; InvalidInput (said to the admin) for anything else."""
+    v = opts.decode_or_none(raw)
+    if not isinstance(v, opts.ImportFile):
+        raise InvalidInput("That import button is not one I know: drop the file here again.")
+    return (v.verb, v.file_id, imports.ImportKind(v.kind),
+            imports.ImportOptions(v.columns, v.statuses, v.all_or_nothing, v.reassign_owners))
 
 
 def home_button() -> ActionsBlock:
     """App Home (admins): open the import modal."""
     return ActionsBlock(block_id="imp_home", elements=[ButtonElement(
-        text="Import people or customers (CSV)", action_id=f"{ACTION}:open", value="open")])
+        text="Import people or customers (CSV)", action_id=f"{ACTION}:open",
+        value=opts.encode(opts.OpenImport()))])
 
 
 def modal() -> dict[str, Any]:
@@ -227,7 +227,7 @@ class SlackImports:
                        body: dict[str, Any]) -> None:
         _, person = await self.bot.actor_for(body.get("team_id", ""), event["user"], "",
                                              client)
-        if person.role != Role.ADMIN:
+        if not self.sv.is_admin(person):
             await self._say(client, event, NOT_ADMIN)
             return
         files = [f for f in event.get("files") or [] if f.get("id")]
@@ -291,8 +291,7 @@ class SlackImports:
             bool(u.hostname) and u.hostname == api.hostname and u.scheme == api.scheme)
 
     def _workspace(self, person: Person) -> Workspace:
-        with self.sv.session() as s:
-            return self.sv.workspace(s, person.workspace_id)
+        return self.sv.workspace_of(person)
 
     # ------------------------------------------------------------------ the buttons
     async def on_click(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
@@ -307,7 +306,7 @@ class SlackImports:
             verb, file_id, kind, options = _read_value(str(action.get("value", "")))
             team = (body.get("team") or {}).get("id", "")
             _, person = await self.bot.actor_for(team, body["user"]["id"], "", client)
-            if person.role != Role.ADMIN:
+            if not self.sv.is_admin(person):
                 await self._say(client, where, NOT_ADMIN)
                 return
             msg_ts = str((body.get("container") or {}).get("message_ts") or "")
@@ -322,9 +321,8 @@ class SlackImports:
             await self._say(client, where, _failure(exc))
 
     def _claim(self, person: Person, file_id: str, msg_ts: str) -> bool:
-        with session_scope(self.sv.db) as s:
-            return events_db.record_event(s, f"import:{person.workspace_id}",
-                                          f"{file_id}:{msg_ts}", "import")
+        return self.sv.record_event(f"import:{person.workspace_id}", f"{file_id}:{msg_ts}",
+                                    "import")
 
     async def _import(self, client: AsyncWebClient, where: dict[str, Any], person: Person,
                       file_id: str, kind: imports.ImportKind,

@@ -30,7 +30,6 @@ what reminders need to reach them (``bot.teams.notify``). The workspace is the t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -60,21 +59,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.config import ConfigError, Settings
-from bot.engine import Actor, Choose, Kind, Prompt, Text, parse_grade_args
-from bot.engine.inputs import pick_option
+from bot.engine import Actor, Choose, FormRefused, Kind, Prompt, Text, parse_grade_args
+from bot.engine import options as opts
+from bot.engine.inputs import click_key, message_key
 from bot.engine.prompts import APOLOGY
-from bot.lookups import Denied, NotFoundCard
-from bot.services import Services, split_override
+from bot.lookups import Denied, NotFoundCard, grade_value
+from bot.services import InvalidInput, Person, Services, is_time_zone, split_override
 from bot.teams import cards as ui
 from bot.teams import live, refs
 from bot.teams.notify import NotReachable, TeamsNotifier
 from bot.teams.off import NO_AUTH_HELP
-from storage import events as events_db
-from storage import people as people_db
-from storage import sessions as sessions_db
-from storage.engine import once_more_if_dropped, session_scope
-from storage.errors import InvalidInput, NotFound
-from storage.models import ACTIVE_STATUSES, Person
 
 log = logging.getLogger("gradebot.teams")
 
@@ -132,7 +126,7 @@ def client_timezone(activity: Any) -> str | None:
     for e in getattr(activity, "entities", None) or []:
         kind = e.get("type") if isinstance(e, dict) else getattr(e, "type", None)
         tz = e.get("timezone") if isinstance(e, dict) else getattr(e, "timezone", None)
-        if kind == "clientInfo" and isinstance(tz, str) and people_db.is_time_zone(tz):
+        if kind == "clientInfo" and isinstance(tz, str) and is_time_zone(tz):
             return tz
     return None
 
@@ -311,11 +305,7 @@ class TeamsBot:
         """False for an activity id seen before (a redelivery)."""
         if not activity_id:
             return True
-        def record() -> bool:
-            with session_scope(self.sv.db) as s:
-                return events_db.record_event(s, f"teams:{tenant}", activity_id, "activity")
-
-        return once_more_if_dropped(record)  # the unique key makes a redo safe
+        return self.sv.record_event(f"teams:{tenant}", activity_id, "activity")
 
     # ------------------------------------------------------------------ messages
     async def on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
@@ -345,7 +335,7 @@ class TeamsBot:
 
     async def _message(self, ctx: ActivityContext[Any], who: Who, text: str) -> None:
         conv = self.sv.conversation
-        key = f"t:{ctx.activity.id}"[:128]
+        key = message_key("t", ctx.activity.id)
         cmd = parse_command(text)
         active = await asyncio.to_thread(self._has_active, who.actor)
         if cmd is not None:
@@ -368,15 +358,13 @@ class TeamsBot:
             if word == "customer" and rest:
                 found = await asyncio.to_thread(self.sv.customer_card, who.person, rest)
                 if not (active and isinstance(found, NotFoundCard)):  # else: an answer
-                    regrade = pick_option(found.customer_id, None) \
-                        if hasattr(found, "customer_id") else None
                     await ctx.send(ui.customer_card(
-                        found, regrade, self.sv.dimension_names))
+                        found, found.regrade.value if found.regrade else None,
+                        self.sv.dimension_names))
                     return
             elif word == "grades":
                 view = await asyncio.to_thread(self.sv.book, who.person, rest)
-                await ctx.send(ui.book_card(view, grade_value=lambda e: pick_option(
-                    e.customer_id, None)))
+                await ctx.send(ui.book_card(view, grade_value=grade_value))
                 return
             elif word == "portfolio" and rest.lower() == "optimism":
                 view = await asyncio.to_thread(self.sv.optimism, who.person)
@@ -401,8 +389,7 @@ class TeamsBot:
         await self.deliver(ctx, prompts, who)
 
     def _has_active(self, actor: Actor) -> bool:
-        with self.sv.session() as s:
-            return bool(sessions_db.active_sessions_of(s, actor.person_id))
+        return bool(self.sv.threads.active_of(actor.person_id))
 
     async def deliver(self, ctx: ActivityContext[Any], prompts: list[Prompt],
                       who: Who | None = None) -> None:
@@ -505,18 +492,17 @@ class TeamsBot:
             return AdaptiveCardActionMessageResponse(value=PERSONAL_ONLY)
         session_id = _int(data.get("session"))
         label = ui.clip(str(data.get("label", "")), ui.TITLE_MAX)
-        if value.startswith("form|"):
-            return await self._open_form(who, _int(value.removeprefix("form|")))
-        if value.startswith("submit|"):
-            return await self._submit_form(who, _int(value.removeprefix("submit|")), data,
-                                           ctx.activity.id)
-        if value.startswith("rem|"):
-            return await self._reminder_action(ctx, who, value)
-        if value.startswith("remaway|"):
-            return await self._away(who, _int(value.removeprefix("remaway|")), data)
+        chosen = opts.decode_or_none(value)
+        if isinstance(chosen, opts.OpenForm):
+            return await self._open_form(who, chosen.session_id)
+        if isinstance(chosen, opts.SubmitForm):
+            return await self._submit_form(who, chosen.session_id, data, ctx.activity.id)
+        if isinstance(chosen, opts.Snooze | opts.Away):
+            return await self._reminder_action(ctx, who, chosen)
+        if isinstance(chosen, opts.AwaySave):
+            return await self._away(who, chosen.delivery_id, data)
         conv = self.sv.conversation
-        key = "x:" + hashlib.sha1(f"{ctx.activity.reply_to_id}|{value}".encode()
-                                  ).hexdigest()[:40]
+        key = click_key("x", ctx.activity.reply_to_id, value)
         prompts = await asyncio.to_thread(conv.handle, who.actor, Choose(value),
                                           session_id=session_id, input_key=key)
         if data.get("k") == "l":  # a look-up or reminder card: it stays as it is
@@ -526,7 +512,7 @@ class TeamsBot:
         sid = session_id or live.session_of(prompts)
         cur = await asyncio.to_thread(live.load, self.sv.db, sid) if sid else None
         is_live = cur is not None and cur.get("id") == clicked
-        if value == "c|why|" and prompts:  # the card stays as it was, with the reason
+        if chosen == opts.Command("why") and prompts:  # the card stays, with the reason
             if is_live and cur is not None:
                 card = ui.with_note(cur["card"], prompts)
             else:
@@ -549,11 +535,9 @@ class TeamsBot:
         if not prompts:
             return ui.note_card("Already done."), []
         first = prompts[0]
-        q = self.sv.worksheet.question_map.get(first.question_id or "")
-        if first.kind is Kind.ECHO and q is not None:
-            question = q.prompt.replace("{customer}", first.customer or "")
+        if first.answered and first.question is not None and first.answer is not None:
             change = first.actions[0] if first.actions else None
-            return ui.answered_card(question, first.answer or first.text, change,
+            return ui.answered_card(first.question, first.answer, change,
                                     first.session_id, first.progress), prompts[1:]
         if first.kind is Kind.SAVED and first.review is not None:
             # the review card itself says it is saved; the result follows as a message
@@ -566,29 +550,10 @@ class TeamsBot:
 
     # ------------------------------------------------------------------ the form
     async def _open_form(self, who: Who, session_id: int | None) -> Any:
-        form = await asyncio.to_thread(self._form, who.actor, session_id)
-        if form is None:
-            return AdaptiveCardActionMessageResponse(
-                value="That grading is finished or no longer yours; start a new one with "
-                      "grade <customer>.")
-        return AdaptiveCardActionCardResponse(value=form)
-
-    def _form(self, actor: Actor, session_id: int | None, errors: dict[str, str] | None = None,
-              raw: dict[str, str] | None = None) -> AdaptiveCard | None:
-        if session_id is None:
-            return None
-        with self.sv.session() as s:
-            try:
-                gs = sessions_db.get_session(s, session_id)
-            except NotFound:
-                return None
-            if gs.person_id != actor.person_id or gs.kind != "grade" or \
-                    gs.status not in ACTIVE_STATUSES:
-                return None
-            current = {k: a.value for k, a in sessions_db.current_answers(s, session_id).items()}
-            conv = self.sv.conversation
-            return ui.form_card(session_id, conv.customer_name(gs), conv.questions(gs), current,
-                                errors, raw)
+        form = await asyncio.to_thread(self.sv.conversation.form, who.actor, session_id)
+        if isinstance(form, FormRefused):
+            return AdaptiveCardActionMessageResponse(value=form.message)
+        return AdaptiveCardActionCardResponse(value=ui.form_card(form))
 
     async def _submit_form(self, who: Who, session_id: int | None, data: dict[str, Any],
                            activity_id: str | None) -> Any:
@@ -596,24 +561,24 @@ class TeamsBot:
             return AdaptiveCardActionMessageResponse(value="That form is not one I know.")
         raw = ui.form_answers(data)
         result = await asyncio.to_thread(self.sv.conversation.submit_form, who.actor,
-                                         session_id, raw, input_key=f"f:{activity_id}"[:128])
+                                         session_id, raw, input_key=message_key("f", activity_id))
         if isinstance(result, dict):
-            form = await asyncio.to_thread(self._form, who.actor, session_id, result, raw)
-            if form is None:
+            form = await asyncio.to_thread(self.sv.conversation.form, who.actor, session_id)
+            if isinstance(form, FormRefused):
                 return AdaptiveCardActionMessageResponse(value="That grading is finished.")
-            return AdaptiveCardActionCardResponse(value=form)
+            return AdaptiveCardActionCardResponse(value=ui.form_card(form, result, raw))
         if not result:
             return AdaptiveCardActionCardResponse(value=ui.note_card("Already saved."))
         return AdaptiveCardActionCardResponse(value=ui.render_prompts(result))
 
     # ------------------------------------------------------------------ reminder buttons
-    async def _reminder_action(self, ctx: ActivityContext[Any], who: Who, value: str) -> Any:
+    async def _reminder_action(self, ctx: ActivityContext[Any], who: Who,
+                               act: opts.Snooze | opts.Away) -> Any:
         from bot.reminders import actions
 
         try:
-            act = actions.parse(value)
             now = self.sv.clock()
-            if act.kind == "away":
+            if isinstance(act, opts.Away):
                 await asyncio.to_thread(actions.check_own, self.sv.db, who.person.id,
                                         act.delivery_id)
                 initial = await asyncio.to_thread(actions.away_default, self.sv.db,

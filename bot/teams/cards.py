@@ -36,7 +36,8 @@ from microsoft_teams.cards import (
     TextInput,
 )
 
-from bot.engine import Kind, Option, Prompt
+from bot.engine import FormState, Kind, Option, Prompt
+from bot.engine import options as opts
 from bot.engine.prompts import Progress, plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.notify import DigestMessage, DueItem, ReminderMessage
@@ -145,7 +146,7 @@ def chosen_value(data: Mapping[str, Any]) -> str:
 
 
 def form_option(session_id: int) -> Option:
-    return Option(value=f"form|{session_id}", label="Fill in a form instead")
+    return Option(value=opts.encode(opts.OpenForm(session_id)), label="Fill in a form instead")
 
 
 # ---------------------------------------------------------------------- prompts
@@ -284,26 +285,26 @@ def _same(a: str, b: str) -> bool:
         return False
 
 
-def form_card(session_id: int, customer: str, questions: Sequence[Question],
-              current: Mapping[str, object], errors: Mapping[str, str] | None = None,
+def form_card(form: FormState, errors: Mapping[str, str] | None = None,
               raw: Mapping[str, str] | None = None) -> AdaptiveCard:
     """Every question of the sheet on one card; one submit. ``errors`` ({question id:
     reason}) show under their fields, with what the rep typed kept in place."""
     errors = errors or {}
-    body: list[Any] = [heading(f"Grading {customer}"),
+    session_id, current = form.session_id, form.current
+    body: list[Any] = [heading(f"Grading {form.customer}"),
                        subtle("Leave a question empty to skip it.")]
     if errors:
         body.append(text("Some answers need a fix — see below.", color="Attention"))
-    for n, q in enumerate(questions, 1):
-        body.append(text(f"{n}. " + q.prompt.replace("{customer}", customer), weight="Bolder",
-                         spacing="Medium"))
+    for n, q in enumerate(form.questions, 1):
+        body.append(text(f"{n}. " + form.asked(q), weight="Bolder", spacing="Medium"))
         if q.help:
             body.append(subtle(q.help))
         body.append(_input(q, current.get(q.id), (raw or {}).get(q.id)))
         if q.id in errors:
             body.append(text(f"⚠️ {errors[q.id]}", color="Attention", size="Small"))
     submit = ExecuteAction(title="Save grade", verb=VERB, style="positive",
-                           data={"value": f"submit|{session_id}", "session": session_id,
+                           data={"value": opts.encode(opts.SubmitForm(session_id)),
+                                 "session": session_id,
                                  "label": "Save grade", "k": "p"})
     return card(body, [submit])
 
@@ -447,7 +448,7 @@ def reminder_cards(msg: ReminderMessage, *, followup: bool = False) -> list[Adap
             body.append(subtle(f"Due customers {start + 1}–{start + len(chunk)} of "
                                f"{len(msg.items)}"))
         for it in chunk:
-            body.append(_row(item_line(it), Option(value=f"pick||{it.customer_id}",
+            body.append(_row(item_line(it), Option(value=opts.pick(it.customer_id),
                                                    label="Grade", style="primary")))
         if i == len(starts) - 1 and msg.controls:
             body += button_sets(msg.controls, kind="l")
@@ -470,5 +471,6 @@ def away_card(delivery_id: int, initial: str, error: str = "") -> AdaptiveCard:
     if error:
         body.append(text(f"⚠️ {error}", color="Attention", size="Small"))
     save = ExecuteAction(title="Save", verb=VERB, style="positive",
-                         data={"value": f"remaway|{delivery_id}", "label": "Save", "k": "p"})
+                         data={"value": opts.encode(opts.AwaySave(delivery_id)), "label": "Save",
+                               "k": "p"})
     return card(body, [save])

@@ -20,13 +20,18 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.engine import Prompt
-from storage import sessions as sessions_db
-from storage.engine import session_scope
-from storage.errors import Conflict, NotFound
+from bot.engine import options as opts
+from bot.services import Conflict, NotFound
+from bot.threads import Threads
 
 log = logging.getLogger("gradebot.teams")
 KEY = "teams:live"
-KEEP = "c|change|"  # buttons a retired card keeps
+
+
+def _kept(value: object) -> bool:
+    """The buttons a retired card keeps: Change (changing an answer is always fair)."""
+    chosen = opts.decode_or_none(str(value))
+    return isinstance(chosen, opts.Command) and chosen.word == "change"
 
 
 def session_of(prompts: list[Prompt]) -> int | None:
@@ -43,7 +48,7 @@ def retired(card: dict[str, Any]) -> dict[str, Any]:
         if node.get("type") == "Input.ChoiceSet" and str(node.get("id", "")).startswith("menu_"):
             return False
         if node.get("type") == "Action.Execute":
-            return str((node.get("data") or {}).get("value", "")).startswith(KEEP)
+            return _kept((node.get("data") or {}).get("value", ""))
         return True
 
     def prune(node: Any) -> Any:
@@ -73,29 +78,20 @@ def retired(card: dict[str, Any]) -> dict[str, Any]:
 
 def load(db: Engine, session_id: int) -> dict[str, Any] | None:
     """{"id": activity id, "card": card JSON} of the session's live card, if any."""
-    with session_scope(db) as s:
-        try:
-            gs = sessions_db.get_session(s, session_id)
-        except NotFound:
-            return None
-        live = (gs.refs or {}).get(KEY)
-        return dict(live) if isinstance(live, dict) and live.get("id") else None
+    thread = Threads(db).find(session_id)
+    live = thread.refs.get(KEY) if thread is not None else None
+    return dict(live) if isinstance(live, dict) and live.get("id") else None
 
 
 def store(db: Engine, session_id: int, live: dict[str, Any] | None) -> None:
     """Remember the live card (None: no card of this grading can be tapped any more)."""
-    for _ in range(5):
-        with session_scope(db) as s:
-            try:
-                gs = sessions_db.get_session(s, session_id)
-            except NotFound:
-                return
-            refs = {k: v for k, v in (gs.refs or {}).items() if k != KEY}
-            if live is not None:
-                refs[KEY] = live
-            try:
-                sessions_db.update_session(s, gs, refs=refs)
-                return
-            except Conflict:
-                continue
-    log.warning("Teams: could not store the live card of session %s", session_id)
+    threads = Threads(db)
+    try:
+        if live is None:
+            threads.update(session_id, drop=(KEY,))
+        else:
+            threads.update(session_id, refs={KEY: live})
+    except NotFound:
+        return
+    except Conflict:
+        log.warning("Teams: could not store the live card of session %s", session_id)

@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import select
 
-from storage.engine import session_scope
-from storage.models import Person, Platform, Workspace
+from bot import people
 
 
 def conversation_ref(*, conversation_id: str, service_url: str, bot_id: str,
@@ -26,14 +24,7 @@ def conversation_ref(*, conversation_id: str, service_url: str, bot_id: str,
 
 def remember(db: Engine, person_id: int, ref: dict[str, str]) -> bool:
     """Store ``ref`` on the person when it changed; True when it was written."""
-    with session_scope(db) as s:
-        p = s.get(Person, person_id)
-        if p is None or (p.conversation_ref or {}) == ref:
-            return False
-        p.conversation_ref = dict(ref)
-        s.add(p)
-        s.commit()
-        return True
+    return people.remember_conversation_ref(db, person_id, ref)
 
 
 def usable(ref: dict[str, Any] | None) -> bool:
@@ -42,11 +33,5 @@ def usable(ref: dict[str, Any] | None) -> bool:
 
 def latest_service_url(db: Engine) -> str | None:
     """A service URL Teams used recently (for posts that name a channel but no person)."""
-    with session_scope(db) as s:
-        rows = s.exec(select(Person).join(Workspace, Workspace.id == Person.workspace_id)
-                      .where(Workspace.platform == Platform.TEAMS)
-                      .order_by(Person.id.desc())).all()  # type: ignore[union-attr]
-        for p in rows:
-            if usable(p.conversation_ref):
-                return str(p.conversation_ref["service_url"])  # type: ignore[index]
-    return None
+    ref = people.latest_conversation_ref(db)
+    return str(ref["service_url"]) if ref is not None and usable(ref) else None
