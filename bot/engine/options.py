@@ -22,7 +22,8 @@ The wire strings are short (Slack allows 150 characters in a select option) and 
 ``d|<customer>|<decision>``    Decide: a strategic-review decision for a customer
 ``form|<session>``             OpenForm: the whole sheet as a form (Slack modal, Teams card)
 ``submit|<session>``           SubmitForm: the Teams form card's submit button
-``ovr|<customer>``             OpenOverride: the override form (a Slack modal) for a customer
+``ovr|<customer>``             OpenOverride: the override form (a Slack modal, a Teams card)
+``ovrsave|<customer>``         SaveOverride: the Teams override card's submit button
 ``rem|snooze|<delivery>|<n>``  Snooze: no follow-up of this reminder for n days
 ``rem|away|<delivery>``        Away: ask for the out-of-office date
 ``remaway|<delivery>``         AwaySave: the Teams out-of-office card's save button
@@ -168,6 +169,11 @@ class OpenOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class SaveOverride:
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Snooze:
     delivery_id: int
     days: int
@@ -220,7 +226,7 @@ class ImportFile:
 
 
 OptionValue = (Answer | Confirm | Command | Pick | Create | Decide | OpenForm | SubmitForm
-               | OpenOverride | Snooze | Away | AwaySave | OpenSettings | OpenImport
+               | OpenOverride | SaveOverride | Snooze | Away | AwaySave | OpenSettings | OpenImport
                | ImportFile)
 EngineValue = Answer | Confirm | Command | Pick | Create | Decide
 """The values ``Conversation.handle`` takes as ``Choose``; the others are the channels' own
@@ -263,6 +269,8 @@ def encode(v: OptionValue) -> str:
             out = f"submit|{sid}"
         case OpenOverride(cid):
             out = f"ovr|{cid}"
+        case SaveOverride(cid):
+            out = f"ovrsave|{cid}"
         case Snooze(did, days):
             out = f"rem|snooze|{did}|{days}"
         case Away(did):
@@ -331,10 +339,10 @@ def decode(value: str) -> OptionValue:
     if value == "open":
         return OpenImport()
     tag, _, rest = value.partition(SEP)
-    if tag in ("form", "submit", "remaway", "ovr"):
-        sid = _number(rest, "the id")
-        return OpenForm(sid) if tag == "form" else SubmitForm(sid) if tag == "submit" \
-            else OpenOverride(sid) if tag == "ovr" else AwaySave(sid)
+    by_id = {"form": OpenForm, "submit": SubmitForm, "remaway": AwaySave, "ovr": OpenOverride,
+             "ovrsave": SaveOverride}
+    if tag in by_id:
+        return by_id[tag](_number(rest, "the id"))
     if tag == "rem":
         parts = rest.split(SEP)
         if len(parts) == 3 and parts[0] == "snooze":

@@ -69,6 +69,7 @@ from bot.teams import cards as ui
 from bot.teams import live, refs
 from bot.teams.notify import NotReachable, TeamsNotifier
 from bot.teams.off import NO_AUTH_HELP
+from bot.trust import Refused
 
 log = logging.getLogger("gradebot.teams")
 
@@ -501,6 +502,8 @@ class TeamsBot:
             return await self._reminder_action(ctx, who, chosen)
         if isinstance(chosen, opts.AwaySave):
             return await self._away(who, chosen.delivery_id, data)
+        if isinstance(chosen, opts.OpenOverride | opts.SaveOverride):
+            return await self._override(ctx, who, chosen, data)
         conv = self.sv.conversation
         key = click_key("x", ctx.activity.reply_to_id, value)
         prompts = await asyncio.to_thread(conv.handle, who.actor, Choose(value),
@@ -570,6 +573,26 @@ class TeamsBot:
         if not result:
             return AdaptiveCardActionCardResponse(value=ui.note_card("Already saved."))
         return AdaptiveCardActionCardResponse(value=ui.render_prompts(result))
+
+    async def _override(self, ctx: ActivityContext[Any], who: Who,
+                        chosen: opts.OpenOverride | opts.SaveOverride, data: dict[str, Any]
+                        ) -> Any:
+        """The override card: opened from the customer card, submitted with its inputs
+        (checked through the same rules as the command); the owner is told."""
+        cid = chosen.customer_id
+        form = await asyncio.to_thread(self.sv.override_form, who.person, cid)
+        if isinstance(form, Refused):
+            return AdaptiveCardActionMessageResponse(value=form.message)
+        if isinstance(chosen, opts.OpenOverride):
+            return AdaptiveCardActionCardResponse(value=ui.override_card(cid, form))
+        raw = ui.override_answers(data)
+        result = await asyncio.to_thread(self.sv.submit_override, who.person, cid, raw)
+        if isinstance(result.view, Refused):
+            return AdaptiveCardActionCardResponse(
+                value=ui.override_card(cid, form, result.view.message, raw))
+        for person, said in result.notices:
+            await self._proactive(ctx, person, ui.card([ui.text(said)]))
+        return AdaptiveCardActionCardResponse(value=ui.text_view_card(result.view))
 
     # ------------------------------------------------------------------ reminder buttons
     async def _reminder_action(self, ctx: ActivityContext[Any], who: Who,

@@ -258,25 +258,43 @@ def test_override_through_the_modal(make_env) -> None:
 
     def submit(values: dict[str, dict], user: str = "U3") -> dict:
         state = {"values": {k: {"answer": v} for k, v in values.items()}}
-        payload = {"type": "view_submission", "team": {"id": "T1", "domain": "test"},
-                   "user": {"id": user, "name": user.lower(), "team_id": "T1"},
-                   "api_app_id": "A1", "trigger_id": "trig.view.V1", "response_urls": [],
-                   "view": {**modal, "id": "V1", "team_id": "T1", "app_id": "A1",
-                            "state": state, "hash": "h1"}}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T1", "domain": "test"},
+            "user": {"id": user, "name": user.lower(), "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "trig.view.V1",
+            "response_urls": [],
+            "view": {
+                **modal,
+                "id": "V1",
+                "team_id": "T1",
+                "app_id": "A1",
+                "state": state,
+                "hash": "h1",
+            },
+        }
         r = env.sender.interact(payload)
         assert r.status_code == 200, r.text
         return r.json() if r.content else {}
 
     until = (utcnow() + timedelta(days=60)).date().isoformat()
     keep = {"selected_option": {"value": "keep"}}
-    fields = {"letter": {"selected_option": {"value": "B"}}, "recommendation": keep,
-              "until": {"selected_date": until}, "reason": {"value": "  "}}
-    assert submit(fields) == {"response_action": "errors",
-                              "errors": {"reason": "A reason is required."}}
+    fields = {
+        "letter": {"selected_option": {"value": "B"}},
+        "recommendation": keep,
+        "until": {"selected_date": until},
+        "reason": {"value": "  "},
+    }
+    assert submit(fields) == {
+        "response_action": "errors",
+        "errors": {"reason": "A reason is required."},
+    }
     fields["reason"] = {"value": "Board seat, strategic"}
     assert submit(fields) == {}
-    done = wait_until(lambda: [c for c in mia.posts() if "override set" in shown(c)],
-                      what="the setter told")
+    done = wait_until(
+        lambda: [c for c in mia.posts() if "override set" in shown(c)], what="the setter told"
+    )
     assert "Overridden: letter B — by Mia until " + until in shown(done[0])
     assert "Model's grade: A, invest more" in shown(done[0])
     assert wait_until(lambda: [c for c in uma.posts() if "Mia overrode Acme" in shown(c)])

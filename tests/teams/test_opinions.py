@@ -16,7 +16,16 @@ from bot.teams.notify import TeamsNotifier
 from storage import people as people_db
 from storage.models import Grade, Person, Role, Workspace
 from storage.types import utcnow
-from tests.teams.conftest import USER, Env, Rep, activity, shown, values
+from tests.teams.conftest import (
+    USER,
+    Env,
+    Rep,
+    actions,
+    activity,
+    response_card,
+    shown,
+    values,
+)
 from tests.teams.test_lookups_and_reminders import STRONG, seed
 
 DANA = "0d1e2f3a-4b5c-4d6e-8f70-81a2b3c4d5e6"
@@ -133,3 +142,25 @@ def test_override_beside_the_model_warned_and_expired(env: Env) -> None:
     assert "Strategic logo for the 2027 launch" in history
     assert "(expired)" in history
     assert "The override on Acme ended on" in _cards(rita)
+
+
+def test_override_through_the_card_form(env: Env) -> None:
+    rita, _dana, mia = _team(env)
+    assert "Override…" not in str(rita.ask("customer Acme"))  # the owner has no button
+    card = mia.ask("customer Acme")
+    (value,) = values(card, "ovr|")
+    opened = response_card(mia.click(mia.sent()[-1], value))
+    assert "Override the grade of Acme" in shown(opened)
+    (save,) = [a for a in actions(opened) if a["data"]["value"].startswith("ovrsave|")]
+    until = (utcnow() + timedelta(days=45)).date().isoformat()
+    inputs = {"ovr_letter": "", "ovr_recommendation": "exit", "ovr_until": until, "ovr_reason": ""}
+    again = response_card(mia.invoke({**save["data"], **inputs}))
+    assert "⚠️ A reason is required." in shown(again)
+    done = response_card(
+        mia.invoke({**save["data"], **inputs, "ovr_reason": "Fraud investigation"})
+    )
+    assert f"Overridden: recommendation exit — by Mia until {until}" in shown(done)
+    assert "Mia overrode Acme's grade." in _cards(rita)
+    assert "Overridden: recommendation exit" in shown(rita.ask("customer Acme"))
+    forged = rita.invoke({**save["data"], **inputs, "ovr_reason": "mine"})
+    assert "never overrule their own customers" in str(forged)
