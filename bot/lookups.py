@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.engine.inputs import user_key
 from bot.engine.options import pick
 from bot.engine.prompts import Option
 from bot.trust import BLIND_NOTE, book_overrides, card_trust
@@ -234,7 +235,7 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView |
     who = [w for w in words if w.lower() != "overdue"]
     target = viewer
     if who:
-        found = people_db.find_person(s, viewer.workspace_id, _user_key(who[0]))
+        found = people_db.find_person(s, viewer.workspace_id, user_key(who[0]))
         if found is None:
             return Denied(f"I don't know {who[0]} here.")
         if not can_see_person(viewer, found):
@@ -244,6 +245,8 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView |
     tz = zone_of(s, viewer)
     today = now.astimezone(tz).date()
     entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None, tz)  # type: ignore[arg-type]
+    blind = opinions_db.blind_customers(s, viewer.id)  # type: ignore[arg-type]
+    entries = [e for e in entries if e.customer_id not in blind]  # grading them blind
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
     overrides = book_overrides(s, entries, now)
     view = BookView(target.display_name, entries, today, only_overdue, overrides)
@@ -280,9 +283,3 @@ def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: dateti
     return PortfolioView(owner, build_portfolio(entries, target, today))
 
 
-def _user_key(token: str) -> str:
-    """``<@U123|name>`` (a Slack mention) → ``U123``; ``@bob`` → ``bob``."""
-    t = token.strip()
-    if t.startswith("<@") and t.endswith(">"):
-        return t[2:-1].split("|", 1)[0]
-    return t.lstrip("@")

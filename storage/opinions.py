@@ -200,6 +200,13 @@ def is_blind_to(session: Session, person_id: int, customer_id: int) -> bool:
     )
 
 
+def blind_customers(session: Session, person_id: int) -> set[int]:
+    """The customers ``person_id`` grades blind now (asked, not given yet)."""
+    return set(session.exec(select(SecondOpinion.customer_id).where(
+        SecondOpinion.assignee_id == person_id,
+        SecondOpinion.status == OpinionStatus.OPEN)).all())
+
+
 def opinion_grade_of(row: Grade, req: SecondOpinion, record_grade_id: int | None) -> OpinionGrade:
     """The opinion's grade from the grade row ``grade_row`` computed (never added)."""
     return OpinionGrade(

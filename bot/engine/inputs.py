@@ -80,6 +80,15 @@ def _second_opinion(words: list[str]) -> Start | None:
     return None
 
 
+def user_key(token: str) -> str:
+    """``<@U123|name>`` (a Slack mention) → ``U123``; ``@bob`` → ``bob`` (a Teams mention
+    arrives already turned into the user's id by the channel)."""
+    t = token.strip()
+    if t.startswith("<@") and t.endswith(">"):
+        return t[2:-1].split("|", 1)[0]
+    return t.lstrip("@")
+
+
 def command_of(text: str) -> tuple[str, int | None] | None:
     """A command word typed as text: ("change", 3), ("skip", None) … or None."""
     t = text.strip().lower().strip(".!")

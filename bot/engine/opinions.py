@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.engine.inputs import user_key
 from bot.engine.kinds import SessionKind
 from bot.engine.prompts import Kind, Prompt, Reply, Review
 from bot.engine.replies import error, info
@@ -28,7 +29,7 @@ from storage import opinions as opinions_db
 from storage import people as people_db
 from storage import sessions as sessions_db
 from storage.errors import InvalidInput
-from storage.models import Customer, Grade, GradingSession, Person
+from storage.models import Customer, Grade, GradingSession, Person, SessionStatus
 from storage.names import clean_name
 from storage.visibility import can_ask_opinion, can_give_opinion
 
@@ -40,15 +41,6 @@ assert SessionKind.OPINION == opinions_db.OPINION_KIND  # one word, in storage a
 BLIND = (
     "You grade it blind: the grade of record and any other opinion show only after you save yours."
 )
-
-
-def user_key(token: str) -> str:
-    """``<@U123|name>`` (a Slack mention) → ``U123``; ``@bob`` → ``bob``; a Teams mention
-    arrives already turned into the user's id by the channel."""
-    t = token.strip()
-    if t.startswith("<@") and t.endswith(">"):
-        return t[2:-1].split("|", 1)[0]
-    return t.lstrip("@")
 
 
 def grade_words(letter: str | None, total: float | None, rec: str | None) -> str:
@@ -182,7 +174,7 @@ class SecondOpinions:
             status = req.status if req is not None else "gone"
             return [error(f"This second opinion is {status}; nothing was saved.", gs)]
         record = grades_db.latest_grade(s, customer)
-        from_review = gs.status == "review"
+        from_review = gs.status == SessionStatus.REVIEW
         og = opinions_db.give(s, req, gs, row, customer, state=ended)
         mine = grade_words(og.letter, og.total, og.recommendation)
         names = {d.id: d.name for d in self.conv.ws.dimensions}

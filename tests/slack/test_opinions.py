@@ -172,6 +172,9 @@ def test_the_assignee_cannot_read_the_card_until_saving(make_env) -> None:
         "You were asked for a second opinion on Acme: its grades stay hidden from you until "
         "you save yours."
     )
+    n = len(mia.responses())
+    mia.command("/grades", "<@U1|uma>")
+    assert "Acme" not in texts(_answer(mia, n)["blocks"])  # not in Uma's book either
 
 
 def test_override_shown_beside_the_model_told_a_week_before_and_expired(make_env) -> None:
