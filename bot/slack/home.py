@@ -25,8 +25,10 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
     blocks.append(bk.header(f"Due for grading ({len(due)})"))
     if not due:
         blocks.append(bk.section("Nothing is due. Nice work."))
+    over = book.overrides if isinstance(book, BookView) else {}
     for e in due[:MAX_DUE]:
         label = f"{e.name} — " + (f"{e.grade_text}, due" if e.grade_text else "never graded")
+        label += f" · {over[e.customer_id]}" if e.customer_id in over else ""
         blocks.append(SectionBlock(text=bk.plain(label), accessory=bk.button(
             grade_option(e, "primary"), f"grade:{e.customer_id}")))
     if len(due) > MAX_DUE:
@@ -36,7 +38,8 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
                     reverse=True)[:5]
     blocks.append(bk.header("Recent grades"))
     blocks.append(bk.section("\n".join(
-        f"{e.grade_text} · {e.name} · {e.graded_on.isoformat()}" for e in recent)
+        f"{e.grade_text} · {e.name} · {e.graded_on.isoformat()}"
+        + (f" · {over[e.customer_id]}" if e.customer_id in over else "") for e in recent)
         if recent else "No grades yet. Try /grade <customer>."))
     blocks.append(DividerBlock())
     if isinstance(pv, PortfolioView):

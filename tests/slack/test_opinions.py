@@ -212,6 +212,10 @@ def test_override_shown_beside_the_model_told_a_week_before_and_expired(make_env
     uma.command("/grades")
     book = texts(_answer(uma, n)["blocks"])
     assert "overridden: C, invest less (model: A, invest more)" in book
+    from tests.slack.test_home import _open_home
+
+    home = _open_home(uma)  # the App Home's recent grades
+    assert "overridden: C, invest less (model: A, invest more)" in texts(home)
     notifier = SlackNotifier(fast_client(env.api.base_url), db=env.sv.db)
     start = utcnow()
     with time_machine.travel(start + timedelta(days=4), tick=False):
