@@ -10,6 +10,8 @@ from sqlalchemy.exc import StatementError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.engine import session_scope
+from storage.opinions import OpinionGrade, SecondOpinion
+from storage.overrides import GradeOverride
 from storage.models import (
     Answer,
     Customer,
@@ -75,7 +77,21 @@ def rows(t: datetime) -> list[SQLModel]:
                           sent_at=t, created_at=t, updated_at=t + timedelta(seconds=5))
     ev = ProcessedEvent(id=81, scope="slack:T0ACME", event_id="Ev0123", kind="message",
                         created_at=t)
-    return [ws, boss, rep, cust, gs, ans, gr, dec, rd, ev]
+    op = SecondOpinion(id=91, workspace_id=7, customer_id=21, asked_by_id=12, assignee_id=11,
+                       status="given", session_id=31, created_at=t,
+                       answered_at=t + timedelta(days=1))
+    og = OpinionGrade(id=92, workspace_id=7, customer_id=21, opinion_id=91, grader_id=11,
+                      record_grade_id=51, cadence="annual", worksheet_id="default",
+                      worksheet_version=3, total=41.5, letter="C", recommendation="invest_less",
+                      profile="good_for_you", coverage=0.875, provisional=True,
+                      dimensions={"fit": 30.0, "value": None}, explanation=["Fit ↓ −9"],
+                      answers={"mission": 2}, created_at=t + timedelta(days=1))
+    ov = GradeOverride(id=93, workspace_id=7, customer_id=21, letter="A",
+                       recommendation="invest_more", reason="Board seat — 董事会",
+                       expires_at=t + timedelta(days=90), set_by_id=11, created_at=t,
+                       ended_at=t + timedelta(days=9), end_reason="removed", ended_by_id=11,
+                       warned_at=t + timedelta(days=8))
+    return [ws, boss, rep, cust, gs, ans, gr, dec, rd, ev, op, og, ov]
 
 
 def test_every_table_round_trips_every_column(engine: Engine) -> None:
