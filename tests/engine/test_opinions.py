@@ -146,3 +146,11 @@ def test_the_assignee_grading_the_customer_themselves_is_offered_the_opinion(con
     again = Chat(conv, team["mia"]).start("Bobco")
     assert kinds(again) == ["resume_or_restart"]
     assert again[0].session_id == reply[-1].session_id
+
+
+def test_asking_without_a_name_or_a_customer_says_what_to_type(conv, team):
+    assert _ask(conv, team["bob"], "Bobco second-opinion")[0].text == (
+        "Whose second opinion? Say the customer's name second-opinion @someone.")
+    assert kinds(_ask(conv, team["bob"], "second-opinion dana")) == ["error"]
+    assert _ask(conv, team["bob"], "Bobco second-opinion " + "x" * 5000)[0].kind.value == (
+        "error")
