@@ -10,8 +10,6 @@ from sqlalchemy.exc import StatementError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.engine import session_scope
-from storage.opinions import OpinionGrade, SecondOpinion
-from storage.overrides import GradeOverride
 from storage.models import (
     Answer,
     Customer,
@@ -24,6 +22,8 @@ from storage.models import (
     Workspace,
     WorkspaceSettings,
 )
+from storage.opinions import OpinionGrade, SecondOpinion
+from storage.overrides import GradeOverride
 
 T0 = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
 PARIS_WINTER = timezone(timedelta(hours=1))
