@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.engine.inputs import user_key
-from bot.engine.kinds import SessionKind
 from bot.engine.prompts import Kind, Prompt, Reply, Review
 from bot.engine.replies import error, info
 from scoring import Cadence, Recommendation
@@ -35,8 +34,6 @@ from storage.visibility import can_ask_opinion, can_give_opinion
 
 if TYPE_CHECKING:
     from bot.engine.conversation import Actor, Conversation
-
-assert SessionKind.OPINION == opinions_db.OPINION_KIND  # one word, in storage and here
 
 BLIND = (
     "You grade it blind: the grade of record and any other opinion show only after you save yours."

@@ -129,6 +129,7 @@ def test_declining_cancels_and_tells_the_asker(conv, team, db):
         (req,) = s.exec(select(opinions_db.SecondOpinion)).all()
         assert req.status == "cancelled"
         assert s.exec(select(opinions_db.OpinionGrade)).all() == []
+    assert SessionKind.OPINION == opinions_db.OPINION_KIND  # one word, in storage and here
     assert SessionKind.OPINION.worksheet
     assert not SessionKind.STRATEGIC.worksheet
 
