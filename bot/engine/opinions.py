@@ -40,7 +40,7 @@ BLIND = (
 )
 
 
-def grade_words(letter: str | None, total: float | None, rec: str | None) -> str:
+def grade_and_advice(letter: str | None, total: float | None, rec: str | None) -> str:
     """ "A (85/100), invest more"."""
     if letter is None or total is None:
         return "no grade yet"
@@ -173,7 +173,7 @@ class SecondOpinions:
         record = grades_db.latest_grade(s, customer)
         from_review = gs.status == SessionStatus.REVIEW
         og = opinions_db.give(s, req, gs, row, customer, state=ended)
-        mine = grade_words(og.letter, og.total, og.recommendation)
+        mine = grade_and_advice(og.letter, og.total, og.recommendation)
         names = {d.id: d.name for d in self.conv.ws.dimensions}
         if record is None:
             verdict = f"{customer.name} has no grade of record yet to compare with."
@@ -185,7 +185,7 @@ class SecondOpinions:
                 GradeScores(record.letter, record.total, record.dimensions),
                 GradeScores(og.letter, og.total, og.dimensions),
             )
-            theirs = grade_words(record.letter, record.total, record.recommendation)
+            theirs = grade_and_advice(record.letter, record.total, record.recommendation)
             verdict = f"The grade of record, by {by}: {theirs}. " + (
                 f"You disagree: {d.describe(names)}." if d.disagrees else "You agree."
             )
