@@ -18,28 +18,41 @@ from storage.engine import once_more_if_dropped, session_scope
 from storage.models import Person, Platform, Workspace
 
 
-def learn_profile(db: Engine, workspace_id: int, user_id: str, name: str, *,
-                  email: str | None = None, timezone: str | None = None) -> Person | None:
+def learn_profile(
+    db: Engine,
+    workspace_id: int,
+    user_id: str,
+    name: str,
+    *,
+    email: str | None = None,
+    timezone: str | None = None,
+) -> Person | None:
     """Store what the platform's profile says (display name, email, time zone); an imported
     person with the same email becomes this user. None when the workspace is gone."""
+
     def store() -> Person | None:
         with session_scope(db) as s:
             ws = s.get(Workspace, workspace_id)
             if ws is None:
                 return None
-            return people_db.get_or_create_person(s, ws, user_id, name, email=email,
-                                                  timezone=timezone)
+            return people_db.get_or_create_person(
+                s, ws, user_id, name, email=email, timezone=timezone
+            )
 
     return once_more_if_dropped(store)
 
 
 def pending_emails(db: Engine, workspace_id: int) -> list[tuple[int, str]]:
     """(person id, email) of people imported by email and not seen on the platform yet."""
+
     def read() -> list[tuple[int, str]]:
         with session_scope(db) as s:
-            rows = s.exec(select(Person.id, Person.email).where(
-                Person.workspace_id == workspace_id,
-                col(Person.external_id).startswith(people_db.PENDING_PREFIX))).all()
+            rows = s.exec(
+                select(Person.id, Person.email).where(
+                    Person.workspace_id == workspace_id,
+                    col(Person.external_id).startswith(people_db.PENDING_PREFIX),
+                )
+            ).all()
             return [(pid, email) for pid, email in rows if email]  # type: ignore[misc]
 
     return once_more_if_dropped(read)
@@ -47,6 +60,7 @@ def pending_emails(db: Engine, workspace_id: int) -> list[tuple[int, str]]:
 
 def remember_dm(db: Engine, person_id: int, channel: str) -> None:
     """The person's DM channel with the bot (Slack), so it is opened once."""
+
     def store() -> None:
         with session_scope(db) as s:
             p = s.get(Person, person_id)
@@ -61,6 +75,7 @@ def remember_dm(db: Engine, person_id: int, channel: str) -> None:
 def remember_conversation_ref(db: Engine, person_id: int, ref: dict[str, str]) -> bool:
     """Store a Teams conversation reference on the person when it changed; True when it
     was written."""
+
     def store() -> bool:
         with session_scope(db) as s:
             p = s.get(Person, person_id)
@@ -74,15 +89,18 @@ def remember_conversation_ref(db: Engine, person_id: int, ref: dict[str, str]) -
     return once_more_if_dropped(store)
 
 
-def latest_conversation_ref(db: Engine, platform: str = Platform.TEAMS
-                            ) -> dict[str, Any] | None:
+def latest_conversation_ref(db: Engine, platform: str = Platform.TEAMS) -> dict[str, Any] | None:
     """The newest person's stored conversation reference with a service URL (for posts
     that name a channel but no person)."""
+
     def read() -> dict[str, Any] | None:
         with session_scope(db) as s:
-            rows = s.exec(select(Person).join(Workspace, Workspace.id == Person.workspace_id)
-                          .where(Workspace.platform == platform)
-                          .order_by(Person.id.desc())).all()  # type: ignore[union-attr]
+            rows = s.exec(
+                select(Person)
+                .join(Workspace, Workspace.id == Person.workspace_id)
+                .where(Workspace.platform == platform)
+                .order_by(Person.id.desc())
+            ).all()  # type: ignore[union-attr]
             for p in rows:
                 ref = p.conversation_ref or {}
                 if ref.get("conversation_id") and ref.get("service_url"):

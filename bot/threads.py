@@ -70,14 +70,22 @@ class Threads:
 
     def _view(self, gs: GradingSession) -> Thread:
         kind = SessionKind(gs.kind)
-        return Thread(session_id=gs.id, kind=kind, cadence=gs.cadence,  # type: ignore[arg-type]
-                      customer=str(gs.state.get("customer", "")),
-                      questions=self.ws.questions_for(gs.cadence)
-                      if self.ws is not None and kind != SessionKind.STRATEGIC else (),
-                      channel=gs.channel, thread_ts=gs.thread_ts, refs=dict(gs.refs or {}))
+        return Thread(
+            session_id=gs.id,
+            kind=kind,
+            cadence=gs.cadence,  # type: ignore[arg-type]
+            customer=str(gs.state.get("customer", "")),
+            questions=self.ws.questions_for(gs.cadence)
+            if self.ws is not None and kind != SessionKind.STRATEGIC
+            else (),
+            channel=gs.channel,
+            thread_ts=gs.thread_ts,
+            refs=dict(gs.refs or {}),
+        )
 
     def load(self, session_id: int) -> Thread:
         """The grading's thread (raises ``NotFound`` for an id that is gone)."""
+
         def read() -> Thread:
             with Session(self.db) as s:
                 return self._view(sessions_db.get_session(s, session_id))
@@ -95,6 +103,7 @@ class Threads:
 
     def by_thread(self, channel: str, thread_ts: str) -> int | None:
         """The grading a platform thread belongs to (Slack: the DM thread of a reply)."""
+
         def read() -> int | None:
             with Session(self.db) as s:
                 gs = sessions_db.session_by_thread(s, channel, thread_ts)
@@ -102,17 +111,25 @@ class Threads:
 
         return once_more_if_dropped(read)
 
-    def update(self, session_id: int, *, refs: dict[str, Any] | None = None,
-               drop: tuple[str, ...] = (), **fields: Any) -> Thread:
+    def update(
+        self,
+        session_id: int,
+        *,
+        refs: dict[str, Any] | None = None,
+        drop: tuple[str, ...] = (),
+        **fields: Any,
+    ) -> Thread:
         """Merge ``refs`` into the stored ones (and drop the keys in ``drop``), and set
         ``fields`` (channel, thread_ts). Re-read and tried again when the engine moved the
         session meanwhile: by now the rep's input is recorded and the prompts are posted,
         so failing here would apologise for an answer that was saved."""
+
         def store() -> Thread | None:
             with session_scope(self.db) as s:
                 gs = sessions_db.get_session(s, session_id)
-                merged = {k: v for k, v in {**(gs.refs or {}), **(refs or {})}.items()
-                          if k not in drop}
+                merged = {
+                    k: v for k, v in {**(gs.refs or {}), **(refs or {})}.items() if k not in drop
+                }
                 try:
                     return self._view(sessions_db.update_session(s, gs, **fields, refs=merged))
                 except Conflict:
@@ -126,10 +143,13 @@ class Threads:
 
     def active_of(self, person_id: int) -> list[tuple[int, str]]:
         """A person's gradings still open, in review or paused, newest first: (id, what)."""
+
         def read() -> list[tuple[int, str]]:
             with Session(self.db) as s:
-                return [(gs.id, str(gs.state.get("customer") or "your strategic review"))
-                        for gs in sessions_db.active_sessions_of(s, person_id)
-                        if gs.id is not None]
+                return [
+                    (gs.id, str(gs.state.get("customer") or "your strategic review"))
+                    for gs in sessions_db.active_sessions_of(s, person_id)
+                    if gs.id is not None
+                ]
 
         return once_more_if_dropped(read)

@@ -43,6 +43,9 @@ Input = Start | Text | Choose
 
 COMMANDS = ("back", "skip", "why", "help", "pause", "resume", "cancel", "save", "discard",
             "review", "restart")
+# every command word, typed or on a button (``change`` takes a number: "change 3"); the
+# engine's table (``conversation.COMMANDS``) has one entry for each
+COMMAND_WORDS = frozenset({*COMMANDS, "change"})
 _CHANGE = re.compile(r"^(?:change|edit|redo)\s*#?\s*(\d{1,3})$")
 
 

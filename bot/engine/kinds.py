@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class SessionKind(StrEnum):
-    GRADE = "grade"          # one customer's worksheet, question by question (or a form)
+    GRADE = "grade"  # one customer's worksheet, question by question (or a form)
     STRATEGIC = "strategic"  # the rep's whole book, one decision per customer
     OPINION = "opinion"      # a second opinion: a customer's worksheet, graded blind by
     #                          someone else than its owner (bot.engine.opinions)

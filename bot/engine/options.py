@@ -45,6 +45,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from bot.engine.inputs import COMMAND_WORDS
 from scoring import Cadence, Recommendation
 
 MAX_VALUE = 300  # what ``Option.value`` allows (Slack: 2,000 on a button, 150 in a select)
@@ -53,8 +54,6 @@ MAX_SNOOZE_DAYS = 30
 IMPORT_KINDS = frozenset({"people", "customers"})
 SEP: Final = "|"
 
-COMMAND_WORDS = frozenset({"back", "skip", "why", "help", "pause", "resume", "cancel", "save",
-                           "discard", "review", "restart", "change"})
 DECISIONS = frozenset(r.value for r in Recommendation)
 
 
@@ -225,9 +224,24 @@ class ImportFile:
             raise BadOption("the import names no file")
 
 
-OptionValue = (Answer | Confirm | Command | Pick | Create | Decide | OpenForm | SubmitForm
-               | OpenOverride | SaveOverride | Snooze | Away | AwaySave | OpenSettings | OpenImport
-               | ImportFile)
+OptionValue = (
+    Answer
+    | Confirm
+    | Command
+    | Pick
+    | Create
+    | Decide
+    | OpenForm
+    | SubmitForm
+    | OpenOverride
+    | SaveOverride
+    | Snooze
+    | Away
+    | AwaySave
+    | OpenSettings
+    | OpenImport
+    | ImportFile
+)
 EngineValue = Answer | Confirm | Command | Pick | Create | Decide
 """The values ``Conversation.handle`` takes as ``Choose``; the others are the channels' own
 (a form to open or submit, a reminder button, the settings modal)."""
@@ -282,9 +296,18 @@ def encode(v: OptionValue) -> str:
         case OpenImport():
             out = "open"
         case ImportFile():
-            out = json.dumps({"a": v.verb, "f": v.file_id, "k": v.kind, "m": v.columns,
-                              "s": v.statuses, "r": v.reassign_owners,
-                              "n": v.all_or_nothing}, separators=(",", ":"))
+            out = json.dumps(
+                {
+                    "a": v.verb,
+                    "f": v.file_id,
+                    "k": v.kind,
+                    "m": v.columns,
+                    "s": v.statuses,
+                    "r": v.reassign_owners,
+                    "n": v.all_or_nothing,
+                },
+                separators=(",", ":"),
+            )
             if len(out) > MAX_IMPORT_VALUE:
                 raise BadOption("the import's options are too long for a button")
             return out
@@ -301,8 +324,9 @@ def _decode_command(word: str, arg: str) -> Command:
     if arg.startswith("@"):
         return Command(word, at=_number(arg[1:], "the position"))
     number, dot, cad = arg.partition(".")
-    return Command(word, number=_number(number, "the command's number"),
-                   cadence=_cadence(cad) if dot else None)
+    return Command(
+        word, number=_number(number, "the command's number"), cadence=_cadence(cad) if dot else None
+    )
 
 
 def _str_map(raw: Any) -> dict[str, str]:
@@ -322,9 +346,15 @@ def _decode_import(value: str) -> ImportFile:
         raise BadOption("that import button is not one I know") from None
     if not isinstance(v, dict):
         raise BadOption("that import button is not one I know")
-    return ImportFile(str(v.get("a", "")), str(v.get("f", "")), str(v.get("k", "")),
-                      _str_map(v.get("m")), _str_map(v.get("s")), bool(v.get("r")),
-                      bool(v.get("n")))
+    return ImportFile(
+        str(v.get("a", "")),
+        str(v.get("f", "")),
+        str(v.get("k", "")),
+        _str_map(v.get("m")),
+        _str_map(v.get("s")),
+        bool(v.get("r")),
+        bool(v.get("n")),
+    )
 
 
 def decode(value: str) -> OptionValue:
@@ -378,8 +408,9 @@ def decode_or_none(value: str) -> OptionValue | None:
 
 
 # ---------------------------------------------------------------------- shorthands
-def command(word: str, number: int | None = None, *, at: int | None = None,
-            cadence: Cadence | None = None) -> str:
+def command(
+    word: str, number: int | None = None, *, at: int | None = None, cadence: Cadence | None = None
+) -> str:
     """The wire string of a command button (the engine's most frequent value)."""
     return encode(Command(word, number, at, cadence))
 

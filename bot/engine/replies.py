@@ -7,8 +7,7 @@ from storage.models import GradingSession
 
 
 def info(gs: GradingSession | None, text: str, detail: str = "") -> Prompt:
-    return Prompt(kind=Kind.INFO, text=text, detail=detail,
-                  session_id=gs.id if gs else None)
+    return Prompt(kind=Kind.INFO, text=text, detail=detail, session_id=gs.id if gs else None)
 
 
 def error(text: str, gs: GradingSession | None = None) -> Prompt:

@@ -87,3 +87,16 @@ def test_session_kinds_are_the_stored_strings():
     assert SessionKind.GRADE == "grade"
     assert SessionKind.STRATEGIC == "strategic"
     assert SessionKind("strategic") is SessionKind.STRATEGIC
+
+
+def test_every_command_word_has_one_entry_in_the_engine_s_table():
+    """One list of words: what ``command_of`` reads, what the codec lets through and what
+    the engine's table runs are the same words."""
+    from bot.engine.conversation import COMMANDS
+    from bot.engine.inputs import COMMAND_WORDS, command_of
+
+    assert set(COMMANDS) == COMMAND_WORDS
+    assert opts.COMMAND_WORDS is COMMAND_WORDS
+    for word in COMMAND_WORDS - {"change"}:
+        assert command_of(word) == (word, None)
+    assert command_of("change 3") == ("change", 3)

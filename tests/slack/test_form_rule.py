@@ -20,13 +20,15 @@ def _click_form(rep: Rep, value: str) -> str:
     parent = next(c for c in rep.posts() if rep.ts_of(c) == rep.thread)
     settle(rep.api)  # what the start posted is out before we count
     n = len(rep.api.calls)
-    r = rep.slack.click(value, action_id="form:0", user=rep.user, channel=rep.dm,
-                        message_ts=rep.ts_of(parent))
+    r = rep.slack.click(
+        value, action_id="form:0", user=rep.user, channel=rep.dm, message_ts=rep.ts_of(parent)
+    )
     assert r.status_code == 200, r.text
 
     def told() -> str:
-        said = "\n".join(shown(c) for c in rep.api.calls[n:]
-                         if c.method in ("chat.postMessage", "response_url"))
+        said = "\n".join(
+            shown(c) for c in rep.api.calls[n:] if c.method in ("chat.postMessage", "response_url")
+        )
         return said if ("no longer yours" in said or "Sorry" in said) else ""
 
     said = wait_until(told, what="the refusal")
