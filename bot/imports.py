@@ -72,7 +72,7 @@ def run_import(db: Engine, workspace: Workspace, kind: ImportKind, data: bytes,
             return people_csv.import_people(s, workspace, text, columns=options.columns,
                                             all_or_nothing=options.all_or_nothing,
                                             preview=preview)
-        return csvio.import_customers(s, workspace.id, text,  # type: ignore[arg-type]
+        return csvio.import_customers(s, workspace.id, text,
                                       columns=options.columns, statuses=options.statuses,
                                       all_or_nothing=options.all_or_nothing,
                                       reassign_owners=options.reassign_owners,

@@ -244,7 +244,7 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView |
     ws = s.get(Workspace, viewer.workspace_id)
     tz = zone_of(s, viewer)
     today = now.astimezone(tz).date()
-    entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None, tz)  # type: ignore[arg-type]
+    entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None, tz)
     blind = opinions_db.blind_customers(s, viewer.id)  # type: ignore[arg-type]
     entries = [e for e in entries if e.customer_id not in blind]  # grading them blind
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
@@ -278,7 +278,7 @@ def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: dateti
         entries = [e for b in books.values() for e in b]
         owner = "your team"
     else:
-        entries = grades_db.rep_book(s, viewer.id, policy, tz)  # type: ignore[arg-type]
+        entries = grades_db.rep_book(s, viewer.id, policy, tz)
         owner = viewer.display_name
     return PortfolioView(owner, build_portfolio(entries, target, today))
 

@@ -64,10 +64,10 @@ class Services:
                 ws = people_db.get_or_create_workspace(s, platform, team_id, team_name,
                                                       self.settings.timezone)
                 person = people_db.get_or_create_person(
-                    s, ws, user_id, display_name, **person_fields)  # type: ignore[arg-type]
+                    s, ws, user_id, display_name, **person_fields)
                 if user_id in self.settings.admins and person.role != Role.ADMIN:
                     people_db.set_role(s, person, Role.ADMIN)
-                return Actor(ws.id, person.id, platform), person  # type: ignore[arg-type]
+                return Actor(ws.id, person.id, platform), person
 
         return once_more_if_dropped(resolve)  # get-or-create: safe to redo
 
@@ -190,7 +190,8 @@ class Services:
                                     email=email, timezone=timezone)
 
     def remember_dm(self, person: Person, channel: str) -> None:
-        people.remember_dm(self.db, person.id, channel)  # type: ignore[arg-type]
+        assert person.id is not None  # (a stored row)
+        people.remember_dm(self.db, person.id, channel)
         person.dm_channel = channel
 
     def is_admin(self, person: Person) -> bool:

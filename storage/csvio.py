@@ -626,10 +626,11 @@ def export_grades(session: Session, workspace_id: int, out: IO[str], *,
     dims = tuple(dimension_ids) if dimension_ids is not None else tuple(
         d.id for d in load_worksheet().dimensions)
     owner, grader = aliased(Person), aliased(Person)
-    join_on = Grade.customer_id == Customer.id
+    join_on = col(Grade.customer_id) == col(Customer.id)
     if latest_only:
-        join_on = and_(join_on, Grade.id == Customer.latest_grade_id)
-    stmt = (select(Customer.name, owner.external_id, owner.email, Grade.letter, Grade.total,
+        join_on = and_(join_on, col(Grade.id) == col(Customer.latest_grade_id))
+    # SQLModel types columns as their values: 19 of them are too many unions for mypy
+    stmt = (select(Customer.name, owner.external_id, owner.email, Grade.letter, Grade.total,  # type: ignore[misc]
                    Grade.recommendation, Grade.profile, Grade.cadence, Grade.period,
                    Grade.created_at, grader.external_id, grader.email, Grade.coverage,
                    Grade.provisional, Grade.sources, Grade.carrier, Grade.worksheet_id,

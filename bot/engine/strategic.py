@@ -211,7 +211,8 @@ class StrategicReview:
     def summary(self, s: Session, gs: GradingSession) -> Prompt:
         """The decisions so far; it ends the session once every customer was decided."""
         counts: dict[str, int] = {}
-        for d in sessions_db.decisions_of(s, gs.id):  # type: ignore[arg-type]
+        assert gs.id is not None  # (a stored row)
+        for d in sessions_db.decisions_of(s, gs.id):
             counts[d.decision] = counts.get(d.decision, 0) + 1
         parts = [f"{counts[d.value]} {d.label}" for d in DECISIONS if d.value in counts]
         return Prompt(

@@ -6,24 +6,13 @@ from collections.abc import Sequence
 
 from bot.engine.inputs import pick_option
 from bot.engine.prompts import Option, plural
-from bot.notify import DueItem, ReminderMessage, ThreadRef
+from bot.notify import DueItem, ReminderMessage
 from scoring import Cadence
 from scoring.cadence import period_label
 from storage.grades import DueCustomer
 
 SNOOZE_DAY = 1
 SNOOZE_WEEK = 7
-
-
-class PartiallySent(Exception):
-    """A notifier posted the thread's parent but not all of its body. The sweep keeps the
-    thread reference so the retry completes *that* thread instead of posting a second one."""
-
-    def __init__(self, where: ThreadRef, cause: BaseException) -> None:
-        super().__init__(f"reminder partially sent to {where.channel}/{where.thread_ts}: "
-                         f"{cause}")
-        self.where = where
-        self.cause = cause
 
 
 def subject(cadence: Cadence | str, period: str) -> str:

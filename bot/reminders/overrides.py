@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.notify import Notifier
+from bot.notify import Notifier, Recipient
 from bot.trust import OverrideNotice, due_override_notices
 from storage import overrides as overrides_db
 from storage.engine import session_scope
@@ -41,7 +41,7 @@ async def sweep_overrides(
     failed = False
     for n in notices:
         try:
-            await notifier.send_alert(n.person, n.text, [])
+            await notifier.send_alert(Recipient.of(n.person), n.text, [])
             sent += 1
         except Exception as exc:
             failed = True

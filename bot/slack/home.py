@@ -34,12 +34,12 @@ def home_view(sv: Services, person: Person) -> dict[str, Any]:
     if len(due) > MAX_DUE:
         blocks.append(bk.context(f"…and {len(due) - MAX_DUE} more: /grades overdue"))
     blocks.append(DividerBlock())
-    recent = sorted((e for e in entries if e.graded_on), key=lambda e: e.graded_on,
-                    reverse=True)[:5]
+    recent = sorted(((e.graded_on, e) for e in entries if e.graded_on is not None),
+                    key=lambda dated: dated[0], reverse=True)[:5]
     blocks.append(bk.header("Recent grades"))
     blocks.append(bk.section("\n".join(
-        f"{e.grade_text} · {e.name} · {e.graded_on.isoformat()}"
-        + (f" · {over[e.customer_id]}" if e.customer_id in over else "") for e in recent)
+        f"{e.grade_text} · {e.name} · {on.isoformat()}"
+        + (f" · {over[e.customer_id]}" if e.customer_id in over else "") for on, e in recent)
         if recent else "No grades yet. Try /grade <customer>."))
     blocks.append(DividerBlock())
     if isinstance(pv, PortfolioView):

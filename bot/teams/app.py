@@ -38,19 +38,20 @@ from typing import Any
 
 from microsoft_teams.api import (
     ActivityTypeAdapter,
-    AdaptiveCardActionCardResponse,
-    AdaptiveCardActionMessageResponse,
     ConversationUpdateActivity,
     InvokeResponse,
-    MessageActivity,
-    MessageActivityInput,
 )
+from microsoft_teams.api.activities import MessageActivity, MessageActivityInput
 from microsoft_teams.api.activities.invoke.adaptive_card.action import AdaptiveCardInvokeActivity
 from microsoft_teams.api.activities.utils.strip_mentions_text import (
     StripMentionsTextOptions,
     strip_mentions_text,
 )
 from microsoft_teams.api.auth.cloud_environment import CloudEnvironment
+from microsoft_teams.api.models import (
+    AdaptiveCardActionCardResponse,
+    AdaptiveCardActionMessageResponse,
+)
 from microsoft_teams.apps import ActivityContext, App
 from microsoft_teams.apps.http.adapter import HttpMethod, HttpRouteHandler
 from microsoft_teams.cards import AdaptiveCard
@@ -64,6 +65,7 @@ from bot.engine import options as opts
 from bot.engine.inputs import click_key, message_key
 from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied, NotFoundCard, grade_value
+from bot.notify import Recipient
 from bot.services import InvalidInput, Person, Services, is_time_zone, split_override
 from bot.teams import cards as ui
 from bot.teams import live, refs
@@ -448,7 +450,8 @@ class TeamsBot:
         """A card in someone else's personal chat (the id of what was sent); someone who
         never wrote to the bot cannot be reached, and the speaker is told so."""
         try:
-            return await TeamsNotifier(ctx.api, self.sv.db).send_card(person, card)
+            return await TeamsNotifier(ctx.api, self.sv.db).send_card(Recipient.of(person),
+                                                                      card)
         except NotReachable as exc:
             await self._tell(ctx, f"{exc}: ask them to say hi to gradebot first.")
             return None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final, Literal
 
 from microsoft_teams.cards import (
     ActionSet,
@@ -46,7 +46,7 @@ from scoring import AnswerType, Good, Question
 from scoring.taps import tap_choices
 
 VERB = "gradebot"
-VERSION = "1.5"
+VERSION: Final = "1.5"
 BUTTONS_PER_SET = 5      # Teams shows at most 6 actions per set; keep one spare
 BOOK_LIMIT = 25          # rows per look-up card (a card must stay under ~28 KB)
 PAGE = 25                # due customers per reminder card
@@ -99,7 +99,7 @@ def card(body: Sequence[Any], actions: Sequence[Any] = ()) -> AdaptiveCard:
                         actions=list(actions) or None)
 
 
-def to_dict(c: AdaptiveCard) -> dict[str, Any]:
+def to_dict(c: AdaptiveCard | Container) -> dict[str, Any]:
     return c.model_dump(exclude_none=True, by_alias=True)
 
 
@@ -108,7 +108,9 @@ def button(opt: Option, session_id: int | None = None, kind: str = "p",
            menu_id: str | None = None) -> ExecuteAction:
     """An Action.Execute; with ``menu_id``, the choice set of that id (merged into the
     action's data by Teams) says which of the option's menu items was chosen."""
-    style = {"primary": "positive", "danger": "destructive"}.get(opt.style or "")
+    styles: dict[str, Literal["positive", "destructive"]] = {"primary": "positive",
+                                                             "danger": "destructive"}
+    style = styles.get(opt.style or "")
     data: dict[str, Any] = {"value": opt.value, "label": clip(opt.label, TITLE_MAX), "k": kind}
     if session_id is not None:
         data["session"] = session_id
