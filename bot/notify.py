@@ -74,6 +74,7 @@ class DueItem:
     name: str
     letter: str | None
     last_graded: str | None  # ISO date, or None when never graded
+    stale: bool = False  # the grade is older than the worksheet's validity
 
 
 @dataclass(frozen=True)

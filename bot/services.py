@@ -95,8 +95,8 @@ class Services:
         """``/customer``: each result carries its own re-grade option (``.regrade``)."""
         from bot.lookups import customer_card
 
-        return self._read(lambda s: customer_card(s, person, name, self.clock(),
-                                                  self.dimension_names))
+        return self._read(lambda s: customer_card(s, person, name, now=self.clock(),
+                                                  rules=self.worksheet.grading))
 
     def customer(self, person: Person, text: str) -> Any:
         """``/customer <name>`` (a card), or ``/customer <name> override …`` /
@@ -156,7 +156,8 @@ class Services:
     def book(self, person: Person, arg: str) -> BookView | Denied:
         from bot.lookups import book_view
 
-        return self._read(lambda s: book_view(s, person, arg, self.clock()))
+        return self._read(lambda s: book_view(s, person, arg, self.clock(),
+                                              rules=self.worksheet.grading))
 
     def portfolio(self, person: Person, team: bool = False) -> PortfolioView | Denied:
         from bot.lookups import portfolio_view
@@ -169,7 +170,8 @@ class Services:
         from bot.lookups import book_view, portfolio_view
 
         now = self.clock()
-        return self._read(lambda s: (book_view(s, person, "", now),
+        return self._read(lambda s: (book_view(s, person, "", now,
+                                               rules=self.worksheet.grading),
                                      portfolio_view(s, person, self.worksheet, now)))
 
     # what every channel records or learns, once

@@ -58,15 +58,17 @@ def export_grades_cmd(
     latest: Annotated[bool, typer.Option(help="Only each customer's latest grade")] = False,
 ) -> None:
     """Grades: customer, owner, letter, total, recommendation, profile, cadence, period,
-    graded_at (UTC, YYYY-MM-DD HH:MM:SS), grader, coverage, provisional, carried (answers
-    carried from earlier gradings), carried_by, worksheet, worksheet_version, and dim_<id>
-    per dimension of the configured worksheet."""
+    graded_at (UTC, YYYY-MM-DD HH:MM:SS), grader, coverage, provisional, stale (older than
+    the worksheet's stale_after_days today), carried (answers carried from earlier
+    gradings), carried_by, worksheet, worksheet_version, and dim_<id> per dimension of the
+    configured worksheet."""
     from storage import csvio
 
-    dims = [d.id for d in configured_worksheet().dimensions]
+    sheet = configured_worksheet()
+    dims = [d.id for d in sheet.dimensions]
     _export(file, workspace, "grades",
             lambda s, ws, out: csvio.export_grades(s, ws, out, latest_only=latest,
-                                                   dimension_ids=dims))
+                                                   dimension_ids=dims, rules=sheet.grading))
 
 
 @export_app.command("customers")

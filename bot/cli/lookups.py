@@ -68,7 +68,7 @@ def grades(arg: Annotated[str, typer.Argument(help="overdue, or a person")] = ""
     sv = services(look_up=True)
     _, person = sv.local_actor(as_)
     with sv.session() as s:
-        view = book_view(s, person, arg, sv.clock())
+        view = book_view(s, person, arg, sv.clock(), rules=sv.worksheet.grading)
         render_book(console, view)
     if isinstance(view, Denied):
         raise typer.Exit(REFUSED)  # refused: scripts must not take it for an answer

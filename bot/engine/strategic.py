@@ -111,6 +111,9 @@ class StrategicReview:
         latest = grades_db.latest_grade(s, customer) if customer else None
         if latest is not None:
             mark = f", provisional: {latest.coverage:.0%} answered" if latest.provisional else ""
+            graded_on = latest.created_at.astimezone(self.conv.zone(s, gs.person_id)).date()
+            if self.conv.ws.grading.is_stale(graded_on, self.conv.today(s, gs.person_id)):
+                mark += f", stale: graded {graded_on.isoformat()}"  # (see docs/display.md)
             text = (
                 f"{name}: {latest.letter} ({latest.total:g}/100{mark}), the grade "
                 f"recommends {Recommendation(latest.recommendation).label}. What do we do?"

@@ -30,12 +30,13 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
+from bot import display
+from bot.engine import options as opts
 from bot.engine.inputs import whole_number
 from bot.engine.prompts import Option
 from bot.notify import (
     Contacts,
     DigestMessage,
-    DueItem,
     PartiallySent,
     Recipient,
     ReminderMessage,
@@ -47,40 +48,22 @@ from bot.slack import blocks as bk
 
 log = logging.getLogger("gradebot.slack")
 
-PAGE = 40                 # customers per message: 40 sections + 3 = 43 blocks ≤ 50
+PAGE = display.DUE_PAGE_SLACK  # customers per message (the limit lives in bot.display)
 DIGEST_SECTION = 2800     # characters per digest section (Block Kit: 3,000)
 AWAY_CALLBACK = "reminder_away"
 AWAY_BLOCK, AWAY_ACTION = "back_on", "date"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
-def item_line(it: DueItem) -> str:
-    if it.letter and it.last_graded:
-        return f"{it.name} · {it.letter} · last graded {it.last_graded}"
-    if it.last_graded:
-        return f"{it.name} · last graded {it.last_graded}"
-    return f"{it.name} · never graded"
-
-
-def page_blocks(msg: ReminderMessage, start: int, last: bool) -> list[Block]:
-    chunk = msg.items[start:start + PAGE]
-    out: list[Block] = []
-    if len(msg.items) > PAGE:
-        out.append(bk.context(f"Due customers {start + 1}–{start + len(chunk)} of "
-                              f"{len(msg.items)}"))
-    for it in chunk:
-        out.append(SectionBlock(text=bk.plain(item_line(it)), accessory=bk.button(
-            Option(value=f"pick||{it.customer_id}", label="Grade"), f"grade:{it.customer_id}")))
-    if last and msg.controls:
-        out += bk.buttons(msg.controls, "rem")
-    return out
-
-
 def pages(msg: ReminderMessage) -> list[list[dict[str, Any]]]:
-    """The due list as messages of at most ``PAGE`` customers (controls on the last)."""
-    starts = list(range(0, len(msg.items), PAGE)) or [0]
-    return [bk.to_dicts(page_blocks(msg, s, i == len(starts) - 1))
-            for i, s in enumerate(starts)]
+    """The due list as messages of at most ``PAGE`` customers (controls on the
+    last); the lines and pages are ``bot.display``'s."""
+    out = display.due_pages(msg, PAGE)
+    return [bk.to_dicts([*(bk.styled(note) if note else []),
+                         *(bk.row_block(r, opts.pick(r.customer_id)) for r in rows),
+                         *(bk.buttons(msg.controls, "rem") if i == len(out) - 1 and msg.controls
+                           else [])])
+            for i, (note, rows) in enumerate(out)]
 
 
 class SlackNotifier:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event, func
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
+from scoring.worksheet import GradingRules
 from storage import csvio
 from storage import people as people_db
 from storage.errors import InvalidInput, StorageError
@@ -257,12 +258,12 @@ def test_export_escapes_formulas_and_imports_back_unchanged(
     out = io.StringIO()
     assert csvio.export_customers(session, workspace.id, out) == 8  # type: ignore[arg-type]
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[0] == ["name", "owner", "segment", "status", "external_ref"]
+    assert rows[0] == ["name", "owner", "segment", "status", "external_ref", "renewal_date"]
     cells = [c for r in rows[1:] for c in r]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t")]
     by_cell = {r[0]: r for r in rows[1:]}
     assert by_cell["'" + FORMULAS[0]] == ["'" + FORMULAS[0], "rita@example.com",
-                                          "'" + FORMULAS[5], "customer", "'-7"]
+                                          "'" + FORMULAS[5], "customer", "'-7", ""]
     assert {"'+1+2", "'-3+4", "'@SUM(A1:A9)"} <= set(by_cell)
     assert by_cell["Plain 'Quoted' Co"][2] == "O'Brien"  # other quotes are left alone
     assert {"''=quoted", "''-1", "''Tis the Season Co"} <= set(by_cell)
@@ -356,27 +357,40 @@ def test_export_grades(session: Session, workspace: Workspace, rep: Person,
                   created_at=utc(2026, 5, 4, 16, 45, 30))
     save_grade(session, pulse, beta)
     out = io.StringIO()
-    assert csvio.export_grades(session, workspace.id, out) == 4  # type: ignore[arg-type]
+    assert csvio.export_grades(session, workspace.id, out,  # type: ignore[arg-type]
+                               now=utc(2026, 6, 1)) == 4
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     dims = ["dim_others", "dim_skills", "dim_value", "dim_fit", "dim_outcomes"]
     assert rows == [
         [*csvio.GRADE_COLUMNS, *dims],
         ["'-Beta", "", "B", "70", "maintain", "good_for_you", "annual", "2026",
-         "2026-03-01 00:00:00", "Bob.Builder@Example.com", "1", "no", "0", "", "default", "1",
-         "", "", "80", "", ""],
+         "2026-03-01 00:00:00", "Bob.Builder@Example.com", "1", "no", "no", "0", "", "default",
+         "1", "", "", "80", "", ""],
         ["'-Beta", "", "B", "72.25", "maintain", "good_at_it", "quarterly", "2026-Q2",
-         "2026-05-04 16:45:30", "Bob.Builder@Example.com", "0.857", "yes", "9", "good_at_it",
+         "2026-05-04 16:45:30", "Bob.Builder@Example.com", "0.857", "yes", "no", "9", "good_at_it",
          "default", "2", "", "90", "55.5", "70", "80"],
         ["Acme", "rita@example.com", "C", "55.5", "maintain", "good_for_you", "quarterly",
-         "2025-Q4", "2025-12-01 10:30:00", "Bob.Builder@Example.com", "1", "no", "0", "",
+         "2025-Q4", "2025-12-01 10:30:00", "Bob.Builder@Example.com", "1", "no", "no", "0", "",
          "default", "1", "", "", "80", "", ""],
         ["Acme", "rita@example.com", "A", "85", "maintain", "good_for_you", "annual", "2026",
-         "2026-02-01 09:00:00", "rita@example.com", "1", "no", "0", "", "default", "1", "", "",
+         "2026-02-01 09:00:00", "rita@example.com", "1", "no", "no", "0", "", "default", "1", "",
+         "",
          "80", "", ""],
     ]
     # a spreadsheet's date: the graded_at column parses as a plain date and time
     assert datetime.strptime(rows[2][8], "%Y-%m-%d %H:%M:%S") == datetime(2026, 5, 4, 16, 45,
                                                                           30)
+    # stale: older than the worksheet's stale_after_days (456 by default) on the day of export
+    later = io.StringIO()
+    csvio.export_grades(session, workspace.id, later, now=utc(2027, 3, 3))  # type: ignore[arg-type]
+    stale = {(r[0], r[2]): r[12] for r in csv.reader(io.StringIO(later.getvalue()))}
+    assert stale[("Acme", "C")] == "yes"  # 2025-12-01: 457 days before
+    assert stale[("Acme", "A")] == stale[("'-Beta", "B")] == "no"
+    short = io.StringIO()
+    csvio.export_grades(session, workspace.id, short, now=utc(2026, 6, 1),  # type: ignore[arg-type]
+                        rules=GradingRules(stale_after_days=100))
+    assert [r[12] for r in csv.reader(io.StringIO(short.getvalue()))][1:] == [
+        "no", "no", "yes", "yes"]
     only_fit = io.StringIO()
     csvio.export_grades(session, workspace.id, only_fit,  # type: ignore[arg-type]
                         dimension_ids=["fit"])

@@ -9,7 +9,7 @@ model's grade, with a reason, an end date, who set it, and how it ended (expired
 removed); at most one in force per customer; rows are never deleted (the history).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02
 """
 
