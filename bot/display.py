@@ -340,7 +340,9 @@ def recent_lines(view: BookView) -> list[str]:
     """The latest grades of a book, newest first: "A 90 · Acme · 2026-07-21"."""
     dated = [(e, e.graded_on) for e in view.entries if e.graded_on is not None]
     recent = sorted(dated, key=lambda x: x[1], reverse=True)[:HOME_RECENT]
-    return [f"{entry_grade(e)} · {e.name} · {day.isoformat()}" for e, day in recent]
+    return [" · ".join(x for x in (entry_grade(e), e.name, day.isoformat(),
+                                    view.overrides.get(e.customer_id)) if x)
+            for e, day in recent]
 
 
 def home_warnings(view: PortfolioView) -> list[Line]:
