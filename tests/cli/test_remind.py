@@ -20,7 +20,6 @@ from tests.reminders import conftest as reminders
 from tests.reminders.conftest import World, utc
 
 # the reminder tests' fake Slack Web API (one per session), for --now
-slack_api = reminders.slack_api
 api = reminders.api
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-import bot.cli as cli
+from bot.cli import app as cli
+from bot.cli import output
 from bot.config import Settings, load_settings
 from bot.reminders.now import sweep_now
 from bot.teams.refs import conversation_ref
@@ -187,7 +188,7 @@ def test_remind_now_on_the_command_line(
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_API_URL", platforms.api.base_url)
     monkeypatch.setenv("GRADEBOT_TEAMS_DEV_NO_AUTH", "true")
-    monkeypatch.setattr(cli.console, "_width", 200)
+    monkeypatch.setattr(output.console, "_width", 200)
     r = CliRunner().invoke(cli.app, ["remind", "--now"])
     assert r.exit_code == 0, r.output
     assert "Slack: sweep done: " in r.output
