@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.notify import Recipient
 from bot.reminders import messages
 from bot.slack.notify import SlackNotifier
 from storage.grades import due_customers
@@ -73,7 +74,7 @@ async def test_stale_in_a_reminders_due_list(rep: Rep) -> None:
         3, "annual", str(now.year), due, now=now, rules=rep.sv.worksheet.grading
     )
     client = AsyncWebClient(token="xoxb-test", base_url=rep.api.base_url)
-    where = await SlackNotifier(client, rep.sv.db).send_reminder(person, msg)
+    where = await SlackNotifier(client, rep.sv.db).send_reminder(Recipient.of(person), msg)
     listing = [
         c for c in rep.api.of("chat.postMessage") if c.args.get("thread_ts") == where.thread_ts
     ]

@@ -3,6 +3,7 @@ the book and the portfolio answered to activities, and a proactive reminder's du
 
 from __future__ import annotations
 
+from bot.notify import Recipient
 from bot.reminders import messages
 from bot.teams.notify import TeamsNotifier
 from storage.grades import due_customers
@@ -49,7 +50,8 @@ async def test_stale_in_a_reminders_due_list(env: Env) -> None:
         3, "annual", str(now.year), due, now=now, rules=env.sv.worksheet.grading
     )
     n = len(rep.sent())
-    await TeamsNotifier.from_settings(env.sv.settings, env.sv.db).send_reminder(who, msg)
+    notifier = TeamsNotifier.from_settings(env.sv.settings, env.sv.db)
+    await notifier.send_reminder(Recipient.of(who), msg)
     text = "\n".join(shown(s.card) for s in rep.sent()[n:])
     assert "Old Co · A (stale) · last graded " in text
     assert "New Co · A · last graded " in text
