@@ -19,7 +19,7 @@ def test_a_rep_asking_for_the_team_portfolio_is_told_it_needs_a_manager(cli_db: 
     assert "needs a manager or admin role" in r.output
     own = run("portfolio", "--as", "alice")
     assert own.exit_code == 0, own.output
-    assert "Portfolio of alice" in own.output
+    assert "Portfolio — alice" in own.output
 
 
 def test_someone_elses_grades_refused_exits_non_zero(cli_db: Engine):

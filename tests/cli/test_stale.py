@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from bot import cli
+from bot.cli.app import app
 from storage import customers as customers_db
 from storage import people as people_db
 from storage.engine import session_scope
@@ -47,7 +47,7 @@ def _store(engine: Engine, name: str, days_ago: int) -> None:
 
 
 def _run(*args: str) -> str:
-    result = CliRunner().invoke(cli.app, [*args, "--as", "tester"])
+    result = CliRunner().invoke(app, [*args, "--as", "tester"])
     assert result.exit_code == 0, result.output
     return result.output
 
