@@ -1,6 +1,6 @@
-"""Importing people and customers, the same for the terminal and Slack.
+"""Importing people, customers and outcomes, the same for the terminal and Slack.
 
-``gradebot import people|customers FILE`` and a CSV dropped into the bot's DM by an admin
+``gradebot import people|customers|outcomes FILE`` and a CSV dropped into the bot's DM by an admin
 both come here: one preview (everything checked, nothing written), one import (one
 transaction), one report in plain words (``report_lines``) that each channel shows its own
 way. The rejected rows are written beside the input in the terminal and attached to the
@@ -12,22 +12,25 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import Engine
 
 from bot.engine.prompts import plural
-from storage import csvio, people_csv
+from storage import csvio, outcomes, people_csv
 from storage.engine import session_scope
 from storage.import_report import ProblemGroup, write_rejected
 from storage.models import Workspace
+from storage.types import utcnow
 
-Report = csvio.ImportReport | people_csv.PeopleReport
+Report = csvio.ImportReport | people_csv.PeopleReport | outcomes.OutcomeImportReport
 
 
 class ImportKind(StrEnum):
     CUSTOMERS = "customers"
     PEOPLE = "people"
+    OUTCOMES = "outcomes"
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,14 @@ class ImportOptions:
 
 
 def guess_kind(data: bytes) -> ImportKind:
-    """People or customers, from the header: a file with an email column and no company /
-    account / organisation column is a people file."""
+    """People, customers or outcomes, from the header: a file with a ``happened_on`` column
+    (or a kind or outcome column beside a date) is an outcomes file; one with an email
+    column and no company / account / organisation column is a people file."""
     head = data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:1]
     words = head[0].lower() if head else ""
+    if "happened_on" in words or ("kind" in words and "date" in words) \
+            or ("outcome" in words and "date" in words):
+        return ImportKind.OUTCOMES
     company = any(w in words for w in ("account", "company", "organization", "organisation",
                                        "customer", "segment", "status", "external_ref"))
     return ImportKind.PEOPLE if "email" in words and not company else ImportKind.CUSTOMERS
@@ -63,11 +70,18 @@ def guess_kind(data: bytes) -> ImportKind:
 
 def run_import(db: Engine, workspace: Workspace, kind: ImportKind, data: bytes,
                options: ImportOptions, *, source: str = "the file", preview: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> Report:
+               progress: Callable[[int, int], None] | None = None,
+               today: date | None = None, recorded_by_id: int | None = None) -> Report:
     """Check (``preview``) or import ``data``; InvalidInput when the file as a whole cannot
-    be read, StorageError when the database fails (nothing written)."""
+    be read, StorageError when the database fails (nothing written). Outcomes: ``today``
+    (default: today in UTC) refuses days after it; ``recorded_by_id`` is who imported."""
     text = csvio.decode_csv(data, source)
     with session_scope(db) as s:
+        if kind is ImportKind.OUTCOMES:
+            return outcomes.import_outcomes(
+                s, workspace.id, text, today=today or utcnow().date(),
+                recorded_by_id=recorded_by_id, columns=options.columns,
+                all_or_nothing=options.all_or_nothing, preview=preview)
         if kind is ImportKind.PEOPLE:
             return people_csv.import_people(s, workspace, text, columns=options.columns,
                                             all_or_nothing=options.all_or_nothing,
@@ -106,11 +120,17 @@ def headline(report: Report, kind: ImportKind, preview: bool) -> str:
     rows = plural(report.rows, "row")
     if preview:
         good = report.rows - len(report.skipped)
+        if kind is ImportKind.OUTCOMES:
+            return (f"{good:,} of {rows} can be imported: {_count(report.created, kind, 'new ')},"
+                    f" {report.unchanged:,} recorded already.")
         return (f"{good:,} of {rows} can be imported: {_count(report.created, kind, 'new ')}, "
                 f"{report.updated:,} to update.")
     if not report.committed:
         return (f"Nothing imported: {len(report.skipped)} of {rows} are bad "
                 "(all or nothing).")
+    if kind is ImportKind.OUTCOMES:
+        return (f"Imported {report.imported} of {rows}: {_count(report.created, kind, 'new ')},"
+                f" {report.unchanged} recorded already.")
     return (f"Imported {report.imported} of {rows}: {report.created} created, "
             f"{report.updated} updated, {report.unchanged} unchanged.")
 
@@ -140,6 +160,9 @@ def detail_lines(report: Report, *, problems: bool = True) -> list[str]:
         if report.warnings:
             lines.append("Names that look alike:")
             lines += [f"• {w}" for w in report.warnings[:20]]
+    if isinstance(report, outcomes.OutcomeImportReport) and report.kinds:
+        lines.append("New outcomes: " + ", ".join(
+            f"{n:,} {k.replace('_', ' ')}" for k, n in sorted(report.kinds.items())) + ".")
     if isinstance(report, people_csv.PeopleReport) and report.pending:
         lines.append(f"{_count(report.pending, ImportKind.PEOPLE)} known only by email so "
                      "far: each is matched to their Slack/Teams account when found there by "
@@ -148,6 +171,8 @@ def detail_lines(report: Report, *, problems: bool = True) -> list[str]:
 
 
 def _count(n: int, kind: ImportKind, adjective: str = "") -> str:
+    if kind is ImportKind.OUTCOMES:
+        return f"{n:,} {adjective}outcome{'s' if n != 1 else ''}"
     if kind is ImportKind.PEOPLE:
         return f"{n:,} {adjective}{'person' if n == 1 else 'people'}"
     return f"{n:,} {adjective}customer{'s' if n != 1 else ''}"

@@ -433,3 +433,24 @@ def grade(ws: Worksheet, answers: Mapping[str, AnswerValue],
 _IMPACT = operator.itemgetter(2)
 _GOODS = (Good.US, Good.SKILLS, Good.OTHERS)
 _BY_RANK = {r.rank: r for r in Recommendation}
+
+
+def answer_points(ws: Worksheet, answers: Mapping[str, AnswerValue]) -> dict[str, float]:
+    """The 0–100 points each scored answer is worth under ``ws`` (question id → points), as
+    ``grade`` counts them; answers this worksheet cannot score (a question it no longer has,
+    a choice it dropped) are left out rather than raising, since stored grades may come from
+    older worksheet versions (calibration reads years of them)."""
+    out: dict[str, float] = {}
+    get = answers.get
+    for qid, _di, _w, table, numeric, _q in _plan(ws).questions:
+        v = get(qid)
+        if v is None:
+            continue
+        try:
+            if table is None:
+                out[qid] = numeric(v)
+            elif v is not True and v is not False and (s := table.get(v)) is not None:
+                out[qid] = s
+        except (TypeError, ValueError):  # unhashable, or a number out of today's bounds
+            continue
+    return out

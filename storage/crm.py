@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from storage.errors import InvalidInput
 from storage.models import CustomerStatus
 
-CUSTOMER_FIELDS = ("name", "owner", "segment", "status", "external_ref")
+CUSTOMER_FIELDS = ("name", "owner", "segment", "status", "external_ref", "renewal_date")
 
 
 def header_key(cell: str) -> str:
@@ -44,6 +44,8 @@ PROFILES: tuple[Profile, ...] = (
         "segment": ("industry", "account_segment", "segment"),
         "status": ("type", "account_type", "account_status"),
         "external_ref": ("account_id", "id", "account_number"),
+        "renewal_date": ("renewal_date", "contract_renewal_date", "contract_end_date",
+                         "next_renewal_date"),
     }),
     Profile("HubSpot export", {
         "name": ("company_name", "name"),
@@ -52,6 +54,8 @@ PROFILES: tuple[Profile, ...] = (
         "segment": ("industry", "type"),
         "status": ("lifecycle_stage", "lifecyclestage"),
         "external_ref": ("record_id", "company_id", "hs_object_id"),
+        "renewal_date": ("renewal_date", "contract_renewal_date", "contract_end_date",
+                         "next_renewal_date"),
     }),
     Profile("Pipedrive export", {
         "name": ("organization_name", "organisation_name"),
@@ -59,6 +63,7 @@ PROFILES: tuple[Profile, ...] = (
         "segment": ("organization_industry", "organization_label", "industry"),
         "status": ("organization_status", "organization_label_status", "status"),
         "external_ref": ("organization_id", "organisation_id", "id"),
+        "renewal_date": ("organization_renewal_date", "renewal_date", "contract_end_date"),
     }),
 )
 
@@ -84,10 +89,11 @@ def _index(keys: Sequence[str]) -> dict[str, int]:
 
 def detect_mapping(header: Sequence[str], explicit: Mapping[str, str] | None = None,
                    fields: Sequence[str] = CUSTOMER_FIELDS,
-                   profiles: Sequence[Profile] = PROFILES) -> ColumnMap:
+                   profiles: Sequence[Profile] = PROFILES,
+                   required: Sequence[str] = ("name",)) -> ColumnMap:
     """The mapping for ``header``: ``explicit`` (field → column name, from ``--map``) first,
-    then the profile that recognises the most columns (a name column is required).
-    InvalidInput names what is missing or unknown."""
+    then the profile that recognises the most columns (a column for one of ``required`` —
+    the name, by default — must be found). InvalidInput names what is missing or unknown."""
     keys = [header_key(h) for h in header]
     at = _index(keys)
     columns: dict[str, int] = {}
@@ -111,15 +117,17 @@ def detect_mapping(header: Sequence[str], explicit: Mapping[str, str] | None = N
                     found[f] = at[k]
                     used.add(at[k])
                     break
-        score = len(found) + (10 if "name" in found or "name" in columns else 0)
+        score = len(found) + (10 if any(f in found or f in columns for f in required)
+                              else 0)
         if score > best[0]:
             best = (score, prof.name, found)
     merged = {**best[2], **columns}
-    if "name" not in merged:
+    if not any(f in merged for f in required):
         raise InvalidInput(
             "The first line must be a header naming the columns; no column could be read as "
-            f"the name (it has {', '.join(repr(h.strip()) for h in header[:12])}). Map it: "
-            "--map name=\"Your Name Column\".")
+            f"the {' or the '.join(required)} (it has "
+            f"{', '.join(repr(h.strip()) for h in header[:12])}). Map it: "
+            f"--map {required[0]}=\"Your {required[0].title()} Column\".")
     profile = best[1] if not columns else ("your --map" if not best[2] or best[1] == "gradebot"
                                            else f"your --map and {best[1]}")
     ordered = {f: merged[f] for f in fields if f in merged}

@@ -2,17 +2,17 @@
 
 Import (``import_customers``): a header line is required. Columns are found by name
 (case-insensitive): ours (``name`` required; ``owner``, ``segment``, ``status``,
-``external_ref``), the usual headers of HubSpot, Salesforce and Pipedrive exports, or a
-mapping given by the caller (``storage.crm``; the report says which was used). The file is
-UTF-8, with or without a byte-order mark. Each row updates the customer with the same
-``external_ref`` when one is given, otherwise the customer with the same normalized name, and
-creates one when there is none. An empty cell leaves the stored value as it is (a new
-customer gets the default). ``owner`` is the email, Slack/Teams user id or imported name of a
-person of the workspace (people can be imported before they use the bot:
-``storage.people_csv``). The owner of a customer that has one is changed only when asked
-(``reassign_owners``); either way the change is listed (``OwnerChange``). New names that look
-like existing ones are warned about (``near_duplicates``). Status values are ours, the common
-CRM ones, or mapped by the caller.
+``external_ref``, ``renewal_date`` written YYYY-MM-DD), the usual headers of HubSpot,
+Salesforce and Pipedrive exports, or a mapping given by the caller (``storage.crm``; the
+report says which was used). The file is UTF-8, with or without a byte-order mark. Each row
+updates the customer with the same ``external_ref`` when one is given, otherwise the customer
+with the same normalized name, and creates one when there is none. An empty cell leaves the
+stored value as it is (a new customer gets the default). ``owner`` is the email, Slack/Teams
+user id or imported name of a person of the workspace (people can be imported before they use
+the bot: ``storage.people_csv``). The owner of a customer that has one is changed only when
+asked (``reassign_owners``); either way the change is listed (``OwnerChange``). New names that
+look like existing ones are warned about (``near_duplicates``). Status values are ours, the
+common CRM ones, or mapped by the caller.
 
 Every row is checked before anything is written; rows that cannot be imported are reported
 with their line number and every problem they have (``storage.import_report``). By default
@@ -40,7 +40,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,6 +53,7 @@ from scoring import load_worksheet
 from scoring.sheet import carried_of
 from scoring.worksheet import GradingRules
 from storage.crm import CUSTOMER_FIELDS, ColumnMap, detect_mapping, header_key, read_status
+from storage.days import parse_day
 from storage.errors import InvalidInput, StorageError
 from storage.import_report import (
     REASON_COLUMN,
@@ -151,6 +152,7 @@ class _Row:
     segment: str | None = None
     status: str | None = None
     external_ref: str | None = None
+    renewal_on: date | None = None
     cells: tuple[str, ...] = ()  # as read, for the rejected-rows file
 
 
@@ -300,6 +302,11 @@ def _parse_row(line: int, cells: list[str], ncols: int, mapping: ColumnMap, idx:
             row.external_ref = clean_text(values["external_ref"], "External reference", 100)
         except InvalidInput as exc:
             problems.append(Problem("bad external_ref", str(exc)))
+    if values.get("renewal_date", "").strip():
+        try:
+            row.renewal_on = parse_day(values["renewal_date"], what="renewal_date")
+        except InvalidInput as exc:
+            problems.append(Problem("bad renewal date", str(exc), values["renewal_date"]))
     return row, problems
 
 
@@ -508,7 +515,8 @@ def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Cu
                 new.append({"workspace_id": workspace_id, "name": r.name,
                             "normalized_name": r.key, "owner_id": r.owner_id,
                             "segment": r.segment, "status": r.status or CustomerStatus.CUSTOMER,
-                            "external_ref": r.external_ref, "archived": False,
+                            "external_ref": r.external_ref, "renewal_on": r.renewal_on,
+                            "archived": False,
                             "created_at": now, "updated_at": now})
                 created += 1
                 if len(new) >= FLUSH_EVERY:
@@ -518,7 +526,7 @@ def _apply(session: Session, workspace_id: int, planned: Sequence[tuple[_Row, Cu
                 changes: dict[str, Any] = {"name": r.name, "normalized_name": r.key}
                 if r.owner_given:
                     changes["owner_id"] = r.owner_id
-                for attr in ("segment", "status", "external_ref"):
+                for attr in ("segment", "status", "external_ref", "renewal_on"):
                     if getattr(r, attr) is not None:
                         changes[attr] = getattr(r, attr)
                 changed = {k: v for k, v in changes.items() if getattr(target, k) != v}
@@ -592,7 +600,7 @@ def export_customers(session: Session, workspace_id: int, out: IO[str], *,
     returns the number of rows."""
     owner = aliased(Person)
     stmt = (select(Customer.name, owner.external_id, owner.email, Customer.segment,
-                   Customer.status, Customer.external_ref)
+                   Customer.status, Customer.external_ref, Customer.renewal_on)
             .select_from(Customer)
             .outerjoin(owner, owner.id == Customer.owner_id)
             .where(Customer.workspace_id == workspace_id)
@@ -600,8 +608,9 @@ def export_customers(session: Session, workspace_id: int, out: IO[str], *,
     if not include_archived:
         stmt = stmt.where(col(Customer.archived).is_(False))
     shared = _shared_emails(session, workspace_id)
-    rows = ((name, _person_key(ext, email, shared) if ext else "", seg or "", status, ref or "")
-            for name, ext, email, seg, status, ref in
+    rows = ((name, _person_key(ext, email, shared) if ext else "", seg or "", status, ref or "",
+             renewal.isoformat() if renewal else "")
+            for name, ext, email, seg, status, ref, renewal in
             session.execute(stmt.execution_options(yield_per=1000)))
     return _write(out, CUSTOMER_COLUMNS, rows)
 

@@ -150,6 +150,9 @@ class Customer(SQLModel, table=True):
     latest_grade_id: int | None = Field(default=None)
     latest_letter: str | None = Field(default=None, max_length=2)
     latest_graded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the next contract renewal, if known (import column): after it the owner is asked
+    # whether the customer renewed, so outcomes get recorded (storage.outcomes)
+    renewal_on: date | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -301,6 +304,44 @@ class ReminderDelivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutcomeKind(StrEnum):
+    """What happened to a customer, to check grades against (``gradebot calibrate``)."""
+
+    RENEWED = "renewed"
+    EXPANDED = "expanded"
+    CHURNED = "churned"
+    DEFAULTED_OR_PAID_LATE = "defaulted_or_paid_late"
+    REFERRED = "referred"
+    EXITED_BY_US = "exited_by_us"
+
+
+class OutcomeSource(StrEnum):
+    CARD = "card"      # the customer card's menu in Slack or Teams
+    CLI = "cli"        # gradebot outcome add
+    IMPORT = "import"  # gradebot import outcomes
+
+
+class Outcome(SQLModel, table=True):
+    """Something that happened to a customer on a day. One row per customer, kind and day:
+    recording or importing the same fact again changes nothing, so a file can be imported
+    twice (or its rejected rows after a fix) without counting an outcome twice."""
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "kind", "happened_on"),
+        Index("ix_outcome_ws_happened", "workspace_id", "happened_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    kind: str = Field(max_length=32)
+    happened_on: date
+    recorded_by_id: int | None = Field(default=None, foreign_key="person.id")
+    source: str = Field(max_length=16)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""``gradebot import customers|people FILE.csv``: bring a CRM's or an HR export's rows in.
+"""``gradebot import customers|people|outcomes FILE.csv``: bring a CRM's or an HR export's rows in.
 
 Good rows are imported in one transaction, every problem of every bad row is reported (grouped
 by reason) and the bad rows are written beside the file to fix and import again. With a Slack
@@ -17,6 +17,8 @@ from bot.cli.context import parse_workspace, reason, settings
 from bot.cli.output import REFUSED, console, err, fail, warn
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from rich.table import Table
     from sqlalchemy import Engine
     from sqlmodel import Session
@@ -205,7 +207,7 @@ MapOption = Annotated[list[str] | None, typer.Option(
 
 
 def _run_import(kind: imports.ImportKind, file: Path, workspace: str,
-                options: imports.ImportOptions) -> None:
+                options: imports.ImportOptions, *, today: date | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.text import Text
 
@@ -234,7 +236,7 @@ def _run_import(kind: imports.ImportKind, file: Path, workspace: str,
         try:
             with progress:
                 report = imports.run_import(engine, ws, kind, data, options, source=file.name,
-                                            progress=advance)
+                                            progress=advance, today=today)
         except InvalidInput as exc:
             fail(f"{file.name}: {exc}")
         except StorageError as exc:

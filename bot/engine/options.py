@@ -49,7 +49,7 @@ from scoring import Cadence, Recommendation
 MAX_VALUE = 300  # what ``Option.value`` allows (Slack: 2,000 on a button, 150 in a select)
 MAX_IMPORT_VALUE = 2000  # Slack's limit on a button value: an import's mappings travel in it
 MAX_SNOOZE_DAYS = 30
-IMPORT_KINDS = frozenset({"people", "customers"})
+IMPORT_KINDS = frozenset({"people", "customers", "outcomes"})  # bot.imports.ImportKind
 SEP: Final = "|"
 
 DECISIONS = frozenset(r.value for r in Recommendation)
@@ -205,7 +205,7 @@ class ImportFile:
         if self.verb not in ("go", "cancel"):
             raise BadOption("that import button is not one I know")
         if self.kind not in IMPORT_KINDS:
-            raise BadOption("an import is of people or customers")
+            raise BadOption("an import is of people, customers or outcomes")
         if not self.file_id or len(self.file_id) > 64:
             raise BadOption("the import names no file")
 

@@ -67,7 +67,7 @@ def parse_options(text: str) -> tuple[imports.ImportKind | None, imports.ImportO
     it = iter(words)
     for w in it:
         lw = w.lower()
-        if lw in ("people", "customers"):
+        if lw in ("people", "customers", "outcomes"):
             kind = imports.ImportKind(lw)
         elif lw in ("--map", "--status"):
             value = next(it, "")

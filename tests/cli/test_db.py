@@ -37,7 +37,7 @@ def test_every_data_command_uses_the_database_named_in_dotenv(runner: CliRunner,
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(app, ["import", "customers", str(src)]).exit_code == 0
     out = runner.invoke(app, ["export", "customers", "-"])
-    assert out.stdout.splitlines()[1:] == ["Acme,,,customer,"]
+    assert out.stdout.splitlines()[1:] == ["Acme,,,customer,,"]
     assert (tmp_path / "team.db").exists()
     assert not (tmp_path / "gradebot.db").exists()
 

@@ -63,14 +63,14 @@ def test_cli_reports_skipped_rows_and_exit_code(runner: CliRunner, sqlite_url: s
     for token in ("Line", "Reason", "vip", "cannot be empty", "ghost@example.com"):
         assert token in strict.output, token
     export = runner.invoke(app, ["export", "customers", "-"])
-    assert export.stdout.splitlines() == ["name,owner,segment,status,external_ref"]
+    assert export.stdout.splitlines() == ["name,owner,segment,status,external_ref,renewal_date"]
 
     lenient = runner.invoke(app, ["import", "customers", str(src)])
     assert lenient.exit_code == 1
     assert "✓ Imported 1 of 4 rows: 1 created" in lenient.output
     assert "3 rows not imported" in lenient.output
     export = runner.invoke(app, ["export", "customers", "-"])
-    assert export.stdout.splitlines()[1:] == ["Good,,,customer,"]
+    assert export.stdout.splitlines()[1:] == ["Good,,,customer,,"]
 
 
 def test_cli_errors_are_one_clear_line(runner: CliRunner, tmp_path: Path, sqlite_url: str,

@@ -258,12 +258,12 @@ def test_export_escapes_formulas_and_imports_back_unchanged(
     out = io.StringIO()
     assert csvio.export_customers(session, workspace.id, out) == 8  # type: ignore[arg-type]
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[0] == ["name", "owner", "segment", "status", "external_ref"]
+    assert rows[0] == ["name", "owner", "segment", "status", "external_ref", "renewal_date"]
     cells = [c for r in rows[1:] for c in r]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t")]
     by_cell = {r[0]: r for r in rows[1:]}
     assert by_cell["'" + FORMULAS[0]] == ["'" + FORMULAS[0], "rita@example.com",
-                                          "'" + FORMULAS[5], "customer", "'-7"]
+                                          "'" + FORMULAS[5], "customer", "'-7", ""]
     assert {"'+1+2", "'-3+4", "'@SUM(A1:A9)"} <= set(by_cell)
     assert by_cell["Plain 'Quoted' Co"][2] == "O'Brien"  # other quotes are left alone
     assert {"''=quoted", "''-1", "''Tis the Season Co"} <= set(by_cell)

@@ -18,7 +18,7 @@ from storage.models import Customer
 from tests.storage.helpers import head
 
 TABLES = {"workspace", "person", "customer", "grading_session", "answer", "grade", "decision",
-          "reminder_delivery", "processed_event"}
+          "reminder_delivery", "processed_event", "outcome"}
 
 
 def test_upgrade_from_empty_reaches_head_with_every_table(db_url: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, text
@@ -16,6 +16,7 @@ from storage.models import (
     Decision,
     Grade,
     GradingSession,
+    Outcome,
     Person,
     ProcessedEvent,
     ReminderDelivery,
@@ -45,8 +46,8 @@ def rows(t: datetime) -> list[SQLModel]:
     cust = Customer(id=21, workspace_id=7, name="Ünïcode & Co", normalized_name="unicode & co",
                     owner_id=12, segment="Enterprise", status="prospect", external_ref="CRM-1",
                     archived=True, latest_grade_id=None, latest_letter="B",
-                    latest_graded_at=t + timedelta(days=2), created_at=t,
-                    updated_at=t + timedelta(minutes=1))
+                    latest_graded_at=t + timedelta(days=2), renewal_on=date(2027, 2, 28),
+                    created_at=t, updated_at=t + timedelta(minutes=1))
     gs = GradingSession(id=31, workspace_id=7, person_id=12, customer_id=21, kind="grade",
                         cadence="annual", worksheet_id="default", worksheet_version=3,
                         position=4, status="review", platform="slack", channel="D0REP",
@@ -75,7 +76,10 @@ def rows(t: datetime) -> list[SQLModel]:
                           sent_at=t, created_at=t, updated_at=t + timedelta(seconds=5))
     ev = ProcessedEvent(id=81, scope="slack:T0ACME", event_id="Ev0123", kind="message",
                         created_at=t)
-    return [ws, boss, rep, cust, gs, ans, gr, dec, rd, ev]
+    out = Outcome(id=91, workspace_id=7, customer_id=21, kind="defaulted_or_paid_late",
+                  happened_on=date(2026, 2, 28), recorded_by_id=11, source="card",
+                  note="Paid 60 days late — 支付", created_at=t)
+    return [ws, boss, rep, cust, gs, ans, gr, dec, rd, ev, out]
 
 
 def test_every_table_round_trips_every_column(engine: Engine) -> None:
