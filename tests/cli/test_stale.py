@@ -47,7 +47,7 @@ def _store(engine: Engine, name: str, days_ago: int) -> None:
 
 
 def _run(*args: str) -> str:
-    result = CliRunner().invoke(cli.app, [*args, "--as", "tester"])
+    result = CliRunner().invoke(app, [*args, "--as", "tester"])
     assert result.exit_code == 0, result.output
     return result.output
 
