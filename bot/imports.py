@@ -79,14 +79,14 @@ def run_import(db: Engine, workspace: Workspace, kind: ImportKind, data: bytes,
     with session_scope(db) as s:
         if kind is ImportKind.OUTCOMES:
             return outcomes.import_outcomes(
-                s, workspace.id, text, today=today or utcnow().date(),  # type: ignore[arg-type]
+                s, workspace.id, text, today=today or utcnow().date(),
                 recorded_by_id=recorded_by_id, columns=options.columns,
                 all_or_nothing=options.all_or_nothing, preview=preview)
         if kind is ImportKind.PEOPLE:
             return people_csv.import_people(s, workspace, text, columns=options.columns,
                                             all_or_nothing=options.all_or_nothing,
                                             preview=preview)
-        return csvio.import_customers(s, workspace.id, text,  # type: ignore[arg-type]
+        return csvio.import_customers(s, workspace.id, text,
                                       columns=options.columns, statuses=options.statuses,
                                       all_or_nothing=options.all_or_nothing,
                                       reassign_owners=options.reassign_owners,

@@ -33,7 +33,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from openai import (
     APIConnectionError,
@@ -57,6 +57,9 @@ from bot.llm_guard import contradiction, evidence, pick_others
 from bot.observability import LLM_CALLS
 from scoring import AnswerType, AnswerValue, Question, is_legal
 from scoring.grading import Grade
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +203,7 @@ def _coerce(q: Question, value: object) -> AnswerValue | None:
     elif q.type in (AnswerType.NUMBER, AnswerType.PERCENT) and isinstance(value, float) \
             and value.is_integer():
         value = int(value)
-    return value if is_legal(q, value) else None  # type: ignore[return-value]
+    return value if isinstance(value, int | float | str) and is_legal(q, value) else None
 
 
 def _confidence(raw: object) -> float | None:
@@ -366,14 +369,14 @@ class LLMInterpreter:
                                       _rationale(raw.get("rationale")), source="llm"))
         return out
 
-    def _complete(self, model: type[BaseModel], messages: list[dict[str, str]],
+    def _complete(self, model: type[BaseModel], messages: list[ChatCompletionMessageParam],
                   max_tokens: int) -> Any:
         """One bounded call; ``json_schema`` first, ``json_object`` (with the schema in the
         prompt) once a server has rejected schemas, remembered for this process."""
         if self.response_format == "json_schema":
             try:
                 completion = self.client.chat.completions.parse(
-                    model=self.model, response_format=model, messages=messages,  # type: ignore[arg-type]
+                    model=self.model, response_format=model, messages=messages,
                     max_tokens=max_tokens, temperature=TEMPERATURE)
                 return self._parsed(completion)
             except APIStatusError as exc:
@@ -390,13 +393,14 @@ class LLMInterpreter:
                 return parsed
         return self._complete_json_object(model, messages, max_tokens)
 
-    def _complete_json_object(self, model: type[BaseModel], messages: list[dict[str, str]],
+    def _complete_json_object(self, model: type[BaseModel],
+                              messages: list[ChatCompletionMessageParam],
                               max_tokens: int) -> Any:
         schema = json.dumps(model.model_json_schema(by_alias=True), ensure_ascii=False)
         system = (f"{messages[0]['content']}\nReply with one JSON object that follows this "
                   f"JSON schema exactly:\n{schema}")
         completion = self.client.chat.completions.create(
-            model=self.model, messages=[{"role": "system", "content": system}, *messages[1:]],  # type: ignore[list-item]
+            model=self.model, messages=[{"role": "system", "content": system}, *messages[1:]],
             response_format={"type": "json_object"}, max_tokens=max_tokens,
             temperature=TEMPERATURE)
         if not completion.choices or not completion.choices[0].message.content:

@@ -5,21 +5,24 @@ Permissions live here, once: reps see their own book, managers their team's, adm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.display import marks
 from bot.engine.options import pick
 from bot.engine.prompts import Option
 from bot.zones import zone_of
 from scoring import BookEntry, Good, Portfolio, RegradePolicy, Worksheet, build_portfolio
 from scoring.sheet import stored_note
+from scoring.worksheet import GradingRules
 from storage import customers as customers_db
 from storage import grades as grades_db
 from storage import people as people_db
 from storage.models import Customer, Grade, Person, Role, Workspace
+from storage.types import utcnow
 from storage.visibility import can_see, can_see_person
 
 LETTER_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
@@ -49,6 +52,9 @@ class CustomerCard:
     carried_by: str | None = None  # "Good for others, 95": the good the grade rests on
     sheet: str | None = None  # "5 answers from this pulse, 9 carried from the annual of …"
     previous_profile: str | None = None
+    graded_on: date | None = None  # the grade's day in the viewer's calendar
+    stale: bool = False  # older than the worksheet's validity (GradingRules.is_stale)
+    stale_after_days: int = GradingRules().stale_after_days
 
     @property
     def regrade(self) -> Option:
@@ -57,13 +63,10 @@ class CustomerCard:
 
     @property
     def headline(self) -> str:
-        """"B · 72/100 · maintain · ↑ +4.0 since C (68)", with "provisional, 80 %" after the
-        score when the grade covers part of the worksheet (plain text; renderers escape)."""
+        """"B · 72/100 · maintain · ↑ +4.0 since C (68)", with "(provisional, 80% answered)"
+        or "(stale)" after the score (``bot.display.marks``; plain text, renderers escape)."""
         rec = (self.recommendation or "").replace("_", " ")
-        mark = ""
-        if self.provisional:
-            mark = (f" (provisional, {self.coverage:.0%} answered)"
-                    if self.coverage is not None else " (provisional)")
+        mark = marks(self.provisional, self.coverage, self.stale)
         return f"{self.letter} · {self.total:g}/100{mark} · {rec}" + (
             f" · {self.trend}" if self.trend else "")
 
@@ -121,37 +124,30 @@ class BookView:
     def is_overdue(self, e: BookEntry) -> bool:
         return (e.letter is None) or (e.due_on is not None and e.due_on <= self.today)
 
-    def due_text(self, e: BookEntry) -> str:
-        """When a customer is due, in words every channel shows: a customer nobody has
-        graded yet (a fresh import) is "never graded" — due, but not late for anything."""
-        if e.letter is None:
-            return "never graded"
-        if self.is_overdue(e):
-            return "⚠️ due now"
-        return f"due {e.due_on.isoformat()}" if e.due_on else ""
-
-    def line(self, e: BookEntry) -> str:
-        """One customer of the book as a line (plain text; renderers escape it)."""
-        rec = (e.recommendation or "").replace("_", " ")
-        due = self.due_text(e)
-        if e.letter is None:
-            return f"{e.name} · {due}"
-        return f"{e.grade_text} · {e.name}" + (f" · {rec}" if rec else "") + \
-            (f" · {due}" if due else "")
-
 
 @dataclass(frozen=True)
 class PortfolioView:
     owner: str
     portfolio: Portfolio
+    stale_after_days: int = GradingRules().stale_after_days
 
 
 def policy_of(ws: Workspace) -> RegradePolicy:
     return grades_db.policy_for(ws.get_settings().regrade_by_letter)
 
 
-def customer_card(s: Session, viewer: Person, name: str
-                  ) -> CustomerCard | NotFoundCard | Denied:
+def with_staleness(entries: list[BookEntry], rules: GradingRules, today: date
+                   ) -> list[BookEntry]:
+    """A book's entries, each marked stale or not on ``today`` (the one rule: scoring's
+    ``GradingRules.is_stale``)."""
+    return [replace(e, stale=True) if rules.is_stale(e.graded_on, today) else e
+            for e in entries]
+
+
+def customer_card(s: Session, viewer: Person, name: str, *, now: datetime | None = None,
+                  rules: GradingRules | None = None) -> CustomerCard | NotFoundCard | Denied:
+    """``/customer``; ``now`` (default: the clock) and the worksheet's ``rules`` (default:
+    the shipped validity) decide whether its grade is stale."""
     match = customers_db.find_customer(s, viewer.workspace_id, name, viewer=viewer)
     c = match.exact
     if c is None:
@@ -160,10 +156,11 @@ def customer_card(s: Session, viewer: Person, name: str
     if not can_see(viewer, owner):
         who = owner.display_name if owner else "someone else"
         return Denied(f"{c.name} is in {who}'s book: ask them or their manager.")
-    return card_of(s, c, owner, zone_of(s, viewer))
+    return card_of(s, c, owner, zone_of(s, viewer), now=now, rules=rules)
 
 
-def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo) -> CustomerCard:
+def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo, *,
+            now: datetime | None = None, rules: GradingRules | None = None) -> CustomerCard:
     g = grades_db.latest_grade(s, c)
     base = dict(customer_id=c.id, name=c.name, owner=owner.display_name if owner else None,
                 status=c.status)
@@ -173,16 +170,20 @@ def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo) -> Cust
     grader = s.get(Person, g.grader_id) if g.grader_id else None
     ws = s.get(Workspace, c.workspace_id)
     policy = policy_of(ws) if ws else RegradePolicy()
+    rules = rules or GradingRules()
+    graded_on = g.created_at.astimezone(tz).date()
     return CustomerCard(
         **base, letter=g.letter, total=g.total, recommendation=g.recommendation,  # type: ignore[arg-type]
         profile=g.profile, dimensions=dict(g.dimensions), explanation=list(g.explanation),
         previous_letter=prev.letter if prev else None,
         previous_total=prev.total if prev else None,
         graded_by=grader.display_name if grader else None, graded_at=g.created_at,
-        cadence=g.cadence, due_on=policy.due_date(g.created_at.astimezone(tz).date(), g.letter),
+        cadence=g.cadence, due_on=policy.due_date(graded_on, g.letter),
         summary=g.summary, coverage=g.coverage, provisional=bool(g.provisional),
         carried_by=_carried_by(g), sheet=_sheet(g, tz),
-        previous_profile=prev.profile if prev else None)
+        previous_profile=prev.profile if prev else None, graded_on=graded_on,
+        stale=rules.is_stale(graded_on, (now or utcnow()).astimezone(tz).date()),
+        stale_after_days=rules.stale_after_days)
 
 
 def _carried_by(g: Grade) -> str | None:
@@ -198,9 +199,10 @@ def _sheet(g: Grade, tz: ZoneInfo) -> str | None:
     return stored_note(g.cadence, g.sources, tz)
 
 
-def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView | Denied:
-    """``/grades``, ``/grades overdue``, ``/grades @someone`` (managers and admins); dates
-    and what is overdue in the viewer's calendar."""
+def book_view(s: Session, viewer: Person, arg: str, now: datetime, *,
+              rules: GradingRules | None = None) -> BookView | Denied:
+    """``/grades``, ``/grades overdue``, ``/grades @someone`` (managers and admins); dates,
+    what is overdue and what is stale (``rules``) in the viewer's calendar."""
     words = arg.split()
     only_overdue = any(w.lower() == "overdue" for w in words)
     who = [w for w in words if w.lower() != "overdue"]
@@ -215,7 +217,8 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime) -> BookView |
     ws = s.get(Workspace, viewer.workspace_id)
     tz = zone_of(s, viewer)
     today = now.astimezone(tz).date()
-    entries = grades_db.rep_book(s, target.id, policy_of(ws) if ws else None, tz)  # type: ignore[arg-type]
+    entries = with_staleness(grades_db.rep_book(s, target.id, policy_of(ws) if ws else None,
+                                                tz), rules or GradingRules(), today)
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
     view = BookView(target.display_name, entries, today, only_overdue)
     if only_overdue:
@@ -245,9 +248,11 @@ def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: dateti
         entries = [e for b in books.values() for e in b]
         owner = "your team"
     else:
-        entries = grades_db.rep_book(s, viewer.id, policy, tz)  # type: ignore[arg-type]
+        entries = grades_db.rep_book(s, viewer.id, policy, tz)
         owner = viewer.display_name
-    return PortfolioView(owner, build_portfolio(entries, target, today))
+    rules = worksheet.grading
+    return PortfolioView(owner, build_portfolio(with_staleness(entries, rules, today), target,
+                                                today), rules.stale_after_days)
 
 
 def _user_key(token: str) -> str:

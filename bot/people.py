@@ -53,7 +53,7 @@ def pending_emails(db: Engine, workspace_id: int) -> list[tuple[int, str]]:
                     col(Person.external_id).startswith(people_db.PENDING_PREFIX),
                 )
             ).all()
-            return [(pid, email) for pid, email in rows if email]  # type: ignore[misc]
+            return [(pid, email) for pid, email in rows if pid is not None and email]
 
     return once_more_if_dropped(read)
 
@@ -97,10 +97,10 @@ def latest_conversation_ref(db: Engine, platform: str = Platform.TEAMS) -> dict[
         with session_scope(db) as s:
             rows = s.exec(
                 select(Person)
-                .join(Workspace, Workspace.id == Person.workspace_id)
+                .join(Workspace, col(Workspace.id) == col(Person.workspace_id))
                 .where(Workspace.platform == platform)
-                .order_by(Person.id.desc())
-            ).all()  # type: ignore[union-attr]
+                .order_by(col(Person.id).desc())
+            ).all()
             for p in rows:
                 ref = p.conversation_ref or {}
                 if ref.get("conversation_id") and ref.get("service_url"):

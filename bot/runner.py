@@ -87,14 +87,14 @@ async def serve_async(sv: Services, *, host: str, port: int) -> None:
         log.info("gradebot: Teams at http://%s:%s/api/messages", host, port)
     reminders = None
     if sv.settings.sweep_minutes > 0:  # reminder sweeps (the database decides who sends)
+        from bot import notifiers as platforms
         from bot.reminders.scheduler import start_reminders
 
-        others = []
-        if teams is not None:
-            from bot.teams.notify import TeamsNotifier
-
-            others.append(TeamsNotifier.from_settings(sv.settings, sv.db))
-        reminders = start_reminders(sv, slack.client if slack is not None else None, others)
+        served = {"slack": slack is not None, "teams": teams is not None}
+        reminders = start_reminders(sv, [
+            platforms.build(sv.settings, sv.db, p,
+                            slack_client=slack.client if slack is not None else None)
+            for p in platforms.PLATFORMS if served[p]])
     try:
         await asyncio.gather(*tasks)
     finally:

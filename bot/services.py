@@ -64,10 +64,10 @@ class Services:
                 ws = people_db.get_or_create_workspace(s, platform, team_id, team_name,
                                                       self.settings.timezone)
                 person = people_db.get_or_create_person(
-                    s, ws, user_id, display_name, **person_fields)  # type: ignore[arg-type]
+                    s, ws, user_id, display_name, **person_fields)
                 if user_id in self.settings.admins and person.role != Role.ADMIN:
                     people_db.set_role(s, person, Role.ADMIN)
-                return Actor(ws.id, person.id, platform), person  # type: ignore[arg-type]
+                return Actor(ws.id, person.id, platform), person
 
         return once_more_if_dropped(resolve)  # get-or-create: safe to redo
 
@@ -95,12 +95,14 @@ class Services:
         """``/customer``: each result carries its own re-grade option (``.regrade``)."""
         from bot.lookups import customer_card
 
-        return self._read(lambda s: customer_card(s, person, name))
+        return self._read(lambda s: customer_card(s, person, name, now=self.clock(),
+                                                  rules=self.worksheet.grading))
 
     def book(self, person: Person, arg: str) -> BookView | Denied:
         from bot.lookups import book_view
 
-        return self._read(lambda s: book_view(s, person, arg, self.clock()))
+        return self._read(lambda s: book_view(s, person, arg, self.clock(),
+                                              rules=self.worksheet.grading))
 
     def portfolio(self, person: Person, team: bool = False) -> PortfolioView | Denied:
         from bot.lookups import portfolio_view
@@ -113,7 +115,8 @@ class Services:
         from bot.lookups import book_view, portfolio_view
 
         now = self.clock()
-        return self._read(lambda s: (book_view(s, person, "", now),
+        return self._read(lambda s: (book_view(s, person, "", now,
+                                               rules=self.worksheet.grading),
                                      portfolio_view(s, person, self.worksheet, now)))
 
     # what every channel records or learns, once
@@ -134,7 +137,8 @@ class Services:
                                     email=email, timezone=timezone)
 
     def remember_dm(self, person: Person, channel: str) -> None:
-        people.remember_dm(self.db, person.id, channel)  # type: ignore[arg-type]
+        assert person.id is not None  # (a stored row)
+        people.remember_dm(self.db, person.id, channel)
         person.dm_channel = channel
 
     def is_admin(self, person: Person) -> bool:

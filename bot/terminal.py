@@ -10,20 +10,20 @@ Everything users typed is escaped so a customer called ``[bold]x`` prints as typ
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bot import display
+from bot.display import Facts, Listing, Part, Tone
 from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, parse_grade_args
 from bot.engine import options as opts
 from bot.engine.inputs import whole_number
-from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
-from scoring import Good
 
 _STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
           Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}
@@ -167,98 +167,70 @@ class TerminalChat:
     def render_review(self, p: Prompt) -> None:
         r = p.review
         assert r is not None
-        c = self.console
-        c.print(f"\n[bold]{escape(p.text)}[/bold]")
-        if r.change:
-            c.print(f"Change since last grade: {escape(r.change)}")
-        t = Table(title="Dimensions", show_header=True)
-        t.add_column("Dimension")
-        t.add_column("Score", justify="right")
-        for d in r.dimensions:
-            t.add_row(escape(d.name), "–" if d.score is None else f"{d.score:g}")
-        c.print(t)
-        for label, items in (("Lifted by", r.lifted_by), ("Held back by", r.held_back_by)):
-            if items:
-                c.print(f"[bold]{label}:[/bold] " + escape("; ".join(items)))
-        for cap in r.caps:
-            c.print(f"[yellow]{escape(cap)}[/yellow]")
-        for line in r.status_lines:
-            c.print(f"[yellow]{escape(line)}[/yellow]")
-        if r.summary:
-            c.print(f"[italic]{escape(r.summary)}[/italic]")
-        c.print("[dim]Answers:[/dim] " + escape(", ".join(
-            f"{a.number}. {a.label}: {a.answer or 'skipped'}" for a in r.answers)))
-        c.print("[dim]Type save, change N, or discard — or pick:[/dim]")
+        self.console.print(f"\n[bold]{escape(r.headline)}[/bold]")
+        self.console.print(f"[bold]{escape(p.text)}[/bold]")
+        show_parts(self.console, display.review_parts(r))
+        self.console.print("[dim]Type save, change N, or discard — or pick:[/dim]")
 
 
 # ---------------------------------------------------------------------- look-ups
+_TONE = {Tone.TITLE: "bold", Tone.STRONG: "bold", Tone.SUBTLE: "dim", Tone.WARN: "yellow",
+         Tone.GOOD: "green"}
+
+
+def styled(t: str, tone: Tone = Tone.PLAIN) -> str:
+    """A display line as rich markup: escaped, in its tone's style (a narrow ⚠ for the
+    wide emoji, which terminals draw in one cell and so overlap)."""
+    t = escape(t.replace("⚠️", "⚠"))
+    style = _TONE.get(tone)
+    return f"[{style}]{t}[/{style}]" if style else t
+
+
+def show_parts(console: Console, parts: Sequence[Part]) -> None:
+    """Display parts, one line each; facts as aligned label / value rows."""
+    for part in parts:
+        if isinstance(part, Facts):
+            width = max((len(f.label) for f in part.facts), default=0)
+            for f in part.facts:
+                console.print(f"  {escape(f.label):<{width}}  {escape(f.value)}")
+        elif isinstance(part, Listing):
+            for line in part.lines:
+                console.print(f"  {styled(line)}")
+        else:
+            console.print(styled(part.text, part.tone))
+
+
 def render_card(console: Console, card: CustomerCard | NotFoundCard | Denied,
                 dimension_names: dict[str, str] | None = None) -> None:
-    """A customer's card, in the same words as Slack's and Teams' (``CustomerCard.headline``,
-    the worksheet's dimension names)."""
-    names = dimension_names or {}
+    """A customer's card, in the same lines as Slack's and Teams' (``bot.display``)."""
     if isinstance(card, Denied):
         console.print(f"[red]{escape(card.message)}[/red]")
         return
     if isinstance(card, NotFoundCard):
         console.print(escape(card.message))
         return
-    console.print(f"[bold]{escape(card.name)}[/bold]  owner: {escape(card.owner or '—')}")
-    if card.letter is None:
-        console.print("Not graded yet. Run: gradebot chat, then grade it.")
-        return
-    console.print(f"[bold]{escape(card.headline)}[/bold]")
-    width = max((len(names.get(k, k)) for k in card.dimensions), default=10)
-    for key, score in card.dimensions.items():
-        bar = "█" * int((score or 0) / 10)
-        console.print(f"  {escape(names.get(key, key)):<{width}} {bar:<10} "
-                      f"{'–' if score is None else f'{score:g}'}")
-    for line in card.explanation:
-        console.print(f"  [dim]{escape(line)}[/dim]")
-    graded = card.graded_at.date().isoformat() if card.graded_at else "?"
-    due = card.due_on.isoformat() if card.due_on else "now"
-    console.print(f"Graded {graded} by {escape(card.graded_by or '?')} ({card.cadence}); "
-                  f"next due {due}.")
+    console.print(styled(card.name, Tone.TITLE))
+    show_parts(console, display.card_parts(card, dimension_names))
+    if card.letter is None:  # (what the Grade button is in the chat channels)
+        console.print("Run gradebot chat to grade it.")
 
 
 def render_book(console: Console, view: BookView | Denied) -> None:
     if isinstance(view, Denied):
         console.print(f"[red]{escape(view.message)}[/red]")
         return
-    t = Table(title=f"{escape(view.owner)}'s book" + (" (overdue)" if view.only_overdue else ""))
-    for col in ("Customer", "Grade", "Score", "Recommendation", "Due"):
+    rows, _ = display.book_rows(view)
+    t = Table(title=escape(display.book_title(view)))
+    for col in display.BOOK_COLUMNS:
         t.add_column(col)
-    for e in view.entries:
-        letter = (e.letter + (" (provisional)" if e.provisional else "")) if e.letter else "–"
-        t.add_row(escape(e.name), letter, "–" if e.total is None else f"{e.total:g}",
-                  (e.recommendation or "").replace("_", " "),
-                  escape(view.due_text(e).replace("⚠️", "⚠")) or "—")
-    console.print(t if view.entries else "Nothing to show.")
+    for r in rows:
+        t.add_row(*(styled(c, r.tone if i == 3 else Tone.PLAIN) for i, c in enumerate(r.cells)))
+    console.print(t if rows else display.NOTHING)
 
 
 def render_portfolio(console: Console, view: PortfolioView | Denied) -> None:
     if isinstance(view, Denied):
         console.print(f"[red]{escape(view.message)}[/red]")
         return
-    p = view.portfolio
-    console.print(f"[bold]Portfolio of {escape(view.owner)}[/bold]: {plural(p.customers)}, "
-                  f"{p.graded} graded.")
-    t = Table()
-    for col in ("Good", "Share", "Target", "Gap"):
-        t.add_column(col)
-    for g in (Good.US, Good.SKILLS, Good.OTHERS):
-        t.add_row(g.label, f"{p.shares[g]:.0f}%", f"{p.target.share(g):.0f}%",
-                  f"{p.gap(g):+.0f}")
-    console.print(t)
-    console.print("Grades: " + ", ".join(f"{k} {v}" for k, v in p.distribution.items()))
-    for w in p.warnings:
-        console.print(f"[yellow]⚠ {escape(w.message)}[/yellow]")
-    if p.in_balance and p.graded:
-        console.print("[green]The three goods are in balance.[/green]")
-    if p.overdue:
-        console.print("Due for grading: " + escape(", ".join(e.name for e in p.overdue[:10]))
-                      + (" …" if len(p.overdue) > 10 else ""))
-    for m in p.movers:
-        console.print(f"Moved: {escape(m.name)} {m.previous_total:g} → {m.total:g} "
-                      f"({m.delta:+.1f})")
-
+    console.print(styled(display.portfolio_title(view), Tone.TITLE))
+    show_parts(console, display.portfolio_parts(view))

@@ -43,6 +43,21 @@ class Thread:
     refs: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def dm(self) -> str:
+        """The channel of the grading's thread (every caller runs after the thread was
+        opened: a grading without one is a bug to report, not a platform error)."""
+        if not self.channel:
+            raise RuntimeError(f"grading session {self.session_id} has no thread yet")
+        return self.channel
+
+    @property
+    def parent(self) -> str:
+        """The thread's first message (Slack: its ts)."""
+        if not self.thread_ts:
+            raise RuntimeError(f"grading session {self.session_id} has no thread yet")
+        return self.thread_ts
+
+    @property
     def title(self) -> str:
         """The thread's heading (Slack's first message)."""
         if self.kind == SessionKind.STRATEGIC:
@@ -68,10 +83,11 @@ class Threads:
 
     def _view(self, gs: GradingSession) -> Thread:
         kind = SessionKind(gs.kind)
+        assert gs.id is not None  # (a stored row)
         return Thread(
             session_id=gs.id,
             kind=kind,
-            cadence=gs.cadence,  # type: ignore[arg-type]
+            cadence=gs.cadence,
             customer=str(gs.state.get("customer", "")),
             questions=self.ws.questions_for(gs.cadence)
             if self.ws is not None and kind != SessionKind.STRATEGIC

@@ -21,7 +21,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from scoring.parsing import AnswerValue, display_value
 from scoring.worksheet import (
@@ -191,9 +191,11 @@ class Grade:
         return lines
 
 
-_OPS: dict[str, Callable[[object, object], bool]] = {
+# Any, not object: a knock-out compares an answer with a value of its question's type (the
+# worksheet check refuses the rest), which the type of the table cannot say.
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt,
-    "in": lambda a, b: a in b,  # type: ignore[operator]
+    "in": lambda a, b: a in b,
 }
 
 
@@ -265,18 +267,26 @@ def _plan(ws: Worksheet) -> _Plan:
     return plan
 
 
+def _dimension_index(q: Question, dim_index: Mapping[str, int]) -> int:
+    """Where a scored question's points go (loading a worksheet refuses a scored question
+    without a known dimension, so this only fails on a sheet built around that check)."""
+    if q.dimension is None or q.dimension not in dim_index:
+        raise ValueError(f"question {q.id!r} is scored but has no known dimension")
+    return dim_index[q.dimension]
+
+
 def _compile(ws: Worksheet) -> _Plan:
     asked = ws.scored_questions
     dim_index = {d.id: i for i, d in enumerate(ws.dimensions)}
     counts = [0] * len(ws.dimensions)
     qweights = [0.0] * len(ws.dimensions)
+    place = {q.id: _dimension_index(q, dim_index) for q in asked}
     for q in asked:
-        counts[dim_index[q.dimension]] += 1  # type: ignore[index]
-        qweights[dim_index[q.dimension]] += q.weight  # type: ignore[index]
+        counts[place[q.id]] += 1
+        qweights[place[q.id]] += q.weight
     dims = tuple((d.id, d.name, d.weight, _GOODS.index(d.good) if d.good else -1, counts[i],
                   qweights[i]) for i, d in enumerate(ws.dimensions))
-    questions = tuple((q.id, dim_index[q.dimension], q.weight, _table(q), _numeric(q), q)  # type: ignore[index]
-                      for q in asked)
+    questions = tuple((q.id, place[q.id], q.weight, _table(q), _numeric(q), q) for q in asked)
     asked_ids = {q.id for q in asked}
     kos = tuple((k.id, k.question, _OPS[k.op], k.value, k.cap, k.cap.rank, k.reason)
                 for k in ws.knockouts if k.question in asked_ids)

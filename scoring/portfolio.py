@@ -34,18 +34,7 @@ class BookEntry:
     due_on: date | None = None  # None with a grade = no due date known; None without = due now
     coverage: float | None = None  # share of the worksheet the grade was given with
     provisional: bool = False  # a letter from part of the worksheet
-
-    @property
-    def grade_text(self) -> str | None:
-        """"B 72", "B 72 (provisional, 80 %)"; None when not graded. Every list of a book
-        shows a grade this way, so a partial one is never passed off as a full one."""
-        if self.letter is None or self.total is None:
-            return None
-        text = f"{self.letter} {self.total:g}"
-        if self.provisional:
-            text += (f" (provisional, {self.coverage:.0%})" if self.coverage is not None
-                     else " (provisional)")
-        return text
+    stale: bool = False  # older than the worksheet's validity (GradingRules.is_stale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +69,7 @@ class Portfolio:
     overdue: tuple[BookEntry, ...]
     movers: tuple[Mover, ...]
     exits: tuple[BookEntry, ...]
+    stale: tuple[BookEntry, ...] = ()  # graded, but older than the worksheet's validity
 
     def gap(self, good: Good) -> float:
         """Share minus target, in percentage points."""
@@ -120,6 +110,7 @@ def build_portfolio(entries: Iterable[BookEntry], target: TargetBalance, today: 
     overdue: list[BookEntry] = []
     movers: list[Mover] = []
     exits: list[BookEntry] = []
+    stale: list[BookEntry] = []
     n = graded = unprofiled = 0
     for e in entries:
         n += 1
@@ -128,6 +119,8 @@ def build_portfolio(entries: Iterable[BookEntry], target: TargetBalance, today: 
         if e.letter is None:
             continue
         graded += 1
+        if e.stale:
+            stale.append(e)
         distribution[e.letter] = distribution.get(e.letter, 0) + 1
         if e.profile is None:
             unprofiled += 1
@@ -149,7 +142,8 @@ def build_portfolio(entries: Iterable[BookEntry], target: TargetBalance, today: 
     movers.sort(key=lambda m: (-abs(m.total - m.previous_total), m.name))
     overdue.sort(key=lambda e: (e.due_on or date.min, e.name))
     return Portfolio(n, graded, shares, unprofiled, target, tuple(warnings), distribution,
-                     tuple(overdue), tuple(movers[:top_movers]), tuple(exits))
+                     tuple(overdue), tuple(movers[:top_movers]), tuple(exits),
+                     tuple(sorted(stale, key=lambda e: (e.graded_on or date.min, e.name))))
 
 
 def _balance_warnings(shares: Mapping[Good, float], target: TargetBalance,

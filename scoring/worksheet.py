@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -275,12 +276,21 @@ class GradingRules(_Strict):
     ``second_good``: how much a second strong good adds: that share of the room left above
     the strongest good, scaled by how far the second good is above the middle (50).
     ``coverage_floor``: below this share of the worksheet's weight answered there is no
-    letter yet. ``stale_after_days``: a carried answer older than this is left out."""
+    letter yet. ``stale_after_days``: a carried answer older than this is left out, and a
+    grade older than this is shown as stale (``is_stale``)."""
 
     goods_weight: float = Field(default=2.0, gt=0)
     second_good: float = Field(default=0.25, ge=0, lt=1)
     coverage_floor: float = Field(default=0.6, gt=0, le=1)
     stale_after_days: int = Field(default=456, ge=1)
+
+    def is_stale(self, graded_on: date | None, today: date) -> bool:
+        """A grade given on ``graded_on`` no longer stands on ``today``: it is older than the
+        age at which its answers would stop counting toward a new grade (``merge_answers``
+        drops them), so a re-grade would start from nothing it said. The one staleness rule:
+        every channel, the reminders and the CSV export ask this. None (never graded) is not
+        stale, it is ungraded."""
+        return graded_on is not None and (today - graded_on).days > self.stale_after_days
 
 
 class Worksheet(_Strict):

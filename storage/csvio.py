@@ -51,6 +51,7 @@ from sqlmodel import Session, col, select
 
 from scoring import load_worksheet
 from scoring.sheet import carried_of
+from scoring.worksheet import GradingRules
 from storage.crm import CUSTOMER_FIELDS, ColumnMap, detect_mapping, header_key, read_status
 from storage.days import parse_day
 from storage.errors import InvalidInput, StorageError
@@ -66,7 +67,7 @@ from storage.types import utcnow
 
 CUSTOMER_COLUMNS = CUSTOMER_FIELDS
 GRADE_COLUMNS = ("customer", "owner", "letter", "total", "recommendation", "profile", "cadence",
-                 "period", "graded_at", "grader", "coverage", "provisional", "carried",
+                 "period", "graded_at", "grader", "coverage", "provisional", "stale", "carried",
                  "carried_by", "worksheet", "worksheet_version")
 # ... then one column per dimension of the worksheet: "dim_<id>" (see export_grades)
 MAX_ROWS = 200_000
@@ -622,23 +623,32 @@ def _sheet_time(value: datetime) -> str:
 
 def export_grades(session: Session, workspace_id: int, out: IO[str], *,
                   latest_only: bool = False,
-                  dimension_ids: Sequence[str] | None = None) -> int:
+                  dimension_ids: Sequence[str] | None = None,
+                  rules: GradingRules | None = None, now: datetime | None = None) -> int:
     """Write the workspace's grades (all of them, or each customer's latest), oldest first per
     customer; returns the number of rows.
 
-    Beside the grade: its coverage (0-1), whether its letter is provisional, how many answers
+    Beside the grade: its coverage (0-1), whether its letter is provisional, whether it is
+    ``stale`` on ``now`` (default: the clock) by the worksheet's ``rules`` (default: the
+    shipped worksheet's; UTC days, ``GradingRules.is_stale``), how many answers
     were carried from earlier gradings, the good that carries it, the worksheet and version
     it was computed with, and a ``dim_<id>`` score per dimension (``dimension_ids``; default
     the shipped worksheet's; empty where a grade has no score for it). ``graded_at`` is UTC
     as ``YYYY-MM-DD HH:MM:SS``. Only grades with a letter are ever stored (drafts are not),
     so every row has one."""
-    dims = tuple(dimension_ids) if dimension_ids is not None else tuple(
-        d.id for d in load_worksheet().dimensions)
+    if dimension_ids is None or rules is None:  # the shipped worksheet's
+        sheet = load_worksheet()
+        dimension_ids = [d.id for d in sheet.dimensions] if dimension_ids is None \
+            else dimension_ids
+        rules = rules or sheet.grading
+    dims = tuple(dimension_ids)
+    today = (now or utcnow()).astimezone(UTC).date()
     owner, grader = aliased(Person), aliased(Person)
-    join_on = Grade.customer_id == Customer.id
+    join_on = col(Grade.customer_id) == col(Customer.id)
     if latest_only:
-        join_on = and_(join_on, Grade.id == Customer.latest_grade_id)
-    stmt = (select(Customer.name, owner.external_id, owner.email, Grade.letter, Grade.total,
+        join_on = and_(join_on, col(Grade.id) == col(Customer.latest_grade_id))
+    # SQLModel types columns as their values: 19 of them are too many unions for mypy
+    stmt = (select(Customer.name, owner.external_id, owner.email, Grade.letter, Grade.total,  # type: ignore[misc]
                    Grade.recommendation, Grade.profile, Grade.cadence, Grade.period,
                    Grade.created_at, grader.external_id, grader.email, Grade.coverage,
                    Grade.provisional, Grade.sources, Grade.carrier, Grade.worksheet_id,
@@ -653,7 +663,9 @@ def export_grades(session: Session, workspace_id: int, out: IO[str], *,
     rows = ((name, _person_key(oext, oemail, shared) if oext else "", letter,
              format(total, ".10g"), rec, profile or "", cadence, period, _sheet_time(created),
              _person_key(gext, gemail, shared) if gext else "", format(coverage, ".10g"),
-             "yes" if provisional else "no", len(carried_of(sources)), carrier or "",
+             "yes" if provisional else "no",
+             "yes" if rules.is_stale(created.astimezone(UTC).date(), today) else "no",
+             len(carried_of(sources)), carrier or "",
              ws_id, ws_version, *(_score((scores or {}).get(d)) for d in dims))
             for (name, oext, oemail, letter, total, rec, profile, cadence, period, created,
                  gext, gemail, coverage, provisional, sources, carrier, ws_id, ws_version,

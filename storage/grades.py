@@ -11,7 +11,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, or_, true
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -137,9 +137,10 @@ def earlier_answers(session: Session, customer_id: int, limit: int = 20
                 continue
             info = carried.get(qid)
             at = _when(info) if info is not None else None
-            if at is not None:
+            if info is not None and at is not None:
+                grade_id = info.get("grade_id")
                 out[qid] = DatedAnswer(value, at, str(info.get("cadence") or g.cadence),
-                                       info.get("grade_id"))
+                                       grade_id if isinstance(grade_id, int) else None)
             else:
                 out[qid] = DatedAnswer(value, g.created_at, g.cadence, g.id)
     return out
@@ -242,7 +243,7 @@ def due_customers(session: Session, workspace_id: int, today: date,
         cutoffs[c] = datetime(start.year, start.month, start.day, tzinfo=tz).astimezone(UTC)
     letter_col, graded_col = _C.c.latest_letter, _C.c.latest_graded_at
     known = list(policy.by_letter)
-    conds = [graded_col.is_(None)]
+    conds: list[ColumnElement[bool]] = [graded_col.is_(None)]
     for cad in (Cadence.QUARTERLY, Cadence.ANNUAL):
         letters = [k for k, v in policy.by_letter.items() if v == cad]
         if letters:

@@ -22,6 +22,11 @@ NAME_MAX = 200
 ID_MAX = 64
 
 
+# KEYS: a primary key is typed ``int`` although it is None until the row is flushed: every
+# piece of code that reads ``.id`` reads it from a stored row, and ``int | None`` made each of
+# those ~50 places assert or ``# type: ignore`` what the database guarantees (the default of
+# None is what lets the database assign it).
+
 class Platform(StrEnum):
     SLACK = "slack"
     TEAMS = "teams"
@@ -89,7 +94,7 @@ class Workspace(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     platform: str = Field(max_length=16)
     external_id: str = Field(max_length=ID_MAX)
     name: str = Field(default="", max_length=NAME_MAX)
@@ -105,7 +110,7 @@ class Person(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     external_id: str = Field(max_length=ID_MAX)
     display_name: str = Field(default="", max_length=NAME_MAX)
@@ -133,7 +138,7 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_owner", "owner_id", "archived"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     workspace_id: int = Field(foreign_key="workspace.id")
     name: str = Field(max_length=NAME_MAX)
     normalized_name: str = Field(max_length=NAME_MAX)
@@ -174,7 +179,7 @@ class GradingSession(SQLModel, table=True):
         Index("ix_session_person_status", "person_id", "status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     workspace_id: int = Field(foreign_key="workspace.id")
     person_id: int = Field(foreign_key="person.id")
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
@@ -205,7 +210,7 @@ class Answer(SQLModel, table=True):
         UniqueConstraint("session_id", "input_key"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     session_id: int = Field(foreign_key="grading_session.id")
     question_id: str = Field(max_length=40)
     raw_text: str = Field(default="", max_length=3000)
@@ -226,7 +231,7 @@ class Grade(SQLModel, table=True):
 
     __table_args__ = (Index("ix_grade_customer_created", "customer_id", "created_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     customer_id: int = Field(foreign_key="customer.id")
     session_id: int | None = Field(default=None, foreign_key="grading_session.id")
@@ -258,7 +263,7 @@ class Grade(SQLModel, table=True):
 class Decision(SQLModel, table=True):
     """A strategic-review decision on one customer: invest more / maintain / less / exit."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     workspace_id: int = Field(foreign_key="workspace.id")
     customer_id: int = Field(foreign_key="customer.id", index=True)
     person_id: int = Field(foreign_key="person.id")
@@ -280,7 +285,7 @@ class ReminderDelivery(SQLModel, table=True):
         Index("ix_delivery_status", "status", "next_followup_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     workspace_id: int = Field(foreign_key="workspace.id")
     person_id: int = Field(foreign_key="person.id")
     cadence: str = Field(max_length=16)
@@ -345,7 +350,7 @@ class ProcessedEvent(SQLModel, table=True):
     __tablename__ = "processed_event"
     __table_args__ = (UniqueConstraint("scope", "event_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see KEYS below
     scope: str = Field(max_length=ID_MAX)  # e.g. "slack:T123"
     event_id: str = Field(max_length=128)
     kind: str = Field(default="", max_length=32)

@@ -148,12 +148,12 @@ def record_outcome(
     if happened_on < EARLIEST:
         raise InvalidInput(f"{happened_on.isoformat()} is too long ago.")
     cleaned = clean_note(note)
-    existing = _existing(session, customer.id, kind, happened_on)  # type: ignore[arg-type]
+    existing = _existing(session, customer.id, kind, happened_on)
     if existing is not None:
         return Recorded(existing, False)
     row = Outcome(
         workspace_id=customer.workspace_id,
-        customer_id=customer.id,  # type: ignore[arg-type]
+        customer_id=customer.id,
         kind=kind,
         happened_on=happened_on,
         source=source,
@@ -165,7 +165,7 @@ def record_outcome(
             session.add(row)
     except StorageError:
         # the same fact recorded a moment ago by someone else (the unique key refused ours)
-        again = _existing(session, customer.id, kind, happened_on)  # type: ignore[arg-type]
+        again = _existing(session, customer.id, kind, happened_on)
         if again is None:
             raise
         return Recorded(again, False)
@@ -430,11 +430,11 @@ def import_outcomes(
                 )
             )
         key = (row.customer_id, row.kind, row.day)
-        if not problems and key in seen:  # type: ignore[comparison-overlap]
+        if not problems and key in seen:
             problems.append(
                 Problem(
                     "duplicate in the file",
-                    f"duplicate of line {seen[key]} (same customer, kind and "  # type: ignore[index]
+                    f"duplicate of line {seen[key]} (same customer, kind and "
                     "day).",
                 )
             )

@@ -171,7 +171,7 @@ def get_or_create_person(session: Session, workspace: Workspace, external_id: st
     name = clean_text(display_name, "Display name", required=False) if display_name else ""
     email = email.strip() if email and len(email.strip()) <= EMAIL_MAX else None
     timezone = timezone if timezone and is_time_zone(timezone) else None
-    pending = (pending_by_email(session, workspace.id, email)  # type: ignore[arg-type]
+    pending = (pending_by_email(session, workspace.id, email)
                if email and not external_id.startswith(PENDING_PREFIX) else None)
     if person is None and pending is not None:
         person, pending = pending, None  # first contact of an imported person: claim it

@@ -191,7 +191,7 @@ def import_people(session: Session, workspace: Workspace, source: Path | bytes |
         rows.append(row)
         problems_of[line] = problems
 
-    known = _Known(session, workspace.id)  # type: ignore[arg-type]
+    known = _Known(session, workspace.id)
     targets: dict[int, Person | None] = {}
     for row in rows:
         if problems_of[row.line]:
@@ -248,7 +248,7 @@ def _apply_people(session: Session, workspace: Workspace, good: Sequence[_Person
         for row in good:
             p = targets.get(row.line)
             if p is None:
-                p = Person(workspace_id=workspace.id, external_id=row.key,  # type: ignore[arg-type]
+                p = Person(workspace_id=workspace.id, external_id=row.key,
                            display_name=row.name or (row.email or row.key).split("@")[0],
                            email=row.email, timezone=row.timezone,
                            role=row.role or Role.REP)

@@ -89,7 +89,7 @@ class Prepared:
                     ) -> list[tuple[int, Callable[[Any], Any]]]:
         """The result processor of each selected column's type, as SQLAlchemy picks them:
         the dialect's implementation of the type, told the driver's column type code."""
-        out = []
+        out: list[tuple[int, Callable[[Any], Any]]] = []
         for i, (column, desc) in enumerate(zip(self.stmt.selected_columns, description,
                                                strict=True)):
             process = dialect.type_descriptor(column.type).result_processor(dialect, desc[1])
@@ -103,7 +103,9 @@ class Prepared:
         """The SQLAlchemy exception a Core execute would raise for ``error``; a dropped
         connection is invalidated so the pool replaces it."""
         dialect = conn.dialect
-        dropped = dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)
+        # SQLAlchemy types the driver's error as its PEP 249 protocol, not as an exception
+        dropped = dialect.is_disconnect(error, conn.connection.dbapi_connection,  # type: ignore[arg-type]
+                                        cursor)
         if dropped:
             conn.invalidate(error)
         return DBAPIError.instance(sql, args, error, dialect.loaded_dbapi.Error,

@@ -1,138 +1,209 @@
-"""Reminder deliveries: the claim rows that make "each reminder exactly once" hold.
+"""What reminder sweeps read besides deliveries (``storage.deliveries``): the workspaces a
+sweep serves, a quarter's figures for the manager digest, and grades that dropped a letter.
 
-APScheduler keeps no shared job store (see STACK-NOTES); every process sweeps, and the
-database decides who sends: a delivery is claimed by inserting its unique row (workspace,
-person, cadence, period). A claim is a lease: a process that dies between claim and send
-leaves a row whose lease runs out, and the next sweep re-claims it (``attempts`` counts
-tries; after ``max_attempts`` it is marked failed instead of retried forever).
+Each read is one query returning plain rows or small records; the wording (digest lines,
+alert text) is the bot's (``bot.reminders``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, and_, cast, delete, distinct, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import DeliveryStatus, ReminderDelivery
-from storage.types import utcnow
+from scoring import Recommendation
+from storage.models import Customer, CustomerStatus, Grade, Person, ProcessedEvent, Workspace
 
-LEASE = timedelta(minutes=5)
-
-
-def claim_delivery(session: Session, *, workspace_id: int, person_id: int, cadence: str,
-                   period: str, claimer: str, now: datetime | None = None,
-                   lease: timedelta = LEASE, max_attempts: int = 5) -> ReminderDelivery | None:
-    """Claim the delivery for (workspace, person, cadence, period), or None if another
-    process holds it or it was already sent. Exactly one concurrent caller wins."""
-    now = now or utcnow()
-    row = ReminderDelivery(workspace_id=workspace_id, person_id=person_id, cadence=cadence,
-                           period=period, status=DeliveryStatus.CLAIMED, attempts=1,
-                           claimed_by=claimer[:64], lease_until=now + lease, created_at=now,
-                           updated_at=now)
-    session.add(row)
-    try:
-        session.commit()
-        return row
-    except IntegrityError:
-        session.rollback()
-    # The row exists: take it over only if its lease ran out before it was sent.
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(col(ReminderDelivery.workspace_id) == workspace_id,
-               col(ReminderDelivery.person_id) == person_id,
-               col(ReminderDelivery.cadence) == cadence, col(ReminderDelivery.period) == period,
-               col(ReminderDelivery.status) == DeliveryStatus.CLAIMED,
-               col(ReminderDelivery.lease_until) < now,
-               col(ReminderDelivery.attempts) < max_attempts)
-        .values(claimed_by=claimer[:64], lease_until=now + lease,
-                attempts=ReminderDelivery.attempts + 1, updated_at=now))
-    session.commit()
-    if res.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return get_delivery(session, workspace_id, person_id, cadence, period)
+DROP_SCOPE = "drop"  # ProcessedEvent scope: one alert per grade
+DROP_LOOKBACK = timedelta(days=2)  # grades newer than this are checked for drop alerts
 
 
-def get_delivery(session: Session, workspace_id: int, person_id: int, cadence: str,
-                 period: str) -> ReminderDelivery | None:
-    return session.exec(select(ReminderDelivery).where(
-        ReminderDelivery.workspace_id == workspace_id, ReminderDelivery.person_id == person_id,
-        ReminderDelivery.cadence == cadence, ReminderDelivery.period == period)
-        .execution_options(populate_existing=True)).first()
+def digest_scope(workspace_id: int) -> str:
+    """ProcessedEvent scope of a workspace's digests (event id: the quarter)."""
+    return f"digest:{workspace_id}"
 
 
-def mark_sent(session: Session, delivery: ReminderDelivery, *, channel: str | None,
-              thread_ts: str | None, customers_due: int, next_followup_at: datetime | None,
-              now: datetime | None = None) -> ReminderDelivery:
-    now = now or utcnow()
-    delivery.status = DeliveryStatus.SENT
-    delivery.channel, delivery.thread_ts = channel, thread_ts
-    delivery.customers_due = customers_due
-    delivery.sent_at = delivery.sent_at or now
-    delivery.next_followup_at = next_followup_at
-    delivery.lease_until = None
-    delivery.last_error = None
-    delivery.updated_at = now
-    session.add(delivery)
-    session.commit()
-    return delivery
+def workspaces(
+    session: Session, platforms: Iterable[str] | None, workspace_id: int | None = None
+) -> list[Workspace]:
+    """The workspaces on ``platforms`` (None: every platform; optionally only one
+    workspace), oldest first."""
+    stmt = select(Workspace)
+    if platforms is not None:
+        stmt = stmt.where(col(Workspace.platform).in_(list(platforms)))
+    if workspace_id is not None:
+        stmt = stmt.where(Workspace.id == workspace_id)
+    return list(session.exec(stmt.order_by(col(Workspace.id))).all())
 
 
-def mark_failed_attempt(session: Session, delivery: ReminderDelivery, error: str,
-                        *, max_attempts: int = 5, now: datetime | None = None) -> None:
-    """Release the lease so a later sweep retries; give up after ``max_attempts``."""
-    now = now or utcnow()
-    delivery.last_error = error[:500]
-    delivery.lease_until = now
-    if delivery.attempts >= max_attempts:
-        delivery.status = DeliveryStatus.FAILED
-    delivery.updated_at = now
-    session.add(delivery)
+def worse(letter: str | None, previous: str | None) -> bool:
+    """A is best, D worst: True when ``letter`` is at least one letter below ``previous``."""
+    if not letter or not previous:
+        return False
+    return letter[0].upper() > previous[0].upper()
+
+
+def claimed(session: Session, scope: str, event_id: str) -> bool:
+    """Whether a once-only send (digest, alert) was already claimed (``record_event``)."""
+    return (
+        session.exec(
+            select(ProcessedEvent.id).where(
+                ProcessedEvent.scope == scope, ProcessedEvent.event_id == event_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def unclaim(session: Session, scope: str, event_id: str) -> None:
+    """Give a once-only claim back: its send failed, so the next sweep tries again."""
+    session.execute(
+        delete(ProcessedEvent).where(
+            col(ProcessedEvent.scope) == scope, col(ProcessedEvent.event_id) == event_id
+        )
+    )
     session.commit()
 
 
-def claim_followup(session: Session, delivery: ReminderDelivery, *, now: datetime,
-                   next_at: datetime | None) -> bool:
-    """Move the follow-up time forward iff it is still the one we saw: one follow-up per
-    due time even with several replicas sweeping."""
-    res = session.execute(
-        update(ReminderDelivery)
-        .where(col(ReminderDelivery.id) == delivery.id,
-               col(ReminderDelivery.status) == DeliveryStatus.SENT,
-               col(ReminderDelivery.next_followup_at) == delivery.next_followup_at)
-        .values(next_followup_at=next_at, followups=ReminderDelivery.followups + 1,
-                updated_at=now))
-    session.commit()
-    return res.rowcount == 1  # type: ignore[attr-defined]
+# ---------------------------------------------------------------------- digest figures
+@dataclass(frozen=True, slots=True)
+class LetterDrop:
+    customer: str
+    previous_letter: str
+    letter: str
+    previous_total: float
+    total: float
+    provisional: bool
 
 
-def followups_due(session: Session, now: datetime) -> Sequence[ReminderDelivery]:
-    return session.exec(select(ReminderDelivery).where(
-        ReminderDelivery.status == DeliveryStatus.SENT,
-        col(ReminderDelivery.next_followup_at) <= now,
-        or_(col(ReminderDelivery.snoozed_until).is_(None),
-            col(ReminderDelivery.snoozed_until) <= now))).all()
+@dataclass(frozen=True, slots=True)
+class ExitPick:
+    customer: str
+    letter: str
+    total: float
+    owner_id: int | None
+    provisional: bool
 
 
-def snooze(session: Session, delivery: ReminderDelivery, until: datetime, *,
-           rearm: bool = True) -> None:
-    """Nothing for this reminder before ``until``. ``rearm``: the rep asked to be reminded
-    then (Snooze), so a follow-up comes even if there would be none; without it (out of
-    office) a follow-up already planned is only moved later."""
-    delivery.snoozed_until = until
-    if (delivery.next_followup_at is None and rearm) or (
-            delivery.next_followup_at is not None and delivery.next_followup_at < until):
-        delivery.next_followup_at = until
-    delivery.updated_at = utcnow()
-    session.add(delivery)
-    session.commit()
+def people_names(session: Session, workspace_id: int) -> dict[int, str]:
+    return {
+        p.id: p.display_name
+        for p in session.exec(
+            select(Person).where(Person.workspace_id == workspace_id)
+        ).all()
+    }
 
 
-def mark_done(session: Session, delivery: ReminderDelivery) -> None:
-    delivery.status = DeliveryStatus.DONE
-    delivery.next_followup_at = None
-    delivery.updated_at = utcnow()
-    session.add(delivery)
-    session.commit()
+def graded_per_owner(
+    session: Session, workspace_id: int, t0: datetime, t1: datetime
+) -> dict[int, int]:
+    """Owner id → distinct customers of theirs graded in [t0, t1)."""
+    return {
+        int(o): int(n)
+        for o, n in session.execute(
+            select(Customer.owner_id, func.count(distinct(col(Grade.customer_id))))
+            .select_from(Grade)
+            .join(Customer, col(Customer.id) == Grade.customer_id)
+            .where(
+                Grade.workspace_id == workspace_id,
+                Grade.created_at >= t0,
+                Grade.created_at < t1,
+                col(Customer.owner_id).is_not(None),
+            )
+            .group_by(col(Customer.owner_id))
+        ).all()
+    }
+
+
+def letter_drops(
+    session: Session, workspace_id: int, t0: datetime, t1: datetime
+) -> list[LetterDrop]:
+    """Grades made in [t0, t1) that are at least a letter below the grade they replaced."""
+    prev = aliased(Grade, name="prev")
+    rows = session.execute(
+        select(Customer.name, prev.letter, Grade.letter, prev.total, Grade.total, Grade.provisional)
+        .select_from(Grade)
+        .join(Customer, col(Customer.id) == Grade.customer_id)
+        .join(prev, col(prev.id) == Grade.previous_grade_id)
+        .where(Grade.workspace_id == workspace_id, Grade.created_at >= t0, Grade.created_at < t1)
+        .order_by(Customer.name, Grade.created_at)
+    ).all()
+    return [LetterDrop(*r) for r in rows if worse(r[2], r[1])]
+
+
+def exit_picks(session: Session, workspace_id: int) -> list[ExitPick]:
+    """Current customers whose latest grade recommends exit."""
+    rows = session.execute(
+        select(Customer.name, Grade.letter, Grade.total, Customer.owner_id, Grade.provisional)
+        .select_from(Customer)
+        .join(Grade, col(Grade.id) == Customer.latest_grade_id)
+        .where(
+            Customer.workspace_id == workspace_id,
+            col(Customer.archived).is_(False),
+            Customer.status != CustomerStatus.FORMER,
+            Grade.recommendation == Recommendation.EXIT.value,
+        )
+        .order_by(Customer.name)
+    ).all()
+    return [ExitPick(*r) for r in rows]
+
+
+# ---------------------------------------------------------------------- drop alerts
+@dataclass(frozen=True, slots=True)
+class DropAlert:
+    grade_id: int
+    customer_id: int
+    customer: str
+    owner_id: int
+    letter: str
+    total: float
+    recommendation: str
+    previous_letter: str
+    previous_total: float
+    grader: str
+
+
+def drop_candidates(session: Session, workspace_id: int, now: datetime) -> list[DropAlert]:
+    """Recent grades by someone other than the owner that lowered the letter and have not
+    been alerted yet (one query)."""
+    prev = aliased(Grade, name="prev")
+    grader = aliased(Person, name="grader")
+    rows = session.execute(
+        select(
+            Grade.id,
+            Customer.id,
+            Customer.name,
+            Customer.owner_id,
+            Grade.letter,
+            Grade.total,
+            Grade.recommendation,
+            prev.letter,
+            prev.total,
+            grader.display_name,
+        )
+        .select_from(Grade)
+        .join(Customer, col(Customer.id) == Grade.customer_id)
+        .join(prev, col(prev.id) == Grade.previous_grade_id)
+        .join(grader, col(grader.id) == Grade.grader_id)
+        .outerjoin(
+            ProcessedEvent,
+            and_(
+                col(ProcessedEvent.scope) == DROP_SCOPE,
+                col(ProcessedEvent.event_id) == cast(Grade.id, String),
+            ),
+        )
+        .where(
+            Grade.workspace_id == workspace_id,
+            Grade.created_at >= now - DROP_LOOKBACK,
+            Grade.created_at <= now,
+            col(Customer.owner_id).is_not(None),
+            col(Grade.grader_id) != Customer.owner_id,
+            col(ProcessedEvent.id).is_(None),
+        )
+        .order_by(Grade.id)
+    ).all()
+    return [DropAlert(*r) for r in rows if worse(r[4], r[7])]

@@ -1,10 +1,16 @@
-"""Shared fixtures: a migrated database on every backend, a session, a workspace and a rep.
+"""Shared fixtures: a migrated database on every backend, a session, a workspace and a rep;
+the fake Slack Web API and the fake Bot Connector (``tests/fakes``), one per test session.
 
 ``db_url`` is parametrized: SQLite always (a file in ``tmp_path``), PostgreSQL when
 ``GRADEBOT_TEST_POSTGRES_URL`` names a server (e.g.
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each PostgreSQL test gets a fresh
 database of its own (``gb_test_<random>``), dropped afterwards, so tests never see each
 other's rows and can run in any order.
+
+Migrating is the slow part, so Alembic runs once per test session into ``migrated_sqlite``
+(a template file) and every SQLite test gets a copy of it (``migrated_sqlite_url``); a
+PostgreSQL test gets a fresh database migrated for it (``migrated_postgres_url``). The one
+fixture for "a migrated database on every backend" is ``migrated_url`` (and its ``engine``).
 
 Suites that need a fixture of the same name differently (``tests/engine`` has its own
 ``db_url``) override it in their own conftest; nothing here is autouse.
@@ -13,10 +19,12 @@ Suites that need a fixture of the same name differently (``tests/engine`` has it
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +37,8 @@ from sqlmodel import Session
 from storage import people as people_db
 from storage.engine import make_engine, normalize_url, session_scope, upgrade
 from storage.models import Person, Platform, Workspace
+from tests.fakes.bot_connector import FakeBotConnector
+from tests.fakes.slack_api import FakeSlackAPI
 
 # CI (CI=true) runs the property tests derandomized: the same examples on every run, so a
 # submission is judged by its code, not by which examples hypothesis happened to draw. Locally
@@ -174,33 +184,96 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'gradebot.db'}"
 
 
+# ---------------------------------------------------------------------- migrated databases
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated from empty to head by Alembic, once per test session: the
+    template every SQLite test copies (``copy_migrated``). Never write to it."""
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+    return path
+
+
+def copy_migrated(template: Path, path: Path) -> str:
+    """A fresh migrated SQLite database at ``path`` (a copy of ``template``); its URL."""
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def migrated_sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> str:
+    """This test's own migrated SQLite database."""
+    return copy_migrated(migrated_sqlite, tmp_path / "migrated.db")
+
+
+@pytest.fixture
+def migrated_postgres_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
+    """This test's own migrated PostgreSQL database (skipped when none is configured)."""
+    if postgres_databases is None:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}")
+    name = postgres_databases.create()
+    try:
+        url = postgres_databases.url(name)
+        upgrade(url)
+        yield url
+    finally:
+        postgres_databases.release(name)
+
+
+@pytest.fixture
+def migrated_url(db_url: str, migrated_sqlite: Path) -> str:
+    """The database at ``db_url`` (every backend) at the head revision: SQLite by copying
+    the template, PostgreSQL by running the migrations."""
+    if db_url.startswith("sqlite:///"):
+        return copy_migrated(migrated_sqlite, Path(db_url.removeprefix("sqlite:///")))
+    upgrade(db_url)
+    return db_url
+
+
+# ---------------------------------------------------------------------- fake servers
+@pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlackAPI]:
+    """The fake Slack Web API, one per test session; reset it in the fixture that uses it."""
+    api = FakeSlackAPI().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="session")
+def connector() -> Iterator[FakeBotConnector]:
+    """The fake Bot Connector (a Teams ``serviceUrl``), one per test session."""
+    c = FakeBotConnector().start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           migrated_sqlite: Path) -> Iterator[Engine]:
     """What the ``gradebot`` CLI commands see in a test: a migrated SQLite file as
     ``DATABASE_URL``, a working directory with no ``.env``, no Slack/LLM/gradebot settings
     from the developer's shell, and wide consoles (no wrapped lines to match)."""
-    import bot.cli
-    import bot.cli_data
+    from bot.cli import output
 
     monkeypatch.chdir(tmp_path)
     for var in list(os.environ):
         if var.startswith(("SLACK_", "OPENAI_", "GRADEBOT_")) or var == "TZ":
             monkeypatch.delenv(var)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = copy_migrated(migrated_sqlite, tmp_path / "cli.db")
     monkeypatch.setenv("DATABASE_URL", url)
-    for console in (bot.cli.console, bot.cli_data.console):
+    for console in (output.console, output.err):
         monkeypatch.setattr(console, "_width", 160)
-    upgrade(url)
     engine = make_engine(url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """The database at ``db_url`` migrated from empty to head by Alembic, and its engine."""
-    upgrade(db_url)
-    eng = make_engine(db_url)
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """The migrated database at ``db_url`` (``migrated_url``), and its engine."""
+    eng = make_engine(migrated_url)
     yield eng
     eng.dispose()
 

@@ -52,6 +52,7 @@ from bot.observability import GRADINGS
 from bot.zones import zone_of
 from scoring import (
     AnswerType,
+    AnswerValue,
     Cadence,
     Good,
     NoAnswersError,
@@ -366,7 +367,7 @@ class Conversation:
         viewer = s.get(Person, actor.person_id)
         match = customers_db.find_customer(s, actor.workspace_id, name, viewer=viewer)
         if match.exact is None:
-            options = [Option(value=opts.pick(c.id, cadence), label=c.name)  # type: ignore[arg-type]
+            options = [Option(value=opts.pick(c.id, cadence), label=c.name)
                        for c in match.suggestions]
             options.append(Option(value=opts.encode(opts.Create(name, cadence)),
                                   label=f"Create {name}", style="primary"))
@@ -424,8 +425,8 @@ class Conversation:
             return [self._resume_offer(s, active, customer, "You are already grading", cadence)]
         if active is not None:
             sessions_db.update_session(s, active, status=SessionStatus.EXPIRED)
-        draft = sessions_db.latest_draft(s, actor.person_id, customer.id)  # type: ignore[arg-type]
-        if draft is not None and sessions_db.current_answers(s, draft.id):  # type: ignore[arg-type]
+        draft = sessions_db.latest_draft(s, actor.person_id, customer.id)
+        if draft is not None and sessions_db.current_answers(s, draft.id):
             return [self._resume_offer(s, draft, customer, "You have a draft grading of",
                                        cadence)]
         if cadence is None:
@@ -471,7 +472,7 @@ class Conversation:
     def _resume_offer(self, s: Session, gs: GradingSession, customer: Customer,
                       lead: str, cadence: Cadence | None = None) -> Prompt:
         """Resume, or start over — with the sheet the rep just asked for, if they named one."""
-        n = len(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+        n = len(sessions_db.current_answers(s, gs.id))
         return Prompt(kind=Kind.RESUME_OR_RESTART, session_id=gs.id, customer=customer.name,
                       text=f"{lead} {customer.name} ({gs.cadence}, {n} answered). Resume it or "
                            "start over?",
@@ -551,7 +552,7 @@ class Conversation:
         # explicit answers ("4", "yes") never reach the LLM; only what the rules cannot read
         reading = self.rules.read(q, (), text, self.customer_name(gs))
         if reading.failure is not None and self.interpreter is not self.rules:
-            answered = set(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+            answered = set(sessions_db.current_answers(s, gs.id))
             others = [o for o in qs if o.id != q.id and o.id not in answered and o.scored]
             reading = self.interpreter.read(q, others, text, self.customer_name(gs))
         by_id = {x.id: x for x in qs}
@@ -596,10 +597,10 @@ class Conversation:
                       detail="Pick one, or type your answer again.", choices=options)
 
     def _record(self, s: Session, actor: Actor, gs: GradingSession, q: Question,
-                value: object, raw: str, source: str, confidence: float,
+                value: AnswerValue, raw: str, source: str, confidence: float,
                 input_key: str | None) -> Reply:
         qs = self.questions(gs)
-        answered = set(sessions_db.current_answers(s, gs.id)) | {q.id}  # type: ignore[arg-type]
+        answered = set(sessions_db.current_answers(s, gs.id)) | {q.id}
         is_current = gs.position < len(qs) and qs[gs.position].id == q.id
         changes: dict[str, object] = {}
         if is_current:
@@ -653,7 +654,7 @@ class Conversation:
         current = gs.position < len(qs) and qs[gs.position].id == q.id \
             and gs.status == SessionStatus.OPEN
         if not current:
-            answered = sessions_db.current_answers(s, gs.id)  # type: ignore[arg-type]
+            answered = sessions_db.current_answers(s, gs.id)
             # a confirmation may answer a question mentioned in passing, while it is open
             if not isinstance(opt, opts.Confirm) or q.id in answered:
                 return self._stale(gs, q, answered.get(q.id), opt.value)
@@ -764,7 +765,7 @@ class Conversation:
         s, gs, qs = st.s, st.gs, self.questions(st.gs)
         if gs.position >= len(qs):
             return [self._review(s, gs)]
-        answered = set(sessions_db.current_answers(s, gs.id))  # type: ignore[arg-type]
+        answered = set(sessions_db.current_answers(s, gs.id))
         nxt = self._next_position(s, gs, answered)
         changes: dict[str, object] = {"position": nxt}
         if nxt >= len(qs):
@@ -795,7 +796,7 @@ class Conversation:
         """Saving a grade that leaves scored questions unanswered asks once, with what it
         covers ("save" half-way may also mean "keep my progress", which is pause); a second
         save with no new answer in between saves it as it is."""
-        answered = sessions_db.current_answers(s, gs.id)  # type: ignore[arg-type]
+        answered = sessions_db.current_answers(s, gs.id)
         scored_qs = [q for q in self.questions(gs) if q.scored]
         missing = [q for q in scored_qs if q.id not in answered]
         if not answered or not missing or gs.state.get("save_asked_at") == len(answered):
@@ -825,7 +826,7 @@ class Conversation:
         accepts are left out."""
         qmap = self.ws.question_map
         fresh = {k: a.value for k, a in
-                 sessions_db.current_answers(s, gs.id).items()  # type: ignore[arg-type]
+                 sessions_db.current_answers(s, gs.id).items()
                  if k in qmap and is_legal(qmap[k], a.value)}
         earlier = (grades_db.earlier_answers(s, gs.customer_id)
                    if gs.customer_id is not None else {})
@@ -982,10 +983,9 @@ class Conversation:
                 gs = self._fillable(s, actor, session_id)
                 if gs is None or gs.status not in ACTIVE_STATUSES:
                     return refused
-                current = {k: a.value for k, a in
-                           sessions_db.current_answers(s, gs.id).items()}  # type: ignore[arg-type]
-                return FormState(gs.id, self.customer_name(gs),  # type: ignore[arg-type]
-                                 self.questions(gs), current)
+                assert gs.id is not None  # (a stored row)
+                current = {k: a.value for k, a in sessions_db.current_answers(s, gs.id).items()}
+                return FormState(gs.id, self.customer_name(gs), self.questions(gs), current)
 
         return once_more_if_dropped(read)  # a read: safe to redo
 
@@ -1036,7 +1036,7 @@ class Conversation:
                 errors[q.id] = f"{parsed.reason} {parsed.hint}"
         if errors:
             return errors
-        if not answers and not sessions_db.current_answers(s, gs.id):  # type: ignore[arg-type]
+        if not answers and not sessions_db.current_answers(s, gs.id):
             first = self.questions(gs)[0].id
             return {first: "Answer at least one question to get a grade."}
         if answers:

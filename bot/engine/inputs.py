@@ -107,11 +107,3 @@ def message_key(channel: str, message_id: object) -> str:
     """The input key of a typed message or a submitted form: the platform's own id of it
     ("m" Slack messages, "v" Slack modals, "t" Teams messages, "f" Teams forms)."""
     return f"{channel}:{message_id}"[:MAX_KEY]
-
-
-def pick_option(customer_id: int, cadence: Cadence | None) -> str:
-    """Kept for ``bot.reminders.messages`` until it calls ``bot.engine.options.pick``
-    (encoding lives there: this only forwards)."""
-    from bot.engine.options import pick
-
-    return pick(customer_id, cadence)

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from bot.display import marks
+
 
 class Kind(StrEnum):
     QUESTION = "question"          # ask the current question (choices = its answers)
@@ -90,11 +92,11 @@ class Review(BaseModel):
 
     @property
     def headline(self) -> str:
-        """"B · 72/100 · Acme", "B · 72/100 (provisional, 80 %) · Acme" or "Not graded
+        """"B · 72/100 · Acme", "B · 72/100 (provisional, 80% answered) · Acme" or "Not graded
         yet · Acme" (plain text; renderers escape)."""
         if self.letter is None:
             return f"Not graded yet · {self.customer}"
-        mark = f" (provisional, {self.coverage:.0%})" if self.provisional else ""
+        mark = marks(self.provisional, self.coverage)  # the words every grade is shown with
         return f"{self.letter} · {self.total:g}/100{mark} · {self.customer}"
 
     @property

@@ -111,6 +111,9 @@ class StrategicReview:
         latest = grades_db.latest_grade(s, customer) if customer else None
         if latest is not None:
             mark = f", provisional: {latest.coverage:.0%} answered" if latest.provisional else ""
+            graded_on = latest.created_at.astimezone(self.conv.zone(s, gs.person_id)).date()
+            if self.conv.ws.grading.is_stale(graded_on, self.conv.today(s, gs.person_id)):
+                mark += f", stale: graded {graded_on.isoformat()}"  # (see docs/display.md)
             text = (
                 f"{name}: {latest.letter} ({latest.total:g}/100{mark}), the grade "
                 f"recommends {Recommendation(latest.recommendation).label}. What do we do?"
@@ -211,7 +214,8 @@ class StrategicReview:
     def summary(self, s: Session, gs: GradingSession) -> Prompt:
         """The decisions so far; it ends the session once every customer was decided."""
         counts: dict[str, int] = {}
-        for d in sessions_db.decisions_of(s, gs.id):  # type: ignore[arg-type]
+        assert gs.id is not None  # (a stored row)
+        for d in sessions_db.decisions_of(s, gs.id):
             counts[d.decision] = counts.get(d.decision, 0) + 1
         parts = [f"{counts[d.value]} {d.label}" for d in DECISIONS if d.value in counts]
         return Prompt(

@@ -14,14 +14,19 @@ from sqlmodel import Session
 
 from bot.reminders.plan import local_at
 from bot.zones import person_zone
+from storage import deliveries as dl
 from storage import people as people_db
-from storage import reminders as rem_db
 from storage.engine import session_scope
 from storage.errors import InvalidInput
 from storage.models import DeliveryStatus, Person, ReminderDelivery, Workspace
 
 MAX_SNOOZE_DAYS = 30
 MAX_AWAY_DAYS = 366
+
+
+class Refused(InvalidInput):
+    """A reminder button or out-of-office date refused, with the sentence to show the rep.
+    A channel catches this one (it imports nothing from ``storage``)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ def parse(value: str) -> ReminderAction:
             return ReminderAction("away", int(parts[2]))
     except ValueError:
         pass
-    raise InvalidInput("That reminder button is not one I know.")
+    raise Refused("That reminder button is not one I know.")
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Outcome:
 def _own_delivery(s: Session, person_id: int, delivery_id: int) -> ReminderDelivery:
     d = s.get(ReminderDelivery, delivery_id)
     if d is None or d.person_id != person_id:
-        raise InvalidInput("That reminder is not yours.")
+        raise Refused("That reminder is not yours.")
     return d
 
 
@@ -76,7 +81,7 @@ def snooze(db: Engine, person_id: int, delivery_id: int, days: int,
             return Outcome("Everything in this reminder is already graded — nothing to snooze.",
                            d.channel, d.thread_ts)
         until = now + timedelta(days=days)
-        rem_db.snooze(s, d, until)
+        dl.snooze(s, d, until)
         return Outcome(f"Snoozed: I'll nudge you again after {_when(until, person, ws)}.",
                        d.channel, d.thread_ts)
 
@@ -109,15 +114,15 @@ def set_out_of_office(db: Engine, person_id: int, back_on: date, now: datetime,
         # whose reminder it is, before anything else (a forged id changes nothing)
         d = _own_delivery(s, person_id, delivery_id) if delivery_id is not None else None
         if back_on <= today:
-            raise InvalidInput("Pick a day after today.")
+            raise Refused("Pick a day after today.")
         if back_on > today + timedelta(days=MAX_AWAY_DAYS):
-            raise InvalidInput("Pick a day within the next year.")
+            raise Refused("Pick a day within the next year.")
         until = local_at(back_on, st.reminder_hour, tz)
         people_db.set_away(s, person, until)
         channel = thread = None
         if d is not None:
             channel, thread = d.channel, d.thread_ts
             if d.status == DeliveryStatus.SENT:
-                rem_db.snooze(s, d, until, rearm=False)
+                dl.snooze(s, d, until, rearm=False)
         return Outcome(f"Out of office until {back_on.strftime('%a %-d %b')}: no reminders "
                        "or follow-ups until then.", channel, thread)

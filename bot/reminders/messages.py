@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from bot.engine.inputs import pick_option
+from bot.engine import options as opts
 from bot.engine.prompts import Option, plural
-from bot.notify import DueItem, ReminderMessage, ThreadRef
+from bot.notify import DueItem, ReminderMessage
 from scoring import Cadence
 from scoring.cadence import period_label
+from scoring.worksheet import GradingRules
 from storage.grades import DueCustomer
+from storage.types import utcnow
 
 SNOOZE_DAY = 1
 SNOOZE_WEEK = 7
-
-
-class PartiallySent(Exception):
-    """A notifier posted the thread's parent but not all of its body. The sweep keeps the
-    thread reference so the retry completes *that* thread instead of posting a second one."""
-
-    def __init__(self, where: ThreadRef, cause: BaseException) -> None:
-        super().__init__(f"reminder partially sent to {where.channel}/{where.thread_ts}: "
-                         f"{cause}")
-        self.where = where
-        self.cause = cause
 
 
 def subject(cadence: Cadence | str, period: str) -> str:
@@ -47,10 +39,19 @@ _INTRO = {
 }
 
 
-def items(customers: Sequence[DueCustomer]) -> list[DueItem]:
-    return [DueItem(c.customer_id, c.name, c.letter,
-                    c.graded_at.date().isoformat() if c.graded_at else None)
-            for c in customers]
+def items(customers: Sequence[DueCustomer], now: datetime | None = None,
+          rules: GradingRules | None = None) -> list[DueItem]:
+    """The due customers as reminder lines; a grade older than the worksheet's validity
+    (``rules``, default the shipped one's) on ``now`` (default the clock) is marked stale.
+    Dates are UTC days: a reminder goes to one person, but its rows come from a sweep."""
+    rules = rules or GradingRules()
+    today = (now or utcnow()).astimezone(UTC).date()
+    out: list[DueItem] = []
+    for c in customers:
+        day = c.graded_at.astimezone(UTC).date() if c.graded_at else None
+        out.append(DueItem(c.customer_id, c.name, c.letter, day.isoformat() if day else None,
+                           rules.is_stale(day, today)))
+    return out
 
 
 def controls(delivery_id: int) -> list[Option]:
@@ -60,23 +61,29 @@ def controls(delivery_id: int) -> list[Option]:
 
 
 def reminder(delivery_id: int, cadence: Cadence | str, period: str,
-             customers: Sequence[DueCustomer]) -> ReminderMessage:
+             customers: Sequence[DueCustomer], *, now: datetime | None = None,
+             rules: GradingRules | None = None) -> ReminderMessage:
+    """The first message of a reminder; ``now`` and ``rules`` (the worksheet's ``grading``)
+    decide which due lines say their grade is stale (see ``items``)."""
     n = len(customers)
     return ReminderMessage(delivery_id=delivery_id,
                            title=f"{subject(cadence, period)}: {plural(n)} due",
-                           intro=_INTRO[Cadence(cadence)], items=items(customers),
+                           intro=_INTRO[Cadence(cadence)], items=items(customers, now, rules),
                            controls=controls(delivery_id))
 
 
 def followup(delivery_id: int, cadence: Cadence | str, period: str,
-             customers: Sequence[DueCustomer], *, last: bool = False) -> ReminderMessage:
+             customers: Sequence[DueCustomer], *, last: bool = False,
+             now: datetime | None = None, rules: GradingRules | None = None
+             ) -> ReminderMessage:
     n = len(customers)
     intro = ("A last nudge: these are still waiting for a grade. No more reminders this "
              "period; the Grade buttons keep working." if last else
              "A gentle nudge: these are still waiting for a grade.")
     return ReminderMessage(delivery_id=delivery_id,
                            title=f"Reminder — {subject(cadence, period)}: {plural(n)} still due",
-                           intro=intro, items=items(customers), controls=controls(delivery_id))
+                           intro=intro, items=items(customers, now, rules),
+                           controls=controls(delivery_id))
 
 
 def closed(cadence: Cadence | str, period: str) -> str:
@@ -85,4 +92,4 @@ def closed(cadence: Cadence | str, period: str) -> str:
 
 def grade_option(customer_id: int) -> Option:
     """The same value the engine understands everywhere: start grading this customer."""
-    return Option(value=pick_option(customer_id, None), label="Grade", style="primary")
+    return Option(value=opts.pick(customer_id), label="Grade", style="primary")

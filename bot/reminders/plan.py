@@ -29,25 +29,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.zones import person_zone
 from scoring import Cadence, RegradePolicy
 from scoring.cadence import next_period_start, period_key, period_label, period_start
 from storage import people as people_db
+from storage import reminders as reads
+from storage.deliveries import MAX_ATTEMPTS, claimable, existing_deliveries
 from storage.grades import DueCustomer, due_customers, policy_for
-from storage.models import (
-    DeliveryStatus,
-    Person,
-    ReminderDelivery,
-    Workspace,
-    WorkspaceSettings,
-)
+from storage.models import Person, Workspace, WorkspaceSettings
 
 log = logging.getLogger("gradebot.reminders")
 
 STRATEGIC_WINDOW = timedelta(days=14)
-MAX_ATTEMPTS = 5
 
 
 # ---------------------------------------------------------------------- pure calendar logic
@@ -190,26 +185,6 @@ class Planned:
 
 
 # ---------------------------------------------------------------------- storage
-def existing_deliveries(s: Session, workspace_id: int, periods: Iterable[str]
-                        ) -> dict[tuple[int, str, str], ReminderDelivery]:
-    keys = sorted(set(periods))
-    if not keys:
-        return {}
-    rows = s.exec(select(ReminderDelivery).where(
-        ReminderDelivery.workspace_id == workspace_id,
-        col(ReminderDelivery.period).in_(keys))).all()
-    return {(r.person_id, r.cadence, r.period): r for r in rows}
-
-
-def claimable(row: ReminderDelivery | None, now: datetime,
-              max_attempts: int = MAX_ATTEMPTS) -> bool:
-    """Whether a sweep may try to claim: never claimed, or a claim whose lease ran out."""
-    if row is None:
-        return True
-    return (row.status == DeliveryStatus.CLAIMED and row.attempts < max_attempts
-            and (row.lease_until is None or row.lease_until < now))
-
-
 def due_by_person(s: Session, ws: Workspace, people: Sequence[Person], now: datetime,
                   policy: RegradePolicy | None = None) -> dict[int, list[DueCustomer]]:
     """Each person's due customers, as of their own local date and midnight (one query per
@@ -219,7 +194,7 @@ def due_by_person(s: Session, ws: Workspace, people: Sequence[Person], now: date
     by_zone: dict[str, tuple[ZoneInfo, list[int]]] = {}
     for p in people:
         tz = person_zone(p, st)
-        by_zone.setdefault(tz.key, (tz, []))[1].append(p.id)  # type: ignore[arg-type]
+        by_zone.setdefault(tz.key, (tz, []))[1].append(p.id)
     out: dict[int, list[DueCustomer]] = {}
     for tz, ids in by_zone.values():
         out.update(due_customers(s, ws.id, now.astimezone(tz).date(), policy, owner_ids=ids,
@@ -235,18 +210,18 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
     now = now.astimezone(UTC)
     st = ws.get_settings()
     policy = policy_for(st.regrade_by_letter)
-    people = s.exec(select(Person).where(Person.workspace_id == ws.id)).all()
+    people = people_db.people_of(s, ws.id)
     live: dict[int, tuple[Person, list[Occasion]]] = {}
     for p in people:
         if is_away(p, now) or why_unreachable(p, ws.platform):
             continue
         occ = occasions(now, person_zone(p, st), st)
         if occ:
-            live[p.id] = (p, occ)  # type: ignore[index]
+            live[p.id] = (p, occ)
     if not live:
         return []
     existing = existing_deliveries(
-        s, ws.id, (o.period for _, occ in live.values() for o in occ))  # type: ignore[arg-type]
+        s, ws.id, (o.period for _, occ in live.values() for o in occ))
     wanted: dict[int, tuple[Person, list[Occasion]]] = {}
     for pid, (p, occ) in live.items():
         todo = [o for o in occ if claimable(existing.get((pid, o.cadence.value, o.period)), now,
@@ -261,33 +236,28 @@ def plan_workspace(s: Session, ws: Workspace, now: datetime, *,
         for o in occ:
             items = for_cadence(due.get(pid, []), o.cadence, policy)
             if items:
-                out.append(Planned(ws.id, pid, p.display_name, str(o.at.tzinfo), o.cadence,  # type: ignore[arg-type]
+                out.append(Planned(ws.id, pid, p.display_name, str(o.at.tzinfo), o.cadence,
                                    o.period, o.at, tuple(items)))
     return out
 
 
 def not_reachable(s: Session, ws: Workspace, now: datetime) -> list[Unreachable]:
     """Reps of ``ws`` who own customers that are due but whom reminders cannot reach yet."""
-    people = [p for p in s.exec(select(Person).where(Person.workspace_id == ws.id)).all()
+    people = [p for p in people_db.people_of(s, ws.id)
               if why_unreachable(p, ws.platform)]
     if not people:
         return []
     due = due_by_person(s, ws, people, now.astimezone(UTC))
-    return [Unreachable(p.id, p.display_name, p.email,  # type: ignore[arg-type]
+    return [Unreachable(p.id, p.display_name, p.email,
                         why_unreachable(p, ws.platform) or "", len(due[p.id]))
             for p in sorted(people, key=lambda p: p.display_name.casefold())
-            if due.get(p.id)]  # type: ignore[arg-type]
+            if due.get(p.id)]
 
 
 def plan(s: Session, now: datetime, platforms: Iterable[str] | None = None,
          workspace_id: int | None = None) -> list[Planned]:
     """Every workspace's plan (optionally only some platforms or one workspace)."""
-    stmt = select(Workspace).order_by(Workspace.id)
-    if platforms is not None:
-        stmt = stmt.where(col(Workspace.platform).in_(list(platforms)))
-    if workspace_id is not None:
-        stmt = stmt.where(Workspace.id == workspace_id)
     out: list[Planned] = []
-    for ws in s.exec(stmt).all():
+    for ws in reads.workspaces(s, platforms, workspace_id):
         out += plan_workspace(s, ws, now)
     return out

@@ -80,14 +80,8 @@ class ReminderScheduler:
                     await task
 
 
-def start_reminders(services: Any, slack_client: Any | None,
-                    others: Iterable[Notifier] = ()) -> ReminderScheduler:
-    """The serve process's scheduler: the Slack notifier (when Slack is configured) and any
-    other platform's (e.g. Teams), the services' database and clock."""
-    notifiers = list(others)
-    if slack_client is not None:
-        from bot.slack.notify import SlackNotifier
-
-        notifiers.append(SlackNotifier(slack_client, db=services.db))
+def start_reminders(services: Any, notifiers: Iterable[Notifier]) -> ReminderScheduler:
+    """The serve process's scheduler: one notifier per platform it serves (built by
+    ``bot.notifiers``), the services' database and clock."""
     sweeper = Sweeper(services.db, notifiers, clock=services.clock)
     return ReminderScheduler(sweeper, services.settings.sweep_minutes).start()

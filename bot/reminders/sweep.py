@@ -4,21 +4,27 @@ Every process (each replica of the bot, or ``gradebot remind --now``) may sweep 
 a sweep never relies on memory from the last one. For each workspace whose platform has a
 ``Notifier``:
 
-1. close finished threads: a sent reminder whose rep has graded everything gets its parent
-   updated to "All graded ✓" (claimed by a conditional ``sent → done`` update);
-2. new reminders: ``plan_workspace`` → ``claim_delivery`` (a unique row per workspace,
+1. ``Notifier.prepare`` (Slack looks up people imported by email);
+2. close finished threads: a sent reminder whose rep has graded everything gets its parent
+   updated to "All graded ✓" (``claim_close``: SENT → DONE, once across processes);
+3. new reminders: ``plan_workspace`` → ``claim_delivery`` (a unique row per workspace,
    person, cadence and period, held by a 5-minute lease) → ``Notifier.send_reminder`` →
    ``mark_sent`` with the thread and the first follow-up time. A send error is logged,
    recorded on the row (``mark_failed_attempt``) and retried by the next sweep; after
    ``max_attempts`` the row is marked failed;
-3. follow-ups: ``followups_due`` → ``claim_followup`` (one per due time across replicas) →
-   re-compute what is still due → reply in the same thread, or close it;
 4. the manager digest of the quarter just ended, once (``record_event`` claim);
 5. grade-drop alerts to owners, once per grade (``record_event`` claim).
 
+Then follow-ups (``followups_due`` → ``claim_followup``, one per due time across replicas →
+re-compute what is still due → reply in the same thread, or close it).
+
 A process that dies between claiming and sending leaves a ``claimed`` row whose lease runs
 out; a later sweep (any process) re-claims it and sends, counting the attempt. Rows that
-exhausted their attempts that way are marked failed here.
+exhausted their attempts that way are marked failed (``give_up_abandoned``).
+
+Every state transition is in ``storage.deliveries`` (docs/reminders.md draws the machine);
+the other reads are in ``storage.reminders``. This module decides and sends; it writes no
+SQL, and knows the platforms only through the ``Notifier`` protocol.
 """
 
 from __future__ import annotations
@@ -31,17 +37,15 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import Engine, String, and_, cast, delete, distinct, func, update
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from bot.notify import DigestMessage, Notifier, ThreadRef
+from bot.notify import DigestMessage, Notifier, PartiallySent, Recipient, ThreadRef
 from bot.observability import REMINDERS
 from bot.reminders import messages
 from bot.reminders.plan import (
-    MAX_ATTEMPTS,
     Planned,
     due_by_person,
     first_business_day,
@@ -54,40 +58,26 @@ from bot.reminders.plan import (
     plan_workspace,
 )
 from bot.zones import person_zone, zone
-from scoring import Cadence, Recommendation
+from scoring import Cadence
 from scoring.cadence import period_key, period_label, period_start
-from storage import reminders as rem_db
+from storage import deliveries as dl
+from storage import reminders as reads
 from storage.engine import session_scope
 from storage.events import prune_events, record_event
 from storage.grades import DueCustomer, due_customers, policy_for
-from storage.models import (
-    Customer,
-    CustomerStatus,
-    DeliveryStatus,
-    Grade,
-    Person,
-    ProcessedEvent,
-    ReminderDelivery,
-    Workspace,
-)
+from storage.models import DeliveryStatus, Person, ReminderDelivery, Workspace
+from storage.reminders import DROP_SCOPE, DropAlert
 from storage.types import utcnow
+
+T = TypeVar("T")
 
 log = logging.getLogger("gradebot.reminders")
 
-DROP_LOOKBACK = timedelta(days=2)   # grades newer than this are checked for drop alerts
-DROP_SCOPE = "drop"
 PRUNE_EVERY = timedelta(hours=6)  # how often a process forgets old event ids
 
 
 def default_claimer() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-def worse(letter: str | None, previous: str | None) -> bool:
-    """A is best, D worst: True when ``letter`` is at least one letter below ``previous``."""
-    if not letter or not previous:
-        return False
-    return letter[0].upper() > previous[0].upper()
 
 
 @dataclass
@@ -115,26 +105,12 @@ class SweepReport:
                 f"(retried next sweep), {self.gave_up} given up")
 
 
-@dataclass(frozen=True, slots=True)
-class DropAlert:
-    grade_id: int
-    customer_id: int
-    customer: str
-    owner_id: int
-    letter: str
-    total: float
-    recommendation: str
-    previous_letter: str
-    previous_total: float
-    grader: str
-
-
 class Sweeper:
     """Runs sweeps against ``db`` with one notifier per platform."""
 
     def __init__(self, db: Engine, notifiers: Iterable[Notifier], *,
                  clock: Callable[[], datetime] = utcnow, claimer: str | None = None,
-                 lease: timedelta = rem_db.LEASE, max_attempts: int = MAX_ATTEMPTS,
+                 lease: timedelta = dl.LEASE, max_attempts: int = dl.MAX_ATTEMPTS,
                  concurrency: int = 4) -> None:
         self.db = db
         self.notifiers = {n.platform: n for n in notifiers}
@@ -144,6 +120,11 @@ class Sweeper:
         self.max_attempts = max_attempts
         self.concurrency = max(1, concurrency)
         self.pruned_at: datetime | None = None
+
+    def _db(self, fn: Callable[[Session], T]) -> T:
+        """``fn`` in a session of its own (run in a worker thread: ``asyncio.to_thread``)."""
+        with session_scope(self.db) as s:
+            return fn(s)
 
     # ------------------------------------------------------------------ the sweep
     async def sweep(self, now: datetime | None = None) -> SweepReport:
@@ -170,7 +151,8 @@ class Sweeper:
             log.exception("reminder sweep: follow-ups failed")
             report.error("followups", exc)
         try:
-            report.gave_up += await asyncio.to_thread(self._give_up_abandoned, now)
+            report.gave_up += await asyncio.to_thread(self._db, lambda s: dl.give_up_abandoned(
+                s, now, self.max_attempts))
         except Exception as exc:
             log.exception("reminder sweep: marking abandoned claims failed")
             report.error("give_up", exc)
@@ -193,14 +175,12 @@ class Sweeper:
             return prune_events(s, now=now)
 
     def _workspaces(self) -> list[Workspace]:
-        with session_scope(self.db) as s:
-            return list(s.exec(select(Workspace).where(
-                col(Workspace.platform).in_(list(self.notifiers))).order_by(Workspace.id)).all())
+        return self._db(lambda s: reads.workspaces(s, self.notifiers))
 
     # ------------------------------------------------------------------ new reminders
     async def _reminders(self, ws: Workspace, notifier: Notifier, now: datetime,
                          report: SweepReport) -> None:
-        await self._resolve_pending(ws, notifier, now)
+        await self._prepare(ws, notifier, now)
         plans = await asyncio.to_thread(self._plan, ws, now)
         if not plans:
             return
@@ -212,7 +192,7 @@ class Sweeper:
         async def one(p: Planned) -> None:
             async with gate:
                 try:
-                    await self._deliver(p, notifier, now, first_followup, report)
+                    await self._deliver(p, ws, notifier, now, first_followup, report)
                 except Exception as exc:  # bookkeeping failed (database): next sweep retries
                     log.exception("reminder for person %s (%s %s) failed", p.person_id,
                                   p.cadence, p.period)
@@ -220,15 +200,12 @@ class Sweeper:
 
         await asyncio.gather(*(one(p) for p in plans))
 
-    async def _resolve_pending(self, ws: Workspace, notifier: Notifier, now: datetime) -> None:
+    async def _prepare(self, ws: Workspace, notifier: Notifier, now: datetime) -> None:
         """People imported by email get their platform id first (Slack: by email), so the
         first wave reaches a team imported before anyone used the bot. A failed look-up is
         logged and planning goes on: those people are simply not reachable yet."""
-        resolve = getattr(notifier, "resolve_pending", None)
-        if resolve is None:
-            return
         try:
-            await resolve(ws.id, now)
+            await notifier.prepare(ws.id, now)
         except Exception as exc:
             log.warning("reminder sweep: looking up imported people failed for workspace "
                         "%s: %s", ws.id, exc)
@@ -237,26 +214,27 @@ class Sweeper:
         with session_scope(self.db) as s:
             return plan_workspace(s, ws, now, max_attempts=self.max_attempts)
 
-    def _claim(self, p: Planned, now: datetime) -> tuple[ReminderDelivery, Person] | None:
+    def _claim(self, p: Planned, ws: Workspace, now: datetime
+               ) -> tuple[ReminderDelivery, Recipient] | None:
         with session_scope(self.db) as s:
-            d = rem_db.claim_delivery(s, workspace_id=p.workspace_id, person_id=p.person_id,
-                                      cadence=p.cadence.value, period=p.period,
-                                      claimer=self.claimer, now=now, lease=self.lease,
-                                      max_attempts=self.max_attempts)
+            d = dl.claim_delivery(s, workspace_id=p.workspace_id, person_id=p.person_id,
+                                  cadence=p.cadence.value, period=p.period,
+                                  claimer=self.claimer, now=now, lease=self.lease,
+                                  max_attempts=self.max_attempts)
             if d is None:
                 return None
             person = s.get(Person, p.person_id)
             assert person is not None
-            return d, person
+            return d, Recipient.of(person, ws.get_settings())
 
-    async def _deliver(self, p: Planned, notifier: Notifier, now: datetime,
+    async def _deliver(self, p: Planned, ws: Workspace, notifier: Notifier, now: datetime,
                        first_followup: datetime | None, report: SweepReport) -> None:
-        claimed = await asyncio.to_thread(self._claim, p, now)
+        claimed = await asyncio.to_thread(self._claim, p, ws, now)
         if claimed is None:
             report.skipped += 1
             return
         d, person = claimed
-        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)  # type: ignore[arg-type]
+        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)
         resumed = bool(d.channel and d.thread_ts)
         try:
             if resumed:  # an earlier attempt posted the parent: finish that thread
@@ -264,7 +242,7 @@ class Sweeper:
                 await notifier.send_followup(person, where, msg)
             else:
                 where = await notifier.send_reminder(person, msg)
-        except messages.PartiallySent as exc:
+        except PartiallySent as exc:
             d.channel, d.thread_ts = exc.where.channel, exc.where.thread_ts
             await self._failed(d, exc, now, report)
             return
@@ -282,8 +260,8 @@ class Sweeper:
     def _mark_sent(self, d: ReminderDelivery, where: ThreadRef, n: int, next_at: datetime | None,
                    now: datetime) -> None:
         with session_scope(self.db) as s:
-            rem_db.mark_sent(s, d, channel=where.channel, thread_ts=where.thread_ts,
-                             customers_due=n, next_followup_at=next_at, now=now)
+            dl.mark_sent(s, d, channel=where.channel, thread_ts=where.thread_ts,
+                         customers_due=n, next_followup_at=next_at, now=now)
 
     async def _failed(self, d: ReminderDelivery, exc: BaseException, now: datetime,
                       report: SweepReport) -> None:
@@ -294,8 +272,8 @@ class Sweeper:
 
         def save() -> None:
             with session_scope(self.db) as s:
-                rem_db.mark_failed_attempt(s, d, f"{type(exc).__name__}: {exc}",
-                                           max_attempts=self.max_attempts, now=now)
+                dl.mark_failed_attempt(s, d, f"{type(exc).__name__}: {exc}",
+                                       max_attempts=self.max_attempts, now=now)
 
         await asyncio.to_thread(save)
         if d.status == DeliveryStatus.FAILED:
@@ -303,64 +281,39 @@ class Sweeper:
         else:
             report.failed_attempts += 1
 
-    def _give_up_abandoned(self, now: datetime) -> int:
-        """Claims whose lease ran out ``max_attempts`` times (the sender died each time)."""
-        with session_scope(self.db) as s:
-            res = s.execute(update(ReminderDelivery).where(
-                col(ReminderDelivery.status) == DeliveryStatus.CLAIMED,
-                col(ReminderDelivery.lease_until) < now,
-                col(ReminderDelivery.attempts) >= self.max_attempts,
-            ).values(status=DeliveryStatus.FAILED, updated_at=now,
-                     last_error="gave up: the claim expired on every attempt"))
-            s.commit()
-            return int(res.rowcount or 0)  # type: ignore[attr-defined]
-
     # ------------------------------------------------------------------ closing threads
     def _sent_threads(self, ws: Workspace, now: datetime
-                      ) -> list[tuple[ReminderDelivery, Person, list[DueCustomer] | None]]:
+                      ) -> list[tuple[ReminderDelivery, Recipient, list[DueCustomer] | None]]:
         """Sent deliveries with what is still due for them (None: the period is over)."""
         with session_scope(self.db) as s:
-            rows = s.exec(select(ReminderDelivery, Person)
-                          .join(Person, col(Person.id) == ReminderDelivery.person_id)
-                          .where(ReminderDelivery.workspace_id == ws.id,
-                                 ReminderDelivery.status == DeliveryStatus.SENT)).all()
+            rows = dl.sent_deliveries(s, ws.id)
             if not rows:
                 return []
             st = ws.get_settings()
             policy = policy_for(st.regrade_by_letter)
             people = list({p.id: p for _, p in rows}.values())
             due = due_by_person(s, ws, people, now)
-            out: list[tuple[ReminderDelivery, Person, list[DueCustomer] | None]] = []
+            out: list[tuple[ReminderDelivery, Recipient, list[DueCustomer] | None]] = []
             for d, p in rows:
+                to = Recipient.of(p, st)
                 today = now.astimezone(person_zone(p, st)).date()
                 if not period_is_current(d.cadence, d.period, today, st.strategic_dates):
-                    out.append((d, p, None))
+                    out.append((d, to, None))
                 else:
-                    out.append((d, p, for_cadence(due.get(p.id, []), Cadence(d.cadence),  # type: ignore[arg-type]
-                                                  policy)))
+                    out.append((d, to, for_cadence(due.get(p.id, []), Cadence(d.cadence),
+                                                   policy)))
             return out
 
     def _claim_close(self, d: ReminderDelivery, now: datetime) -> bool:
-        with session_scope(self.db) as s:
-            res = s.execute(update(ReminderDelivery).where(
-                col(ReminderDelivery.id) == d.id,
-                col(ReminderDelivery.status) == DeliveryStatus.SENT,
-            ).values(status=DeliveryStatus.DONE, next_followup_at=None, updated_at=now))
-            s.commit()
-            return res.rowcount == 1  # type: ignore[attr-defined]
+        return self._db(lambda s: dl.claim_close(s, d.id, now))
 
     def _reopen(self, d: ReminderDelivery, now: datetime) -> None:
         """A close that could not be posted: back to sent, retried by the next sweep."""
-        with session_scope(self.db) as s:
-            s.execute(update(ReminderDelivery).where(
-                col(ReminderDelivery.id) == d.id,
-                col(ReminderDelivery.status) == DeliveryStatus.DONE,
-            ).values(status=DeliveryStatus.SENT, next_followup_at=now, updated_at=now))
-            s.commit()
+        self._db(lambda s: dl.reopen(s, d.id, now))
 
     async def _close_completed(self, ws: Workspace, notifier: Notifier, now: datetime,
                                report: SweepReport) -> None:
-        for d, person, remaining in await asyncio.to_thread(self._sent_threads, ws, now):
+        for d, to, remaining in await asyncio.to_thread(self._sent_threads, ws, now):
             if remaining:
                 continue
             if not await asyncio.to_thread(self._claim_close, d, now):
@@ -370,8 +323,7 @@ class Sweeper:
                 continue
             where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
             try:
-                await notifier.close_reminder(person, where, messages.closed(d.cadence,
-                                                                             d.period))
+                await notifier.close_reminder(to, where, messages.closed(d.cadence, d.period))
                 report.closed += 1
             except Exception as exc:
                 log.error("closing reminder %s failed (retried next sweep): %s", d.id, exc,
@@ -382,20 +334,7 @@ class Sweeper:
     # ------------------------------------------------------------------ follow-ups
     def _followup_rows(self, now: datetime
                        ) -> list[tuple[ReminderDelivery, Person, Workspace]]:
-        with session_scope(self.db) as s:
-            due = list(rem_db.followups_due(s, now))
-            if not due:
-                return []
-            people = {p.id: p for p in s.exec(select(Person).where(
-                col(Person.id).in_({d.person_id for d in due}))).all()}
-            spaces = {w.id: w for w in s.exec(select(Workspace).where(
-                col(Workspace.id).in_({d.workspace_id for d in due}))).all()}
-            out = []
-            for d in due:
-                ws, person = spaces.get(d.workspace_id), people.get(d.person_id)
-                if ws is not None and person is not None and ws.platform in self.notifiers:
-                    out.append((d, person, ws))
-            return out
+        return self._db(lambda s: dl.followups_due_with(s, now, self.notifiers))
 
     async def _followups(self, now: datetime, report: SweepReport) -> None:
         gate = asyncio.Semaphore(self.concurrency)
@@ -418,51 +357,41 @@ class Sweeper:
         tz = person_zone(person, st)
         today = now.astimezone(tz).date()
 
-        def run(fn: Callable[[Session], Any]) -> Any:
-            with session_scope(self.db) as s:
-                return fn(s)
-
+        run = self._db
+        to = Recipient.of(person, st)
         if not period_is_current(d.cadence, d.period, today, st.strategic_dates):
             if await asyncio.to_thread(self._claim_close, d, now):
                 report.expired += 1
             return
         if is_away(person, now):
-            await asyncio.to_thread(run, lambda s: rem_db.snooze(s, d, person.away_until))
+            await asyncio.to_thread(run, lambda s: dl.snooze(s, d, person.away_until))  # type: ignore[arg-type]
             return
         # the last follow-up allowed leaves no next one (a snooze still sets one)
         last = d.followups + 1 >= st.max_followups
         next_at = None if last else now + timedelta(days=st.followup_days)
-        if not await asyncio.to_thread(run, lambda s: rem_db.claim_followup(
+        if not await asyncio.to_thread(run, lambda s: dl.claim_followup(
                 s, d, now=now, next_at=next_at)):
             return  # another process took this follow-up
         policy = policy_for(st.regrade_by_letter)
         remaining = for_cadence(await asyncio.to_thread(run, lambda s: due_customers(
-            s, ws.id, today, policy, owner_ids=[person.id], tz=tz).get(person.id, [])),  # type: ignore[arg-type]
+            s, ws.id, today, policy, owner_ids=[person.id], tz=tz).get(person.id, [])),
             Cadence(d.cadence), policy)
         where = ThreadRef(d.channel, d.thread_ts)  # type: ignore[arg-type]
         try:
             if not remaining:
-                await notifier.close_reminder(person, where, messages.closed(d.cadence,
-                                                                             d.period))
-                await asyncio.to_thread(run, lambda s: rem_db.mark_done(s, d))
+                await notifier.close_reminder(to, where, messages.closed(d.cadence, d.period))
+                await asyncio.to_thread(run, lambda s: dl.mark_done(s, d))
                 report.closed += 1
             else:
-                await notifier.send_followup(person, where, messages.followup(
-                    d.id, d.cadence, d.period, remaining, last=last))  # type: ignore[arg-type]
+                await notifier.send_followup(to, where, messages.followup(
+                    d.id, d.cadence, d.period, remaining, last=last))
                 report.followups += 1
         except Exception as exc:
             log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,
                       exc_info=exc)
             report.error(f"followup delivery={d.id}", exc)
-
-            def release(s: Session) -> None:
-                s.execute(update(ReminderDelivery).where(
-                    col(ReminderDelivery.id) == d.id,
-                    col(ReminderDelivery.next_followup_at) == next_at,
-                ).values(next_followup_at=now, followups=ReminderDelivery.followups - 1))
-                s.commit()
-
-            await asyncio.to_thread(run, release)
+            await asyncio.to_thread(run, lambda s: dl.release_followup(
+                s, d.id, claimed_next_at=next_at, now=now))
 
     # ------------------------------------------------------------------ digests
     @staticmethod
@@ -479,10 +408,7 @@ class Sweeper:
         return period_key(qs - timedelta(days=1), Cadence.QUARTERLY)
 
     def _digest_claimed(self, ws: Workspace, period: str) -> bool:
-        with session_scope(self.db) as s:
-            return s.exec(select(ProcessedEvent.id).where(
-                ProcessedEvent.scope == f"digest:{ws.id}",
-                ProcessedEvent.event_id == period)).first() is not None
+        return self._db(lambda s: reads.claimed(s, reads.digest_scope(ws.id), period))
 
     def build_digest(self, s: Session, ws: Workspace, period: str) -> DigestMessage | None:
         """Completion per rep, letter drops and exit recommendations of one quarter (its
@@ -493,48 +419,32 @@ class Sweeper:
         start, end = period_bounds(Cadence.QUARTERLY, period)
         t0 = datetime(start.year, start.month, start.day, tzinfo=tz)
         t1 = datetime(end.year, end.month, end.day, tzinfo=tz)
-        names = {p.id: p.display_name for p in s.exec(
-            select(Person).where(Person.workspace_id == ws.id)).all()}
-        graded = dict(s.execute(
-            select(Customer.owner_id, func.count(distinct(Grade.customer_id)))
-            .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
-            .where(Grade.workspace_id == ws.id, Grade.created_at >= t0, Grade.created_at < t1,
-                   col(Customer.owner_id).is_not(None))
-            .group_by(Customer.owner_id)).all())
+        wid: int = ws.id
+        names = reads.people_names(s, wid)
+        graded = reads.graded_per_owner(s, wid, t0, t1)
         still = {o: len(v) for o, v in
-                 due_customers(s, ws.id, end - timedelta(days=1), policy, tz=tz).items()}
+                 due_customers(s, wid, end - timedelta(days=1), policy, tz=tz).items()}
         lines: list[str] = []
         owners = sorted(set(graded) | set(still), key=lambda o: names.get(o, "").casefold())
         if owners:
             lines.append("Completion per rep (graded / due this period):")
             for o in owners:
-                g, left = int(graded.get(o, 0)), still.get(o, 0)
+                g, left = graded.get(o, 0), still.get(o, 0)
                 pct = round(100 * g / (g + left)) if g + left else 100
                 lines.append(f"• {names.get(o, '?')}: {g} / {g + left} ({pct}%)")
-        prev = aliased(Grade, name="prev")
-        drops = [r for r in s.execute(
-            select(Customer.name, prev.letter, Grade.letter, prev.total, Grade.total,
-                   Grade.provisional)
-            .select_from(Grade).join(Customer, col(Customer.id) == Grade.customer_id)
-            .join(prev, col(prev.id) == Grade.previous_grade_id)
-            .where(Grade.workspace_id == ws.id, Grade.created_at >= t0, Grade.created_at < t1)
-            .order_by(Customer.name, Grade.created_at)).all() if worse(r[2], r[1])]
+        drops = reads.letter_drops(s, wid, t0, t1)
         if drops:
             lines.append("Dropped a letter or more:")
-            lines += [f"• {n}: {a} → {b} ({pa:g} → {pb:g}{', provisional' if pv else ''})"
-                      for n, a, b, pa, pb, pv in drops]
-        exits = s.execute(
-            select(Customer.name, Grade.letter, Grade.total, Customer.owner_id,
-                   Grade.provisional)
-            .select_from(Customer).join(Grade, col(Grade.id) == Customer.latest_grade_id)
-            .where(Customer.workspace_id == ws.id, col(Customer.archived).is_(False),
-                   Customer.status != CustomerStatus.FORMER,
-                   Grade.recommendation == Recommendation.EXIT.value)
-            .order_by(Customer.name)).all()
+            lines += [f"• {x.customer}: {x.previous_letter} → {x.letter} ({x.previous_total:g}"
+                      f" → {x.total:g}{', provisional' if x.provisional else ''})"
+                      for x in drops]
+        exits = reads.exit_picks(s, wid)
         if exits:
             lines.append("Recommended exit:")
-            lines += [f"• {n} ({letter}, {total:g}/100{', provisional' if pv else ''}) — owner "
-                      f"{names.get(o, '—')}" for n, letter, total, o, pv in exits]
+            lines += [f"• {x.customer} ({x.letter}, {x.total:g}/100"
+                      f"{', provisional' if x.provisional else ''}) — owner "
+                      f"{names.get(x.owner_id, '—') if x.owner_id is not None else '—'}"
+                      for x in exits]
         unreachable = not_reachable(s, ws, t1)
         if unreachable:
             lines.append("Not reachable yet (reminders cannot reach them):")
@@ -547,15 +457,12 @@ class Sweeper:
     def _claim_digest(self, ws: Workspace, period: str) -> DigestMessage | None:
         with session_scope(self.db) as s:
             msg = self.build_digest(s, ws, period)
-            if msg is None or not record_event(s, f"digest:{ws.id}", period, "digest"):
+            if msg is None or not record_event(s, reads.digest_scope(ws.id), period, "digest"):
                 return None
             return msg
 
     def _unclaim(self, scope: str, event_id: str) -> None:
-        with session_scope(self.db) as s:
-            s.execute(delete(ProcessedEvent).where(col(ProcessedEvent.scope) == scope,
-                                                   col(ProcessedEvent.event_id) == event_id))
-            s.commit()
+        self._db(lambda s: reads.unclaim(s, scope, event_id))
 
     async def _digest(self, ws: Workspace, notifier: Notifier, now: datetime,
                       report: SweepReport) -> None:
@@ -573,40 +480,18 @@ class Sweeper:
             log.error("digest %s for workspace %s failed (retried next sweep): %s", period,
                       ws.id, exc, exc_info=exc)
             report.error(f"digest ws={ws.id}", exc)
-            await asyncio.to_thread(self._unclaim, f"digest:{ws.id}", period)
+            await asyncio.to_thread(self._unclaim, reads.digest_scope(ws.id), period)
 
     # ------------------------------------------------------------------ drop alerts
-    def drop_candidates(self, s: Session, workspace_id: int, now: datetime) -> list[DropAlert]:
-        """Recent grades by someone other than the owner that lowered the letter and have
-        not been alerted yet (one query)."""
-        prev = aliased(Grade, name="prev")
-        grader = aliased(Person, name="grader")
-        rows = s.execute(
-            select(Grade.id, Customer.id, Customer.name, Customer.owner_id, Grade.letter,
-                   Grade.total, Grade.recommendation, prev.letter, prev.total,
-                   grader.display_name)
-            .select_from(Grade)
-            .join(Customer, col(Customer.id) == Grade.customer_id)
-            .join(prev, col(prev.id) == Grade.previous_grade_id)
-            .join(grader, col(grader.id) == Grade.grader_id)
-            .outerjoin(ProcessedEvent, and_(col(ProcessedEvent.scope) == DROP_SCOPE,
-                                            col(ProcessedEvent.event_id) == cast(Grade.id,
-                                                                                 String)))
-            .where(Grade.workspace_id == workspace_id, Grade.created_at >= now - DROP_LOOKBACK,
-                   Grade.created_at <= now, col(Customer.owner_id).is_not(None),
-                   col(Grade.grader_id) != Customer.owner_id, col(ProcessedEvent.id).is_(None))
-            .order_by(Grade.id)).all()
-        return [DropAlert(*r) for r in rows if worse(r[4], r[7])]
-
-    def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Person]]:
+    def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Recipient]]:
         with session_scope(self.db) as s:
             out = []
-            for a in self.drop_candidates(s, ws.id, now):  # type: ignore[arg-type]
+            for a in reads.drop_candidates(s, ws.id, now):
                 owner = s.get(Person, a.owner_id)
                 claimed = owner is not None and record_event(
                     s, DROP_SCOPE, str(a.grade_id), "alert", at=now)
                 if claimed:
-                    out.append((a, owner))
+                    out.append((a, Recipient.of(owner, ws.get_settings())))  # type: ignore[arg-type]
             return out
 
     async def _alerts(self, ws: Workspace, notifier: Notifier, now: datetime,

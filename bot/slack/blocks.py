@@ -14,7 +14,7 @@ that they fit those limits once escaped.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -31,10 +31,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks import Option as SelectOption
 
+from bot import display
+from bot.display import Facts, Listing, Part, Row, Tone
 from bot.engine import Kind, Option, Prompt
-from bot.engine.prompts import plural
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
-from scoring import Good
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -121,17 +121,13 @@ def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- prompts
-_ICON = {Kind.ERROR: "⚠️ ", Kind.REASK: "🤔 ", Kind.ECHO: "✅ ", Kind.SAVED: "🎉 ",
-         Kind.CONFIRM: "❓ ", Kind.INFO: "", Kind.SUMMARY: "🧭 "}
-
-
 def render_prompt(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     """(notification text, blocks) for one prompt."""
     if p.kind is Kind.REVIEW and p.review is not None:
         return render_review(p)
     # (a saved grade's title heads the review card it turns into, not the result message)
     blocks: list[Block] = [header(p.title)] if p.title and p.kind is not Kind.SAVED else []
-    lead = _ICON.get(p.kind, "")
+    lead = display.icon(p.kind)
     if p.kind is Kind.QUESTION and p.progress is not None:
         blocks.append(context(f"Question {p.progress.text}"))
     blocks.append(section(lead + p.text))
@@ -161,6 +157,24 @@ def render_answered(p: Prompt, answer: str, change: Option | None, mark: str = "
     return to_dicts(blocks)
 
 
+def styled(part: Part) -> list[Block]:
+    """One display part as blocks: a title a header, a footnote a context, facts as section
+    fields (10 per section), a listing one section; everything else a section."""
+    if isinstance(part, Facts):
+        return [SectionBlock(fields=[plain(f.text, 2000) for f in part.facts][:10])]
+    if isinstance(part, Listing):
+        return [section("\n".join(part.lines))]
+    if part.tone is Tone.TITLE:
+        return [header(part.text)]
+    if part.tone is Tone.SUBTLE:
+        return [context(part.text)]
+    return [section(part.text)]
+
+
+def styled_all(parts: Sequence[Part]) -> list[Block]:
+    return [b for part in parts for b in styled(part)]
+
+
 def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     r = p.review
     assert r is not None
@@ -168,59 +182,32 @@ def render_review(p: Prompt) -> tuple[str, list[dict[str, Any]]]:
     # once saved, the same card: "Saved ✓"); the grade's own headline follows
     blocks: list[Block] = [header(p.title or r.headline),
                            *([section(r.headline)] if p.title else []), section(p.text)]
-    if r.change:
-        blocks.append(context(f"Since last grade: {r.change}"))
-    blocks.append(SectionBlock(fields=[plain(f"{d.name}: " + ("–" if d.score is None else
-                                                               f"{d.score:g} {bar(d.score)}"),
-                                             2000)
-                                       for d in r.dimensions][:10]))
-    if r.summary:
-        blocks.append(section(r.summary))
-    if r.lifted_by:
-        blocks.append(section("Lifted by: " + "; ".join(r.lifted_by)))
-    if r.held_back_by:
-        blocks.append(section("Held back by: " + "; ".join(r.held_back_by)))
-    for cap in r.caps:
-        blocks.append(context(f"⚠️ {cap}"))
-    blocks += [context(line) for line in r.status_lines]
-    answers = "\n".join(f"{a.number}. {a.label}: {a.answer or 'skipped'}" for a in r.answers)
-    blocks.append(section(answers))
+    blocks += styled_all(display.review_parts(r))
     blocks += buttons(p.actions, "cmd")
     return escape(clip(p.text, 3000)), to_dicts(blocks)
 
 
-def bar(score: float | None, width: int = 10) -> str:
-    n = round((score or 0) / 100 * width)
-    return "█" * n + "░" * (width - n)
-
-
 # ---------------------------------------------------------------------- look-ups
+def refusal(view: Denied | NotFoundCard) -> tuple[str, list[dict[str, Any]]]:
+    return escape(view.message), to_dicts([section(view.message)])
+
+
+def row_block(row: Row, value: str | None, style: str | None = None) -> Block:
+    """A customer's line, with a Grade button when there is a ``value`` to send."""
+    if value is None:
+        return section(row.text)
+    return SectionBlock(text=plain(row.text), accessory=button(
+        Option(value=value, label="Grade", style=style), f"grade:{row.customer_id}"))
+
+
 def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str | None = None,
                 dimension_names: Mapping[str, str] | None = None
                 ) -> tuple[str, list[dict[str, Any]]]:
     """A customer's card; ``dimension_names`` maps the stored dimension ids to their names."""
-    names = dimension_names or {}
-    if isinstance(card, Denied):
-        return escape(card.message), to_dicts([section(card.message)])
-    if isinstance(card, NotFoundCard):
-        return escape(card.message), to_dicts([section(card.message)])
-    blocks: list[Block] = [header(card.name)]
-    if card.letter is None:
-        blocks.append(section("Not graded yet."))
-    else:
-        blocks.append(section(card.headline))
-        if card.dimensions:
-            blocks.append(SectionBlock(fields=[
-                plain(f"{names.get(k, k)}: " + ("–" if v is None else f"{v:g} {bar(v)}"), 2000)
-                for k, v in card.dimensions.items()][:10]))
-        if card.summary:
-            blocks.append(section(card.summary))
-        for line in card.explanation[:5]:
-            blocks.append(context(line))
-        graded = card.graded_at.date().isoformat() if card.graded_at else "?"
-        due = card.due_on.isoformat() if card.due_on else "now"
-        blocks.append(context(f"Graded {graded} by {card.graded_by or '?'} ({card.cadence})",
-                              f"Next due {due}", f"Owner: {card.owner or '—'}"))
+    if isinstance(card, Denied | NotFoundCard):
+        return refusal(card)
+    blocks: list[Block] = [header(card.name),
+                           *styled_all(display.card_parts(card, dict(dimension_names or {})))]
     if regrade_value:
         blocks += buttons([Option(value=regrade_value, label="Re-grade", style="primary")],
                           "grade")
@@ -229,44 +216,23 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
 
 
 def render_book(view: BookView | Denied, grade_value: Any = None,
-                limit: int = 40) -> tuple[str, list[dict[str, Any]]]:
+                limit: int = display.BOOK_ROWS_SLACK) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(view, Denied):
-        return escape(view.message), to_dicts([section(view.message)])
-    title = f"{view.owner}'s book" + (" — overdue" if view.only_overdue else "")
-    blocks: list[Block] = [header(title)]
-    if not view.entries:
-        blocks.append(section("Nothing to show."))
-    for e in view.entries[:limit]:
-        line = view.line(e)
-        if grade_value is not None:
-            blocks.append(SectionBlock(text=plain(line), accessory=button(
-                Option(value=grade_value(e), label="Grade"), f"grade:{e.customer_id}")))
-        else:
-            blocks.append(section(line))
-    if len(view.entries) > limit:
-        blocks.append(context(f"…and {len(view.entries) - limit} more. Try /grades overdue."))
+        return refusal(view)
+    title = display.book_title(view)
+    rows, rest = display.book_rows(view, limit, "/grades overdue")
+    by_id = {e.customer_id: e for e in view.entries}
+    blocks: list[Block] = [header(title), *([] if rows else [section(display.NOTHING)])]
+    blocks += [row_block(r, grade_value(by_id[r.customer_id]) if grade_value else None)
+               for r in rows]
+    if rest is not None:
+        blocks += styled(rest)
     return escape(title), to_dicts(blocks)
 
 
 def render_portfolio(view: PortfolioView) -> tuple[str, list[dict[str, Any]]]:
-    p = view.portfolio
-    blocks: list[Block] = [header(f"Portfolio — {view.owner}"),
-                           section(f"{plural(p.customers)}, {p.graded} graded.")]
-    lines = [f"{g.label}: {p.shares[g]:.0f}% (target {p.target.share(g):.0f}%, "
-             f"{p.gap(g):+.0f}) {bar(p.shares[g])}" for g in (Good.US, Good.SKILLS, Good.OTHERS)]
-    blocks.append(section("\n".join(lines)))
-    blocks.append(context("Grades: " + ", ".join(f"{k} {v}" for k, v in p.distribution.items())))
-    for w in p.warnings:
-        blocks.append(section(f"⚠️ {w.message}"))
-    if p.in_balance and p.graded:
-        blocks.append(section("✅ The three goods are in balance."))
-    if p.overdue:
-        names = ", ".join(e.name for e in p.overdue[:15])
-        blocks.append(context(f"Due for grading: {names}" + (" …" if len(p.overdue) > 15
-                                                             else "")))
-    for m in p.movers[:5]:
-        blocks.append(context(f"Moved: {m.name} {m.previous_total:g} → {m.total:g} "
-                              f"({m.delta:+.1f})"))
+    blocks: list[Block] = [header(display.portfolio_title(view)),
+                           *styled_all(display.portfolio_parts(view))]
     return escape(f"Portfolio of {view.owner}"), to_dicts(blocks)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 
-from scoring import Good, Portfolio
-
-_ORDER = (Good.US, Good.SKILLS, Good.OTHERS)
+from bot.display import GOODS as _ORDER  # the order every channel lists the goods in
+from scoring import Portfolio
 
 
 def portfolio_png(p: Portfolio, title: str) -> bytes:

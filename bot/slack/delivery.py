@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine import Actor, Kind, Option, Prompt, SessionKind
@@ -92,7 +93,7 @@ class Delivery:
             return gs, False
         channel = await self.dm_channel(client, person.external_id, person)
         title = gs.title
-        blocks = [bk.header(title)]
+        blocks: list[Block] = [bk.header(title)]
         if opening is not None:
             blocks.append(bk.section(opening.text))
         blocks.append(bk.context("Answer in this thread: tap a button, or reply in your own "
@@ -154,7 +155,7 @@ class Delivery:
                         await self._unask(client, gs, key, known[key])
                 elif await self._replace(client, gs, known[key], text, blocks):
                     continue  # asked again, or a new review: the same message, updated
-            res = await client.chat_postMessage(channel=gs.channel, thread_ts=gs.thread_ts,
+            res = await client.chat_postMessage(channel=gs.dm, thread_ts=gs.parent,
                                                 text=text, blocks=blocks)
             if key:
                 refs[key] = known[key] = str(res["ts"])
@@ -181,7 +182,7 @@ class Delivery:
         change = echo.actions[0] if echo.actions else None
         stub = Prompt(kind=Kind.QUESTION, text=echo.question, progress=echo.progress)
         try:
-            await client.chat_update(channel=gs.channel, ts=ts, text=bk.escape(echo.question),
+            await client.chat_update(channel=gs.dm, ts=ts, text=bk.escape(echo.question),
                                      blocks=bk.render_answered(stub, echo.answer, change))
             return True
         except SlackApiError as exc:
@@ -204,7 +205,7 @@ class Delivery:
         """Update one of the thread's messages in place; False when Slack refused (the
         message was deleted, say), so the caller posts it anew."""
         try:
-            await client.chat_update(channel=gs.channel, ts=ts, text=text, blocks=blocks)
+            await client.chat_update(channel=gs.dm, ts=ts, text=text, blocks=blocks)
             return True
         except SlackApiError as exc:
             log.warning("chat.update of %s failed (%s); posting anew", ts,
@@ -215,7 +216,7 @@ class Delivery:
                       note: str) -> None:
         """Take the buttons off an old message so stale clicks cannot happen."""
         try:
-            await client.chat_update(channel=gs.channel, ts=ts, text=note,
+            await client.chat_update(channel=gs.dm, ts=ts, text=note,
                                      blocks=bk.to_dicts([bk.context(note)]))
         except SlackApiError as exc:
             log.warning("could not retire message %s: %s", ts, exc.response.get("error"))
@@ -225,7 +226,7 @@ class Delivery:
         name = gs.customer
         link = None
         try:
-            res = await client.chat_getPermalink(channel=gs.channel, message_ts=gs.thread_ts)
+            res = await client.chat_getPermalink(channel=gs.dm, message_ts=gs.parent)
             link = res.get("permalink")
         except SlackApiError:
             link = None

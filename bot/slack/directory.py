@@ -63,7 +63,7 @@ class Directory:
         self.db = db
         self.unfound: dict[tuple[int, str], datetime] = {}
 
-    async def lookup(self, email: str) -> dict | None:  # type: ignore[type-arg]
+    async def lookup(self, email: str) -> dict | None:
         """Slack's user for ``email``, or None when Slack has no such user."""
         try:
             res = await self.client.users_lookupByEmail(email=email)

@@ -4,49 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
+from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
 
+from bot import display
 from bot.engine import options as opts
 from bot.engine.prompts import Option
-from bot.lookups import BookView, PortfolioView, grade_option
+from bot.lookups import BookView, PortfolioView
 from bot.services import Person, Services
 from bot.slack import blocks as bk
-from scoring import Good
-
-MAX_DUE = 20
 
 
 def home_view(sv: Services, person: Person) -> dict[str, Any]:
     book, pv = sv.home(person)
     blocks: list[Block] = [bk.header(f"gradebot — {person.display_name}")]
-    entries = book.entries if isinstance(book, BookView) else []
-    due = [e for e in entries if isinstance(book, BookView) and book.is_overdue(e)]
-    blocks.append(bk.header(f"Due for grading ({len(due)})"))
-    if not due:
-        blocks.append(bk.section("Nothing is due. Nice work."))
-    for e in due[:MAX_DUE]:
-        label = f"{e.name} — " + (f"{e.grade_text}, due" if e.grade_text else "never graded")
-        blocks.append(SectionBlock(text=bk.plain(label), accessory=bk.button(
-            grade_option(e, "primary"), f"grade:{e.customer_id}")))
-    if len(due) > MAX_DUE:
-        blocks.append(bk.context(f"…and {len(due) - MAX_DUE} more: /grades overdue"))
+    # one's own book and portfolio are never refused (only someone else's, or a team's)
+    assert isinstance(book, BookView)
+    assert isinstance(pv, PortfolioView)
+    title, rows, rest = display.home_due(book)
+    recent = display.recent_lines(book)
+    blocks.append(bk.header(title))
+    if not rows:
+        blocks.append(bk.section(display.NOTHING_DUE))
+    blocks += [bk.row_block(r, opts.pick(r.customer_id), "primary") for r in rows]
+    if rest is not None:
+        blocks += bk.styled(rest)
     blocks.append(DividerBlock())
-    recent = sorted((e for e in entries if e.graded_on), key=lambda e: e.graded_on,
-                    reverse=True)[:5]
     blocks.append(bk.header("Recent grades"))
-    blocks.append(bk.section("\n".join(
-        f"{e.grade_text} · {e.name} · {e.graded_on.isoformat()}" for e in recent)
-        if recent else "No grades yet. Try /grade <customer>."))
+    blocks.append(bk.section("\n".join(recent) if recent else display.NO_GRADES))
     blocks.append(DividerBlock())
-    if isinstance(pv, PortfolioView):
-        p = pv.portfolio
-        blocks.append(bk.header("Balance of the three goods"))
-        blocks.append(bk.section("\n".join(
-            f"{g.label}: {p.shares[g]:.0f}% (target {p.target.share(g):.0f}%)"
-            for g in (Good.US, Good.SKILLS, Good.OTHERS))))
-        for w in p.warnings[:5]:
-            blocks.append(bk.context(f"⚠️ {w.message}"))
+    blocks.append(bk.header("Balance of the three goods"))
+    blocks += bk.styled(display.balance_facts(pv, detail=False))
+    blocks += bk.styled_all(display.home_warnings(pv))
     if sv.is_admin(person):
         blocks.append(DividerBlock())
         blocks += bk.buttons([Option(value=opts.encode(opts.OpenSettings()),

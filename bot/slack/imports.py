@@ -338,7 +338,7 @@ class SlackImports:
 
             try:
                 resolved = await Directory(client, self.sv.db).resolve_pending(
-                    ws.id, retry_unfound=False)  # type: ignore[arg-type]
+                    ws.id, retry_unfound=False)
             except Exception as exc:
                 log.warning("import: looking people up by email failed: %s", exc)
         lines = [("✓ " if report.committed else "") + imports.headline(report, kind, False),
@@ -381,7 +381,7 @@ class SlackImports:
         from bot.slack.directory import Directory
 
         try:
-            found = await Directory(client, self.sv.db).add_known(ws.id, emails)  # type: ignore[arg-type]
+            found = await Directory(client, self.sv.db).add_known(ws.id, emails)
         except Exception as exc:
             log.warning("import: looking owners up in Slack failed: %s", exc)
             return []

@@ -30,110 +30,90 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
+from bot import display
+from bot.engine import options as opts
 from bot.engine.inputs import whole_number
 from bot.engine.prompts import Option
-from bot.notify import DigestMessage, DueItem, ReminderMessage, ThreadRef
+from bot.notify import (
+    Contacts,
+    DigestMessage,
+    PartiallySent,
+    Recipient,
+    ReminderMessage,
+    StoredContacts,
+    ThreadRef,
+)
 from bot.reminders import actions
-from bot.reminders.messages import PartiallySent
 from bot.slack import blocks as bk
-from storage.engine import session_scope
-from storage.models import Person, Workspace
 
 log = logging.getLogger("gradebot.slack")
 
-PAGE = 40                 # customers per message: 40 sections + 3 = 43 blocks ≤ 50
+PAGE = display.DUE_PAGE_SLACK  # customers per message (the limit lives in bot.display)
 DIGEST_SECTION = 2800     # characters per digest section (Block Kit: 3,000)
 AWAY_CALLBACK = "reminder_away"
 AWAY_BLOCK, AWAY_ACTION = "back_on", "date"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
-def item_line(it: DueItem) -> str:
-    if it.letter and it.last_graded:
-        return f"{it.name} · {it.letter} · last graded {it.last_graded}"
-    if it.last_graded:
-        return f"{it.name} · last graded {it.last_graded}"
-    return f"{it.name} · never graded"
-
-
-def page_blocks(msg: ReminderMessage, start: int, last: bool) -> list[Block]:
-    chunk = msg.items[start:start + PAGE]
-    out: list[Block] = []
-    if len(msg.items) > PAGE:
-        out.append(bk.context(f"Due customers {start + 1}–{start + len(chunk)} of "
-                              f"{len(msg.items)}"))
-    for it in chunk:
-        out.append(SectionBlock(text=bk.plain(item_line(it)), accessory=bk.button(
-            Option(value=f"pick||{it.customer_id}", label="Grade"), f"grade:{it.customer_id}")))
-    if last and msg.controls:
-        out += bk.buttons(msg.controls, "rem")
-    return out
-
-
 def pages(msg: ReminderMessage) -> list[list[dict[str, Any]]]:
-    """The due list as messages of at most ``PAGE`` customers (controls on the last)."""
-    starts = list(range(0, len(msg.items), PAGE)) or [0]
-    return [bk.to_dicts(page_blocks(msg, s, i == len(starts) - 1))
-            for i, s in enumerate(starts)]
+    """The due list as messages of at most ``PAGE`` customers (controls on the
+    last); the lines and pages are ``bot.display``'s."""
+    out = display.due_pages(msg, PAGE)
+    return [bk.to_dicts([*(bk.styled(note) if note else []),
+                         *(bk.row_block(r, opts.pick(r.customer_id)) for r in rows),
+                         *(bk.buttons(msg.controls, "rem") if i == len(out) - 1 and msg.controls
+                           else [])])
+            for i, (note, rows) in enumerate(out)]
 
 
 class SlackNotifier:
+    """``db``: for the directory look-ups of ``prepare`` and, unless ``contacts`` is given,
+    where DM channels are remembered (``bot.notify.StoredContacts``). Without either (a
+    one-off client in a script) nothing is looked up or remembered."""
+
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, db: Engine | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, db: Engine | None = None,
+                 contacts: Contacts | None = None) -> None:
         self.client = client
         self.db = db
+        self.contacts = contacts or (StoredContacts(db) if db is not None else None)
+        self._dms: dict[int, str] = {}
         self._directory: Any = None
 
-    async def resolve_pending(self, workspace_id: int, now: Any = None) -> Any:
+    async def prepare(self, workspace_id: int, now: Any = None) -> None:
         """Before a sweep plans: match people imported by email to their Slack user
         (``bot.slack.directory``), so their first reminder can be sent."""
         if self.db is None:
-            return None
+            return
         if self._directory is None:
             from bot.slack.directory import Directory
 
             self._directory = Directory(self.client, self.db)
-        return await self._directory.resolve_pending(workspace_id, now=now)
+        await self._directory.resolve_pending(workspace_id, now=now)
 
     # ------------------------------------------------------------------ where
-    async def dm(self, person: Person) -> str:
-        if person.dm_channel:
-            return person.dm_channel
-        res = await self.client.conversations_open(users=person.external_id)
+    async def dm(self, to: Recipient) -> str:
+        known = to.dm_channel or self._dms.get(to.person_id)
+        if known:
+            return known
+        res = await self.client.conversations_open(users=to.external_id)
         channel = str(res["channel"]["id"])
-        if self.db is not None:
-            await asyncio.to_thread(self._remember_dm, person.id, channel)
-        person.dm_channel = channel
+        if self.contacts is not None:
+            await self.contacts.remember_dm(to.person_id, channel)
+        self._dms[to.person_id] = channel
         return channel
 
-    def _remember_dm(self, person_id: int | None, channel: str) -> None:
-        assert self.db is not None
-        with session_scope(self.db) as s:
-            p = s.get(Person, person_id)
-            if p is not None and p.dm_channel != channel:
-                p.dm_channel = channel
-                s.add(p)
-                s.commit()
-
-    def _reminder_channel(self, workspace_id: int) -> str | None:
-        if self.db is None:
-            return None
-        with session_scope(self.db) as s:
-            ws = s.get(Workspace, workspace_id)
-            return ws.get_settings().reminder_channel if ws is not None else None
-
-    async def _home(self, person: Person) -> tuple[str, str | None]:
+    async def _home(self, to: Recipient) -> tuple[str, str | None]:
         """(channel, mention): the workspace's reminder channel if set, else the DM."""
-        channel = await asyncio.to_thread(self._reminder_channel, person.workspace_id)
-        if channel:
-            uid = person.external_id if _USER_ID.match(person.external_id) else None
-            return channel, f"<@{uid}>" if uid else None
-        return await self.dm(person), None
+        if to.reminder_channel:
+            uid = to.external_id if _USER_ID.match(to.external_id) else None
+            return to.reminder_channel, f"<@{uid}>" if uid else None
+        return await self.dm(to), None
 
     # ------------------------------------------------------------------ Notifier
-    async def send_reminder(self, person: Person, msg: ReminderMessage) -> ThreadRef:
-        channel, mention = await self._home(person)
+    async def send_reminder(self, to: Recipient, msg: ReminderMessage) -> ThreadRef:
+        channel, mention = await self._home(to)
         parent: list[Block] = [bk.header(msg.title)]
         if mention:
             parent.append(SectionBlock(text=MarkdownTextObject(text=f"{mention} 👋")))
@@ -156,14 +136,14 @@ class SlackNotifier:
             await self.client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts,
                                                text=text, blocks=blocks)
 
-    async def send_followup(self, person: Person, where: ThreadRef,
+    async def send_followup(self, to: Recipient, where: ThreadRef,
                             msg: ReminderMessage) -> None:
         await self.client.chat_postMessage(
             channel=where.channel, thread_ts=where.thread_ts, text=bk.escape(msg.title),
             blocks=bk.to_dicts([bk.section(msg.title), bk.context(msg.intro)]))
         await self._post_list(where, msg)
 
-    async def close_reminder(self, person: Person, where: ThreadRef, text: str) -> None:
+    async def close_reminder(self, to: Recipient, where: ThreadRef, text: str) -> None:
         await self.client.chat_update(channel=where.channel, ts=where.thread_ts,
                                       text=bk.escape(text),
                                       blocks=bk.to_dicts([bk.section(text)]))
@@ -181,8 +161,8 @@ class SlackNotifier:
         await self.client.chat_postMessage(channel=channel, text=bk.escape(msg.title),
                                            blocks=bk.to_dicts(blocks))
 
-    async def send_alert(self, person: Person, text: str, options: list[Option]) -> None:
-        channel = await self.dm(person)
+    async def send_alert(self, to: Recipient, text: str, options: list[Option]) -> None:
+        channel = await self.dm(to)
         blocks: list[Block] = [bk.section(text)]
         if options:
             blocks += bk.buttons(options, "grade")
@@ -240,8 +220,6 @@ async def handle_reminder_action(services: Any, body: dict[str, Any], action: di
 async def handle_away_submit(services: Any, ack: Any, body: dict[str, Any],
                              view: dict[str, Any], client: AsyncWebClient) -> None:
     """The out-of-office modal: validate, store, then confirm in the reminder thread."""
-    from storage.errors import InvalidInput
-
     team = (body.get("team") or {}).get("id", "")
     _, person = await asyncio.to_thread(services.actor, "slack", team, body["user"]["id"])
     back_on = picked_date(view)
@@ -252,7 +230,7 @@ async def handle_away_submit(services: Any, ack: Any, body: dict[str, Any],
         delivery_id = whole_number(str(view.get("private_metadata") or "")) or None
         out = await asyncio.to_thread(actions.set_out_of_office, services.db, person.id,
                                       back_on, services.clock(), delivery_id)
-    except InvalidInput as exc:
+    except actions.Refused as exc:
         await ack(response_action="errors", errors={AWAY_BLOCK: bk.clip(str(exc), 150)})
         return
     await ack()

@@ -33,7 +33,7 @@ CLOSE_SECONDS = 3.0  # closing the WebSocket politely; Slack may never answer th
 class TimedSocketModeHandler(AsyncSocketModeHandler):
     """Bolt's socket-mode handler, timing each envelope from its arrival to its ack."""
 
-    async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
+    async def handle(self, client: Any, req: SocketModeRequest) -> None:
         access = Access(time.perf_counter())
         token = CURRENT_ACCESS.set(access)
         outcome = "error"

@@ -38,19 +38,20 @@ from typing import Any
 
 from microsoft_teams.api import (
     ActivityTypeAdapter,
-    AdaptiveCardActionCardResponse,
-    AdaptiveCardActionMessageResponse,
     ConversationUpdateActivity,
     InvokeResponse,
-    MessageActivity,
-    MessageActivityInput,
 )
+from microsoft_teams.api.activities import MessageActivity, MessageActivityInput
 from microsoft_teams.api.activities.invoke.adaptive_card.action import AdaptiveCardInvokeActivity
 from microsoft_teams.api.activities.utils.strip_mentions_text import (
     StripMentionsTextOptions,
     strip_mentions_text,
 )
 from microsoft_teams.api.auth.cloud_environment import CloudEnvironment
+from microsoft_teams.api.models import (
+    AdaptiveCardActionCardResponse,
+    AdaptiveCardActionMessageResponse,
+)
 from microsoft_teams.apps import ActivityContext, App
 from microsoft_teams.apps.http.adapter import HttpMethod, HttpRouteHandler
 from microsoft_teams.cards import AdaptiveCard

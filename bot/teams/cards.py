@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final, Literal
 
 from microsoft_teams.cards import (
     ActionSet,
@@ -36,19 +36,19 @@ from microsoft_teams.cards import (
     TextInput,
 )
 
+from bot import display
+from bot.display import Facts, Listing, Part, Row, Tone
 from bot.engine import FormState, Kind, Option, Prompt
 from bot.engine import options as opts
-from bot.engine.prompts import Progress, plural
+from bot.engine.prompts import Progress
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
-from bot.notify import DigestMessage, DueItem, ReminderMessage
-from scoring import AnswerType, Good, Question
+from bot.notify import DigestMessage, ReminderMessage
+from scoring import AnswerType, Question
 from scoring.taps import tap_choices
 
 VERB = "gradebot"
-VERSION = "1.5"
+VERSION: Final = "1.5"
 BUTTONS_PER_SET = 5      # Teams shows at most 6 actions per set; keep one spare
-BOOK_LIMIT = 25          # rows per look-up card (a card must stay under ~28 KB)
-PAGE = 25                # due customers per reminder card
 TEXT_MAX = 3000
 TITLE_MAX = 75
 FORM_PREFIX = "q_"       # form inputs: "q_<question id>" (never clashes with value/session)
@@ -98,7 +98,7 @@ def card(body: Sequence[Any], actions: Sequence[Any] = ()) -> AdaptiveCard:
                         actions=list(actions) or None)
 
 
-def to_dict(c: AdaptiveCard) -> dict[str, Any]:
+def to_dict(c: AdaptiveCard | Container) -> dict[str, Any]:
     return c.model_dump(exclude_none=True, by_alias=True)
 
 
@@ -107,7 +107,9 @@ def button(opt: Option, session_id: int | None = None, kind: str = "p",
            menu_id: str | None = None) -> ExecuteAction:
     """An Action.Execute; with ``menu_id``, the choice set of that id (merged into the
     action's data by Teams) says which of the option's menu items was chosen."""
-    style = {"primary": "positive", "danger": "destructive"}.get(opt.style or "")
+    styles: dict[str, Literal["positive", "destructive"]] = {"primary": "positive",
+                                                             "danger": "destructive"}
+    style = styles.get(opt.style or "")
     data: dict[str, Any] = {"value": opt.value, "label": clip(opt.label, TITLE_MAX), "k": kind}
     if session_id is not None:
         data["session"] = session_id
@@ -149,10 +151,6 @@ def form_option(session_id: int) -> Option:
 
 
 # ---------------------------------------------------------------------- prompts
-_ICON = {Kind.ERROR: "⚠️ ", Kind.REASK: "🤔 ", Kind.ECHO: "✅ ", Kind.SAVED: "🎉 ",
-         Kind.CONFIRM: "❓ ", Kind.SUMMARY: "🧭 "}
-
-
 def prompt_items(p: Prompt, *, form: bool = False) -> list[Any]:
     """One prompt as card elements: its text, detail and buttons."""
     if p.kind is Kind.REVIEW and p.review is not None:
@@ -163,7 +161,7 @@ def prompt_items(p: Prompt, *, form: bool = False) -> list[Any]:
         items.append(subtle(f"{label} {p.progress.text}"))
     color = "Attention" if p.kind is Kind.ERROR else None
     weight = "Bolder" if p.kind in (Kind.QUESTION, Kind.DECISION, Kind.SAVED) else None
-    items.append(text(_ICON.get(p.kind, "") + p.text, color=color, weight=weight))
+    items.append(text(display.icon(p.kind) + p.text, color=color, weight=weight))
     if p.detail:
         items.append(subtle(p.detail))
     items += button_sets(p.choices, p.session_id)
@@ -183,6 +181,31 @@ def render_prompts(prompts: Sequence[Prompt], *, form: bool = True) -> AdaptiveC
     return card(body)
 
 
+def styled(part: Part) -> list[Any]:
+    """One display part as card elements: a title a heading, a footnote subtle, a warning
+    in the warning colour, facts a FactSet, a listing a small TextBlock per line."""
+    if isinstance(part, Facts):
+        return [FactSet(facts=[Fact(title=md(f.label, 200), value=md(f.value))
+                               for f in part.facts])]
+    if isinstance(part, Listing):
+        return [text(line, size="Small", spacing="None") for line in part.lines]
+    style: dict[str, Any] = _TONE.get(part.tone, {})
+    if part.tone is Tone.TITLE:
+        return [heading(part.text)]
+    if part.tone is Tone.SUBTLE:
+        return [subtle(part.text)]
+    return [text(part.text, **style)]
+
+
+_TONE: dict[Tone, dict[str, Any]] = {Tone.STRONG: {"weight": "Bolder"},
+                                     Tone.WARN: {"color": "Warning"},
+                                     Tone.GOOD: {"color": "Good"}}
+
+
+def styled_all(parts: Sequence[Part]) -> list[Any]:
+    return [item for part in parts for item in styled(part)]
+
+
 def review_items(p: Prompt) -> list[Any]:
     r = p.review
     assert r is not None
@@ -190,26 +213,7 @@ def review_items(p: Prompt) -> list[Any]:
     # once saved, the same card: "Saved ✓"
     items: list[Any] = [heading(p.title)] if p.title else []
     items += [text(r.headline, weight="Bolder") if p.title else heading(r.headline),
-              text(p.text)]
-    if r.change:
-        items.append(subtle(f"Since last grade: {r.change}"))
-    if r.dimensions:
-        items.append(FactSet(facts=[Fact(title=md(d.name, 200),
-                                         value="–" if d.score is None
-                                         else md(f"{d.score:g} {bar(d.score)}"))
-                                    for d in r.dimensions]))
-    if r.summary:
-        items.append(text(r.summary))
-    if r.lifted_by:
-        items.append(text("Lifted by: " + "; ".join(r.lifted_by)))
-    if r.held_back_by:
-        items.append(text("Held back by: " + "; ".join(r.held_back_by)))
-    for cap in r.caps:
-        items.append(text(f"⚠️ {cap}", color="Warning"))
-    items += [subtle(line) for line in r.status_lines]
-    # one TextBlock per answer: a single newline does not break a TextBlock's line
-    items += [text(f"{a.number} · {a.label}: {a.answer or 'skipped'}", size="Small",
-                   spacing="None") for a in r.answers]
+              text(p.text), *styled_all(display.review_parts(r))]
     items += button_sets(p.actions, p.session_id)
     return items
 
@@ -238,11 +242,6 @@ def with_note(card_json: dict[str, Any], prompts: Sequence[Prompt]) -> dict[str,
 def note_card(note: str) -> AdaptiveCard:
     """What a conversation card becomes once acted on (no buttons: no stale clicks)."""
     return card([subtle(note)])
-
-
-def bar(score: float | None, width: int = 10) -> str:
-    n = round((score or 0) / 100 * width)
-    return "█" * n + "░" * (width - n)
 
 
 # ---------------------------------------------------------------------- the form
@@ -317,80 +316,43 @@ def form_answers(data: Mapping[str, Any]) -> dict[str, str]:
 # ---------------------------------------------------------------------- look-ups
 def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | None,
                   dimension_names: Mapping[str, str] | None = None) -> AdaptiveCard:
-    names = dimension_names or {}
-    if isinstance(c, Denied):
+    if isinstance(c, Denied | NotFoundCard):
         return card([text(c.message)])
-    if isinstance(c, NotFoundCard):
-        return card([text(c.message)])
-    body: list[Any] = [heading(c.name)]
-    if c.letter is None:
-        body.append(text("Not graded yet."))
-    else:
-        body.append(text(c.headline))
-        if c.dimensions:
-            body.append(FactSet(facts=[Fact(title=md(names.get(k, k), 200),
-                                            value="–" if v is None else md(f"{v:g} {bar(v)}"))
-                                       for k, v in c.dimensions.items()]))
-        if c.summary:
-            body.append(text(c.summary))
-        for line in c.explanation[:5]:
-            body.append(subtle(line))
-        graded = c.graded_at.date().isoformat() if c.graded_at else "?"
-        due = c.due_on.isoformat() if c.due_on else "now"
-        body.append(subtle(f"Graded {graded} by {c.graded_by or '?'} ({c.cadence}) · "
-                           f"next due {due} · owner: {c.owner or '—'}"))
+    body: list[Any] = [heading(c.name),
+                       *styled_all(display.card_parts(c, dict(dimension_names or {})))]
     if regrade_value:
         body += button_sets([Option(value=regrade_value, label="Re-grade", style="primary")],
                             kind="l")
     return card(body)
 
 
-def _row(line: str, opt: Option | None) -> Any:
+def _row(row: Row, opt: Option | None) -> Any:
+    line = text(row.text, **_TONE.get(row.tone, {}))
     if opt is None:
-        return text(line)
+        return line
     return ColumnSet(columns=[
-        Column(width="stretch", items=[text(line)], vertical_content_alignment="Center"),
+        Column(width="stretch", items=[line], vertical_content_alignment="Center"),
         Column(width="auto", items=[ActionSet(actions=[button(opt, kind="l")])])])
 
 
 def book_card(view: BookView | Denied, grade_value: Any = None,
-              limit: int = BOOK_LIMIT) -> AdaptiveCard:
+              limit: int = display.BOOK_ROWS_TEAMS) -> AdaptiveCard:
     if isinstance(view, Denied):
         return card([text(view.message)])
-    title = f"{view.owner}'s book" + (" — overdue" if view.only_overdue else "")
-    body: list[Any] = [heading(title)]
-    if not view.entries:
-        body.append(text("Nothing to show."))
-    for e in view.entries[:limit]:
-        line = view.line(e)
-        opt = Option(value=grade_value(e), label="Grade") if grade_value else None
-        body.append(_row(line, opt))
-    if len(view.entries) > limit:
-        body.append(subtle(f"…and {len(view.entries) - limit} more. Try: grades overdue"))
+    rows, rest = display.book_rows(view, limit, "grades overdue")
+    by_id = {e.customer_id: e for e in view.entries}
+    body: list[Any] = [heading(display.book_title(view)),
+                       *([] if rows else [text(display.NOTHING)])]
+    body += [_row(r, Option(value=grade_value(by_id[r.customer_id]), label="Grade")
+                  if grade_value else None) for r in rows]
+    if rest is not None:
+        body += styled(rest)
     return card(body)
 
 
 def portfolio_card(view: PortfolioView) -> AdaptiveCard:
-    p = view.portfolio
-    body: list[Any] = [heading(f"Portfolio — {view.owner}"),
-                       text(f"{plural(p.customers)}, {p.graded} graded.")]
-    body.append(FactSet(facts=[
-        Fact(title=md(g.label, 200), value=md(f"{p.shares[g]:.0f}% (target "
-                                              f"{p.target.share(g):.0f}%, {p.gap(g):+.0f}) "
-                                              f"{bar(p.shares[g])}"))
-        for g in (Good.US, Good.SKILLS, Good.OTHERS)]))
-    body.append(subtle("Grades: " + ", ".join(f"{k} {v}" for k, v in p.distribution.items())))
-    for w in p.warnings:
-        body.append(text(f"⚠️ {w.message}", color="Warning"))
-    if p.in_balance and p.graded:
-        body.append(text("✅ The three goods are in balance.", color="Good"))
-    if p.overdue:
-        names = ", ".join(e.name for e in p.overdue[:15])
-        body.append(subtle(f"Due for grading: {names}" + (" …" if len(p.overdue) > 15 else "")))
-    for m in p.movers[:5]:
-        body.append(subtle(f"Moved: {m.name} {m.previous_total:g} → {m.total:g} "
-                           f"({m.delta:+.1f})"))
-    return card(body)
+    return card([heading(display.portfolio_title(view)),
+                 *styled_all(display.portfolio_parts(view))])
 
 
 HELP_LINES = [
@@ -416,31 +378,19 @@ def help_card(lead: str = "") -> AdaptiveCard:
 
 
 # ---------------------------------------------------------------------- reminders
-def item_line(it: DueItem) -> str:
-    if it.letter and it.last_graded:
-        return f"{it.name} · {it.letter} · last graded {it.last_graded}"
-    if it.last_graded:
-        return f"{it.name} · last graded {it.last_graded}"
-    return f"{it.name} · never graded"
-
-
 def reminder_cards(msg: ReminderMessage, *, followup: bool = False) -> list[AdaptiveCard]:
-    """The reminder as cards of at most ``PAGE`` customers; title and intro on the first,
-    snooze / out-of-office controls on the last."""
-    starts = list(range(0, len(msg.items), PAGE)) or [0]
+    """The reminder as cards of at most ``display.DUE_PAGE_TEAMS`` customers (``bot.display``'s
+    lines and pages); title and intro on the first, snooze / out-of-office on the last."""
+    pages = display.due_pages(msg, display.DUE_PAGE_TEAMS)
     out: list[AdaptiveCard] = []
-    for i, start in enumerate(starts):
-        chunk = msg.items[start:start + PAGE]
+    for i, (note, rows) in enumerate(pages):
         body: list[Any] = []
         if i == 0:
             body += [heading(msg.title), text(msg.intro) if not followup else subtle(msg.intro)]
-        if len(msg.items) > PAGE:
-            body.append(subtle(f"Due customers {start + 1}–{start + len(chunk)} of "
-                               f"{len(msg.items)}"))
-        for it in chunk:
-            body.append(_row(item_line(it), Option(value=opts.pick(it.customer_id),
-                                                   label="Grade", style="primary")))
-        if i == len(starts) - 1 and msg.controls:
+        body += styled(note) if note else []
+        body += [_row(r, Option(value=opts.pick(r.customer_id), label="Grade",
+                                style="primary")) for r in rows]
+        if i == len(pages) - 1 and msg.controls:
             body += button_sets(msg.controls, kind="l")
         out.append(card(body))
     return out

@@ -23,8 +23,8 @@ from microsoft_teams.api import (
     Account,
     ApiClient,
     ConversationAccount,
-    MessageActivityInput,
 )
+from microsoft_teams.api.activities import MessageActivityInput
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment
 from microsoft_teams.apps.token_manager import TokenManager
 from microsoft_teams.apps.token_provider import AppTokenProvider
@@ -34,10 +34,9 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.engine.prompts import Option
-from bot.notify import DigestMessage, ReminderMessage, ThreadRef
+from bot.notify import DigestMessage, PartiallySent, Recipient, ReminderMessage, ThreadRef
 from bot.teams import cards as ui
 from bot.teams import refs
-from storage.models import Person
 
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 REF_MAX = 64  # ReminderDelivery.channel / thread_ts
@@ -89,12 +88,12 @@ class TeamsNotifier:
         return cls(make_api(settings, cloud), db)
 
     # ------------------------------------------------------------------ sending
-    def _ref(self, person: Person) -> dict[str, Any]:
-        ref = person.conversation_ref
-        if not refs.usable(ref):
-            raise NotReachable(f"{person.display_name or person.external_id} has not written "
+    def _ref(self, to: Recipient) -> dict[str, Any]:
+        ref = to.conversation_ref
+        if ref is None or not refs.usable(ref):
+            raise NotReachable(f"{to.display_name or to.external_id} has not written "
                                "to gradebot in Teams yet, so it cannot message them")
-        return ref  # type: ignore[return-value]
+        return ref
 
     async def _post(self, ref: dict[str, Any], c: AdaptiveCard,
                     reply_to: str | None = None) -> str:
@@ -118,10 +117,11 @@ class TeamsNotifier:
         await api.conversations.update_activity(ref["conversation_id"], activity_id, activity)
 
     # ------------------------------------------------------------------ Notifier
-    async def send_reminder(self, person: Person, msg: ReminderMessage) -> ThreadRef:
-        from bot.reminders.messages import PartiallySent
+    async def prepare(self, workspace_id: int, now: Any = None) -> None:
+        """Nothing to look up: Teams people become reachable by writing to the bot."""
 
-        ref = self._ref(person)
+    async def send_reminder(self, to: Recipient, msg: ReminderMessage) -> ThreadRef:
+        ref = self._ref(to)
         pages = ui.reminder_cards(msg)
         first = await self._post(ref, pages[0])
         where = ThreadRef(short_ref(str(ref["conversation_id"])), first)
@@ -132,14 +132,14 @@ class TeamsNotifier:
             raise PartiallySent(where, exc) from exc
         return where
 
-    async def send_followup(self, person: Person, where: ThreadRef,
+    async def send_followup(self, to: Recipient, where: ThreadRef,
                             msg: ReminderMessage) -> None:
-        ref = self._ref(person)
+        ref = self._ref(to)
         for page in ui.reminder_cards(msg, followup=True):
             await self._post(ref, page, reply_to=where.thread_ts)
 
-    async def close_reminder(self, person: Person, where: ThreadRef, text: str) -> None:
-        await self._update(self._ref(person), where.thread_ts, ui.card([ui.text(text)]))
+    async def close_reminder(self, to: Recipient, where: ThreadRef, text: str) -> None:
+        await self._update(self._ref(to), where.thread_ts, ui.card([ui.text(text)]))
 
     async def send_digest(self, channel: str, msg: DigestMessage) -> None:
         """``channel``: a Teams channel's conversation id (``19:…@thread.tacv2``) where the
@@ -150,5 +150,5 @@ class TeamsNotifier:
         ref = {"conversation_id": channel, "service_url": service_url or DEFAULT_SERVICE_URL}
         await self._post(ref, ui.digest_card(msg))
 
-    async def send_alert(self, person: Person, text: str, options: list[Option]) -> None:
-        await self._post(self._ref(person), ui.alert_card(text, options))
+    async def send_alert(self, to: Recipient, text: str, options: list[Option]) -> None:
+        await self._post(self._ref(to), ui.alert_card(text, options))

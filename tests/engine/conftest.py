@@ -1,13 +1,10 @@
 """Fixtures for the conversation-engine tests: a migrated SQLite file per test, a clock the
-test controls, people with roles, and a scripted chat. Standalone: no shared fixtures."""
+test controls, people with roles, and a scripted chat (the migrated template is the shared
+one, ``migrated_sqlite``)."""
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -15,7 +12,7 @@ from sqlalchemy import Engine
 
 from bot.engine import Actor, Conversation
 from scoring import Worksheet, load_worksheet
-from storage.engine import make_engine, upgrade
+from storage.engine import make_engine
 from tests.engine.helpers import START, Chat, Clock, People
 from tests.sheets import pulse_sheet_path
 
@@ -32,21 +29,10 @@ def worksheet() -> Worksheet:
     return load_worksheet(pulse_sheet_path())
 
 
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory) -> Path:
-    """One migrated database file; each test gets its own copy (migrating is the slow part)."""
-    path = tmp_path_factory.mktemp("template") / "engine.db"
-    upgrade(f"sqlite:///{path}")
-    with closing(sqlite3.connect(path)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
-    return path
-
-
 @pytest.fixture
-def db_url(tmp_path, migrated: Path) -> str:
-    path = tmp_path / "engine.db"
-    shutil.copyfile(migrated, path)
-    return f"sqlite:///{path}"
+def db_url(migrated_sqlite_url: str) -> str:
+    """SQLite only here: this test's copy of the migrated template (tests/conftest.py)."""
+    return migrated_sqlite_url
 
 
 @pytest.fixture

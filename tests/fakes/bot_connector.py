@@ -11,15 +11,16 @@ send tokens the SDK's validator really verifies.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.wait import wait_until
 
 
 @dataclass
@@ -43,30 +44,28 @@ class Sent:
         return self.cards[0]
 
 
-class FakeBotConnector:
+class FakeBotConnector(LoopbackServer):
+    thread_name = "fake-connector"
+
     def __init__(self) -> None:
+        super().__init__()
         self.sent: list[Sent] = []
-        self.lock = threading.Lock()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.port = 0
         self.jwks: dict[str, Any] = {"keys": []}
         self.failures: list[int] = []  # statuses to answer the next activity posts with
         self._ids = itertools.count(1_700_000_000_000)
         # GET …/members/{id}: the Teams members API (email, userPrincipalName) by member id
         self.members: dict[str, dict[str, Any]] = {}
         self.member_gets: list[str] = []
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ control
     @property
     def url(self) -> str:
         """The serviceUrl to put in activities (with the trailing slash Teams sends)."""
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{self.host_url}/"
 
     @property
     def openid_metadata_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1/.well-known/openidconfiguration"
+        return f"{self.host_url}/v1/.well-known/openidconfiguration"
 
     def reset(self) -> None:
         with self.lock:
@@ -84,55 +83,22 @@ class FakeBotConnector:
             return list(self.sent)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Sent]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough() -> list[Sent] | None:
             got = self.all()
-            if len(got) >= count:
-                return got
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} activities, got {len(self.all())}")
+            return got if len(got) >= count else None
+
+        return wait_until(enough, timeout, f"{count} activities")
 
     # ------------------------------------------------------------------ server
-    def start(self) -> FakeBotConnector:
-        ready = threading.Event()
-
-        def run() -> None:
-            self.loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self.loop)
-            app = web.Application()
-            base = "/v3/conversations/{conversation}/activities"
-            app.router.add_route("POST", base, self._create)
-            app.router.add_route("POST", base + "/{activity}", self._reply)
-            app.router.add_route("PUT", base + "/{activity}", self._update)
-            app.router.add_route("GET", "/v3/conversations/{conversation}/members/{member}",
-                                 self._member)
-            app.router.add_route("GET", "/v1/.well-known/openidconfiguration", self._openid)
-            app.router.add_route("GET", "/v1/.well-known/keys", self._keys)
-            self._runner = web.AppRunner(app, access_log=None)
-            self.loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            self.loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True, name="fake-connector")
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self.loop is None:
-            return
-
-        async def down() -> None:
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(down(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+    def routes(self, app: web.Application) -> None:
+        base = "/v3/conversations/{conversation}/activities"
+        app.router.add_route("POST", base, self._create)
+        app.router.add_route("POST", base + "/{activity}", self._reply)
+        app.router.add_route("PUT", base + "/{activity}", self._update)
+        app.router.add_route("GET", "/v3/conversations/{conversation}/members/{member}",
+                             self._member)
+        app.router.add_route("GET", "/v1/.well-known/openidconfiguration", self._openid)
+        app.router.add_route("GET", "/v1/.well-known/keys", self._keys)
 
     # ------------------------------------------------------------------ handlers
     async def _record(self, request: web.Request, method: str,
@@ -176,7 +142,7 @@ class FakeBotConnector:
 
     async def _openid(self, _request: web.Request) -> web.Response:
         return web.json_response({"issuer": "https://api.botframework.com",
-                                  "jwks_uri": f"http://127.0.0.1:{self.port}/v1/.well-known/keys",
+                                  "jwks_uri": f"{self.host_url}/v1/.well-known/keys",
                                   "id_token_signing_alg_values_supported": ["RS256"]})
 
     async def _keys(self, _request: web.Request) -> web.Response:

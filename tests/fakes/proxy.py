@@ -15,7 +15,6 @@ load balancer: the client, Slack, retries). Upstreams marked down are tried agai
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
@@ -25,13 +24,19 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 
 
-class RoundRobinProxy:
+class RoundRobinProxy(LoopbackServer):
+    thread_name = "rr-proxy"
+    client_max_size = 64 * 1024 * 1024
+
     def __init__(self, upstreams: list[str], revive_after: float = 2.0,
                  timeout: float = 30.0) -> None:
+        super().__init__()
         self.upstreams = [u.rstrip("/") for u in upstreams]
         self.revive_after = revive_after
         self.timeout = timeout
@@ -40,26 +45,21 @@ class RoundRobinProxy:
         self.refused: Counter[str] = Counter()  # upstream → connections refused
         self.broken: Counter[str] = Counter()  # upstream → requests that got a 502
         self._next = 0
-        self._lock = threading.Lock()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.port = 0
-        self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ control
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.host_url
 
     def set_upstreams(self, upstreams: list[str]) -> None:
-        with self._lock:
+        with self.lock:
             self.upstreams = [u.rstrip("/") for u in upstreams]
             self.down = {u: t for u, t in self.down.items() if u in self.upstreams}
 
     def revive(self, upstream: str | None = None) -> None:
         """Try ``upstream`` (or every upstream) again from the next request on."""
-        with self._lock:
+        with self.lock:
             if upstream is None:
                 self.down.clear()
             else:
@@ -68,7 +68,7 @@ class RoundRobinProxy:
     def _order(self) -> list[str]:
         """Upstreams to try for one request: the next live one first, then the others
         (live ones before those marked down)."""
-        with self._lock:
+        with self.lock:
             n = len(self.upstreams)
             if not n:
                 return []
@@ -83,57 +83,23 @@ class RoundRobinProxy:
             return live + [u for u in ring if u in self.down]
 
     def _mark_down(self, upstream: str) -> None:
-        with self._lock:
+        with self.lock:
             self.down.setdefault(upstream, time.monotonic())
 
     # ------------------------------------------------------------------ server
-    def start(self, port: int = 0) -> RoundRobinProxy:
-        """``port``: a fixed port (say, one a client was told to use while nothing listened)."""
-        ready = threading.Event()
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{tail:.*}", self._forward)
 
-        def run() -> None:
-            self.loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self.loop)
-            app = web.Application(client_max_size=64 * 1024 * 1024)
-            app.router.add_route("*", "/{tail:.*}", self._forward)
-            self._runner = web.AppRunner(app, access_log=None)
-            self.loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", port)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async def on_start(self) -> None:
+        # a new connection per request: a pooled one to a killed upstream would fail after
+        # sending, where a refused connect can safely go elsewhere
+        self._session = aiohttp.ClientSession(
+            auto_decompress=False, timeout=aiohttp.ClientTimeout(total=self.timeout),
+            connector=aiohttp.TCPConnector(limit=200, force_close=True))
 
-            async def session() -> aiohttp.ClientSession:
-                # a new connection per request: a pooled one to a killed upstream would
-                # fail after sending, where a refused connect can safely go elsewhere
-                return aiohttp.ClientSession(
-                    auto_decompress=False, timeout=aiohttp.ClientTimeout(total=self.timeout),
-                    connector=aiohttp.TCPConnector(limit=200, force_close=True))
-
-            self._session = self.loop.run_until_complete(session())
-            ready.set()
-            self.loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True, name="rr-proxy")
-        self._thread.start()
-        if not ready.wait(15):
-            raise RuntimeError("the proxy did not start")
-        return self
-
-    def stop(self) -> None:
-        if self.loop is None:
-            return
-
-        async def down() -> None:
-            if self._session is not None:
-                await self._session.close()
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(down(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+    async def on_stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     # ------------------------------------------------------------------ forwarding
     async def _forward(self, request: web.Request) -> web.Response:

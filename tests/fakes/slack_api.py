@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.wait import wait_until
 
 
 @dataclass
@@ -27,16 +29,15 @@ class Call:
     result: dict[str, Any] | None = None  # what the fake answered (None: a failure)
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(LoopbackServer):
+    thread_name = "fake-slack"
+    client_max_size = 50 * 1024 * 1024
+
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, float]]] = {}
-        self.lock = threading.Lock()
         self._ts = 1_700_000_000
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
         self.users: dict[str, dict[str, Any]] = {}
         self.delay = 0.0  # seconds every call waits before answering (a slow Slack)
         # socket mode: apps.connections.open hands out ws://…/ws; envelopes to send, acks got
@@ -55,10 +56,10 @@ class FakeSlackAPI:
     # ------------------------------------------------------------------ control
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.host_url}/api/"
 
     def response_url(self, name: str = "r1") -> str:
-        return f"http://127.0.0.1:{self.port}/response/{name}"
+        return f"{self.host_url}/response/{name}"
 
     def fail(self, method: str, status: int, times: int = 1, retry_after: float = 0) -> None:
         """The next ``times`` calls of ``method`` answer ``status`` (429 or 5xx)."""
@@ -69,16 +70,18 @@ class FakeSlackAPI:
         with self.lock:
             return [c for c in self.calls if c.method == method]
 
+    def ok(self, method: str) -> list[Call]:
+        """The calls of ``method`` the fake answered successfully (not the 429/500 ones)."""
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.result is not None]
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Block until ``count`` calls of ``method`` arrived (listeners run after the ack)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough() -> list[Call] | None:
             got = self.of(method)
-            if len(got) >= count:
-                return got
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}: "
-                             f"{[c.method for c in self.calls]}")
+            return got if len(got) >= count else None
+
+        return wait_until(enough, timeout, f"{count} {method} call(s)")
 
     def add_user(self, uid: str, email: str, name: str, tz: str | None = "UTC") -> None:
         """A Slack member the directory knows (``users.lookupByEmail``, ``users.info``)."""
@@ -93,8 +96,8 @@ class FakeSlackAPI:
         """A file someone shared: ``files.info`` describes it, ``url_private`` serves it."""
         meta = {"id": file_id, "name": name, "title": name, "filetype": filetype,
                 "mimetype": "text/csv", "size": len(content), "user": user,
-                "url_private": f"http://127.0.0.1:{self.port}/files/{file_id}/{name}",
-                "url_private_download": f"http://127.0.0.1:{self.port}/files/{file_id}/{name}"}
+                "url_private": f"{self.host_url}/files/{file_id}/{name}",
+                "url_private_download": f"{self.host_url}/files/{file_id}/{name}"}
         self.files[file_id] = (meta, content)
         return meta
 
@@ -107,45 +110,16 @@ class FakeSlackAPI:
             self.files.clear()
 
     # ------------------------------------------------------------------ server
-    def start(self) -> FakeSlackAPI:
-        ready = threading.Event()
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("POST", "/api/{method}", self._api)
+        app.router.add_route("GET", "/api/{method}", self._api)
+        app.router.add_route("POST", "/response/{name}", self._response)
+        app.router.add_route("POST", "/upload/{file_id}", self._upload)
+        app.router.add_route("GET", "/ws", self._socket)
+        app.router.add_route("GET", "/files/{file_id}/{name}", self._download)
 
-        def run() -> None:
-            self.loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self.loop)
-            app = web.Application(client_max_size=50 * 1024 * 1024)
-            app.router.add_route("POST", "/api/{method}", self._api)
-            app.router.add_route("GET", "/api/{method}", self._api)
-            app.router.add_route("POST", "/response/{name}", self._response)
-            app.router.add_route("POST", "/upload/{file_id}", self._upload)
-            app.router.add_route("GET", "/ws", self._socket)
-            self.socket_outbox = asyncio.Queue()
-            app.router.add_route("GET", "/files/{file_id}/{name}", self._download)
-            self._runner = web.AppRunner(app, access_log=None)
-            self.loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            self.loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True, name="fake-slack")
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self.loop is None:
-            return
-
-        async def down() -> None:
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(down(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+    async def on_start(self) -> None:
+        self.socket_outbox = asyncio.Queue()  # bound to the fake's loop
 
     # ------------------------------------------------------------------ handlers
     async def _args(self, request: web.Request) -> dict[str, Any]:
@@ -242,7 +216,7 @@ class FakeSlackAPI:
                                        f"/p{str(args.get('message_ts', '')).replace('.', '')}"}
         if method == "files.getUploadURLExternal":
             fid = "F" + self._next_ts().replace(".", "")
-            return {**ok, "file_id": fid, "upload_url": f"http://127.0.0.1:{self.port}/upload/"
+            return {**ok, "file_id": fid, "upload_url": f"{self.host_url}/upload/"
                                                         f"{fid}"}
         if method == "files.completeUploadExternal":
             files = args.get("files")
@@ -251,7 +225,7 @@ class FakeSlackAPI:
             return {**ok, "files": [{"id": f["id"], "title": f.get("title")}
                                     for f in files or []]}
         if method == "apps.connections.open":
-            return {**ok, "url": f"ws://127.0.0.1:{self.port}/ws"}
+            return {**ok, "url": f"ws{self.host_url.removeprefix('http')}/ws"}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         return {"ok": False, "error": "unknown_method"}
@@ -267,9 +241,8 @@ class FakeSlackAPI:
 
     def send_envelope(self, envelope: dict[str, Any]) -> None:
         """Deliver a socket-mode envelope to the connected app (from any thread)."""
-        assert self.loop is not None
         assert self.socket_outbox is not None
-        self.loop.call_soon_threadsafe(self.socket_outbox.put_nowait, envelope)
+        self.call_soon(self.socket_outbox.put_nowait, envelope)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Slack's socket-mode WebSocket: hello, then queued envelopes; acks are recorded."""

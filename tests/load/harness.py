@@ -45,9 +45,11 @@ from scoring import grade, load_worksheet, parse_answer
 from scoring.parsing import Parsed
 from storage.engine import make_engine, upgrade
 from storage.models import Answer, Customer, Grade, GradingSession
+from tests.fakes.blocks import blocks_of, buttons
 from tests.fakes.proxy import RoundRobinProxy
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, TEAM, ServerThread, sign
+from tests.fakes.wait import wait_until
 from tests.sheets import pulse_sheet_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,62 +70,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str,
-             interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(interval)
-
-
 # ---------------------------------------------------------------------- payload reading
-def blocks_of(args: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks = args.get("blocks") or []
-    return json.loads(blocks) if isinstance(blocks, str) else blocks
-
-
-def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for b in blocks or []:
-        if isinstance(b, str):
-            b = json.loads(b)
-        if b.get("type") == "actions":
-            out += [e for e in b.get("elements", []) if e.get("type") == "button"]
-        acc = b.get("accessory")
-        if acc and acc.get("type") == "button":
-            out.append(acc)
-    return out
-
-
-def text_objects(node: Any, kind: str | None = None) -> list[str]:
-    """Every text of a text object (``kind``: only plain_text or only mrkdwn ones)."""
-    out: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str) \
-                and (kind is None or node["type"] == kind):
-            out.append(node["text"])
-        for v in node.values():
-            out += text_objects(v, kind)
-    elif isinstance(node, list):
-        for v in node:
-            out += text_objects(v, kind)
-    return out
-
-
-def shown(args: dict[str, Any]) -> str:
-    """What the rep reads of a message: its blocks' texts (the three entities every text
-    object is escaped with shown as characters, as Slack shows them), else its top-level
-    text."""
-    shown_text = "\n".join(text_objects(blocks_of(args)))
-    if shown_text:
-        return shown_text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return str(args.get("text") or "")
-
-
 def values(args: dict[str, Any]) -> list[str]:
     return [str(b.get("value", "")) for b in buttons(blocks_of(args))]
 
@@ -449,7 +396,7 @@ class Driver:
 
     @staticmethod
     def ts(call: Call) -> str:
-        return str(wait_for(lambda: call.result, 10, "the post's ts")["ts"])
+        return str(wait_until(lambda: call.result, 10, "the post's ts", interval=0.05)["ts"])
 
     # acting
     def _ok(self, r: httpx.Response) -> None:

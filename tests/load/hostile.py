@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.fakes.blocks import blocks_of, buttons, shown, text_objects
 from tests.fakes.slack_http import TEAM
 from tests.load.harness import (
     APOLOGY,
@@ -35,13 +36,9 @@ from tests.load.harness import (
     LoadSlackAPI,
     Plan,
     Sender,
-    blocks_of,
-    buttons,
     dm_of,
     is_review,
     question_of,
-    shown,
-    text_objects,
 )
 
 LONG = 40_000

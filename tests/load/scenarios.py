@@ -22,6 +22,8 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, select
 
 from storage.models import DeliveryStatus, ReminderDelivery
+from tests.fakes.blocks import shown
+from tests.fakes.wait import wait_until
 from tests.load.harness import (
     ACK_LIMIT,
     APOLOGY,
@@ -37,8 +39,6 @@ from tests.load.harness import (
     is_review,
     question_of,
     run_all,
-    shown,
-    wait_for,
 )
 
 
@@ -423,7 +423,8 @@ def llm_timeouts(workdir: Path, reps: int, timeout: float = 1.0, extra_s: float 
         problems += run_all(drivers, say_vague)
         # while the model calls hang: Slack retries those events (the app is slow to
         # answer, as far as Slack knows), other reps run slash commands and DM the bot
-        wait_for(lambda: len(fake.requests) >= min(reps, 4), 30, "the model calls")
+        wait_until(lambda: len(fake.requests) >= min(reps, 4), 30, "the model calls",
+                   interval=0.05)
         lat_during = Latencies()
 
         def retry(d: Driver) -> None:

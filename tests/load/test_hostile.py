@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.load.harness import InProcess, shown
+from tests.fakes.blocks import shown
+from tests.load.harness import InProcess
 from tests.load.hostile import CORPUS, LONG, raw_payloads, run_hostile
 
 Figures = Callable[[str, dict[str, Any]], None]

@@ -12,8 +12,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from storage.models import Answer
+from tests.fakes.wait import wait_until
 from tests.llm.fake_openai import FakeOpenAI, answer, answers, slow
-from tests.load.harness import Cluster, Plan, wait_for
+from tests.load.harness import Cluster, Plan
 
 LLM_SECONDS = 2.5  # the model's answer takes this long: the SIGTERM lands in the middle
 
@@ -31,11 +32,12 @@ def test_sigterm_lets_the_reply_in_flight_finish(tmp_path: Path) -> None:
         rep = cluster.driver("USTOP", "Stop Co", plan)
         rep.open()
         rep.step()  # question 1 answered by a click
-        wait_for(lambda: any("Question 2" in str(c.args) for c in rep.thread_posts()), 15,
-                 "question 2")
+        wait_until(lambda: any("Question 2" in str(c.args) for c in rep.thread_posts()), 15,
+                   "question 2", interval=0.05)
         before = len(rep.thread_posts())
         rep.type("we do a lot more for them than they pay for, honestly")
-        wait_for(lambda: fake.requests, 15, "the model call")  # acked; the reply is pending
+        # acked; the reply is pending
+        wait_until(lambda: fake.requests, 15, "the model call", interval=0.05)
         replica = cluster.replicas[0]
         assert replica.proc is not None
         t0 = time.monotonic()

@@ -1,16 +1,14 @@
-"""Fixtures for the reminder tests: a migrated database (SQLite per test; PostgreSQL when
-GRADEBOT_TEST_POSTGRES_URL is set, a uniquely named database created and dropped here), the
-fake Slack Web API, a Slack client with quick retries, and a small world builder.
+"""Fixtures for the reminder tests: this test's migrated SQLite database (a copy of the
+shared template, tests/conftest.py; the PostgreSQL tests use ``migrated_postgres_url``), the
+shared fake Slack Web API reset for each test, a Slack client with quick retries, and a
+small world builder.
 
 Time is always explicit: every sweep and plan gets ``now``; seeded grades carry their own
-``created_at``. Standalone: no shared fixtures."""
+``created_at``."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,16 +19,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
+from bot.notify import Recipient
 from bot.slack.notify import SlackNotifier
 from storage import people as people_db
-from storage.engine import make_engine, normalize_url, session_scope, upgrade
+from storage.engine import make_engine, session_scope
 from storage.grades import save_grade
 from storage.models import Customer, Grade, Person, Workspace
 from storage.names import normalize_name
-from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.slack_api import Call, FakeSlackAPI
 
 PG_ENV = "GRADEBOT_TEST_POSTGRES_URL"
 
@@ -41,82 +39,18 @@ def utc(*args: int) -> datetime:
 
 # ---------------------------------------------------------------------- databases
 @pytest.fixture
-def sqlite_url(tmp_path: Any) -> str:
-    url = f"sqlite:///{tmp_path / 'reminders.db'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set")
-    base = normalize_url(base)
-    name = f"gradebot_rem_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture
-def db(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
+def db(migrated_sqlite_url: str) -> Iterator[Engine]:
+    engine = make_engine(migrated_sqlite_url)
     yield engine
     engine.dispose()
 
 
 # ---------------------------------------------------------------------- Slack
-@dataclass
-class Answered:
-    method: str
-    args: dict[str, Any]
-    result: dict[str, Any]
-
-
-class ReminderSlackAPI(FakeSlackAPI):
-    """The shared fake, also keeping the calls it answered successfully (``calls`` includes
-    the ones it failed on purpose with 429/500)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.answered: list[Answered] = []
-
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        res = super()._answer(method, args)
-        with self.lock:
-            self.answered.append(Answered(method, args, res))
-        return res
-
-    def ok(self, method: str) -> list[Answered]:
-        with self.lock:
-            return [a for a in self.answered if a.method == method]
-
-    def reset(self) -> None:
-        super().reset()
-        with self.lock:
-            self.answered.clear()
-
-
-@pytest.fixture(scope="session")
-def slack_api() -> Iterator[ReminderSlackAPI]:
-    api = ReminderSlackAPI().start()
-    yield api
-    api.stop()
-
-
 @pytest.fixture
-def api(slack_api: ReminderSlackAPI) -> ReminderSlackAPI:
-    slack_api.reset()
-    return slack_api
+def api(fake_slack: FakeSlackAPI) -> FakeSlackAPI:
+    """The session's fake Web API, with nothing recorded yet."""
+    fake_slack.reset()
+    return fake_slack
 
 
 def fast_client(base_url: str) -> AsyncWebClient:
@@ -134,12 +68,12 @@ def notifier(api: FakeSlackAPI, db: Engine) -> SlackNotifier:
     return SlackNotifier(fast_client(api.base_url), db=db)
 
 
-def parents(api: ReminderSlackAPI) -> list[Answered]:
+def parents(api: FakeSlackAPI) -> list[Call]:
     """Top-level posts Slack accepted (reminder parents, digests, alerts): no thread_ts."""
     return [c for c in api.ok("chat.postMessage") if not c.args.get("thread_ts")]
 
 
-def replies(api: ReminderSlackAPI, thread_ts: str | None) -> list[Answered]:
+def replies(api: FakeSlackAPI, thread_ts: str | None) -> list[Call]:
     return [c for c in api.ok("chat.postMessage") if c.args.get("thread_ts") == thread_ts]
 
 
@@ -232,7 +166,10 @@ class RecordingNotifier:
     def of(self, name: str) -> list[Any]:
         return [x for n, x in self.sent if n == name]
 
-    async def send_reminder(self, person: Person, msg: Any) -> Any:
+    async def prepare(self, workspace_id: int, now: Any) -> None:
+        self._maybe_fail("prepare")
+
+    async def send_reminder(self, person: Recipient, msg: Any) -> Any:
         from bot.notify import ThreadRef
 
         self._maybe_fail("send_reminder")
@@ -240,11 +177,11 @@ class RecordingNotifier:
         self.sent.append(("send_reminder", (person.display_name, msg)))
         return ThreadRef(f"D-{person.external_id}", f"{self._ts}.0")
 
-    async def send_followup(self, person: Person, where: Any, msg: Any) -> None:
+    async def send_followup(self, person: Recipient, where: Any, msg: Any) -> None:
         self._maybe_fail("send_followup")
         self.sent.append(("send_followup", (person.display_name, where, msg)))
 
-    async def close_reminder(self, person: Person, where: Any, text: str) -> None:
+    async def close_reminder(self, person: Recipient, where: Any, text: str) -> None:
         self._maybe_fail("close_reminder")
         self.sent.append(("close_reminder", (person.display_name, where, text)))
 
@@ -252,6 +189,6 @@ class RecordingNotifier:
         self._maybe_fail("send_digest")
         self.sent.append(("send_digest", (channel, msg)))
 
-    async def send_alert(self, person: Person, text: str, options: Any) -> None:
+    async def send_alert(self, person: Recipient, text: str, options: Any) -> None:
         self._maybe_fail("send_alert")
         self.sent.append(("send_alert", (person.display_name, text, options)))

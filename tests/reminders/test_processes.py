@@ -18,7 +18,9 @@ from bot.reminders.sweep import Sweeper
 from bot.slack.notify import SlackNotifier
 from storage.engine import make_engine, session_scope
 from storage.models import DeliveryStatus, ReminderDelivery
-from tests.reminders.conftest import ReminderSlackAPI, World, fast_client, parents, replies, utc
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.wait import wait_until
+from tests.reminders.conftest import World, fast_client, parents, replies, utc
 
 T = utc(2028, 1, 3, 9)
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +42,7 @@ def seed(url: str, reps: int) -> None:
     engine.dispose()
 
 
-def reminders(api: ReminderSlackAPI) -> list:
+def reminders(api: FakeSlackAPI) -> list:
     return [c for c in parents(api) if "re-grading" in c.args["text"]]
 
 
@@ -53,21 +55,22 @@ def deliveries(url: str) -> list[ReminderDelivery]:
         engine.dispose()
 
 
-def test_two_processes_send_each_reminder_once(pg_url: str, api: ReminderSlackAPI,
+def test_two_processes_send_each_reminder_once(migrated_postgres_url: str, api: FakeSlackAPI,
                                                tmp_path: Path) -> None:
     reps = 12
-    seed(pg_url, reps)
+    seed(migrated_postgres_url, reps)
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "tests.reminders.sweep_proc", pg_url, api.base_url,
+        [sys.executable, "-m", "tests.reminders.sweep_proc", migrated_postgres_url, api.base_url,
          T.isoformat(), str(tmp_path), name, "2"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name in ("a", "b")]
-    deadline = time.monotonic() + 60
-    while not all((tmp_path / f"ready-{n}").exists() for n in ("a", "b")):
+
+    def ready() -> bool:
         dead = [p.communicate()[1][-2000:] for p in procs if p.poll() is not None]
         assert not dead, dead
-        assert time.monotonic() < deadline, "the sweep processes did not get ready"
-        time.sleep(0.02)
+        return all((tmp_path / f"ready-{n}").exists() for n in ("a", "b"))
+
+    wait_until(ready, 60, "the sweep processes to get ready", interval=0.02)
     # both plan, then claim together; written aside and renamed, so a process that sees the
     # file never reads it half-written (an empty string, once)
     (tmp_path / "go.tmp").write_text(str(time.time() + 1.0))
@@ -88,11 +91,11 @@ def test_two_processes_send_each_reminder_once(pg_url: str, api: ReminderSlackAP
         assert len(replies(api, c.result["ts"])) == 1
     assert len([c for c in parents(api) if c.args["channel"] == "CDIGEST"]) == 1
     assert len([c for c in parents(api) if "Heads-up" in c.args["text"]]) == 1
-    rows = deliveries(pg_url)
+    rows = deliveries(migrated_postgres_url)
     assert len(rows) == reps
     assert {(d.status, d.attempts) for d in rows} == {(DeliveryStatus.SENT, 1)}
     # a third process later (a restart) sends nothing new
-    engine = make_engine(pg_url)
+    engine = make_engine(migrated_postgres_url)
     try:
         later = Sweeper(engine, [SlackNotifier(fast_client(api.base_url), db=engine)])
         report = asyncio.run(later.sweep(T + timedelta(minutes=5)))
@@ -102,9 +105,10 @@ def test_two_processes_send_each_reminder_once(pg_url: str, api: ReminderSlackAP
     assert len(reminders(api)) == reps
 
 
-async def test_concurrent_sweepers_in_one_process(pg_url: str, api: ReminderSlackAPI) -> None:
-    seed(pg_url, 8)
-    engine = make_engine(pg_url)
+async def test_concurrent_sweepers_in_one_process(migrated_postgres_url: str,
+                                                  api: FakeSlackAPI) -> None:
+    seed(migrated_postgres_url, 8)
+    engine = make_engine(migrated_postgres_url)
     try:
         sweepers = [Sweeper(engine, [SlackNotifier(fast_client(api.base_url), db=engine)],
                             claimer=f"replica-{i}") for i in range(3)]
@@ -115,4 +119,5 @@ async def test_concurrent_sweepers_in_one_process(pg_url: str, api: ReminderSlac
     assert sum(r.alerts for r in reports) == 1
     assert sum(r.digests for r in reports) == 1
     assert len(reminders(api)) == 8
-    assert {(d.status, d.attempts) for d in deliveries(pg_url)} == {(DeliveryStatus.SENT, 1)}
+    assert {(d.status, d.attempts) for d in deliveries(migrated_postgres_url)} == {
+        (DeliveryStatus.SENT, 1)}

@@ -13,13 +13,14 @@ from bot.reminders.scheduler import JOB_ID, ReminderScheduler, start_reminders
 from bot.reminders.sweep import Sweeper
 from bot.services import build_services
 from bot.slack.notify import SlackNotifier
-from tests.reminders.conftest import ReminderSlackAPI, World, fast_client, parents, utc
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.reminders.conftest import World, fast_client, parents, utc
 
 T = utc(2028, 1, 3, 9)
 
 
 async def test_first_sweep_at_start_and_restart_does_not_double(
-        db: Engine, world: World, api: ReminderSlackAPI) -> None:
+        db: Engine, world: World, api: FakeSlackAPI) -> None:
     for i in range(3):
         world.customer(f"Cust {i}", world.person(f"Rep {i}", uid=f"U5{i:02d}"), "C",
                        utc(2027, 9, 1))
@@ -45,7 +46,7 @@ async def test_first_sweep_at_start_and_restart_does_not_double(
     assert len(parents(api)) == 3
 
 
-async def test_serve_wiring_uses_the_setting(tmp_path: Any, api: ReminderSlackAPI,
+async def test_serve_wiring_uses_the_setting(tmp_path: Any, api: FakeSlackAPI,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADEBOT_LLM_MODEL"):
         monkeypatch.delenv(var, raising=False)
@@ -54,7 +55,7 @@ async def test_serve_wiring_uses_the_setting(tmp_path: Any, api: ReminderSlackAP
                                       DATABASE_URL=f"sqlite:///{tmp_path}/serve.db"),
                         clock=lambda: T)
     World(sv.db).customer("Solo", World(sv.db).person("Solo Rep", uid="U600"))
-    sched = start_reminders(sv, fast_client(api.base_url))
+    sched = start_reminders(sv, [SlackNotifier(fast_client(api.base_url), db=sv.db)])
     try:
         assert sched.interval == timedelta(minutes=2)
         await sched.wait_for_run()

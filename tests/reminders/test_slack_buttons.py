@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -18,15 +17,17 @@ from bot.slack.app import build_slack_app
 from bot.slack.notify import AWAY_CALLBACK, SlackNotifier
 from storage.engine import session_scope
 from storage.models import GradingSession, Person, ReminderDelivery
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_http import SECRET, TEAM, ServerThread, SlackSender
-from tests.reminders.conftest import ReminderSlackAPI, World, fast_client, replies, utc
+from tests.fakes.wait import wait_until
+from tests.reminders.conftest import World, fast_client, replies, utc
 
 T = utc(2028, 1, 3, 9)
 NOW = T + timedelta(hours=1)  # when the rep clicks
 
 
 @pytest.fixture
-def app_env(tmp_path: Any, api: ReminderSlackAPI, monkeypatch: pytest.MonkeyPatch
+def app_env(tmp_path: Any, api: FakeSlackAPI, monkeypatch: pytest.MonkeyPatch
             ) -> Iterator[tuple[Services, SlackSender]]:
     for var in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY",
                 "OPENAI_BASE_URL", "GRADEBOT_LLM_MODEL"):
@@ -43,17 +44,7 @@ def app_env(tmp_path: Any, api: ReminderSlackAPI, monkeypatch: pytest.MonkeyPatc
     sv.db.dispose()
 
 
-def wait(predicate: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
-async def _remind(sv: Services, api: ReminderSlackAPI) -> tuple[World, int, ReminderDelivery]:
+async def _remind(sv: Services, api: FakeSlackAPI) -> tuple[World, int, ReminderDelivery]:
     world = World(sv.db, team=TEAM)
     pid = world.person("Rita", uid="U1", tz="UTC")
     world.customer("Acme", pid, "B", utc(2027, 11, 10))
@@ -66,14 +57,15 @@ async def _remind(sv: Services, api: ReminderSlackAPI) -> tuple[World, int, Remi
 
 
 async def test_snooze_button(app_env: tuple[Services, SlackSender],
-                             api: ReminderSlackAPI) -> None:
+                             api: FakeSlackAPI) -> None:
     sv, slack = app_env
     world, _pid, d = await _remind(sv, api)
     (listing,) = replies(api, d.thread_ts)
     r = slack.click(f"rem|snooze|{d.id}|7", action_id="rem:1", user="U1", channel="D1",
                     message_ts=listing.result["ts"], thread_ts=d.thread_ts)
     assert r.status_code == 200, r.text
-    confirm = wait(lambda: [c for c in replies(api, d.thread_ts) if "Snoozed" in c.args["text"]])
+    confirm = wait_until(lambda: [c for c in replies(api, d.thread_ts)
+                                  if "Snoozed" in c.args["text"]])
     assert "Mon 10 Jan, 10:00" in confirm[0].args["text"]
     d2 = world.get(ReminderDelivery, d.id)
     assert d2.snoozed_until == NOW + timedelta(days=7)
@@ -81,13 +73,13 @@ async def test_snooze_button(app_env: tuple[Services, SlackSender],
 
 
 async def test_out_of_office_modal(app_env: tuple[Services, SlackSender],
-                                   api: ReminderSlackAPI) -> None:
+                                   api: FakeSlackAPI) -> None:
     sv, slack = app_env
     world, pid, d = await _remind(sv, api)
     r = slack.click(f"rem|away|{d.id}", action_id="rem:2", user="U1", channel="D1",
                     message_ts="1.0", thread_ts=d.thread_ts)
     assert r.status_code == 200, r.text
-    (opened,) = wait(lambda: api.ok("views.open"))
+    (opened,) = wait_until(lambda: api.ok("views.open"))
     view = opened.args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert view["callback_id"] == AWAY_CALLBACK
@@ -112,22 +104,22 @@ async def test_out_of_office_modal(app_env: tuple[Services, SlackSender],
     assert not ok.text.strip()
     assert world.get(Person, pid).away_until == utc(2028, 1, 20, 9)
     assert world.get(ReminderDelivery, d.id).snoozed_until == utc(2028, 1, 20, 9)
-    wait(lambda: [c for c in replies(api, d.thread_ts)
+    wait_until(lambda: [c for c in replies(api, d.thread_ts)
                   if "Out of office until Thu 20 Jan" in c.args["text"]])
 
 
 async def test_someone_elses_reminder_is_refused(app_env: tuple[Services, SlackSender],
-                                                 api: ReminderSlackAPI) -> None:
+                                                 api: FakeSlackAPI) -> None:
     sv, slack = app_env
     world, _pid, d = await _remind(sv, api)
     r = slack.click(f"rem|snooze|{d.id}|1", action_id="rem:0", user="U999", channel="D999")
     assert r.status_code == 200
-    wait(lambda: [c for c in api.of("response_url") if "not yours" in c.args.get("text", "")])
+    wait_until(lambda: [c for c in api.of("response_url") if "not yours" in c.args.get("text", "")])
     assert world.get(ReminderDelivery, d.id).snoozed_until is None
 
 
 async def test_grade_button_starts_a_grading(app_env: tuple[Services, SlackSender],
-                                             api: ReminderSlackAPI) -> None:
+                                             api: FakeSlackAPI) -> None:
     sv, slack = app_env
     _world, pid, d = await _remind(sv, api)
     (listing,) = replies(api, d.thread_ts)
@@ -144,6 +136,6 @@ async def test_grade_button_starts_a_grading(app_env: tuple[Services, SlackSende
             return list(s.exec(select(GradingSession).where(
                 GradingSession.person_id == pid)).all())
 
-    (gs,) = wait(started)
+    (gs,) = wait_until(started)
     assert gs.customer_id == int(grade["value"].split("|")[-1])
-    wait(lambda: [c for c in api.ok("chat.postMessage") if "Grading Acme" in c.args["text"]])
+    wait_until(lambda: [c for c in api.ok("chat.postMessage") if "Grading Acme" in c.args["text"]])

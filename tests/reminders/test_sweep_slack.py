@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import pytest
@@ -12,42 +11,15 @@ from bot.reminders import actions
 from bot.reminders.sweep import Sweeper, SweepReport
 from bot.slack.app import _ACTION_PATTERN
 from bot.slack.notify import PAGE, SlackNotifier
-from storage import reminders as rem_db
+from storage import deliveries as dl
 from storage.engine import session_scope
 from storage.errors import InvalidInput
 from storage.models import DeliveryStatus, Person, ReminderDelivery
-from tests.reminders.conftest import ReminderSlackAPI as FakeSlackAPI
+from tests.fakes.blocks import blocks_of, buttons, text_objects
+from tests.fakes.slack_api import FakeSlackAPI
 from tests.reminders.conftest import World, fast_client, parents, replies, utc
 
 T = utc(2028, 1, 3, 9)  # Monday 3 January 2028, 09:00 UTC: the first business day of Q1
-
-
-def blocks_of(call) -> list[dict]:
-    b = call.args.get("blocks") or []
-    return json.loads(b) if isinstance(b, str) else b
-
-
-def buttons(blocks: list[dict]) -> list[dict]:
-    out = []
-    for b in blocks:
-        if b.get("type") == "actions":
-            out += b["elements"]
-        if (b.get("accessory") or {}).get("type") == "button":
-            out.append(b["accessory"])
-    return out
-
-
-def texts_by_type(node, kind: str) -> list[str]:
-    out: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == kind and "text" in node:
-            out.append(node["text"])
-        for v in node.values():
-            out += texts_by_type(v, kind)
-    elif isinstance(node, list):
-        for v in node:
-            out += texts_by_type(v, kind)
-    return out
 
 
 def delivery_of(db: Engine, person_id: int) -> ReminderDelivery:
@@ -81,7 +53,7 @@ async def test_reminder_thread_in_the_dm(db: Engine, world: World, api: FakeSlac
     d = delivery_of(db, rita["pid"])
     ts = d.thread_ts
     (listing,) = replies(api, ts)
-    blocks = blocks_of(listing)
+    blocks = blocks_of(listing.args)
     assert len(blocks) <= 50
     btns = buttons(blocks)
     assert {b["value"] for b in btns} == {f"pick||{rita['acme']}", f"pick||{rita['beta']}",
@@ -92,11 +64,11 @@ async def test_reminder_thread_in_the_dm(db: Engine, world: World, api: FakeSlac
     assert all(_ACTION_PATTERN.match(b["action_id"]) for b in btns)
     # names only in plain_text, escaped like every text object (Slack shows the characters);
     # no mrkdwn anywhere; top-level texts carry no names
-    plain = "\n".join(texts_by_type(blocks, "plain_text"))
+    plain = "\n".join(text_objects(blocks, "plain_text"))
     assert "&lt;!channel&gt; &lt;@U123&gt; *Acme* · B · last graded 2027-11-10" in plain
     assert "<!channel>" not in plain
     assert "Beta &amp; Co · never graded" in plain
-    assert texts_by_type([blocks_of(parent), blocks], "mrkdwn") == []
+    assert text_objects([blocks_of(parent.args), blocks], "mrkdwn") == []
     assert "Acme" not in listing.args["text"]
     assert "<" not in parent.args["text"]
     # the row: sent, the thread, first follow-up after followup_days (default 3)
@@ -133,7 +105,7 @@ async def test_followups_in_the_same_thread_then_closed(db: Engine, world: World
     thread = replies(api, ts)
     assert len(thread) == 3  # the list, the follow-up line, the remaining list
     assert thread[1].args["text"] == "Reminder — Q1 2028 re-grading: 1 customer still due"
-    assert [b["value"] for b in buttons(blocks_of(thread[2]))
+    assert [b["value"] for b in buttons(blocks_of(thread[2].args))
             if b["value"].startswith("pick")] == [f"pick||{rita['acme']}"]
     assert (await sweep(db, notifier, T + timedelta(days=2, minutes=5))).followups == 0
     assert delivery_of(db, rita["pid"]).next_followup_at == T + timedelta(days=4)
@@ -144,7 +116,7 @@ async def test_followups_in_the_same_thread_then_closed(db: Engine, world: World
     (upd,) = api.ok("chat.update")
     assert (upd.args["channel"], upd.args["ts"]) == ("D100", ts)
     assert upd.args["text"] == "Q1 2028 re-grading: All graded ✓"
-    assert buttons(blocks_of(upd)) == []
+    assert buttons(blocks_of(upd.args)) == []
     assert delivery_of(db, rita["pid"]).status == DeliveryStatus.DONE
     before = len(api.calls)
     await sweep(db, notifier, T + timedelta(days=30))
@@ -167,7 +139,7 @@ async def test_followups_stop_after_max_followups(db: Engine, world: World,
     intros = [r.args["text"] for r in replies(api, ts)]
     assert intros.count("Reminder — Q1 2028 re-grading: 2 customers still due") == 2
     lines = [t for r in replies(api, ts) for kind in ("plain_text", "mrkdwn")
-             for t in texts_by_type(blocks_of(r), kind)]
+             for t in text_objects(blocks_of(r.args), kind)]
     assert sum("A gentle nudge" in t for t in lines) == 1
     assert sum(t.startswith("A last nudge") and "No more reminders this period" in t
                for t in lines) == 1
@@ -263,7 +235,7 @@ async def test_long_lists_are_paged(db: Engine, world: World, api: FakeSlackAPI,
     assert PAGE == 40
     grade_buttons = []
     for i, page in enumerate(pages):
-        blocks = blocks_of(page)
+        blocks = blocks_of(page.args)
         assert len(blocks) <= 50
         btns = buttons(blocks)
         grade_buttons += [b for b in btns if b["value"].startswith("pick||")]
@@ -323,7 +295,7 @@ async def test_parent_posted_but_list_failed_completes_the_same_thread(
     assert len(parents(api)) == 1
     thread_ts = d.thread_ts
     thread = replies(api, thread_ts)
-    assert any(b["value"].startswith("rem|") for b in buttons(blocks_of(thread[-1])))
+    assert any(b["value"].startswith("rem|") for b in buttons(blocks_of(thread[-1].args)))
     d = delivery_of(db, rita["pid"])
     assert (d.status, d.thread_ts, d.attempts) == (DeliveryStatus.SENT, thread_ts, 2)
 
@@ -333,7 +305,7 @@ async def test_expired_lease_is_reclaimed_and_sent_once(db: Engine, world: World
                                                         notifier: SlackNotifier,
                                                         rita: dict) -> None:
     with session_scope(db) as s:  # a process claims, then dies before sending
-        assert rem_db.claim_delivery(s, workspace_id=world.ws_id, person_id=rita["pid"],
+        assert dl.claim_delivery(s, workspace_id=world.ws_id, person_id=rita["pid"],
                                      cadence="quarterly", period="2028-Q1",
                                      claimer="dead-process", now=T) is not None
     sweeper = Sweeper(db, [notifier], claimer="survivor")
@@ -368,7 +340,7 @@ async def test_claims_abandoned_five_times_are_marked_failed(db: Engine, world: 
                                                              rita: dict) -> None:
     with session_scope(db) as s:
         for i in range(5):  # five processes each died right after claiming
-            assert rem_db.claim_delivery(s, workspace_id=world.ws_id, person_id=rita["pid"],
+            assert dl.claim_delivery(s, workspace_id=world.ws_id, person_id=rita["pid"],
                                          cadence="quarterly", period="2028-Q1",
                                          claimer=f"dead-{i}",
                                          now=T + timedelta(minutes=6 * i)) is not None
@@ -397,10 +369,10 @@ async def test_grade_drop_alert_to_the_owner(db: Engine, world: World, api: Fake
     assert "&lt;!channel&gt; Acme" in alert.args["text"]
     assert "<!channel>" not in \
         alert.args["text"]
-    plain = "\n".join(texts_by_type(blocks_of(alert), "plain_text"))
+    plain = "\n".join(text_objects(blocks_of(alert.args), "plain_text"))
     assert "&lt;!channel&gt; Acme was re-graded by Greg" in plain
     assert "from A to C (85 → 52/100; recommendation: invest less)" in plain
-    (btn,) = buttons(blocks_of(alert))
+    (btn,) = buttons(blocks_of(alert.args))
     assert btn["value"] == f"pick||{dropped}"
     assert _ACTION_PATTERN.match(btn["action_id"])
     assert (await sweep(db, notifier, T - timedelta(minutes=25))).alerts == 0
@@ -421,12 +393,12 @@ async def test_manager_digest_once_per_quarter(db: Engine, world: World, api: Fa
     assert report.digests == 1, report
     (digest,) = [c for c in parents(api) if c.args["channel"] == "CDIGEST"]
     assert digest.args["text"] == "Q4 2027 grading digest"
-    body = "\n".join(texts_by_type(blocks_of(digest), "plain_text"))
+    body = "\n".join(text_objects(blocks_of(digest.args), "plain_text"))
     assert "• Ana: 1 / 2 (50%)" in body
     assert "• Ben: 1 / 1 (100%)" in body
     assert "• Alpha: A → B (85 → 70)" in body
     assert "• Beta &lt;b&gt; (D, 35/100) — owner Ana" in body  # escaped, as every text object
-    assert texts_by_type(blocks_of(digest), "mrkdwn") == []
+    assert text_objects(blocks_of(digest.args), "mrkdwn") == []
     assert (await sweep(db, notifier, T + timedelta(days=5))).digests == 0
     assert len([c for c in parents(api) if c.args["channel"] == "CDIGEST"]) == 1
 
@@ -459,3 +431,18 @@ async def test_sweeps_forget_old_event_ids_but_never_a_digest_claim(
     assert (await sweeper.sweep(T + timedelta(hours=7))).pruned == 1  # every six hours
     assert "Ev-stale" not in kept()
     assert "2027-Q2" in kept()
+
+
+async def test_a_failed_prepare_does_not_stop_the_sweep(db: Engine, world: World,
+                                                        rita: dict) -> None:
+    """The platform's look-up of imported people failing (Slack down for users.lookupByEmail)
+    leaves those people unreachable for now; everyone else is still reminded."""
+    from tests.reminders.conftest import RecordingNotifier
+
+    rec = RecordingNotifier()
+    rec.fail_next["prepare"] = 1
+    report = await Sweeper(db, [rec]).sweep(T)
+    assert (report.sent, report.errors) == (1, [])
+    [(name, msg)] = rec.of("send_reminder")
+    assert name == "Rita"
+    assert msg.title == "Q1 2028 re-grading: 2 customers due"

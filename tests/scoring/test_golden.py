@@ -15,7 +15,7 @@ where goods is the strongest of others, skills and value (one dimension each her
 0.25 x (100 - strongest) x (second - 50) / 50 when the second-best good is above 50. Bands:
 A >= 80 invest more, B >= 65 maintain, C >= 45 invest less, D exit.
 
-The same table is in the README's grading section.
+The same table is in docs/grading-model.md (Golden customers).
 """
 
 from __future__ import annotations

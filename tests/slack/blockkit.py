@@ -173,21 +173,3 @@ def _text(obj: Any, where: str, limit: int, plain_only: bool = False) -> list[st
     if len(text) > limit:
         return [f"{where}: text of {len(text)} chars (max {limit})"]
     return []
-
-
-def mrkdwn_texts(payload: Any) -> list[str]:
-    """Every mrkdwn text object's text in a payload (where Slack parses mentions)."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
-                out.append(node["text"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(payload)
-    return out

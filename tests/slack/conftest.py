@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,10 +23,13 @@ from bot.config import load_settings
 from bot.http import create_asgi
 from bot.services import Services, build_services
 from bot.slack.app import build_slack_app
-from storage.engine import upgrade
 from storage.models import Answer, Customer, Grade, GradingSession
+from tests.conftest import copy_migrated
+from tests.fakes import blocks
+from tests.fakes.blocks import blocks_of, buttons, texts
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import SECRET, ServerThread, SlackSender
+from tests.fakes.wait import wait_until
 from tests.sheets import pulse_sheet_path
 from tests.slack.blockkit import check_payload
 
@@ -57,23 +59,8 @@ class Env:
     server: ServerThread
 
 
-@pytest.fixture(scope="session")
-def fake_slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty database at the latest schema, migrated once and copied for each test."""
-    path = tmp_path_factory.mktemp("db") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def make_env(tmp_path: Path, fake_slack: FakeSlackAPI, migrated_db: Path,
+def make_env(tmp_path: Path, fake_slack: FakeSlackAPI, migrated_sqlite: Path,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Env]]:
     """Start the app with extra settings (e.g. GRADEBOT_WORKSHEET); stopped after the test."""
     for var in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY",
@@ -85,7 +72,7 @@ def make_env(tmp_path: Path, fake_slack: FakeSlackAPI, migrated_db: Path,
 
     def make(**overrides: str) -> Env:
         db = tmp_path / f"slack{len(started)}.db"
-        shutil.copyfile(migrated_db, db)
+        copy_migrated(migrated_sqlite, db)
         settings = load_settings(**{
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake_slack.base_url, "DATABASE_URL": f"sqlite:///{db}",
@@ -132,58 +119,9 @@ def rep(make_env: Callable[..., Env]) -> Rep:
 
 
 # ---------------------------------------------------------------------- reading payloads
-def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every button in a message's blocks (actions blocks and section accessories)."""
-    out: list[dict[str, Any]] = []
-    for b in blocks or []:
-        if isinstance(b, str):
-            b = json.loads(b)
-        if b.get("type") == "actions":
-            out += [e for e in b["elements"] if e.get("type") == "button"]
-        acc = b.get("accessory")
-        if acc and acc.get("type") == "button":
-            out.append(acc)
-    return out
-
-
-def blocks_of(call_args: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks = call_args.get("blocks") or []
-    return json.loads(blocks) if isinstance(blocks, str) else blocks
-
-
-def texts(blocks: Any) -> str:
-    """All visible text of some blocks, as a rep reads it, for assertions."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("plain_text", "mrkdwn") and "text" in node:
-                out.append(node["text"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(blocks)
-    # Slack shows the characters of the three entities every text object is escaped with
-    return "\n".join(out).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def shown(call: Call) -> str:
     """What a rep sees of a message: its blocks' text, or its top-level text."""
-    return texts(blocks_of(call.args)) or str(call.args.get("text", ""))
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.01)
+    return blocks.shown(call.args)
 
 
 def _busy(server: ServerThread) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.slack.blockkit import mrkdwn_texts
+from tests.fakes.blocks import text_objects
 from tests.slack.conftest import Rep, blocks_of, buttons, settle, shown, texts, wait_until
 
 NAME = "<!channel> <@U123> *x*"
@@ -70,7 +70,7 @@ def test_a_customer_named_like_a_mention_pings_no_one(rep: Rep) -> None:
         top = str(args.get("text") or "")
         for bad in DANGER:
             assert bad not in top, (method, top)
-        for m in mrkdwn_texts(args):
+        for m in text_objects(args, "mrkdwn"):
             for token in ("!channel", "@U123", "!here"):
                 assert token not in m, (method, m)
         seen_in_plain += NAME in texts(args.get("blocks") or []) + texts(

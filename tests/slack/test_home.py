@@ -61,9 +61,9 @@ def test_home_shows_what_is_due_and_grade_starts_a_thread(rep: Rep,
     assert view["type"] == "home"
     seen = texts(view["blocks"])
     assert "Due for grading (1)" in seen
-    assert "Fresh Co — never graded" in seen
+    assert "Fresh Co · never graded" in seen  # the book's line (bot.display.book_row)
     # recent grades; a pulse alone covers 37% of the sheet, and the home says so
-    assert "A 100 (provisional, 37%) · Graded Co" in seen
+    assert "A 100 (provisional, 37% answered) · Graded Co" in seen
     grade = [b for b in buttons(view["blocks"]) if b["text"]["text"] == "Grade"]
     assert len(grade) == 1
     assert not [b for b in buttons(view["blocks"]) if b["value"] == "settings"]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 from sqlmodel import select
 
 from storage import customers as customers_db
 from storage import people as people_db
-from storage.models import Customer, Grade, Person, Role, Workspace
-from storage.types import utcnow
+from storage.models import Grade, Person, Role, Workspace
 from tests.slack.conftest import (
     MIDDLING,
     STRONG,
@@ -27,6 +24,7 @@ from tests.slack.conftest import (
     texts,
     wait_until,
 )
+from tests.storage.helpers import age_grade
 
 
 def _answer(rep: Rep, n: int = 0) -> dict:
@@ -35,14 +33,7 @@ def _answer(rep: Rep, n: int = 0) -> dict:
 
 
 def _age_grade(rep: Rep, name: str, days: int) -> None:
-    """Back-date a grade (and the customer's copy of its time), as if given ``days`` ago;
-    grades are immutable to the app, so this goes around the ORM."""
-    when = utcnow() - timedelta(days=days)
-    with rep.sv.session() as s:
-        c = s.exec(select(Customer).where(Customer.name == name)).one()
-        s.execute(update(Grade).where(Grade.id == c.latest_grade_id).values(created_at=when))
-        s.execute(update(Customer).where(Customer.id == c.id).values(latest_graded_at=when))
-        s.commit()
+    age_grade(rep.sv.db, name, days)
 
 
 def test_customer_card_with_trend_due_date_and_regrade(rep: Rep) -> None:

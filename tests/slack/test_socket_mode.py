@@ -1,7 +1,7 @@
 """Socket mode as an operator meets it: a real ``gradebot serve`` process with
 SLACK_APP_TOKEN set while Slack is out of reach — closed (connection refused) or hanging (a
 socket that accepts and never answers). /readyz must say 503 and why; SIGTERM and SIGINT
-must stop it well within the 30 s grace period the README gives (it used to need kill -9).
+must stop it well within the 30 s grace period docs/deployment.md gives (it used to need kill -9).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 from tests.fakes.slack_http import SECRET
 from tests.load.harness import free_port, gradebot_command
 
-GRACE = 30.0  # the README's deployment section
+GRACE = 30.0  # docs/deployment.md, "Several replicas on PostgreSQL"
 pytestmark = pytest.mark.slow  # real processes: a few seconds each
 
 

@@ -49,6 +49,27 @@ def grade(session: Session, c: Customer, letter: str, at: datetime, *,
     return save_grade(session, row, c)
 
 
+def age_grade(db: Engine, name: str, days: int) -> None:
+    """Back-date the latest grade of customer ``name`` (and the customer's copy of its
+    time), as if given ``days`` ago; grades are immutable to the app, so this goes around
+    the ORM."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+    from sqlmodel import select
+
+    from storage.types import utcnow
+
+    when = utcnow() - timedelta(days=days)
+    with Session(db) as s:
+        c = s.exec(select(Customer).where(Customer.name == name)).one()
+        s.execute(update(Grade).where(Grade.id == c.latest_grade_id)  # type: ignore[arg-type]
+                  .values(created_at=when))
+        s.execute(update(Customer).where(Customer.id == c.id)  # type: ignore[arg-type]
+                  .values(latest_graded_at=when))
+        s.commit()
+
+
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 

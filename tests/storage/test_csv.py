@@ -1,28 +1,25 @@
-"""CSV import of customers and CSV export of customers and grades, in storage and through the
-command line (`gradebot db upgrade`, `import customers`, `export grades|customers`)."""
+"""CSV import of customers and CSV export of customers and grades, in storage (the command
+line's side is in tests/cli/test_importing.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from sqlalchemy import Engine, event, func
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
-from bot.cli_data import database_url, db_app, export_app, import_app
+from scoring.worksheet import GradingRules
 from storage import csvio
 from storage import people as people_db
 from storage.errors import InvalidInput, StorageError
 from storage.grades import save_grade
 from storage.models import Customer, Grade, Person, Workspace
-from tests.storage.helpers import customer, grade, head, person, utc
+from tests.storage.helpers import customer, grade, utc
 
 
 def count(session: Session) -> int:
@@ -360,27 +357,40 @@ def test_export_grades(session: Session, workspace: Workspace, rep: Person,
                   created_at=utc(2026, 5, 4, 16, 45, 30))
     save_grade(session, pulse, beta)
     out = io.StringIO()
-    assert csvio.export_grades(session, workspace.id, out) == 4  # type: ignore[arg-type]
+    assert csvio.export_grades(session, workspace.id, out,  # type: ignore[arg-type]
+                               now=utc(2026, 6, 1)) == 4
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     dims = ["dim_others", "dim_skills", "dim_value", "dim_fit", "dim_outcomes"]
     assert rows == [
         [*csvio.GRADE_COLUMNS, *dims],
         ["'-Beta", "", "B", "70", "maintain", "good_for_you", "annual", "2026",
-         "2026-03-01 00:00:00", "Bob.Builder@Example.com", "1", "no", "0", "", "default", "1",
-         "", "", "80", "", ""],
+         "2026-03-01 00:00:00", "Bob.Builder@Example.com", "1", "no", "no", "0", "", "default",
+         "1", "", "", "80", "", ""],
         ["'-Beta", "", "B", "72.25", "maintain", "good_at_it", "quarterly", "2026-Q2",
-         "2026-05-04 16:45:30", "Bob.Builder@Example.com", "0.857", "yes", "9", "good_at_it",
+         "2026-05-04 16:45:30", "Bob.Builder@Example.com", "0.857", "yes", "no", "9", "good_at_it",
          "default", "2", "", "90", "55.5", "70", "80"],
         ["Acme", "rita@example.com", "C", "55.5", "maintain", "good_for_you", "quarterly",
-         "2025-Q4", "2025-12-01 10:30:00", "Bob.Builder@Example.com", "1", "no", "0", "",
+         "2025-Q4", "2025-12-01 10:30:00", "Bob.Builder@Example.com", "1", "no", "no", "0", "",
          "default", "1", "", "", "80", "", ""],
         ["Acme", "rita@example.com", "A", "85", "maintain", "good_for_you", "annual", "2026",
-         "2026-02-01 09:00:00", "rita@example.com", "1", "no", "0", "", "default", "1", "", "",
+         "2026-02-01 09:00:00", "rita@example.com", "1", "no", "no", "0", "", "default", "1", "",
+         "",
          "80", "", ""],
     ]
     # a spreadsheet's date: the graded_at column parses as a plain date and time
     assert datetime.strptime(rows[2][8], "%Y-%m-%d %H:%M:%S") == datetime(2026, 5, 4, 16, 45,
                                                                           30)
+    # stale: older than the worksheet's stale_after_days (456 by default) on the day of export
+    later = io.StringIO()
+    csvio.export_grades(session, workspace.id, later, now=utc(2027, 3, 3))  # type: ignore[arg-type]
+    stale = {(r[0], r[2]): r[12] for r in csv.reader(io.StringIO(later.getvalue()))}
+    assert stale[("Acme", "C")] == "yes"  # 2025-12-01: 457 days before
+    assert stale[("Acme", "A")] == stale[("'-Beta", "B")] == "no"
+    short = io.StringIO()
+    csvio.export_grades(session, workspace.id, short, now=utc(2026, 6, 1),  # type: ignore[arg-type]
+                        rules=GradingRules(stale_after_days=100))
+    assert [r[12] for r in csv.reader(io.StringIO(short.getvalue()))][1:] == [
+        "no", "no", "yes", "yes"]
     only_fit = io.StringIO()
     csvio.export_grades(session, workspace.id, only_fit,  # type: ignore[arg-type]
                         dimension_ids=["fit"])
@@ -391,172 +401,3 @@ def test_export_grades(session: Session, workspace: Workspace, rep: Person,
     assert [r[3] for r in csv.reader(io.StringIO(latest.getvalue()))][1:] == ["72.25", "85"]
     other = people_db.get_or_create_workspace(session, "slack", "T0OTHER")
     assert csvio.export_grades(session, other.id, io.StringIO()) == 0  # type: ignore[arg-type]
-
-
-# ------------------------------------------------------------------ the command line
-
-
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    app.add_typer(db_app, name="db")
-    app.add_typer(import_app, name="import")
-    app.add_typer(export_app, name="export")
-    return app
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")  # usage errors are boxed: no wrapped words to match
-    return CliRunner()
-
-
-def test_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    assert database_url() == "sqlite:///gradebot.db"
-    # .env is read as `gradebot serve` reads it; the environment wins over it
-    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n", encoding="utf-8")
-    assert database_url() == "sqlite:///from-dotenv.db"
-    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
-    assert database_url() == "postgresql+psycopg://u@h/db"
-
-
-def test_every_data_command_uses_the_database_named_in_dotenv(runner: CliRunner,
-                                                              tmp_path: Path) -> None:
-    """With DATABASE_URL only in .env, upgrade, import and export all use that database
-    (they used to read the environment alone and create gradebot.db beside it)."""
-    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///team.db\n", encoding="utf-8")
-    src = tmp_path / "c.csv"
-    src.write_text("name\nAcme\n", encoding="utf-8")
-    assert runner.invoke(cli(), ["db", "upgrade"]).exit_code == 0
-    assert runner.invoke(cli(), ["import", "customers", str(src)]).exit_code == 0
-    out = runner.invoke(cli(), ["export", "customers", "-"])
-    assert out.stdout.splitlines()[1:] == ["Acme,,,customer,,"]
-    assert (tmp_path / "team.db").exists()
-    assert not (tmp_path / "gradebot.db").exists()
-
-
-def test_cli_db_upgrade(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(cli(), ["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    assert f"✓ Database at revision {head()}" in result.output
-    assert (tmp_path / "gradebot.db").exists()  # the default: a file in the working directory
-    again = runner.invoke(cli(), ["db", "upgrade"])
-    assert again.exit_code == 0
-
-
-def test_cli_import_and_export_round_trip(runner: CliRunner, db_url: str, engine: Engine,
-                                          session: Session, workspace: Workspace,
-                                          rep: Person, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    src = tmp_path / "customers.csv"
-    src.write_bytes(b"\xef\xbb\xbfname,owner,status\nAcme,rita@example.com,customer\n"
-                    b"=Evil(),U0REP,prospect\n")
-    result = runner.invoke(cli(), ["import", "customers", str(src)])
-    assert result.exit_code == 0, result.output
-    assert "✓ Imported 2 of 2 rows: 2 created, 0 updated, 0 unchanged." in result.output
-    assert set(by_name(session, workspace)) == {"Acme", "=Evil()"}
-
-    grade(session, by_name(session, workspace)["Acme"], "A", utc(2026, 1, 5, 8))
-    out = tmp_path / "grades.csv"
-    result = runner.invoke(cli(), ["export", "grades", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "Wrote 1 grade to" in result.output
-    data = out.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbf")  # a BOM, so spreadsheets read UTF-8
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[1][:3] == ["Acme", "rita@example.com", "A"]
-    assert rows[1][8] == "2026-01-05 08:00:00"  # UTC, as a spreadsheet reads a date
-    assert rows[0][-5:] == ["dim_others", "dim_skills", "dim_value", "dim_fit", "dim_outcomes"]
-
-    result = runner.invoke(cli(), ["export", "customers", "-"])
-    assert result.exit_code == 0, result.output
-    assert "'=Evil(),U0REP" not in result.output  # owner is shown by email when known
-    assert "'=Evil(),rita@example.com,,prospect," in result.output
-
-
-def test_cli_reports_skipped_rows_and_exit_code(runner: CliRunner, sqlite_url: str,
-                                                tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    src = tmp_path / "in.csv"
-    src.write_text("name,owner,status\nGood,,\nBad,,vip\n,,former\nGhost,ghost@example.com,\n",
-                   encoding="utf-8")
-    strict = runner.invoke(cli(), ["import", "customers", str(src), "--all-or-nothing"])
-    assert strict.exit_code == 1
-    assert "Nothing imported: 3 of 4 rows are bad" in strict.output
-    for token in ("Line", "Reason", "vip", "cannot be empty", "ghost@example.com"):
-        assert token in strict.output, token
-    export = runner.invoke(cli(), ["export", "customers", "-"])
-    assert export.stdout.splitlines() == ["name,owner,segment,status,external_ref,renewal_date"]
-
-    lenient = runner.invoke(cli(), ["import", "customers", str(src)])
-    assert lenient.exit_code == 1
-    assert "✓ Imported 1 of 4 rows: 1 created" in lenient.output
-    assert "3 rows not imported" in lenient.output
-    export = runner.invoke(cli(), ["export", "customers", "-"])
-    assert export.stdout.splitlines()[1:] == ["Good,,,customer,,"]
-
-
-def test_cli_errors_are_one_clear_line(runner: CliRunner, tmp_path: Path, sqlite_url: str,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    src = tmp_path / "in.csv"
-    src.write_bytes("name\nCaf\u00e9\n".encode("latin-1"))
-    out = tmp_path / "out.csv"
-    missing_db = runner.invoke(cli(), ["export", "grades", str(out)])
-    assert missing_db.exit_code == 2
-    assert "run `gradebot db upgrade` first" in missing_db.output
-    assert not (tmp_path / "gradebot.db").exists()  # an export creates no database
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    cases = [
-        (["import", "customers", str(src)], "in.csv: in.csv is not UTF-8"),
-        (["import", "customers", str(tmp_path / "nope.csv")], "does not exist"),
-        (["import", "customers", str(src), "--workspace", "bogus"], "--workspace 'bogus'"),
-        (["export", "grades", str(out), "--workspace", "slack:T0NONE"],
-         "No workspace 'slack:T0NONE'"),
-    ]
-    for args, message in cases:
-        result = runner.invoke(cli(), args)
-        assert result.exit_code == 2, (args, result.output)
-        assert message in result.output, (args, result.output)
-        assert "Traceback" not in result.output
-    assert not out.exists()
-    for url, command, message in [
-            ("mysql://u@h/db", ["db", "upgrade"], "DATABASE_URL: use sqlite:///path.db"),
-            ("not a url", ["export", "customers", "-"], "DATABASE_URL: use sqlite:///path.db"),
-            ("postgresql+psycopg://nobody@127.0.0.1:1/none", ["db", "upgrade"],
-             "cannot open the database")]:
-        monkeypatch.setenv("DATABASE_URL", url)
-        result = runner.invoke(cli(), command)
-        assert result.exit_code == 2, (url, result.output)
-        assert message in result.output, (url, result.output)
-        assert len(result.output.strip().splitlines()) == 1, result.output
-
-
-def test_cli_import_into_another_workspace(runner: CliRunner, sqlite_url: str,
-                                           tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from storage.engine import make_engine, session_scope, upgrade
-
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
-    try:
-        with session_scope(engine) as s:
-            ws = people_db.get_or_create_workspace(s, "slack", "T0ACME")
-            person(s, ws, "U0SLACK", email="s@example.com")
-        src = tmp_path / "in.csv"
-        src.write_text("name,owner\nAcme,U0SLACK\n", encoding="utf-8")
-        result = runner.invoke(cli(), ["import", "customers", str(src),
-                                       "--workspace", "slack:T0ACME"])
-        assert result.exit_code == 0, result.output
-        with session_scope(engine) as s:
-            ws = people_db.find_workspace(s, "slack", "T0ACME")
-            assert ws is not None
-            assert [c.name for c in by_name(s, ws).values()] == ["Acme"]
-            assert people_db.find_workspace(s, "cli", "local") is None
-    finally:
-        engine.dispose()

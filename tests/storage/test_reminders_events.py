@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from storage import reminders as reminders_db
+from storage import deliveries as reminders_db
 from storage.events import prune_events, record_event
 from storage.models import DeliveryStatus, Person, ProcessedEvent, ReminderDelivery, Workspace
 from storage.types import utcnow

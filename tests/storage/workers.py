@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import text
 
+from storage.deliveries import claim_delivery
 from storage.engine import make_engine, session_scope
 from storage.errors import Conflict
 from storage.events import record_event
 from storage.models import SessionStatus
-from storage.reminders import claim_delivery
 from storage.sessions import (
     ActiveSessionExists,
     get_session,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ import pytest
 from bot.config import load_settings
 from bot.http import create_asgi
 from bot.services import Services, build_services
-from storage.engine import upgrade
+from tests.conftest import copy_migrated
 from tests.fakes.bot_connector import FakeBotConnector, Sent
 from tests.fakes.slack_http import ServerThread
 from tests.sheets import pulse_sheet_path
@@ -87,24 +86,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 "ignore::DeprecationWarning:microsoft_teams.*"))
 
 
-@pytest.fixture(scope="session")
-def connector() -> Iterator[FakeBotConnector]:
-    c = FakeBotConnector().start()
-    yield c
-    c.stop()
-
-
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database migrated to head; each test starts from a copy (Alembic once)."""
-    path = tmp_path_factory.mktemp("teams-template") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
 def make_env(tmp_path: Any, connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch,
-             migrated_db: Path) -> Iterator[Callable[..., Env]]:
+             migrated_sqlite: Path) -> Iterator[Callable[..., Env]]:
     """Start the app with settings (dev mode, no credentials, unless told otherwise)."""
     for var in TEAMS_ENV:
         monkeypatch.delenv(var, raising=False)
@@ -114,7 +98,7 @@ def make_env(tmp_path: Any, connector: FakeBotConnector, monkeypatch: pytest.Mon
 
     def make(teams: Any = None, **overrides: Any) -> Env:
         db = Path(tmp_path) / f"teams{len(started)}.db"
-        shutil.copyfile(migrated_db, db)
+        copy_migrated(migrated_sqlite, db)
         settings = load_settings(**{
             "DATABASE_URL": f"sqlite:///{db}",
             "GRADEBOT_LLM_ENABLED": False, "GRADEBOT_TEAMS_DEV_NO_AUTH": True,

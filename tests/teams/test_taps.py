@@ -45,7 +45,7 @@ def test_the_annual_sheet_by_taps_alone_ends_saved_and_complete(env: Env) -> Non
     review = rep.latest("c|save|")
     text = shown(review.card)
     assert text.startswith("Review before saving — not saved yet")
-    assert "10 · Share of revenue: over 30 %" in text
+    assert "10. Share of revenue: over 30 %" in text  # the answers as Slack writes them
     assert "Incomplete" not in text
     resp = rep.click(review, "c|save|")
     assert shown(response_card(resp)).startswith("Saved ✓")

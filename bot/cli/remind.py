@@ -1,22 +1,27 @@
-"""``gradebot remind``: show what a sweep would send (``--dry-run``) or run one (``--now``)."""
+"""What ``gradebot remind`` does: show what a sweep would send (``--dry-run``) or run one
+(``--now``).
+
+The command itself is declared in ``bot.cli.run``; this module is imported only when it runs
+(it pulls the reminder planner and the database), never to build ``--help``."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config import ConfigError
+from bot.notifiers import PLATFORMS
+from bot.reminders.now import SweepNowReport
+from bot.reminders.now import sweep_now as sweep_platforms
 from bot.reminders.plan import Planned, Unreachable, not_reachable, plan
-from bot.reminders.sweep import Sweeper, SweepReport
 from bot.services import Services
 from bot.zones import zone
 from storage import people as people_db
-from storage.models import Workspace
+from storage import reminders as reads
 
 
 def parse_at(value: str | None, default_tz: str, now: datetime) -> datetime:
@@ -43,10 +48,6 @@ def workspace_id(s: Session, spec: str | None) -> int | None:
     return ws.id
 
 
-# Platforms whose people are reminded (terminal-only users of ``gradebot chat`` are not).
-PLATFORMS = ("slack", "teams")
-
-
 def dry_run(sv: Services, at: datetime, workspace: str | None = None) -> list[Planned]:
     """The reminders a sweep at ``at`` would send, without claiming anything."""
     with sv.session() as s:
@@ -57,11 +58,7 @@ def unreachable(sv: Services, at: datetime, workspace: str | None = None
                 ) -> list[Unreachable]:
     """Reps with customers due at ``at`` whom no reminder can reach yet."""
     with sv.session() as s:
-        wid = workspace_id(s, workspace)
-        stmt = select(Workspace).where(col(Workspace.platform).in_(PLATFORMS))
-        if wid is not None:
-            stmt = stmt.where(Workspace.id == wid)
-        return [u for ws in s.exec(stmt.order_by(Workspace.id)).all()
+        return [u for ws in reads.workspaces(s, PLATFORMS, workspace_id(s, workspace))
                 for u in not_reachable(s, ws, at)]
 
 
@@ -94,30 +91,20 @@ def render_plan(console: Console, plans: Sequence[Planned], at: datetime) -> Non
                   f"{people} {'person' if people == 1 else 'people'}.")
 
 
-def print_report(console: Console, err: Console, report: SweepReport) -> int:
-    """Print a sweep's summary (and each error on stderr); the exit code."""
-    console.print(f"Sweep done: {report.summary()}.")
+def print_report(console: Console, err: Console, report: SweepNowReport) -> int:
+    """Print each platform's sweep (and each error on stderr); the exit code."""
+    for p in report.platforms:
+        if p.report is None:
+            console.print(f"{p.platform.capitalize()}: not swept — {p.skipped}.",
+                          markup=False)
+        else:
+            console.print(f"{p.platform.capitalize()}: sweep done: {p.report.summary()}.",
+                          markup=False)
     for line in report.errors:
         err.print(f"✗ {line}", markup=False, soft_wrap=True)
     return 1 if report.errors else 0
 
 
-def sweep_now(sv: Services) -> SweepReport:
-    """One real sweep through Slack (needs SLACK_BOT_TOKEN)."""
-    if not sv.settings.slack_bot_token:
-        raise ConfigError("SLACK_BOT_TOKEN: not set — `gradebot remind --now` sends through "
-                          "Slack (see the README's Slack set-up)")
-    from bot.slack.app import make_client
-    from bot.slack.notify import SlackNotifier
-
-    async def run() -> SweepReport:
-        client = make_client(sv)
-        sweeper = Sweeper(sv.db, [SlackNotifier(client, db=sv.db)], clock=sv.clock)
-        try:
-            return await sweeper.sweep()
-        finally:
-            session = getattr(client, "session", None)
-            if session is not None and not session.closed:
-                await session.close()
-
-    return asyncio.run(run())
+def sweep_now(sv: Services) -> SweepNowReport:
+    """One real sweep on every configured platform (``bot.reminders.now``)."""
+    return sweep_platforms(sv.settings, db=sv.db, clock=sv.clock)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-import bot.cli as cli
+from bot.cli import app as cli
 
 
 def run(*args: str):

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import cli
+from bot.cli import app as cli
 from storage import customers as customers_db
 from storage import people as people_db
 from storage.engine import session_scope
@@ -84,3 +84,20 @@ def test_an_empty_database_has_nothing_to_rescore(cli_db: Engine) -> None:
     result = CliRunner().invoke(cli.app, ["worksheet", "rescore", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Re-scoring 0 stored grades" in result.output
+
+
+def test_no_database_yet_is_one_line_and_creates_none(cli_db: Engine, tmp_path: Any,
+                                                      monkeypatch: Any) -> None:
+    """It used to end in a traceback ('no such table: grade') and leave an empty file."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    result = CliRunner().invoke(cli.app, ["worksheet", "rescore", "--dry-run"])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"✗ No database at {tmp_path / 'none.db'}: run `gradebot " \
+                                    "db upgrade` first (or set DATABASE_URL)."
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_check_the_shipped_worksheet() -> None:
+    result = CliRunner().invoke(cli.app, ["worksheet", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("✓ Customer grading worksheet (id default, version ")

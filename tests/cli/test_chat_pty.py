@@ -101,7 +101,7 @@ def test_grade_a_quarterly_pulse_in_the_terminal(tmp_path: Path, env):
 
     shown = run(["customer", "Acme", "--as", "tester"], env, tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert "Acme  owner: tester" in shown.stdout
+    assert "Owner: tester" in shown.stdout  # the card's footer, as in Slack and Teams
     # the words Slack and Teams use
     assert "A · 80.6/100 (provisional, 37% answered) · invest more" in shown.stdout
     missing = run(["customer", "Acmee", "--as", "tester"], env, tmp_path)

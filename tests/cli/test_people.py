@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-import bot.cli as cli
+from bot.cli import app as cli
 from storage import people as people_db
 from storage.engine import session_scope
 from storage.models import Person

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-import bot.cli as cli
+from bot.cli import app as cli
 from storage import people as people_db
 from storage.engine import session_scope
 

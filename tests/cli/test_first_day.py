@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-import bot.cli
-import bot.cli_data
+from bot.cli import app as cli
+from bot.cli import context, output
 from bot.reminders.sweep import Sweeper
 from bot.slack.app import make_client_for
 from bot.slack.notify import SlackNotifier
@@ -55,11 +55,10 @@ CRM = ("\ufeffAccount Name,Account Owner Email,Type,Industry,Account ID,Billing 
 QUARTER_START = datetime(2027, 1, 4, 18, 0, tzinfo=UTC)  # Monday: 09:00 passed in Paris & US
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[FakeSlackAPI]:
-    api = FakeSlackAPI().start()
-    yield api
-    api.stop()
+@pytest.fixture
+def slack(fake_slack: FakeSlackAPI) -> FakeSlackAPI:
+    """The session's fake Web API (tests/conftest.py); ``team`` resets it."""
+    return fake_slack
 
 
 @pytest.fixture
@@ -83,7 +82,7 @@ def team(slack: FakeSlackAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         f"DATABASE_URL=sqlite:///{tmp_path / 'team.db'}\nSLACK_BOT_TOKEN=xoxb-test\n"
         f"SLACK_API_URL={slack.base_url}\n", encoding="utf-8")
     monkeypatch.setenv("COLUMNS", "250")
-    for console in (bot.cli.console, bot.cli_data.console, bot.cli_data.err):
+    for console in (output.console, output.err):
         monkeypatch.setattr(console, "_width", 250)
     engine = make_engine(f"sqlite:///{tmp_path / 'team.db'}")
     yield engine
@@ -91,7 +90,7 @@ def team(slack: FakeSlackAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def gradebot(*args: str) -> Any:
-    return CliRunner().invoke(bot.cli.app, list(args))
+    return CliRunner().invoke(cli.app, list(args))
 
 
 def write(path: Path, text: str) -> Path:
@@ -198,7 +197,7 @@ def test_first_day_from_csv_files_to_the_first_reminder_wave(team: Engine, slack
         assert ws is not None
 
     async def sweep() -> Any:
-        client = make_client_for(bot.cli_data.cli_settings())
+        client = make_client_for(context.settings())
         try:
             return await Sweeper(team, [SlackNotifier(client, db=team)]).sweep(QUARTER_START)
         finally:

@@ -10,27 +10,37 @@ a bad value is refused with one line and nothing is saved.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from bot.cli_data import WorkspaceOption, console, fail, open_database, workspace_named
-from storage import people as people_db
-from storage.engine import session_scope
-from storage.errors import InvalidInput
-from storage.models import WorkspaceSettings
+from bot.cli.context import WorkspaceOption, open_database, workspace_named
+from bot.cli.context import worksheet as configured_worksheet
+from bot.cli.output import console, fail
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from storage.models import WorkspaceSettings
 
 settings_app = typer.Typer(help="A workspace's settings (time zone, reminders, target balance).",
                            no_args_is_help=True)
 
-KEYS = tuple(WorkspaceSettings.model_fields)
+
+def keys() -> tuple[str, ...]:
+    """The settings a workspace has (the fields of ``WorkspaceSettings``)."""
+    from storage.models import WorkspaceSettings
+
+    return tuple(WorkspaceSettings.model_fields)
+
+
 _EMPTY = ("", "none", "default", "-")
 
 
 def parse_value(key: str, raw: str) -> Any:
     """What ``raw`` means for ``key``, before validation (which says what is wrong)."""
+    from storage.errors import InvalidInput
+
     value = raw.strip()
     if key == "target_balance":
         if value.lower() in _EMPTY:
@@ -65,13 +75,7 @@ def _balance(value: dict[str, float]) -> str:
 def _worksheet_balance() -> str:
     """The target balance of the worksheet in use (GRADEBOT_WORKSHEET, else the shipped one):
     what a workspace without its own gets."""
-    from bot.config import ConfigError, load_settings
-    from scoring import WorksheetError
-
-    try:
-        return _balance(load_settings().load_worksheet().target_balance.model_dump())
-    except (ConfigError, WorksheetError) as exc:
-        fail(str(exc))
+    return _balance(configured_worksheet().target_balance.model_dump())
 
 
 def _shown(key: str, value: Any) -> str:
@@ -88,6 +92,9 @@ def _shown(key: str, value: Any) -> str:
 
 
 def _table(title: str, settings: WorkspaceSettings) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(title=title, title_justify="left")
     t.add_column("Setting")
     t.add_column("Value")
@@ -99,6 +106,8 @@ def _table(title: str, settings: WorkspaceSettings) -> Table:
 @settings_app.command("show")
 def settings_show(workspace: WorkspaceOption = "cli:local") -> None:
     """Every setting of a workspace."""
+    from storage.engine import session_scope
+
     with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws = workspace_named(s, workspace, create_local=False)
         console.print(_table(f"Settings of {ws.platform}:{ws.external_id}"
@@ -107,13 +116,19 @@ def settings_show(workspace: WorkspaceOption = "cli:local") -> None:
 
 @settings_app.command("set")
 def settings_set(
-    key: Annotated[str, typer.Argument(help=f"One of: {', '.join(KEYS)}")],
+    key: Annotated[str, typer.Argument(help="A setting, as `gradebot settings show` names it")],
     value: Annotated[str, typer.Argument(help="The new value ('' or 'default' clears one)")],
     workspace: WorkspaceOption = "cli:local",
 ) -> None:
     """Change one setting (validated; nothing is saved when the value is refused)."""
-    if key not in KEYS:
-        fail(f"Unknown setting {key!r}: use one of {', '.join(KEYS)}.")
+    from rich.text import Text
+
+    from storage import people as people_db
+    from storage.engine import session_scope
+    from storage.errors import InvalidInput
+
+    if key not in keys():
+        fail(f"Unknown setting {key!r}: use one of {', '.join(keys())}.")
     with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws = workspace_named(s, workspace, create_local=False)
         try:
@@ -122,3 +137,7 @@ def settings_set(
             fail(str(exc))
         shown = _shown(key, saved.model_dump(mode="json")[key])
         console.print(Text(f"✓ {key} = {shown}"))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(settings_app, name="settings")

@@ -1,0 +1,85 @@
+"""``gradebot chat``, ``customer``, ``grades``, ``portfolio``: the rep's commands in the terminal.
+
+The same conversation and look-ups as the slash commands, rendered by ``bot.terminal``. A
+look-up that is refused or finds nothing exits 1, so a script never takes it for an answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.cli.context import AsOption, services
+from bot.cli.output import REFUSED, console
+
+
+def chat(
+    customer: Annotated[str | None, typer.Argument(help="Start grading this customer")] = None,
+    as_: AsOption = None,
+) -> None:
+    """Grade customers in the terminal (the same conversation as in Slack)."""
+    from rich.markup import escape
+
+    from bot.terminal import TerminalChat
+
+    sv = services()
+    actor, person = sv.local_actor(as_)
+    console.print(f"[dim]Database: {escape(sv.settings.database_url)} · you are "
+                  f"{escape(person.display_name)}[/dim]", markup=True)
+    describe = getattr(sv.interpreter, "describe", None)
+    if describe is not None:  # which model reads free text, and whether it only suggests
+        console.print(f"[dim]{escape(describe())}[/dim]", markup=True)
+    TerminalChat(sv, actor, console, lambda p: console.input(p, markup=False)).run(customer)
+
+
+def customer(name: Annotated[str, typer.Argument(help="Customer name")],
+             as_: AsOption = None) -> None:
+    """Show a customer's latest grade (exit code 1 when there is no such customer to see)."""
+    from bot.lookups import CustomerCard, customer_card
+    from bot.terminal import render_card
+
+    sv = services(look_up=True)
+    _, person = sv.local_actor(as_)
+    with sv.session() as s:
+        card = customer_card(s, person, name, now=sv.clock(), rules=sv.worksheet.grading)
+        render_card(console, card, sv.dimension_names)
+    if not isinstance(card, CustomerCard):
+        raise typer.Exit(REFUSED)
+
+
+def grades(arg: Annotated[str, typer.Argument(help="overdue, or a person")] = "",
+           as_: AsOption = None) -> None:
+    """List your book sorted by grade (or someone's, if you manage them)."""
+    from bot.lookups import Denied, book_view
+    from bot.terminal import render_book
+
+    sv = services(look_up=True)
+    _, person = sv.local_actor(as_)
+    with sv.session() as s:
+        view = book_view(s, person, arg, sv.clock(), rules=sv.worksheet.grading)
+        render_book(console, view)
+    if isinstance(view, Denied):
+        raise typer.Exit(REFUSED)  # refused: scripts must not take it for an answer
+
+
+def portfolio(as_: AsOption = None,
+              team: Annotated[bool, typer.Option(help="Your team's book")] = False) -> None:
+    """The balance of the three goods in your book against the target."""
+    from bot.lookups import Denied, portfolio_view
+    from bot.terminal import render_portfolio
+
+    sv = services(look_up=True)
+    _, person = sv.local_actor(as_)
+    with sv.session() as s:
+        view = portfolio_view(s, person, sv.worksheet, sv.clock(), team=team)
+        render_portfolio(console, view)
+    if isinstance(view, Denied):
+        raise typer.Exit(REFUSED)  # a rep asking for --team: told it needs a manager role
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(chat)
+    app.command("customer")(customer)
+    app.command("grades")(grades)
+    app.command("portfolio")(portfolio)
