@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 KINDS = "renewed, expanded, churned, defaulted_or_paid_late, referred, exited_by_us"
 
-outcome_app = typer.Typer(help="Outcomes: what happened to customers (renewed, churned, …).",
-                          no_args_is_help=True)
+outcome_app = typer.Typer(
+    help="Outcomes: what happened to customers (renewed, churned, …).", no_args_is_help=True
+)
 
 
 def local_today() -> date:
@@ -45,8 +46,10 @@ def _customer(s: Session, ws: Workspace, name: str) -> Customer:
     if match.exact is not None:
         return match.exact
     hint = ", ".join(c.name for c in match.suggestions)
-    fail(f"No customer {name.strip()[:80]!r}" + (f" (did you mean {hint}?)" if hint else "")
-         + ".", code=REFUSED)
+    fail(
+        f"No customer {name.strip()[:80]!r}" + (f" (did you mean {hint}?)" if hint else "") + ".",
+        code=REFUSED,
+    )
 
 
 def _recorder(s: Session, ws: Workspace, who: str | None) -> Person | None:
@@ -68,11 +71,13 @@ def _recorder(s: Session, ws: Workspace, who: str | None) -> Person | None:
 def outcome_add(
     customer: Annotated[str, typer.Argument(help="Customer name")],
     kind: Annotated[str, typer.Argument(help=f"One of: {KINDS}")],
-    on: Annotated[str | None, typer.Option("--on", help="The day it happened, YYYY-MM-DD "
-                                                        "(default today)")] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="The day it happened, YYYY-MM-DD (default today)")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Why, in a sentence")] = None,
-    by: Annotated[str | None, typer.Option(help="Who records it (default: your login, if "
-                                                "known)")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Who records it (default: your login, if known)")
+    ] = None,
     workspace: WorkspaceOption = "cli:local",
 ) -> None:
     """Record what happened to a customer (stored once per customer, kind and day)."""
@@ -95,17 +100,23 @@ def outcome_add(
         ws = workspace_named(s, workspace, create_local=False)
         c = _customer(s, ws, customer)
         try:
-            done = outcomes_db.record_outcome(s, c, what, day, source=OutcomeSource.CLI,
-                                              today=today, recorded_by=_recorder(s, ws, by),
-                                              note=note)
+            done = outcomes_db.record_outcome(
+                s,
+                c,
+                what,
+                day,
+                source=OutcomeSource.CLI,
+                today=today,
+                recorded_by=_recorder(s, ws, by),
+                note=note,
+            )
         except InvalidInput as exc:
             fail(str(exc))
         except StorageError as exc:
             fail(str(exc), code=REFUSED)
         name = c.name
     said = "Recorded" if done.created else "Already recorded"
-    console.print(Text(f"✓ {said}: {name} {what.value.replace('_', ' ')} on "
-                       f"{day.isoformat()}."))
+    console.print(Text(f"✓ {said}: {name} {what.value.replace('_', ' ')} on {day.isoformat()}."))
 
 
 @outcome_app.command("list")
@@ -128,15 +139,22 @@ def outcome_list(
         rows = outcomes_db.list_outcomes(s, ws.id, cid, limit)
         total = outcomes_db.count_outcomes(s, ws.id)
     if not rows:
-        console.print("No outcomes recorded yet (gradebot outcome add, or gradebot import "
-                      "outcomes FILE.csv).")
+        console.print(
+            "No outcomes recorded yet (gradebot outcome add, or gradebot import outcomes FILE.csv)."
+        )
         return
     t = Table()
     for column in ("Day", "Customer", "Outcome", "Source", "Recorded by", "Note"):
         t.add_column(column, overflow="fold")
     for r in rows:
-        t.add_row(r.happened_on.isoformat(), Text(r.customer), r.kind.replace("_", " "),
-                  r.source, Text(r.recorded_by or ""), Text(r.note or ""))
+        t.add_row(
+            r.happened_on.isoformat(),
+            Text(r.customer),
+            r.kind.replace("_", " "),
+            r.source,
+            Text(r.recorded_by or ""),
+            Text(r.note or ""),
+        )
     console.print(t)
     if customer is None and total > len(rows):
         console.print(f"{len(rows)} of {total:,} shown (--limit N).")
@@ -165,15 +183,24 @@ def outcome_due(workspace: WorkspaceOption = "cli:local") -> None:
     for r in due:
         t.add_row(r.renewal_on.isoformat(), Text(r.customer), Text(r.owner or "(no owner)"))
     console.print(t)
-    console.print(Text('Record each: gradebot outcome add "CUSTOMER" renewed|expanded|churned '
-                       "--on YYYY-MM-DD (or import them: gradebot import outcomes FILE.csv)."),
-                  soft_wrap=True)
+    console.print(
+        Text(
+            'Record each: gradebot outcome add "CUSTOMER" renewed|expanded|churned '
+            "--on YYYY-MM-DD (or import them: gradebot import outcomes FILE.csv)."
+        ),
+        soft_wrap=True,
+    )
 
 
 def calibrate_cmd(
-    chart: Annotated[Path | None, typer.Option(
-        "--chart", help="Also save the chart (outcomes per letter, reliability) as PNG",
-        dir_okay=False)] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="Also save the chart (outcomes per letter, reliability) as PNG",
+            dir_okay=False,
+        ),
+    ] = None,
     workspace: WorkspaceOption = "cli:local",
 ) -> None:
     """Check grades against what happened to the customers (docs/calibration.md).
@@ -205,8 +232,10 @@ def calibrate_cmd(
     if isinstance(report, Refusal):
         reason = report.reason
         if data.ungraded:
-            reason += (f" ({data.ungraded:,} of {data.outcomes:,} recorded outcomes have no "
-                       "grade made that long before them.)")
+            reason += (
+                f" ({data.ungraded:,} of {data.outcomes:,} recorded outcomes have no "
+                "grade made that long before them.)"
+            )
         fail(reason, code=REFUSED)
     from bot.calibration_view import render
 
