@@ -15,7 +15,7 @@ Layout (one module per command or command group; ``tests/cli/`` mirrors it)::
     bot/cli/exporting.py      export grades|customers
     bot/cli/workspace_settings.py  settings show|set
     bot/cli/llm.py            llm check
-    bot/cli/outcomes.py       outcome add|list|due, calibrate (import outcomes: importing.py)
+    bot/cli/outcomes.py       outcome add|list|due, import outcomes, calibrate
 
 Contracts (docs/cli.md): command names, options and exit codes do not change. Exit 0 done,
 1 the command ran and the answer is "no" (refused, not found, rows not imported, a check
@@ -76,10 +76,6 @@ COMMANDS: tuple[Command, ...] = (
                             "/slack/events."),
     Command("remind", "run", "Reminders: who is due (--dry-run [--at 2027-01-04T09:30]) or send "
                              "them (--now)."),
-    Command("calibrate", "outcomes", "Check grades against what happened to the customers "
-                                     "(docs/calibration.md)."),
-    Command("outcome", "outcomes", "Outcomes: what happened to customers (renewed, churned, "
-                                   "…)."),
     Command("worksheet", "worksheet", "Inspect and validate worksheet files."),
     Command("people", "people", "Roles: reps, managers and admins."),
     Command("db", "db", "The database: create or migrate its tables."),
@@ -88,6 +84,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings", "workspace_settings", "A workspace's settings (time zone, reminders, "
                                               "target balance)."),
     Command("llm", "llm", "The language model that reads free-text answers (optional)."),
+    Command("outcome", "outcomes", "Outcomes: what happened to customers (renewed, churned, …)."),
+    Command("calibrate", "outcomes", "Check grades against what happened to the customers "
+                                     "(docs/calibration.md)."),
 )
 
 

@@ -1,5 +1,4 @@
-"""``gradebot import customers|people|outcomes FILE.csv``: bring a CRM's or an HR export's
-rows in, or what happened to customers (docs/calibration.md).
+"""``gradebot import customers|people|outcomes FILE.csv``: bring a CRM's or an HR export's rows in.
 
 Good rows are imported in one transaction, every problem of every bad row is reported (grouped
 by reason) and the bad rows are written beside the file to fix and import again. With a Slack
@@ -322,31 +321,6 @@ def import_people_cmd(
 
     _run_import(ImportKind.PEOPLE, file, workspace,
                 _options(columns, None, all_or_nothing, False))
-
-
-@import_app.command("outcomes")
-def import_outcomes_cmd(
-    file: Annotated[Path, typer.Argument(
-        help="CSV with a header: customer (or external_ref), kind (renewed, expanded, "
-             "churned, defaulted_or_paid_late, referred, exited_by_us), happened_on "
-             "(YYYY-MM-DD), note (optional). UTF-8.",
-        exists=True, dir_okay=False, readable=True)],
-    columns: MapOption = None,
-    all_or_nothing: Annotated[bool, typer.Option(
-        "--all-or-nothing", help="Import nothing if any row is bad")] = False,
-    workspace: ImportWorkspaceOption = "cli:local",
-) -> None:
-    """Record outcomes (renewed, churned, …) from a CSV file.
-
-    A row recorded already (same customer, kind and day) is left as it is, so a file can
-    be imported again. Every problem of every bad row is reported, grouped by reason,
-    and the bad rows are written to FILE.rejected.csv to fix and import. Exit code 1
-    when any row was not imported."""
-    from bot.cli.outcomes import local_today
-    from bot.imports import ImportKind
-
-    _run_import(ImportKind.OUTCOMES, file, workspace,
-                _options(columns, None, all_or_nothing, False), today=local_today())
 
 
 def register(app: typer.Typer) -> None:

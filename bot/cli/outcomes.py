@@ -1,20 +1,25 @@
-"""``gradebot outcome add|list`` and ``gradebot calibrate [--chart FILE.png]``: what happened
-to customers, and whether the grades foresaw it (docs/calibration.md).
+"""Outcome and calibration commands: ``gradebot outcome add|list|due``, ``gradebot import
+outcomes FILE.csv`` and ``gradebot calibrate [--chart FILE.png]``.
 
-``gradebot import outcomes`` lives with the other imports (``bot/cli/importing.py``).
-scikit-learn (an optional extra) and matplotlib are imported only when ``calibrate`` runs;
-without scikit-learn it says how to install it (exit 1).
+Heavy imports (the database, scikit-learn, matplotlib) happen inside the commands, so
+``gradebot --help`` and every other command stay fast, and a missing optional extra is one
+line saying how to install it.
+
+Exit codes: 0 done; 1 refused (no such customer, too few outcomes, scikit-learn missing,
+rows not imported); 2 a wrong argument or setting.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import getpass
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.context import WorkspaceOption, open_database, settings, workspace_named
+from bot.cli.importing import ImportWorkspaceOption, MapOption, _options, _run_import, import_app
 from bot.cli.output import REFUSED, console, fail
 
 if TYPE_CHECKING:
@@ -31,8 +36,6 @@ outcome_app = typer.Typer(
 
 def local_today() -> date:
     """Today in GRADEBOT_TIMEZONE: an outcome dated after it is refused."""
-    from datetime import datetime
-
     from bot.zones import zone
 
     return datetime.now(zone(settings().timezone)).date()
@@ -41,7 +44,6 @@ def local_today() -> date:
 def _customer(s: Session, ws: Workspace, name: str) -> Customer:
     from storage import customers as customers_db
 
-    assert ws.id is not None
     match = customers_db.find_customer(s, ws.id, name, include_archived=True)
     if match.exact is not None:
         return match.exact
@@ -54,11 +56,8 @@ def _customer(s: Session, ws: Workspace, name: str) -> Customer:
 
 def _recorder(s: Session, ws: Workspace, who: str | None) -> Person | None:
     """``--by`` (must be known), else your login if the workspace knows it, else nobody."""
-    import getpass
-
     from storage import people as people_db
 
-    assert ws.id is not None
     if who:
         person = people_db.find_person(s, ws.id, who)
         if person is None:
@@ -88,7 +87,6 @@ def outcome_add(
     from storage.engine import session_scope
     from storage.errors import InvalidInput, StorageError
     from storage.models import OutcomeSource
-
     try:
         what = outcomes_db.parse_kind(kind)
         today = local_today()
@@ -131,10 +129,8 @@ def outcome_list(
 
     from storage import outcomes as outcomes_db
     from storage.engine import session_scope
-
     with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws = workspace_named(s, workspace, create_local=False)
-        assert ws.id is not None
         cid = _customer(s, ws, customer).id if customer else None
         rows = outcomes_db.list_outcomes(s, ws.id, cid, limit)
         total = outcomes_db.count_outcomes(s, ws.id)
@@ -169,10 +165,8 @@ def outcome_due(workspace: WorkspaceOption = "cli:local") -> None:
 
     from storage import outcomes as outcomes_db
     from storage.engine import session_scope
-
     with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws = workspace_named(s, workspace, create_local=False)
-        assert ws.id is not None
         due = outcomes_db.renewals_due(s, ws.id, local_today())
     if not due:
         console.print("No renewal date has passed without an outcome recorded for it.")
@@ -189,6 +183,41 @@ def outcome_due(workspace: WorkspaceOption = "cli:local") -> None:
             "--on YYYY-MM-DD (or import them: gradebot import outcomes FILE.csv)."
         ),
         soft_wrap=True,
+    )
+
+
+def import_outcomes_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header: customer (or external_ref), kind (renewed, expanded, "
+            "churned, defaulted_or_paid_late, referred, exited_by_us), happened_on "
+            "(YYYY-MM-DD), note (optional). UTF-8.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    columns: MapOption = None,
+    all_or_nothing: Annotated[
+        bool, typer.Option("--all-or-nothing", help="Import nothing if any row is bad")
+    ] = False,
+    workspace: ImportWorkspaceOption = "cli:local",
+) -> None:
+    """Record outcomes (renewed, churned, …) from a CSV file.
+
+    A row recorded already (same customer, kind and day) is left as it is, so a file can
+    be imported again. Every problem of every bad row is reported, grouped by reason,
+    and the bad rows are written to FILE.rejected.csv to fix and import. Exit code 1
+    when any row was not imported."""
+    from bot.imports import ImportKind
+
+    _run_import(
+        ImportKind.OUTCOMES,
+        file,
+        workspace,
+        _options(columns, None, all_or_nothing, False),
+        today=local_today(),
     )
 
 
@@ -218,15 +247,14 @@ def calibrate_cmd(
     from storage import outcomes as outcomes_db
     from storage.engine import session_scope
 
-    sheet = worksheet()
+    ws_sheet = worksheet()
     with open_database(migrate=False) as engine, session_scope(engine) as s:
         ws = workspace_named(s, workspace, create_local=False)
-        assert ws.id is not None
         shown = ws.name or workspace
         data = outcomes_db.calibration_data(s, ws.id)
         s.rollback()  # read only
     try:
-        report = calibrate(sheet, data.observations)
+        report = calibrate(ws_sheet, data.observations)
     except MissingExtra as exc:
         fail(str(exc), code=REFUSED)
     if isinstance(report, Refusal):
@@ -252,4 +280,5 @@ def calibrate_cmd(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(outcome_app, name="outcome")
+    import_app.command("outcomes")(import_outcomes_cmd)
     app.command("calibrate")(calibrate_cmd)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.cli.app import app
+from bot.cli import app as cli
 from storage import people as people_db
 from storage.engine import session_scope
 from storage.models import Customer, Outcome
@@ -35,7 +35,7 @@ def book(cli_db: Engine) -> Engine:
 
 def run(*args: str) -> Any:
     with time_machine.travel(NOW, tick=False):
-        return CliRunner().invoke(app, list(args))
+        return CliRunner().invoke(cli.app, list(args))
 
 
 def stored(engine: Engine) -> list[tuple[str, date, str, str | None]]:
@@ -205,7 +205,7 @@ def test_outcome_dates_follow_the_configured_time_zone(
     late = NOW.replace(hour=23, minute=30)
     tomorrow = (late + timedelta(days=1)).date().isoformat()
     with time_machine.travel(late, tick=False):
-        r = CliRunner().invoke(app, ["outcome", "add", "Acme", "renewed", "--on", tomorrow])
+        r = CliRunner().invoke(cli.app, ["outcome", "add", "Acme", "renewed", "--on", tomorrow])
     assert r.exit_code == 0, r.output
 
 
