@@ -203,9 +203,12 @@ def card_parts(card: CustomerCard, dimension_names: dict[str, str] | None = None
     """The customer card below its title (``card.name``), in order. To add a line to every
     channel's card, add it here."""
     names = dimension_names or {}
+    # beside the grade of record: an override (with the model's grade), second opinions
+    # and the disagreement flag (bot.trust.card_trust, docs/opinions.md)
+    trust = [Line(x, Tone.WARN if x.startswith("⚠️") else Tone.PLAIN) for x in card.trust]
     if card.letter is None:
-        return [Line("Not graded yet.")]
-    parts: list[Part] = [Line(card.headline, Tone.STRONG)]
+        return [Line("Not graded yet."), *trust]
+    parts: list[Part] = [*trust, Line(card.headline, Tone.STRONG)]
     if card.stale:
         parts.append(stale_line(card.graded_on, card.stale_after_days))
     if card.dimensions:
@@ -248,10 +251,11 @@ def book_row(view: BookView, e: BookEntry) -> Row:
     due = due_words(view, e)
     grade = entry_grade(e)
     rec = recommendation_words(e.recommendation)
+    over = view.overrides.get(e.customer_id, "")  # an override in force, beside the model's
     text = (
-        f"{e.name} · {due}"
+        " · ".join(x for x in (e.name, due, over) if x)
         if grade is None
-        else " · ".join(x for x in (grade, e.name, rec, due) if x)
+        else " · ".join(x for x in (grade, e.name, rec, over, due) if x)
     )
     tone = Tone.WARN if view.is_overdue(e) and e.letter is not None else Tone.PLAIN
     return Row(e.customer_id, text, (e.name, grade or "–", rec or "—", due or "—"), tone)
@@ -336,7 +340,9 @@ def recent_lines(view: BookView) -> list[str]:
     """The latest grades of a book, newest first: "A 90 · Acme · 2026-07-21"."""
     dated = [(e, e.graded_on) for e in view.entries if e.graded_on is not None]
     recent = sorted(dated, key=lambda x: x[1], reverse=True)[:HOME_RECENT]
-    return [f"{entry_grade(e)} · {e.name} · {day.isoformat()}" for e, day in recent]
+    return [" · ".join(x for x in (entry_grade(e), e.name, day.isoformat(),
+                                    view.overrides.get(e.customer_id)) if x)
+            for e, day in recent]
 
 
 def home_warnings(view: PortfolioView) -> list[Line]:

@@ -12,18 +12,21 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.display import marks
+from bot.engine.inputs import user_key
 from bot.engine.options import pick
 from bot.engine.prompts import Option
+from bot.trust import BLIND_NOTE, book_overrides, card_trust
 from bot.zones import zone_of
 from scoring import BookEntry, Good, Portfolio, RegradePolicy, Worksheet, build_portfolio
 from scoring.sheet import stored_note
 from scoring.worksheet import GradingRules
 from storage import customers as customers_db
 from storage import grades as grades_db
+from storage import opinions as opinions_db
 from storage import people as people_db
 from storage.models import Customer, Grade, Person, Role, Workspace
 from storage.types import utcnow
-from storage.visibility import can_see, can_see_person
+from storage.visibility import can_override, can_see, can_see_person
 
 LETTER_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
 
@@ -55,6 +58,11 @@ class CustomerCard:
     graded_on: date | None = None  # the grade's day in the viewer's calendar
     stale: bool = False  # older than the worksheet's validity (GradingRules.is_stale)
     stale_after_days: int = GradingRules().stale_after_days
+    # beside the grade of record: an override (with the model's grade), second opinions and
+    # whether they disagree (bot.trust.card_trust); plain lines every channel shows
+    trust: tuple[str, ...] = ()
+    disagrees: bool = False
+    can_override: bool = False  # the viewer may overrule it (an "Override…" button)
 
     @property
     def regrade(self) -> Option:
@@ -120,6 +128,8 @@ class BookView:
     entries: list[BookEntry]
     today: date
     only_overdue: bool = False
+    # customer id → "overridden: B, maintain (model: C)" for those with an override in force
+    overrides: dict[int, str] = field(default_factory=dict)
 
     def is_overdue(self, e: BookEntry) -> bool:
         return (e.letter is None) or (e.due_on is not None and e.due_on <= self.today)
@@ -144,10 +154,8 @@ def with_staleness(entries: list[BookEntry], rules: GradingRules, today: date
             for e in entries]
 
 
-def customer_card(s: Session, viewer: Person, name: str, *, now: datetime | None = None,
-                  rules: GradingRules | None = None) -> CustomerCard | NotFoundCard | Denied:
-    """``/customer``; ``now`` (default: the clock) and the worksheet's ``rules`` (default:
-    the shipped validity) decide whether its grade is stale."""
+def find_visible(s: Session, viewer: Person, name: str) -> Customer | NotFoundCard | Denied:
+    """The customer called ``name`` if the viewer may see it (the one check)."""
     match = customers_db.find_customer(s, viewer.workspace_id, name, viewer=viewer)
     c = match.exact
     if c is None:
@@ -156,16 +164,33 @@ def customer_card(s: Session, viewer: Person, name: str, *, now: datetime | None
     if not can_see(viewer, owner):
         who = owner.display_name if owner else "someone else"
         return Denied(f"{c.name} is in {who}'s book: ask them or their manager.")
-    return card_of(s, c, owner, zone_of(s, viewer), now=now, rules=rules)
+    return c
+
+
+def customer_card(s: Session, viewer: Person, name: str, *, now: datetime | None = None,
+                  rules: GradingRules | None = None, names: dict[str, str] | None = None
+                  ) -> CustomerCard | NotFoundCard | Denied:
+    """``/customer``; ``now`` (default: the clock) and the worksheet's ``rules`` (default:
+    the shipped validity) decide whether its grade is stale."""
+    c = find_visible(s, viewer, name)
+    if isinstance(c, NotFoundCard | Denied):
+        return c
+    owner = s.get(Person, c.owner_id) if c.owner_id else None
+    if opinions_db.is_blind_to(s, viewer.id, c.id):  # type: ignore[arg-type]
+        return Denied(BLIND_NOTE.format(name=c.name))
+    card = card_of(s, c, owner, zone_of(s, viewer), now=now, rules=rules, names=names)
+    return replace(card, can_override=can_override(viewer, owner))
 
 
 def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo, *,
-            now: datetime | None = None, rules: GradingRules | None = None) -> CustomerCard:
+            now: datetime | None = None, rules: GradingRules | None = None,
+            names: dict[str, str] | None = None) -> CustomerCard:
     g = grades_db.latest_grade(s, c)
     base = dict(customer_id=c.id, name=c.name, owner=owner.display_name if owner else None,
                 status=c.status)
+    trust = card_trust(s, c, g, tz, now or utcnow(), names)
     if g is None:
-        return CustomerCard(**base)  # type: ignore[arg-type]
+        return CustomerCard(**base, trust=tuple(trust.lines))  # type: ignore[arg-type]
     prev = s.get(Grade, g.previous_grade_id) if g.previous_grade_id else None
     grader = s.get(Person, g.grader_id) if g.grader_id else None
     ws = s.get(Workspace, c.workspace_id)
@@ -183,7 +208,8 @@ def card_of(s: Session, c: Customer, owner: Person | None, tz: ZoneInfo, *,
         carried_by=_carried_by(g), sheet=_sheet(g, tz),
         previous_profile=prev.profile if prev else None, graded_on=graded_on,
         stale=rules.is_stale(graded_on, (now or utcnow()).astimezone(tz).date()),
-        stale_after_days=rules.stale_after_days)
+        stale_after_days=rules.stale_after_days,
+        trust=tuple(trust.lines), disagrees=trust.disagrees)
 
 
 def _carried_by(g: Grade) -> str | None:
@@ -208,7 +234,7 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime, *,
     who = [w for w in words if w.lower() != "overdue"]
     target = viewer
     if who:
-        found = people_db.find_person(s, viewer.workspace_id, _user_key(who[0]))
+        found = people_db.find_person(s, viewer.workspace_id, user_key(who[0]))
         if found is None:
             return Denied(f"I don't know {who[0]} here.")
         if not can_see_person(viewer, found):
@@ -219,10 +245,14 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime, *,
     today = now.astimezone(tz).date()
     entries = with_staleness(grades_db.rep_book(s, target.id, policy_of(ws) if ws else None,
                                                 tz), rules or GradingRules(), today)
+    blind = opinions_db.blind_customers(s, viewer.id)  # type: ignore[arg-type]
+    entries = [e for e in entries if e.customer_id not in blind]  # grading them blind
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
-    view = BookView(target.display_name, entries, today, only_overdue)
+    overrides = book_overrides(s, entries, now)
+    view = BookView(target.display_name, entries, today, only_overdue, overrides)
     if only_overdue:
-        return BookView(view.owner, [e for e in entries if view.is_overdue(e)], today, True)
+        return BookView(view.owner, [e for e in entries if view.is_overdue(e)], today, True,
+                        overrides)
     return view
 
 
@@ -255,9 +285,3 @@ def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: dateti
                                                 today), rules.stale_after_days)
 
 
-def _user_key(token: str) -> str:
-    """``<@U123|name>`` (a Slack mention) → ``U123``; ``@bob`` → ``bob``."""
-    t = token.strip()
-    if t.startswith("<@") and t.endswith(">"):
-        return t[2:-1].split("|", 1)[0]
-    return t.lstrip("@")

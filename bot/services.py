@@ -98,6 +98,61 @@ class Services:
         return self._read(lambda s: customer_card(s, person, name, now=self.clock(),
                                                   rules=self.worksheet.grading))
 
+    def customer(self, person: Person, text: str) -> Any:
+        """``/customer <name>`` (a card), or ``/customer <name> override …`` /
+        ``… overrides`` (``bot.trust.OverrideResult``): one entry for every channel."""
+        from bot.lookups import Denied, NotFoundCard, find_visible
+        from bot.trust import override_command
+        from bot.zones import zone_of
+
+        name, verb = split_override(text)
+        if verb is None:
+            return self.customer_card(person, text)
+
+        def run() -> Any:
+            with session_scope(self.db) as s:
+                found = find_visible(s, person, name)
+                if isinstance(found, NotFoundCard | Denied):
+                    return found
+                return override_command(s, person, found, verb, self.clock(),
+                                        zone_of(s, person))
+
+        return once_more_if_dropped(run)  # a refused or committed write: safe to redo
+
+    def override_form(self, person: Person, customer_id: int) -> Any:
+        from bot.trust import override_form
+        from bot.zones import zone_of
+
+        return self._read(lambda s: override_form(s, person, customer_id, self.clock(),
+                                                  zone_of(s, person)))
+
+    def submit_override(self, person: Person, customer_id: int, raw: dict[str, str]) -> Any:
+        """The Slack override form, submitted (``bot.trust.OverrideResult``)."""
+        from bot.trust import override_from_form
+        from bot.zones import zone_of
+
+        def run() -> Any:
+            with session_scope(self.db) as s:
+                return override_from_form(s, person, customer_id, raw, self.clock(),
+                                          zone_of(s, person))
+
+        return once_more_if_dropped(run)
+
+    def optimism(self, person: Person) -> Any:
+        from bot.trust import optimism_view
+
+        return self._read(lambda s: optimism_view(s, person))
+
+    def person_actor(self, person_id: int) -> tuple[Actor, Person]:
+        """Someone other than the speaker, as an actor of their own workspace (to deliver
+        prompts addressed to them: ``Prompt.for_person_id``)."""
+        def look(s: Session) -> tuple[Actor, Person]:
+            p = people_db.get_person(s, person_id)
+            ws = self.workspace(s, p.workspace_id)
+            return Actor(ws.id, p.id, ws.platform), p  # type: ignore[arg-type]
+
+        return self._read(look)
+
     def book(self, person: Person, arg: str) -> BookView | Denied:
         from bot.lookups import book_view
 
@@ -176,6 +231,16 @@ class Services:
         if ws is None:
             raise StorageError(f"workspace {workspace_id} is gone")
         return ws
+
+
+def split_override(text: str) -> tuple[str, str | None]:
+    """``Acme Corp override B until …`` → ("Acme Corp", "override B until …"); the name and
+    None when the words ask no override."""
+    words = text.split()
+    for i, w in enumerate(words):
+        if w.lower() in ("override", "overrides") and i > 0:
+            return " ".join(words[:i]), " ".join(words[i:])
+    return text, None
 
 
 def build_services(settings: Settings, *, migrate: bool = True,

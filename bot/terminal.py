@@ -24,6 +24,7 @@ from bot.engine import options as opts
 from bot.engine.inputs import whole_number
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.services import Services
+from bot.trust import Refused, TextView
 
 _STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
           Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}
@@ -70,7 +71,7 @@ class TerminalChat:
                     if line.strip().lower() == "resume":  # the newest unfinished grading
                         self.resume_newest()
                         continue
-                    start = parse_grade_args(line)
+                    start = parse_grade_args(without_grade(line))
                     if start is None:
                         c.print("Type a customer name, e.g. [bold]Acme annual[/bold], or "
                                 "[bold]strategic[/bold] to review your whole book.")
@@ -110,13 +111,20 @@ class TerminalChat:
                 opts.decode_or_none(self.options[0]), opts.Create)
             if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
                 return Choose(self.options[0])
-            start = parse_grade_args(t)
+            start = parse_grade_args(without_grade(t))
             if start is not None:
                 return start
         return Text(t)
 
     # ------------------------------------------------------------------ rendering
     def show(self, prompts: list[Prompt]) -> None:
+        for_others = [p for p in prompts
+                      if p.for_person_id not in (None, self.actor.person_id)]
+        for p in for_others:  # they see it in their own chat (gradebot chat --as them)
+            _, who = self.sv.person_actor(p.for_person_id)  # type: ignore[arg-type]
+            self.console.print(f"[dim]→ for {escape(who.display_name)}: "
+                               f"{escape(p.text)}[/dim]")
+        prompts = [p for p in prompts if p not in for_others]
         listing = [i for i, p in enumerate(prompts) if p.choices or p.kind is Kind.REVIEW]
         self.lettered = {}
         for i, p in enumerate(prompts):
@@ -171,6 +179,26 @@ class TerminalChat:
         self.console.print(f"[bold]{escape(p.text)}[/bold]")
         show_parts(self.console, display.review_parts(r))
         self.console.print("[dim]Type save, change N, or discard — or pick:[/dim]")
+
+
+def without_grade(line: str) -> str:
+    """``grade Acme second-opinion dana`` as typed by habit from Slack and Teams: the leading
+    ``grade`` is dropped when what follows asks a second opinion (a customer may be called
+    "Grade A Foods", so it stays otherwise)."""
+    head, _, rest = line.strip().partition(" ")
+    asked = parse_grade_args(rest) if head.lower() == "grade" else None
+    return rest if asked is not None and asked.second_opinion is not None else line
+
+
+def render_text_view(console: Console, view: TextView | Refused | Denied | NotFoundCard
+                     ) -> None:
+    """An override set, its history, the optimism view (or the refusal)."""
+    if isinstance(view, Refused | Denied | NotFoundCard):
+        console.print(f"[red]{escape(view.message)}[/red]")
+        return
+    console.print(f"[bold]{escape(view.title)}[/bold]")
+    for line in view.lines:
+        console.print(escape(line))
 
 
 # ---------------------------------------------------------------------- look-ups

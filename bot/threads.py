@@ -62,6 +62,8 @@ class Thread:
         """The thread's heading (Slack's first message)."""
         if self.kind == SessionKind.STRATEGIC:
             return "Strategic review of your book"
+        if self.kind == SessionKind.OPINION:
+            return f"Second opinion on {self.customer} ({self.cadence})"
         return f"Grading {self.customer} ({self.cadence})"
 
     def question(self, key: str) -> tuple[str, Progress] | None:

@@ -365,3 +365,9 @@ def _grades_are_immutable(_mapper: Any, _connection: Any, grade: Grade) -> None:
     changed = sorted(a.key for a in state.attrs if a.history.has_changes())
     if changed:
         raise TypeError(f"grade {grade.id} is immutable; refused changing {', '.join(changed)}")
+
+
+# Tables kept beside the queries that own them, registered here so that whoever loads the
+# schema (Alembic, the tests) sees every table by importing this module.
+from storage import opinions as _opinions  # noqa: E402,F401
+from storage import overrides as _overrides  # noqa: E402,F401

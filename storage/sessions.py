@@ -69,6 +69,11 @@ def start_session(session: Session, *, workspace_id: int, person_id: int,
         # The winner committed before our INSERT was refused (PostgreSQL waits for it; SQLite
         # writes one at a time), so a fresh read sees it. None: the error was something else.
         existing = active_session(session, person_id, customer_id, kind=kind)
+        if existing is None and customer_id is not None:  # one of another kind (a second
+            existing = session.exec(select(GradingSession).where(  # opinion) holds the index
+                GradingSession.person_id == person_id,
+                GradingSession.customer_id == customer_id,
+                col(GradingSession.status).in_(ACTIVE_STATUSES))).first()
         if existing is None:
             raise
         raise ActiveSessionExists(existing) from None

@@ -35,3 +35,42 @@ def visible_customers(viewer: Person) -> ColumnElement[bool]:
         return mine
     reports = select(Person.id).where(Person.manager_id == viewer.id)
     return or_(mine, col(Customer.owner_id).in_(reports))
+
+
+# ------------------------------------------------------------------ second opinions, overrides
+# Who may ask for, give, and see second opinions, and who may overrule a grade: beside the
+# visibility rule, so the engine, the look-ups and the sweep all ask the same place.
+
+def can_ask_opinion(asker: Person, owner: Person | None) -> bool:
+    """The customer's owner or their manager (and admins) may ask for a second opinion; a
+    customer nobody owns has no grade of record to compare with."""
+    if owner is None:
+        return False
+    return (asker.id == owner.id or asker.role == Role.ADMIN
+            or (asker.role == Role.MANAGER and owner.manager_id == asker.id))
+
+
+def can_give_opinion(assignee: Person, owner: Person | None) -> bool:
+    """Anyone in the workspace but the owner may be asked: a second opinion is someone
+    else's view (a manager, finance, delivery)."""
+    return owner is not None and assignee.id != owner.id \
+        and assignee.workspace_id == owner.workspace_id
+
+
+def can_override(setter: Person, owner: Person | None) -> bool:
+    """Managers (for their reports' customers and unowned ones) and admins may overrule a
+    grade; nobody may overrule a customer they own themselves — a rep can never overrule
+    their own customers, whatever their role."""
+    if setter.role not in (Role.MANAGER, Role.ADMIN):
+        return False
+    if owner is not None and owner.id == setter.id:
+        return False
+    return can_see(setter, owner)
+
+
+def can_see_optimism(viewer: Person, rep: Person | None = None) -> bool:
+    """How a rep's grades compare with second opinions is for managers and admins only (of
+    the reps they may see)."""
+    if viewer.role not in (Role.MANAGER, Role.ADMIN):
+        return False
+    return rep is None or can_see_person(viewer, rep)

@@ -27,8 +27,8 @@ def sv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     services.db.dispose()
 
 
-def chat(sv: Services, *lines: str) -> str:
-    """Type ``lines`` into a fresh ``gradebot chat``; what it printed."""
+def chat(sv: Services, *lines: str, who: str = "tester") -> str:
+    """Type ``lines`` into a fresh ``gradebot chat`` (as ``who``); what it printed."""
     out = io.StringIO()
     typed = iter(lines)
 
@@ -41,7 +41,7 @@ def chat(sv: Services, *lines: str) -> str:
         out.write(line + "\n")
         return line
 
-    actor, _ = sv.local_actor("tester")
+    actor, _ = sv.local_actor(who)
     TerminalChat(sv, actor, Console(file=out, width=120, color_system=None), read).run()
     return out.getvalue()
 

@@ -35,16 +35,27 @@ def chat(
 
 def customer(name: Annotated[str, typer.Argument(help="Customer name")],
              as_: AsOption = None) -> None:
-    """Show a customer's latest grade (exit code 1 when there is no such customer to see)."""
-    from bot.lookups import CustomerCard, customer_card
-    from bot.terminal import render_card
+    """Show a customer's latest grade (exit code 1 when there is no such customer to see).
+    Managers: "Acme override B until 2027-03-01 because …", "Acme override remove",
+    "Acme overrides" (docs/opinions.md)."""
+    from rich.markup import escape
+
+    from bot.lookups import CustomerCard
+    from bot.terminal import render_card, render_text_view
+    from bot.trust import OverrideResult, TextView
 
     sv = services(look_up=True)
     _, person = sv.local_actor(as_)
-    with sv.session() as s:
-        card = customer_card(s, person, name, now=sv.clock(), rules=sv.worksheet.grading)
-        render_card(console, card, sv.dimension_names)
-    if not isinstance(card, CustomerCard):
+    result = sv.customer(person, name)
+    if not isinstance(result, OverrideResult):
+        render_card(console, result, sv.dimension_names)
+        if not isinstance(result, CustomerCard):
+            raise typer.Exit(REFUSED)
+        return
+    render_text_view(console, result.view)
+    for who, said in result.notices:  # (the terminal has no one else's chat to write to)
+        console.print(f"[dim]→ for {escape(who.display_name)}: {escape(said)}[/dim]")
+    if not isinstance(result.view, TextView):
         raise typer.Exit(REFUSED)
 
 
@@ -64,13 +75,23 @@ def grades(arg: Annotated[str, typer.Argument(help="overdue, or a person")] = ""
 
 
 def portfolio(as_: AsOption = None,
-              team: Annotated[bool, typer.Option(help="Your team's book")] = False) -> None:
+              team: Annotated[bool, typer.Option(help="Your team's book")] = False,
+              optimism: Annotated[bool, typer.Option(
+                  help="Managers: each rep's grades against second opinions")] = False
+              ) -> None:
     """The balance of the three goods in your book against the target."""
     from bot.lookups import Denied, portfolio_view
-    from bot.terminal import render_portfolio
+    from bot.terminal import render_portfolio, render_text_view
+    from bot.trust import Refused
 
     sv = services(look_up=True)
     _, person = sv.local_actor(as_)
+    if optimism:
+        opinion_view = sv.optimism(person)
+        render_text_view(console, opinion_view)
+        if isinstance(opinion_view, Refused):
+            raise typer.Exit(REFUSED)
+        return
     with sv.session() as s:
         view = portfolio_view(s, person, sv.worksheet, sv.clock(), team=team)
         render_portfolio(console, view)

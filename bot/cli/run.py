@@ -28,7 +28,8 @@ def serve(
 def remind(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would be reminded "
                                           "(nothing is claimed or sent)")] = False,
-    now: Annotated[bool, typer.Option("--now", help="Run one real sweep through Slack")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Run one real sweep on every configured "
+                                      "platform (Slack, Teams)")] = False,
     at: Annotated[str | None, typer.Option(help="With --dry-run: the moment to plan for, ISO "
                                            "(no offset: GRADEBOT_TIMEZONE)")] = None,
     workspace: Annotated[str | None, typer.Option(help="Only this workspace "

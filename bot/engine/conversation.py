@@ -33,6 +33,7 @@ from bot.engine import options as opts
 from bot.engine.form import FormRefused, FormState, asked
 from bot.engine.inputs import Choose, Input, Start
 from bot.engine.kinds import SessionKind
+from bot.engine.opinions import SecondOpinions, restart_refused
 from bot.engine.prompts import (
     VOCABULARIES,
     AnswerLine,
@@ -164,6 +165,7 @@ class Conversation:
         self.clock = clock
         self.vocabularies = vocabularies or VOCABULARIES
         self.strategic = StrategicReview(self)
+        self.opinions = SecondOpinions(self)
 
     @property
     def words(self) -> Vocabulary:
@@ -216,6 +218,8 @@ class Conversation:
     def _dispatch(self, s: Session, actor: Actor, message: Input, session_id: int | None,
                   input_key: str | None) -> Reply:
         if isinstance(message, Start):
+            if message.second_opinion is not None:
+                return self.opinions.ask(s, actor, message.customer, message.second_opinion)
             return self._start(s, actor, message.customer, message.cadence)
         opt: opts.EngineValue | None = None
         if isinstance(message, Choose):
@@ -315,6 +319,9 @@ class Conversation:
 
     def _ended(self, s: Session, actor: Actor, gs: GradingSession, text: str) -> Prompt:
         name = self.customer_name(gs)
+        if gs.kind == SessionKind.OPINION:  # its restart is refused: offer nothing
+            return Prompt(kind=Kind.INFO, session_id=gs.id, customer=name or None, text=text,
+                          closed=True)
         open_now = sessions_db.active_session(s, actor.person_id, gs.customer_id)
         if open_now is not None and open_now.id != gs.id:
             choice = Option(value=opts.command("resume", open_now.id),
@@ -644,7 +651,7 @@ class Conversation:
             return self.strategic.decide(s, actor, gs, opt.customer_id, opt.decision)
         if not isinstance(opt, opts.Answer | opts.Confirm):
             return [error("That button is no longer valid here.", gs)]  # (pick/create: above)
-        if gs.kind != SessionKind.GRADE or gs.status not in (SessionStatus.OPEN,
+        if not SessionKind(gs.kind).worksheet or gs.status not in (SessionStatus.OPEN,
                                                              SessionStatus.REVIEW):
             return [info(gs, f"This grading is {gs.status}; that answer was not recorded.")]
         qs = self.questions(gs)
@@ -708,7 +715,7 @@ class Conversation:
 
     def _why_cmd(self, st: Step) -> Reply:
         gs, qs = st.gs, self.questions(st.gs)
-        if gs.kind == SessionKind.GRADE and gs.position < len(qs):
+        if SessionKind(gs.kind).worksheet and gs.position < len(qs):
             q = qs[gs.position]
             return [info(gs, f"Why we ask about {q.label.lower()}: {self._why(q)}")]
         return [info(gs, "The review shows what lifted and what held back the grade.")]
@@ -717,7 +724,7 @@ class Conversation:
         s, gs, qs = st.s, st.gs, self.questions(st.gs)
         if gs.status in (SessionStatus.PAUSED, SessionStatus.EXPIRED):
             status = SessionStatus.REVIEW if gs.position >= len(qs) \
-                and gs.kind == SessionKind.GRADE else SessionStatus.OPEN
+                and SessionKind(gs.kind).worksheet else SessionStatus.OPEN
             try:
                 sessions_db.update_session(s, gs, status=status)
             except IntegrityError:  # another grading of this customer (or review) is active
@@ -730,6 +737,8 @@ class Conversation:
 
     def _restart(self, st: Step) -> Reply:
         s, gs = st.s, st.gs
+        if gs.kind == SessionKind.OPINION:
+            return [restart_refused(gs)]
         customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
         if gs.status not in (SessionStatus.SAVED, SessionStatus.DISCARDED):
             sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED,
@@ -748,11 +757,13 @@ class Conversation:
 
     def _discard(self, st: Step) -> Reply:
         gs = st.gs
+        notices = self.opinions.decline(st.s, st.actor, gs) \
+            if gs.kind == SessionKind.OPINION else []
         sessions_db.update_session(st.s, gs, status=SessionStatus.DISCARDED,
                                    state=_ended_by(gs, st.actor, "discarded"))
         GRADINGS.labels("discarded").inc()
         return [info(gs, "Discarded. Nothing was saved as a grade.").model_copy(
-            update={"closed": True})]
+            update={"closed": True}), *notices]
 
     def _back(self, st: Step) -> Reply:
         gs = st.gs
@@ -828,8 +839,9 @@ class Conversation:
         fresh = {k: a.value for k, a in
                  sessions_db.current_answers(s, gs.id).items()
                  if k in qmap and is_legal(qmap[k], a.value)}
+        # a second opinion is blind: nothing is carried from the customer's earlier grades
         earlier = (grades_db.earlier_answers(s, gs.customer_id)
-                   if gs.customer_id is not None else {})
+                   if gs.customer_id is not None and gs.kind != SessionKind.OPINION else {})
         merged = merge_answers(self.ws, fresh, earlier, self.clock())
         try:
             return grade(self.ws, merged.answers, gs.cadence), merged
@@ -867,7 +879,8 @@ class Conversation:
                           detail="Say change 1 to answer the first question, or discard.",
                           actions=actions[1:])
         customer = s.get(Customer, gs.customer_id) if gs.customer_id else None
-        previous = grades_db.latest_grade(s, customer) if customer else None
+        previous = grades_db.latest_grade(s, customer) \
+            if customer and gs.kind != SessionKind.OPINION else None  # blind until saved
         summary = self._summary(scored, name) if scored.graded else None
         note = self._sheet_note(s, gs, merged)
         rec = scored.recommendation.label if scored.recommendation else None
@@ -941,6 +954,9 @@ class Conversation:
             summary=saved_card.summary if saved_card else None,
             sources=merged.sources_json(self._fresh_scored(merged)),
             explanation=self._explanation(scored, note))
+        if gs.kind == SessionKind.OPINION:
+            return self.opinions.save(s, actor, gs, customer, row, saved_card,
+                                      _ended_by(gs, actor, "saved"))
         previous = grades_db.latest_grade(s, customer)
         from_review = gs.status == SessionStatus.REVIEW
         sessions_db.finish_session(s, gs, grade=row, customer=customer,
@@ -996,7 +1012,7 @@ class Conversation:
         if session_id is None:
             return None
         gs = self._session_for(s, actor, session_id)
-        return gs if gs is not None and gs.kind == SessionKind.GRADE else None
+        return gs if gs is not None and SessionKind(gs.kind).worksheet else None
 
     def submit_form(self, actor: Actor, session_id: int, raw: dict[str, str], *,
                     input_key: str | None = None) -> dict[str, str] | Reply:

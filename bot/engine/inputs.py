@@ -21,6 +21,8 @@ class Start:
 
     customer: str
     cadence: Cadence | None = None
+    # ask this person (a platform user id, email or name) for a second opinion instead
+    second_opinion: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +55,41 @@ def parse_grade_args(text: str) -> Start | None:
     words = text.strip().split()
     if not words or (len(words) == 1 and words[0].lower() in ("help", "?")):
         return None
+    asked = _second_opinion(words)
+    if asked is not None:
+        return asked
     cadence: Cadence | None = None
     if words[-1].lower() in {c.value for c in Cadence}:
         cadence = Cadence(words[-1].lower())
         words = words[:-1]
     return Start(" ".join(words), cadence)
+
+
+_SECOND = ("second-opinion", "second_opinion", "2nd-opinion")
+
+
+def _second_opinion(words: list[str]) -> Start | None:
+    """``Acme Corp second-opinion @dana`` (or ``second opinion``) → a second opinion on
+    Acme Corp asked of whoever the rest names; None when the words do not ask one."""
+    low = [w.lower() for w in words]
+    for i, w in enumerate(low):
+        if w in _SECOND:
+            rest = words[i + 1:]
+        elif w == "second" and i + 1 < len(low) and low[i + 1] == "opinion":
+            rest = words[i + 2:]
+        else:
+            continue
+        return Start(" ".join(words[:i]), Cadence.ANNUAL, second_opinion=" ".join(rest))
+    return None
+
+
+def user_key(token: str) -> str:
+    """``<@U123|name>`` (a Slack mention) → ``U123``; ``@bob`` → ``bob`` (a Teams mention
+    arrives already turned into the user's id by the channel)."""
+    t = token.strip()
+    if t.startswith("<@") and t.endswith(">"):
+        return t[2:-1].split("|", 1)[0]
+    return t.lstrip("@")
 
 
 def command_of(text: str) -> tuple[str, int | None] | None:

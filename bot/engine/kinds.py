@@ -13,3 +13,10 @@ from enum import StrEnum
 class SessionKind(StrEnum):
     GRADE = "grade"  # one customer's worksheet, question by question (or a form)
     STRATEGIC = "strategic"  # the rep's whole book, one decision per customer
+    OPINION = "opinion"      # a second opinion: a customer's worksheet, graded blind by
+    #                          someone else than its owner (bot.engine.opinions)
+
+    @property
+    def worksheet(self) -> bool:
+        """Does this kind go through a customer's worksheet question by question?"""
+        return self is not SessionKind.STRATEGIC

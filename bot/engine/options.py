@@ -22,6 +22,8 @@ The wire strings are short (Slack allows 150 characters in a select option) and 
 ``d|<customer>|<decision>``    Decide: a strategic-review decision for a customer
 ``form|<session>``             OpenForm: the whole sheet as a form (Slack modal, Teams card)
 ``submit|<session>``           SubmitForm: the Teams form card's submit button
+``ovr|<customer>``             OpenOverride: the override form (a Slack modal, a Teams card)
+``ovrsave|<customer>``         SaveOverride: the Teams override card's submit button
 ``rem|snooze|<delivery>|<n>``  Snooze: no follow-up of this reminder for n days
 ``rem|away|<delivery>``        Away: ask for the out-of-office date
 ``remaway|<delivery>``         AwaySave: the Teams out-of-office card's save button
@@ -159,6 +161,18 @@ class SubmitForm:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenOverride:
+    """A manager's "Override…" on a customer card (``bot.trust`` checks who may)."""
+
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SaveOverride:
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Snooze:
     delivery_id: int
     days: int
@@ -219,6 +233,8 @@ OptionValue = (
     | Decide
     | OpenForm
     | SubmitForm
+    | OpenOverride
+    | SaveOverride
     | Snooze
     | Away
     | AwaySave
@@ -265,6 +281,10 @@ def encode(v: OptionValue) -> str:
             out = f"form|{sid}"
         case SubmitForm(sid):
             out = f"submit|{sid}"
+        case OpenOverride(cid):
+            out = f"ovr|{cid}"
+        case SaveOverride(cid):
+            out = f"ovrsave|{cid}"
         case Snooze(did, days):
             out = f"rem|snooze|{did}|{days}"
         case Away(did):
@@ -349,15 +369,10 @@ def decode(value: str) -> OptionValue:
     if value == "open":
         return OpenImport()
     tag, _, rest = value.partition(SEP)
-    if tag in ("form", "submit", "remaway"):
-        sid = _number(rest, "the id")
-        return (
-            OpenForm(sid)
-            if tag == "form"
-            else SubmitForm(sid)
-            if tag == "submit"
-            else AwaySave(sid)
-        )
+    by_id = {"form": OpenForm, "submit": SubmitForm, "remaway": AwaySave, "ovr": OpenOverride,
+             "ovrsave": SaveOverride}
+    if tag in by_id:
+        return by_id[tag](_number(rest, "the id"))
     if tag == "rem":
         parts = rest.split(SEP)
         if len(parts) == 3 and parts[0] == "snooze":

@@ -157,6 +157,9 @@ class Prompt(BaseModel):
     # strategic review done, or ended on another device): channels that hold a session id
     # (the terminal) let it go — they never tell the end from the wording
     closed: bool = False
+    # for someone other than the speaker (a person id): a second opinion's worksheet goes
+    # to the assignee's DM, its result to whoever asked; channels deliver it there
+    for_person_id: int | None = None
 
     @property
     def answered(self) -> bool:

@@ -45,6 +45,7 @@ from sqlmodel import Session
 from bot.notify import DigestMessage, Notifier, PartiallySent, Recipient, ThreadRef
 from bot.observability import REMINDERS
 from bot.reminders import messages
+from bot.reminders.overrides import sweep_overrides
 from bot.reminders.plan import (
     Planned,
     due_by_person,
@@ -57,6 +58,7 @@ from bot.reminders.plan import (
     period_is_current,
     plan_workspace,
 )
+from bot.trust import disagreement_lines
 from bot.zones import person_zone, zone
 from scoring import Cadence
 from scoring.cadence import period_key, period_label, period_start
@@ -138,7 +140,8 @@ class Sweeper:
             return report
         for ws in workspaces:
             notifier = self.notifiers[ws.platform]
-            for step in (self._close_completed, self._reminders, self._digest, self._alerts):
+            for step in (self._close_completed, self._reminders, self._digest, self._alerts,
+                         self._overrides):
                 try:
                     await step(ws, notifier, now, report)
                 except Exception as exc:
@@ -450,6 +453,7 @@ class Sweeper:
             lines.append("Not reachable yet (reminders cannot reach them):")
             lines += [f"• {u.person_name}{f' ({u.email})' if u.email else ''}: {u.why} — "
                       f"{u.due} customer{'s' if u.due != 1 else ''} due" for u in unreachable]
+        lines += disagreement_lines(s, ws.id)  # second opinions (bot.trust)
         if not lines:
             return None
         return DigestMessage(title=f"{period_label(period)} grading digest", lines=lines)
@@ -481,6 +485,11 @@ class Sweeper:
                       ws.id, exc, exc_info=exc)
             report.error(f"digest ws={ws.id}", exc)
             await asyncio.to_thread(self._unclaim, reads.digest_scope(ws.id), period)
+
+    async def _overrides(self, ws: Workspace, notifier: Notifier, now: datetime,
+                         report: SweepReport) -> None:
+        """Overrides ending in a week (setter and owner told) or ended (bot.reminders.overrides)."""
+        await sweep_overrides(self.db, ws, notifier, now, report)
 
     # ------------------------------------------------------------------ drop alerts
     def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Recipient]]:

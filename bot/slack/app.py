@@ -37,11 +37,12 @@ from bot.engine.inputs import click_key, message_key, whole_number
 from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied, grade_value
 from bot.observability import CURRENT_ACCESS
-from bot.services import InvalidInput, Person, Services
+from bot.services import InvalidInput, Person, Services, split_override
 from bot.slack import blocks as bk
 from bot.slack import forms
 from bot.slack import notify as reminder_notify
 from bot.slack.delivery import Delivery
+from bot.trust import Refused
 
 log = logging.getLogger("gradebot.slack")
 SLACK_UNREACHABLE = ("Sorry — I could not reach Slack to post that (it did not answer for a "
@@ -50,13 +51,17 @@ SLACK_UNREACHABLE = ("Sorry — I could not reach Slack to post that (it did not
 HELP = {
     "/grade": "/grade <customer> [quarterly|annual|strategic] — grade a customer in a thread "
               "in our DM (buttons, your own words, or a form). /grade strategic reviews your "
-              "whole book.",
+              "whole book. /grade <customer> second-opinion @someone asks them to grade it "
+              "blind.",
     "/customer": "/customer <name> — the latest grade: letter, score, dimensions, trend, who "
-                 "graded it and when it is due.",
+                 "graded it and when it is due, second opinions and any override. Managers: "
+                 "/customer <name> override [A-D] [maintain…] until YYYY-MM-DD because "
+                 "<reason>; … override remove; … overrides (history).",
     "/grades": "/grades [overdue | @someone] — your book sorted by grade; managers can ask "
                "for a team member's.",
     "/portfolio": "/portfolio [team] — the balance of the three goods against the target, "
-                  "with warnings and a chart.",
+                  "with warnings and a chart. /portfolio optimism (managers): each rep's "
+                  "grades against second opinions.",
 }
 
 
@@ -250,6 +255,7 @@ class SlackBot:
         app.event("app_home_opened")(self.on_home_opened)
         app.view(forms.FORM_CALLBACK)(self.on_form_submit)
         app.view(forms.SETTINGS_CALLBACK)(self.on_settings_submit)
+        app.view(forms.OVERRIDE_CALLBACK)(self.on_override_submit)
         app.view(reminder_notify.AWAY_CALLBACK)(self.on_away_submit)  # reminders
         app.error(self.on_error)
 
@@ -377,6 +383,13 @@ class SlackBot:
             assert start is not None
             prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, start)
             await self.delivery.deliver(client, actor, person, prompts, respond=respond)
+        elif name == "/customer" and split_override(text)[1] is not None:
+            result = await asyncio.to_thread(self.sv.customer, person, text)
+            view = getattr(result, "view", result)  # an OverrideResult, or a refusal
+            t, b = bk.render_text_view(view)
+            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+            for who, said in getattr(result, "notices", []):
+                await self.delivery.tell(client, who, said)
         elif name == "/customer":
             card = await asyncio.to_thread(self.sv.customer_card, person, text)
             t, b = bk.render_card(card, card.regrade.value if card.regrade else None,
@@ -385,6 +398,9 @@ class SlackBot:
         elif name == "/grades":
             view = await asyncio.to_thread(self.sv.book, person, text)
             t, b = bk.render_book(view, grade_value=grade_value)
+            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+        elif name == "/portfolio" and text.lower() == "optimism":
+            t, b = bk.render_text_view(await asyncio.to_thread(self.sv.optimism, person))
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
         elif name == "/portfolio":
             pv = await asyncio.to_thread(self.sv.portfolio, person, text.lower() == "team")
@@ -408,6 +424,10 @@ class SlackBot:
         if action_id == "settings":
             await ack()
             await self._open_settings(body, client)
+            return
+        if action_id == "override":
+            await ack()
+            await self._open_override(body, action, client)
             return
         if action_id == "rem":  # reminders: snooze / out of office
             await ack()
@@ -534,6 +554,43 @@ class SlackBot:
             log.exception("posting the saved form failed")
             await self.tell_failure(body, client, exc)
 
+    # ------------------------------------------------------------------ the override form
+    async def _open_override(self, body: dict[str, Any], action: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        """Open at once (the trigger id expires 3 s after the click); who may override is
+        checked again on submit."""
+        try:
+            value = str(action.get("value", ""))
+            customer_id = whole_number(value.removeprefix("ovr|")) or 0
+            team = (body.get("team") or {}).get("id", "")
+            _, person = await asyncio.to_thread(self.sv.actor, "slack", team, body["user"]["id"])
+            form = await asyncio.to_thread(self.sv.override_form, person, customer_id)
+            if isinstance(form, Refused):
+                await self.tell_failure(body, client, InvalidInput(form.message))
+                return
+            await client.views_open(trigger_id=body["trigger_id"], view=forms.override_view(
+                customer_id, form.customer, form.until, form.latest))
+        except Exception as exc:
+            log.exception("opening the override form failed")
+            await self.tell_failure(body, client, exc)
+
+    async def on_override_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+        team = (body.get("team") or {}).get("id", "")
+        _, person = await self.before_ack(self.sv.actor, "slack", team, body["user"]["id"])
+        raw = forms.override_answers((view.get("state") or {}).get("values") or {})
+        customer_id = whole_number(str(view.get("private_metadata") or "")) or 0
+        result = await self.before_ack(self.sv.submit_override, person, customer_id, raw)
+        if isinstance(result.view, Refused):
+            await ack(response_action="errors",
+                      errors={"reason": bk.clip(result.view.message, 150)})
+            return
+        await ack()
+        await self.delivery.tell(client, person, "\n".join([result.view.title,
+                                                             *result.view.lines]))
+        for who, said in result.notices:
+            await self.delivery.tell(client, who, said)
+
     # ------------------------------------------------------------------ App Home
     async def on_home_opened(self, event: dict[str, Any], client: AsyncWebClient,
                              body: dict[str, Any]) -> None:
@@ -595,4 +652,4 @@ def _kind_of(body: dict[str, Any]) -> str:
     return kind
 
 
-_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings|rem)(:.*)?$")
+_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings|rem|override)(:.*)?$")

@@ -34,7 +34,9 @@ from slack_sdk.models.blocks import Option as SelectOption
 from bot import display
 from bot.display import Facts, Listing, Part, Row, Tone
 from bot.engine import Kind, Option, Prompt
+from bot.engine.options import OpenOverride, encode
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+from bot.trust import Refused, TextView
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000
@@ -211,8 +213,29 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
     if regrade_value:
         blocks += buttons([Option(value=regrade_value, label="Re-grade", style="primary")],
                           "grade")
+    if card.can_override:
+        blocks += buttons([Option(value=encode(OpenOverride(card.customer_id)),
+                                  label="Override…")], "override")
     summary = f"{card.name}: {card.letter or 'not graded'}"
     return escape(summary), to_dicts(blocks)
+
+
+def render_text_view(view: TextView | Refused | Denied | NotFoundCard
+                     ) -> tuple[str, list[dict[str, Any]]]:
+    """A titled list of lines (an override set, its history, the optimism view), or the
+    refusal in its place."""
+    if isinstance(view, Refused | Denied | NotFoundCard):
+        return escape(view.message), to_dicts([section(view.message)])
+    blocks: list[Block] = [header(view.title)]
+    text = ""
+    for line in view.lines[:45]:  # (50 blocks at most)
+        if len(text) + len(line) > 2800:
+            blocks.append(section(text))
+            text = ""
+        text += ("\n" if text else "") + line
+    if text:
+        blocks.append(section(text))
+    return escape(view.title), to_dicts(blocks)
 
 
 def render_book(view: BookView | Denied, grade_value: Any = None,

@@ -59,11 +59,27 @@ class Delivery:
         ) as r:
             r.raise_for_status()
 
+    async def tell(self, client: AsyncWebClient, person: Person, text: str) -> None:
+        """A plain notice in someone's DM (an override on their customer)."""
+        channel = await self.dm_channel(client, person.external_id, person)
+        await client.chat_postMessage(channel=channel, text=bk.escape(bk.clip(text, 3000)),
+                                      blocks=bk.to_dicts([bk.section(text)]))
+
     # ------------------------------------------------------------------ prompts
     async def deliver(self, client: AsyncWebClient, actor: Actor, person: Person,
                       prompts: list[Prompt], respond: Respond | None = None) -> None:
         """Post ``prompts``: session prompts into the session's DM thread (created on first
-        use), the rest as an ephemeral answer (slash commands) or a DM."""
+        use), the rest as an ephemeral answer (slash commands) or a DM. Prompts addressed to
+        someone else (``for_person_id``: a second opinion's worksheet, its result) go to
+        that person's DM the same way."""
+        others: dict[int, list[Prompt]] = {}
+        for p in prompts:
+            if p.for_person_id is not None and p.for_person_id != person.id:
+                others.setdefault(p.for_person_id, []).append(p)
+        prompts = [p for p in prompts if p.for_person_id in (None, person.id)]
+        for pid, items in others.items():
+            them, who = await asyncio.to_thread(self.sv.person_actor, pid)
+            await self.deliver(client, them, who, items)
         loose = [p for p in prompts if p.session_id is None]
         for p in loose:
             text, blocks = bk.render_prompt(p)
@@ -98,7 +114,7 @@ class Delivery:
             blocks.append(bk.section(opening.text))
         blocks.append(bk.context("Answer in this thread: tap a button, or reply in your own "
                                  "words. Say help for commands."))
-        if gs.kind == SessionKind.GRADE:
+        if SessionKind(gs.kind).worksheet:
             blocks += bk.buttons([Option(value=opts.encode(opts.OpenForm(gs.session_id)),
                                          label="Fill in a form instead")], "form")
         res = await client.chat_postMessage(channel=channel, text=bk.escape(title),

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
+    DatePickerElement,
     InputBlock,
     NumberInputElement,
     Option,
@@ -26,6 +27,7 @@ from scoring import AnswerType, Cadence, Question, TargetBalance
 from scoring.taps import tap_choices
 
 FORM_CALLBACK = "grade_form"
+OVERRIDE_CALLBACK = "override_form"
 SETTINGS_CALLBACK = "settings_form"
 ACTION = "answer"
 
@@ -96,6 +98,8 @@ def form_answers(state_values: dict[str, Any]) -> dict[str, str]:
             out[block_id] = str(sel.get("value", ""))
         elif v.get("value") is not None:
             out[block_id] = str(v["value"])
+        elif v.get("selected_date"):
+            out[block_id] = str(v["selected_date"])
     return out
 
 
@@ -200,3 +204,42 @@ def settings_changes(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
         else:
             changes[key] = number
     return changes, errors
+
+
+# ---------------------------------------------------------------------- the override form
+_KEEP = "keep"  # "the model's" in the override form's selects
+
+
+def override_view(customer_id: int, customer: str, initial_until: date, latest: date
+                  ) -> dict[str, Any]:
+    """A manager's override of one customer: letter and/or recommendation, until when (at
+    most ``latest``), and the required reason. Checked again when saved (bot.trust)."""
+    from scoring import Recommendation
+
+    keep = _option("Keep the model's", _KEEP)
+    letters = [keep, *(_option(x, x) for x in "ABCD")]
+    recs = [keep, *(_option(r.label, r.value) for r in Recommendation)]
+    blocks: list[Block] = [
+        context(f"Overrides show beside the model's grade, end by themselves (at most "
+                f"{latest.isoformat()}), and its owner is told."),
+        InputBlock(block_id="letter", label=plain("Letter", 2000), element=StaticSelectElement(
+            action_id=ACTION, options=letters, initial_option=keep)),
+        InputBlock(block_id="recommendation", label=plain("Recommendation", 2000),
+                   element=StaticSelectElement(action_id=ACTION, options=recs,
+                                               initial_option=keep)),
+        InputBlock(block_id="until", label=plain("Until", 2000), element=DatePickerElement(
+            action_id=ACTION, initial_date=initial_until.isoformat())),
+        InputBlock(block_id="reason", label=plain("Reason (required)", 2000),
+                   element=PlainTextInputElement(action_id=ACTION, multiline=True,
+                                                 max_length=500)),
+    ]
+    view = View(type="modal", callback_id=OVERRIDE_CALLBACK, private_metadata=str(customer_id),
+                title=plain("Override", 24), submit=plain("Override", 24),
+                close=plain("Cancel", 24), blocks=blocks)
+    view.blocks.insert(0, context(clip(f"Override the grade of {customer}", 150)))
+    return view.to_dict()
+
+
+def override_answers(state_values: dict[str, Any]) -> dict[str, str]:
+    """The override form's fields as text ("" for "keep the model's")."""
+    return {k: "" if v == _KEEP else v for k, v in form_answers(state_values).items()}

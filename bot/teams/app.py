@@ -65,10 +65,13 @@ from bot.engine import options as opts
 from bot.engine.inputs import click_key, message_key
 from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied, NotFoundCard, grade_value
-from bot.services import InvalidInput, Person, Services, is_time_zone
+from bot.notify import Recipient
+from bot.services import InvalidInput, Person, Services, is_time_zone, split_override
 from bot.teams import cards as ui
 from bot.teams import live, refs
+from bot.teams.notify import NotReachable, TeamsNotifier
 from bot.teams.off import NO_AUTH_HELP
+from bot.trust import Refused
 
 log = logging.getLogger("gradebot.teams")
 
@@ -341,13 +344,19 @@ class TeamsBot:
         if cmd is not None:
             word, rest = cmd
             if word == "grade":
-                start = parse_grade_args(rest)
+                start = parse_grade_args(mentions_as_keys(ctx.activity, rest))
                 if start is None:
                     await ctx.send(ui.help_card("To grade: grade <customer> [quarterly|annual|"
                                                 "strategic]"))
                     return
                 prompts = await asyncio.to_thread(conv.handle, who.actor, start)
-                await self.deliver(ctx, prompts)
+                await self.deliver(ctx, prompts, who)
+                return
+            if word == "customer" and split_override(rest)[1] is not None:
+                result = await asyncio.to_thread(self.sv.customer, who.person, rest)
+                await ctx.send(ui.text_view_card(getattr(result, "view", result)))
+                for person, said in getattr(result, "notices", []):
+                    await self._proactive(ctx, person, ui.card([ui.text(said)]))
                 return
             if word == "customer" and rest:
                 found = await asyncio.to_thread(self.sv.customer_card, who.person, rest)
@@ -359,6 +368,10 @@ class TeamsBot:
             elif word == "grades":
                 view = await asyncio.to_thread(self.sv.book, who.person, rest)
                 await ctx.send(ui.book_card(view, grade_value=grade_value))
+                return
+            elif word == "portfolio" and rest.lower() == "optimism":
+                view = await asyncio.to_thread(self.sv.optimism, who.person)
+                await ctx.send(ui.text_view_card(view))
                 return
             elif word == "portfolio":
                 pv = await asyncio.to_thread(self.sv.portfolio, who.person,
@@ -376,14 +389,30 @@ class TeamsBot:
             await ctx.send(ui.help_card("Hi! Say grade <customer> to grade a customer."))
             return
         prompts = await asyncio.to_thread(conv.handle, who.actor, Text(text), input_key=key)
-        await self.deliver(ctx, prompts)
+        await self.deliver(ctx, prompts, who)
 
     def _has_active(self, actor: Actor) -> bool:
         return bool(self.sv.threads.active_of(actor.person_id))
 
-    async def deliver(self, ctx: ActivityContext[Any], prompts: list[Prompt]) -> None:
+    async def deliver(self, ctx: ActivityContext[Any], prompts: list[Prompt],
+                      who: Who | None = None) -> None:
         """Post ``prompts`` as one card; for a grading, the card it replaces first loses
-        its buttons, and the new one is remembered as the one a rep can tap."""
+        its buttons, and the new one is remembered as the one a rep can tap. Prompts for
+        someone else (``for_person_id``: a second opinion) go to their personal chat."""
+        me = who.person.id if who is not None else None
+        others: dict[int, list[Prompt]] = {}
+        for p in prompts:
+            if p.for_person_id is not None and p.for_person_id != me:
+                others.setdefault(p.for_person_id, []).append(p)
+        prompts = [p for p in prompts if p.for_person_id in (None, me)]
+        for pid, items in others.items():
+            _, person = await asyncio.to_thread(self.sv.person_actor, pid)
+            card = ui.render_prompts(items)
+            sent = await self._proactive(ctx, person, card)
+            sid = live.session_of(items)
+            if sid is not None and sent:
+                await asyncio.to_thread(live.store, self.sv.db, sid,
+                                        {"id": sent, "card": ui.to_dict(card)})
         if not prompts:
             return
         sid = live.session_of(prompts)
@@ -415,6 +444,17 @@ class TeamsBot:
                 AdaptiveCard.model_validate(new)))
         except Exception as exc:  # the Bot Connector refused: nothing else depends on it
             log.warning("Teams: could not retire card %s: %s", cur["id"], exc)
+
+    async def _proactive(self, ctx: ActivityContext[Any], person: Person,
+                         card: AdaptiveCard) -> str | None:
+        """A card in someone else's personal chat (the id of what was sent); someone who
+        never wrote to the bot cannot be reached, and the speaker is told so."""
+        try:
+            return await TeamsNotifier(ctx.api, self.sv.db).send_card(Recipient.of(person),
+                                                                      card)
+        except NotReachable as exc:
+            await self._tell(ctx, f"{exc}: ask them to say hi to gradebot first.")
+            return None
 
     async def _tell(self, ctx: ActivityContext[Any], message: str) -> None:
         try:
@@ -465,6 +505,8 @@ class TeamsBot:
             return await self._reminder_action(ctx, who, chosen)
         if isinstance(chosen, opts.AwaySave):
             return await self._away(who, chosen.delivery_id, data)
+        if isinstance(chosen, opts.OpenOverride | opts.SaveOverride):
+            return await self._override(ctx, who, chosen, data)
         conv = self.sv.conversation
         key = click_key("x", ctx.activity.reply_to_id, value)
         prompts = await asyncio.to_thread(conv.handle, who.actor, Choose(value),
@@ -535,6 +577,26 @@ class TeamsBot:
             return AdaptiveCardActionCardResponse(value=ui.note_card("Already saved."))
         return AdaptiveCardActionCardResponse(value=ui.render_prompts(result))
 
+    async def _override(self, ctx: ActivityContext[Any], who: Who,
+                        chosen: opts.OpenOverride | opts.SaveOverride, data: dict[str, Any]
+                        ) -> Any:
+        """The override card: opened from the customer card, submitted with its inputs
+        (checked through the same rules as the command); the owner is told."""
+        cid = chosen.customer_id
+        form = await asyncio.to_thread(self.sv.override_form, who.person, cid)
+        if isinstance(form, Refused):
+            return AdaptiveCardActionMessageResponse(value=form.message)
+        if isinstance(chosen, opts.OpenOverride):
+            return AdaptiveCardActionCardResponse(value=ui.override_card(cid, form))
+        raw = ui.override_answers(data)
+        result = await asyncio.to_thread(self.sv.submit_override, who.person, cid, raw)
+        if isinstance(result.view, Refused):
+            return AdaptiveCardActionCardResponse(
+                value=ui.override_card(cid, form, result.view.message, raw))
+        for person, said in result.notices:
+            await self._proactive(ctx, person, ui.card([ui.text(said)]))
+        return AdaptiveCardActionCardResponse(value=ui.text_view_card(result.view))
+
     # ------------------------------------------------------------------ reminder buttons
     async def _reminder_action(self, ctx: ActivityContext[Any], who: Who,
                                act: opts.Snooze | opts.Away) -> Any:
@@ -571,6 +633,20 @@ class TeamsBot:
             return AdaptiveCardActionCardResponse(value=ui.away_card(delivery_id or 0, raw,
                                                                      str(exc)))
         return AdaptiveCardActionCardResponse(value=ui.note_card(out.text))
+
+
+def mentions_as_keys(activity: Any, text: str) -> str:
+    """``grade Acme second-opinion <at>Dana</at>`` with Teams' mention entity → ``… second-
+    opinion <Dana's Entra object id>`` (or her name when the entity has no object id), so
+    the engine looks her up as it looks anyone up; the bot's own mention is gone already."""
+    for e in getattr(activity, "entities", None) or []:
+        mentioned = getattr(e, "mentioned", None)
+        said = getattr(e, "text", None)
+        if getattr(e, "type", None) != "mention" or mentioned is None or not said:
+            continue
+        key = getattr(mentioned, "aad_object_id", None) or (mentioned.name or "")
+        text = text.replace(said, key)
+    return text
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

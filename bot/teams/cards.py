@@ -43,6 +43,7 @@ from bot.engine import options as opts
 from bot.engine.prompts import Progress
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.notify import DigestMessage, ReminderMessage
+from bot.trust import OverrideForm, Refused, TextView
 from scoring import AnswerType, Question
 from scoring.taps import tap_choices
 
@@ -320,10 +321,67 @@ def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | 
         return card([text(c.message)])
     body: list[Any] = [heading(c.name),
                        *styled_all(display.card_parts(c, dict(dimension_names or {})))]
-    if regrade_value:
-        body += button_sets([Option(value=regrade_value, label="Re-grade", style="primary")],
-                            kind="l")
+    actions = [Option(value=regrade_value, label="Re-grade", style="primary")] \
+        if regrade_value else []
+    if c.can_override:
+        actions.append(Option(value=opts.encode(opts.OpenOverride(c.customer_id)),
+                              label="Override…"))
+    if actions:
+        body += button_sets(actions, kind="l")
     return card(body)
+
+
+OVERRIDE_PREFIX = "ovr_"
+
+
+def override_card(customer_id: int, form: OverrideForm, error: str | None = None,
+                  raw: Mapping[str, str] | None = None) -> AdaptiveCard:
+    """A manager's override of one customer on one card (what the Slack modal asks)."""
+    from scoring import Recommendation
+
+    raw = raw or {}
+    keep = Choice(title="Keep the model's", value="")
+    body: list[Any] = [
+        heading(f"Override the grade of {form.customer}"),
+        subtle(f"Shown beside the model's grade; ends by itself (at most "
+               f"{form.latest.isoformat()}); the owner is told."),
+        text("Letter", weight="Bolder"),
+        ChoiceSetInput(id=OVERRIDE_PREFIX + "letter", style="compact",
+                       value=raw.get("letter") or "",
+                       choices=[keep, *(Choice(title=x, value=x) for x in "ABCD")]),
+        text("Recommendation", weight="Bolder"),
+        ChoiceSetInput(id=OVERRIDE_PREFIX + "recommendation", style="compact",
+                       value=raw.get("recommendation") or "",
+                       choices=[keep, *(Choice(title=r.label, value=r.value)
+                                        for r in Recommendation)]),
+        text("Until", weight="Bolder"),
+        DateInput(id=OVERRIDE_PREFIX + "until",
+                  value=raw.get("until") or form.until.isoformat(),
+                  max=form.latest.isoformat()),
+        text("Reason (required)", weight="Bolder"),
+        TextInput(id=OVERRIDE_PREFIX + "reason", is_multiline=True, max_length=500,
+                  value=raw.get("reason") or None),
+    ]
+    if error:
+        body.append(text(f"⚠️ {error}", color="Attention"))
+    submit = ExecuteAction(title="Override", verb=VERB, style="positive",
+                           data={"value": opts.encode(opts.SaveOverride(customer_id)),
+                                 "label": "Override", "k": "p"})
+    return card(body, [submit])
+
+
+def override_answers(data: Mapping[str, Any]) -> dict[str, str]:
+    return {k[len(OVERRIDE_PREFIX):]: str(v) for k, v in data.items()
+            if k.startswith(OVERRIDE_PREFIX) and v is not None}
+
+
+def text_view_card(view: TextView | Refused | Denied | NotFoundCard) -> AdaptiveCard:
+    """A titled list of lines (an override set, its history, the optimism view), or the
+    refusal in its place."""
+    if isinstance(view, Refused | Denied | NotFoundCard):
+        return card([text(view.message)])
+    return card([heading(view.title), *(text(x) for x in view.lines[:display.BOOK_ROWS_TEAMS])])
+
 
 
 def _row(row: Row, opt: Option | None) -> Any:

@@ -116,6 +116,11 @@ class TeamsNotifier:
         api = self.api.clone(service_url=str(ref["service_url"]).rstrip("/"))
         await api.conversations.update_activity(ref["conversation_id"], activity_id, activity)
 
+    async def send_card(self, to: Recipient, c: AdaptiveCard) -> str:
+        """Any card in someone's personal chat (a second opinion's first question); the id
+        of the activity sent."""
+        return await self._post(self._ref(to), c)
+
     # ------------------------------------------------------------------ Notifier
     async def prepare(self, workspace_id: int, now: Any = None) -> None:
         """Nothing to look up: Teams people become reachable by writing to the bot."""

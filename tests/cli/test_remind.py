@@ -16,11 +16,7 @@ from bot.cli.remind import parse_at, render_plan
 from bot.reminders.plan import plan
 from storage.engine import session_scope
 from storage.models import ReminderDelivery
-from tests.reminders import conftest as reminders
 from tests.reminders.conftest import World, utc
-
-# the reminder tests' fake Slack Web API (one per session), for --now
-api = reminders.api
 
 
 @pytest.fixture

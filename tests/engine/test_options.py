@@ -26,6 +26,8 @@ EVERY_KIND: list[tuple[opts.OptionValue, str]] = [
     (opts.Decide(9, "invest_less"), "d|9|invest_less"),
     (opts.OpenForm(5), "form|5"),
     (opts.SubmitForm(5), "submit|5"),
+    (opts.OpenOverride(21), "ovr|21"),
+    (opts.SaveOverride(21), "ovrsave|21"),
     (opts.Snooze(11, 7), "rem|snooze|11|7"),
     (opts.Away(11), "rem|away|11"),
     (opts.AwaySave(11), "remaway|11"),

@@ -4,7 +4,6 @@ little to go on."""
 from __future__ import annotations
 
 import sys
-import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -41,9 +40,7 @@ def test_simulation_recovers_the_order_of_the_true_weights_and_the_auc(simulated
     scores, graded with noise: the suggested weights come out in the true order, and the
     dimension model separates churners within 0.03 (AUC) of the true model."""
     _, obs, true_auc = simulated
-    started = time.perf_counter()
     report = calibrate(load_worksheet(), obs)
-    took = time.perf_counter() - started
     assert isinstance(report, Calibration)
     true_order = sorted(TRUE_BETA, key=lambda d: TRUE_BETA[d])  # most protective first
     found = sorted(report.weights, key=lambda w: -w.suggested)
@@ -58,7 +55,7 @@ def test_simulation_recovers_the_order_of_the_true_weights_and_the_auc(simulated
     )
     for w in report.weights:
         assert w.interval.low <= w.suggested <= w.interval.high
-    assert took < 10
+    # (its speed is measured by tests/bench/bench_calibrate.py, not asserted under test load)
 
 
 def test_letters_count_outcomes_and_churn_falls_with_the_letter(simulated) -> None:

@@ -18,7 +18,8 @@ from storage.models import Customer
 from tests.storage.helpers import head
 
 TABLES = {"workspace", "person", "customer", "grading_session", "answer", "grade", "decision",
-          "reminder_delivery", "processed_event", "outcome"}
+          "reminder_delivery", "processed_event", "outcome", "second_opinion",
+          "opinion_grade", "grade_override"}
 
 
 def test_upgrade_from_empty_reaches_head_with_every_table(db_url: str) -> None:

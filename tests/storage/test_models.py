@@ -23,6 +23,8 @@ from storage.models import (
     Workspace,
     WorkspaceSettings,
 )
+from storage.opinions import OpinionGrade, SecondOpinion
+from storage.overrides import GradeOverride
 
 T0 = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
 PARIS_WINTER = timezone(timedelta(hours=1))
@@ -79,7 +81,21 @@ def rows(t: datetime) -> list[SQLModel]:
     out = Outcome(id=91, workspace_id=7, customer_id=21, kind="defaulted_or_paid_late",
                   happened_on=date(2026, 2, 28), recorded_by_id=11, source="card",
                   note="Paid 60 days late — 支付", created_at=t)
-    return [ws, boss, rep, cust, gs, ans, gr, dec, rd, ev, out]
+    op = SecondOpinion(id=94, workspace_id=7, customer_id=21, asked_by_id=12, assignee_id=11,
+                       status="given", session_id=31, created_at=t,
+                       answered_at=t + timedelta(days=1))
+    og = OpinionGrade(id=92, workspace_id=7, customer_id=21, opinion_id=94, grader_id=11,
+                      record_grade_id=51, cadence="annual", worksheet_id="default",
+                      worksheet_version=3, total=41.5, letter="C", recommendation="invest_less",
+                      profile="good_for_you", coverage=0.875, provisional=True,
+                      dimensions={"fit": 30.0, "value": None}, explanation=["Fit ↓ −9"],
+                      answers={"mission": 2}, created_at=t + timedelta(days=1))
+    ov = GradeOverride(id=93, workspace_id=7, customer_id=21, letter="A",
+                       recommendation="invest_more", reason="Board seat — 董事会",
+                       expires_at=t + timedelta(days=90), set_by_id=11, created_at=t,
+                       ended_at=t + timedelta(days=9), end_reason="removed", ended_by_id=11,
+                       warned_at=t + timedelta(days=8))
+    return [ws, boss, rep, cust, gs, ans, gr, dec, rd, ev, out, op, og, ov]
 
 
 def test_every_table_round_trips_every_column(engine: Engine) -> None:

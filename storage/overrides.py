@@ -1,0 +1,244 @@
+"""Overrides: a manager's letter and/or recommendation over the model's grade, with a
+required reason and an end date at most 12 months ahead.
+
+Nothing is ever deleted: replacing or removing an override, or its end date passing, sets
+``ended_at`` and ``end_reason`` on the row, so the history of who overruled what, why and for
+how long stays readable. At most one override per customer is in force (a partial unique
+index on the rows not ended). An override whose end date has passed is not in force even
+before the sweep marks it ended: readers compare with the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from scoring import Recommendation
+from scoring.opinions import WARN_DAYS, OverrideTerms, check_override
+from storage.errors import Conflict, InvalidInput
+from storage.models import Customer, Person
+from storage.names import clean_text
+from storage.types import UTCDateTime, utcnow
+
+REASON_MAX = 500
+_ACTIVE = "ended_at IS NULL"
+
+
+class OverrideEnd(StrEnum):
+    EXPIRED = "expired"  # its end date passed (the sweep)
+    REPLACED = "replaced"  # a new override was set on the customer
+    REMOVED = "removed"  # a manager or admin took it off
+
+
+class GradeOverride(SQLModel, table=True):
+    __tablename__ = "grade_override"
+    __table_args__ = (
+        Index(
+            "ux_override_active",
+            "customer_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE),
+            postgresql_where=text(_ACTIVE),
+        ),
+        Index("ix_override_customer", "customer_id", "created_at"),
+        Index("ix_override_expiry", "ended_at", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    letter: str | None = Field(default=None, max_length=2)
+    recommendation: str | None = Field(default=None, max_length=16)
+    reason: str = Field(max_length=REASON_MAX)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    set_by_id: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, max_length=16)
+    ended_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # when the week-before notice was claimed (the sweep's exactly-once claim)
+    warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def in_force(self, now: datetime) -> bool:
+        return self.ended_at is None and self.expires_at > now
+
+    def terms(self, set_by: str) -> OverrideTerms:
+        rec = Recommendation(self.recommendation) if self.recommendation else None
+        return OverrideTerms(self.letter, rec, self.reason, set_by, self.expires_at)
+
+
+def set_override(
+    session: Session,
+    customer: Customer,
+    setter: Person,
+    *,
+    letter: str | None,
+    recommendation: str | None,
+    reason: str,
+    expires_at: datetime,
+    now: datetime | None = None,
+) -> GradeOverride:
+    """Put an override on ``customer``, ending the one in force (``replaced``), in one
+    transaction. ``InvalidInput`` says what is wrong with what was asked (nothing changes);
+    permission is the caller's (``visibility.can_override``)."""
+    now = now or utcnow()
+    letter = letter.strip().upper() if letter else None
+    reason = clean_text(reason or "", "The reason", REASON_MAX, required=False)
+    problems = check_override(letter, recommendation, reason, expires_at.date(), now.date())
+    if problems:
+        raise InvalidInput(" ".join(problems))
+    row = GradeOverride(
+        workspace_id=customer.workspace_id,
+        customer_id=customer.id,
+        letter=letter,
+        recommendation=recommendation,
+        reason=reason,
+        expires_at=expires_at,
+        set_by_id=setter.id,
+        created_at=now,
+    )
+    try:
+        _end_current(session, customer.id, OverrideEnd.REPLACED, now, setter.id)  # type: ignore[arg-type]
+        session.add(row)
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another override was set at the same moment: theirs stands
+        raise Conflict(
+            "Someone else changed this customer's override just now; look again and retry."
+        ) from None
+    return row
+
+
+def _end_current(
+    session: Session, customer_id: int, why: OverrideEnd, now: datetime, by: int | None
+) -> int:
+    res = session.execute(
+        update(GradeOverride)
+        .where(col(GradeOverride.customer_id) == customer_id, col(GradeOverride.ended_at).is_(None))
+        .values(ended_at=now, end_reason=why.value, ended_by_id=by)
+    )
+    session.flush()
+    return int(res.rowcount)  # type: ignore[attr-defined]
+
+
+def remove_override(
+    session: Session, customer: Customer, by: Person, now: datetime | None = None
+) -> bool:
+    """End the override in force (``removed``); False when there was none."""
+    now = now or utcnow()
+    current = active_override(session, customer.id, now)  # type: ignore[arg-type]
+    if current is None:
+        return False
+    ended = _end_current(session, customer.id, OverrideEnd.REMOVED, now, by.id)  # type: ignore[arg-type]
+    session.commit()
+    return ended > 0
+
+
+def active_override(
+    session: Session, customer_id: int, now: datetime | None = None
+) -> GradeOverride | None:
+    now = now or utcnow()
+    return session.exec(
+        select(GradeOverride).where(
+            GradeOverride.customer_id == customer_id,
+            col(GradeOverride.ended_at).is_(None),
+            GradeOverride.expires_at > now,
+        )
+    ).first()
+
+
+def active_overrides(
+    session: Session, customer_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, GradeOverride]:
+    """The override in force per customer, for a book or a digest (one query)."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    now = now or utcnow()
+    rows = session.exec(
+        select(GradeOverride).where(
+            col(GradeOverride.customer_id).in_(ids),
+            col(GradeOverride.ended_at).is_(None),
+            GradeOverride.expires_at > now,
+        )
+    ).all()
+    return {r.customer_id: r for r in rows}
+
+
+def history(session: Session, customer_id: int, limit: int = 50) -> Sequence[GradeOverride]:
+    """Every override the customer had, newest first."""
+    return session.exec(
+        select(GradeOverride)
+        .where(GradeOverride.customer_id == customer_id)
+        .order_by(col(GradeOverride.created_at).desc(), col(GradeOverride.id).desc())
+        .limit(limit)
+    ).all()
+
+
+def _claim(
+    session: Session,
+    where: list[Any],
+    workspace_id: int | None,
+    guard: Any,
+    values: Callable[[GradeOverride], dict[str, Any]],
+) -> list[GradeOverride]:
+    """The rows matching ``where`` (in one workspace, or all), each claimed by an UPDATE
+    guarded by ``guard`` (still unclaimed), so two sweeps never both take one; committed."""
+    stmt = select(GradeOverride).where(*where)
+    if workspace_id is not None:
+        stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
+    mine: list[GradeOverride] = []
+    for o in session.exec(stmt).all():
+        res = session.execute(
+            update(GradeOverride).where(col(GradeOverride.id) == o.id, guard).values(**values(o))
+        )
+        if res.rowcount == 1:  # type: ignore[attr-defined]
+            mine.append(o)
+    session.commit()
+    for o in mine:
+        session.refresh(o)
+    return mine
+
+
+def expire_due(
+    session: Session, now: datetime, workspace_id: int | None = None
+) -> list[GradeOverride]:
+    """Mark every override whose end date has passed as ended (``expired``, at its end
+    date)."""
+    ended = col(GradeOverride.ended_at).is_(None)
+    return _claim(
+        session,
+        [ended, GradeOverride.expires_at <= now],
+        workspace_id,
+        ended,
+        lambda o: {"ended_at": o.expires_at, "end_reason": OverrideEnd.EXPIRED.value},
+    )
+
+
+def claim_warnings(
+    session: Session, now: datetime, days: int = WARN_DAYS, workspace_id: int | None = None
+) -> list[GradeOverride]:
+    """Overrides in force that end within ``days`` and whose notice nobody has claimed:
+    claimed here (``warned_at``) so that the setter and the owner are told exactly once
+    across sweeps and replicas. ``release_warning`` gives a claim back when sending failed."""
+    unwarned = col(GradeOverride.warned_at).is_(None)
+    where = [
+        col(GradeOverride.ended_at).is_(None),
+        unwarned,
+        GradeOverride.expires_at > now,
+        GradeOverride.expires_at <= now + timedelta(days=days),
+    ]
+    return _claim(session, where, workspace_id, unwarned, lambda _o: {"warned_at": now})
+
+
+def release_warning(session: Session, override_id: int) -> None:
+    session.execute(
+        update(GradeOverride).where(col(GradeOverride.id) == override_id).values(warned_at=None)
+    )
+    session.commit()
