@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from bot.cli import app as cli
+from bot.cli.app import app
 from storage import customers as customers_db
 from storage import people as people_db
 from storage.engine import session_scope
