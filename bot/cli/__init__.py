@@ -76,6 +76,9 @@ COMMANDS: tuple[Command, ...] = (
                             "/slack/events."),
     Command("remind", "run", "Reminders: who is due (--dry-run [--at 2027-01-04T09:30]) or send "
                              "them (--now)."),
+    # commands before groups: the order Typer lists them in
+    Command("calibrate", "outcomes", "Check grades against what happened to the customers "
+                                     "(docs/calibration.md)."),
     Command("worksheet", "worksheet", "Inspect and validate worksheet files."),
     Command("people", "people", "Roles: reps, managers and admins."),
     Command("db", "db", "The database: create or migrate its tables."),
@@ -85,8 +88,6 @@ COMMANDS: tuple[Command, ...] = (
                                               "target balance)."),
     Command("llm", "llm", "The language model that reads free-text answers (optional)."),
     Command("outcome", "outcomes", "Outcomes: what happened to customers (renewed, churned, …)."),
-    Command("calibrate", "outcomes", "Check grades against what happened to the customers "
-                                     "(docs/calibration.md)."),
 )
 
 
