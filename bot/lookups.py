@@ -176,7 +176,7 @@ def customer_card(s: Session, viewer: Person, name: str, *, now: datetime | None
     if isinstance(c, NotFoundCard | Denied):
         return c
     owner = s.get(Person, c.owner_id) if c.owner_id else None
-    if opinions_db.is_blind_to(s, viewer.id, c.id):  # type: ignore[arg-type]
+    if opinions_db.is_blind_to(s, viewer.id, c.id):
         return Denied(BLIND_NOTE.format(name=c.name))
     card = card_of(s, c, owner, zone_of(s, viewer), now=now, rules=rules, names=names)
     return replace(card, can_override=can_override(viewer, owner))
@@ -245,7 +245,7 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime, *,
     today = now.astimezone(tz).date()
     entries = with_staleness(grades_db.rep_book(s, target.id, policy_of(ws) if ws else None,
                                                 tz), rules or GradingRules(), today)
-    blind = opinions_db.blind_customers(s, viewer.id)  # type: ignore[arg-type]
+    blind = opinions_db.blind_customers(s, viewer.id)
     entries = [e for e in entries if e.customer_id not in blind]  # grading them blind
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
     overrides = book_overrides(s, entries, now)

@@ -149,7 +149,7 @@ class Services:
         def look(s: Session) -> tuple[Actor, Person]:
             p = people_db.get_person(s, person_id)
             ws = self.workspace(s, p.workspace_id)
-            return Actor(ws.id, p.id, ws.platform), p  # type: ignore[arg-type]
+            return Actor(ws.id, p.id, ws.platform), p
 
         return self._read(look)
 

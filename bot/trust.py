@@ -78,12 +78,12 @@ def card_trust(
 ) -> TrustLines:
     """The override (with the model's grade beside it) and the second opinions given beside
     the current grade of record, with the disagreement flag."""
-    view = override_view(s, customer.id, grade, now)  # type: ignore[arg-type]
+    view = override_view(s, customer.id, grade, now)
     until = view.terms.until.astimezone(tz).date() if view.terms else None
     lines: list[str] = []
     disagrees = False
     if grade is not None:
-        for g in opinions_db.given_on(s, customer.id, since_grade_id=grade.id):  # type: ignore[arg-type]
+        for g in opinions_db.given_on(s, customer.id, since_grade_id=grade.id):
             d = disagreement(g.record_scores, g.scores)  # type: ignore[arg-type]
             disagrees = disagrees or d.disagrees
             verdict = f"disagrees: {d.describe(names)}" if d.disagrees else "agrees"
@@ -157,10 +157,10 @@ def optimism_view(s: Session, viewer: Person) -> TextView | Refused:
     if not can_see_optimism(viewer):
         return Refused("The optimism view is for managers and admins.")
     reps = [p for p in people_db.team_of(s, viewer) if can_see_optimism(viewer, p)]
-    by_rep = optimism(opinions_db.opinion_pairs(s, viewer.workspace_id, [p.id for p in reps]))  # type: ignore[misc]
+    by_rep = optimism(opinions_db.opinion_pairs(s, viewer.workspace_id, [p.id for p in reps]))
     lines: list[str] = []
     for p in sorted(reps, key=lambda r: r.display_name.casefold()):
-        o = by_rep.get(p.id)  # type: ignore[arg-type]
+        o = by_rep.get(p.id)
         if o is None:
             continue
         lines.append(f"{p.display_name} — {o.overall.text.removeprefix('overall: ')}")
@@ -414,7 +414,7 @@ def _tell_owner(owner: Person | None, viewer: Person, text: str) -> list[tuple[P
 
 
 def history_view(s: Session, customer: Customer, tz: ZoneInfo) -> TextView:
-    rows = overrides_db.history(s, customer.id)  # type: ignore[arg-type]
+    rows = overrides_db.history(s, customer.id)
     lines = []
     for o in rows:
         what = " and ".join(
@@ -473,10 +473,10 @@ def due_override_notices(
                 "model's grade is the grade shown again."
             ),
         )
-    return out, [o.id for o in claimed]  # type: ignore[misc]
+    return out, [o.id for o in claimed]
 
 
-def _both(s: Session, o: overrides_db.GradeOverride, say) -> list[OverrideNotice]:  # type: ignore[no-untyped-def]
+def _both(s: Session, o: overrides_db.GradeOverride, say) -> list[OverrideNotice]:
     from bot.zones import zone_of
 
     c = s.get(Customer, o.customer_id)

@@ -333,7 +333,7 @@ class Outcome(SQLModel, table=True):
         Index("ix_outcome_ws_happened", "workspace_id", "happened_on"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # (see storage.models KEYS)
     workspace_id: int = Field(foreign_key="workspace.id")
     customer_id: int = Field(foreign_key="customer.id")
     kind: str = Field(max_length=32)

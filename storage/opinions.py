@@ -61,7 +61,7 @@ class SecondOpinion(SQLModel, table=True):
         Index("ix_opinion_workspace_status", "workspace_id", "status"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # (see storage.models KEYS)
     workspace_id: int = Field(foreign_key="workspace.id")
     customer_id: int = Field(foreign_key="customer.id")
     asked_by_id: int = Field(foreign_key="person.id")
@@ -80,7 +80,7 @@ class OpinionGrade(SQLModel, table=True):
     __tablename__ = "opinion_grade"
     __table_args__ = (Index("ix_opinion_grade_customer", "customer_id", "created_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # (see storage.models KEYS)
     workspace_id: int = Field(foreign_key="workspace.id")
     customer_id: int = Field(foreign_key="customer.id")
     opinion_id: int = Field(foreign_key="second_opinion.id", unique=True)

@@ -50,7 +50,7 @@ class GradeOverride(SQLModel, table=True):
         Index("ix_override_expiry", "ended_at", "expires_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # (see storage.models KEYS)
     workspace_id: int = Field(foreign_key="workspace.id")
     customer_id: int = Field(foreign_key="customer.id")
     letter: str | None = Field(default=None, max_length=2)
@@ -104,7 +104,7 @@ def set_override(
         created_at=now,
     )
     try:
-        _end_current(session, customer.id, OverrideEnd.REPLACED, now, setter.id)  # type: ignore[arg-type]
+        _end_current(session, customer.id, OverrideEnd.REPLACED, now, setter.id)
         session.add(row)
         session.commit()
     except IntegrityError:
@@ -132,10 +132,10 @@ def remove_override(
 ) -> bool:
     """End the override in force (``removed``); False when there was none."""
     now = now or utcnow()
-    current = active_override(session, customer.id, now)  # type: ignore[arg-type]
+    current = active_override(session, customer.id, now)
     if current is None:
         return False
-    ended = _end_current(session, customer.id, OverrideEnd.REMOVED, now, by.id)  # type: ignore[arg-type]
+    ended = _end_current(session, customer.id, OverrideEnd.REMOVED, now, by.id)
     session.commit()
     return ended > 0
 

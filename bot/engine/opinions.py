@@ -166,7 +166,7 @@ class SecondOpinions:
     ) -> Reply:
         """Store the grade as a second opinion (the grade of record is untouched), then
         show the assignee the grade of record beside theirs and tell whoever asked."""
-        req = opinions_db.request_of_session(s, gs.id)  # type: ignore[arg-type]
+        req = opinions_db.request_of_session(s, gs.id)
         if req is None or req.status != opinions_db.OpinionStatus.OPEN:
             status = req.status if req is not None else "gone"
             return [error(f"This second opinion is {status}; nothing was saved.", gs)]
@@ -210,14 +210,15 @@ class SecondOpinions:
         tell = {req.asked_by_id, customer.owner_id} - {None, actor.person_id}
         return [
             saved,
-            *(info(None, notice).model_copy(update={"for_person_id": pid}) for pid in sorted(tell)),
-        ]  # type: ignore[type-var]
+            *(info(None, notice).model_copy(update={"for_person_id": pid})
+              for pid in sorted(p for p in tell if p is not None)),
+        ]
 
     # ------------------------------------------------------------------ declining
     def decline(self, s: Session, actor: Actor, gs: GradingSession) -> Reply:
         """Discarding a second-opinion grading cancels the request (in the transaction that
         ends the grading) and tells whoever asked."""
-        req = opinions_db.request_of_session(s, gs.id)  # type: ignore[arg-type]
+        req = opinions_db.request_of_session(s, gs.id)
         if req is None:
             return []
         opinions_db.cancel(s, req)

@@ -42,6 +42,7 @@ traceback.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -369,8 +370,9 @@ def decode(value: str) -> OptionValue:
     if value == "open":
         return OpenImport()
     tag, _, rest = value.partition(SEP)
-    by_id = {"form": OpenForm, "submit": SubmitForm, "remaway": AwaySave, "ovr": OpenOverride,
-             "ovrsave": SaveOverride}
+    by_id: dict[str, Callable[[int], OptionValue]] = {
+        "form": OpenForm, "submit": SubmitForm, "remaway": AwaySave, "ovr": OpenOverride,
+        "ovrsave": SaveOverride}
     if tag in by_id:
         return by_id[tag](_number(rest, "the id"))
     if tag == "rem":

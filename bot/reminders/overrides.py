@@ -34,7 +34,7 @@ async def sweep_overrides(
 
     def claim() -> tuple[list[OverrideNotice], list[int]]:
         with session_scope(db) as s:
-            return due_override_notices(s, ws.id, now)  # type: ignore[arg-type]
+            return due_override_notices(s, ws.id, now)
 
     notices, claimed = await asyncio.to_thread(claim)
     sent = 0

@@ -370,8 +370,8 @@ class TeamsBot:
                 await ctx.send(ui.book_card(view, grade_value=grade_value))
                 return
             elif word == "portfolio" and rest.lower() == "optimism":
-                view = await asyncio.to_thread(self.sv.optimism, who.person)
-                await ctx.send(ui.text_view_card(view))
+                optimism = await asyncio.to_thread(self.sv.optimism, who.person)
+                await ctx.send(ui.text_view_card(optimism))
                 return
             elif word == "portfolio":
                 pv = await asyncio.to_thread(self.sv.portfolio, who.person,
@@ -408,11 +408,11 @@ class TeamsBot:
         for pid, items in others.items():
             _, person = await asyncio.to_thread(self.sv.person_actor, pid)
             card = ui.render_prompts(items)
-            sent = await self._proactive(ctx, person, card)
+            sent_to = await self._proactive(ctx, person, card)
             sid = live.session_of(items)
-            if sid is not None and sent:
+            if sid is not None and sent_to:
                 await asyncio.to_thread(live.store, self.sv.db, sid,
-                                        {"id": sent, "card": ui.to_dict(card)})
+                                        {"id": sent_to, "card": ui.to_dict(card)})
         if not prompts:
             return
         sid = live.session_of(prompts)
