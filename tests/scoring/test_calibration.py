@@ -35,13 +35,21 @@ def simulated() -> tuple[list, list, float]:
     return customers, observations(customers, ws), true_auc
 
 
-def test_simulation_recovers_the_order_of_the_true_weights_and_the_auc(simulated) -> None:
+@pytest.fixture(scope="module")
+def report(simulated) -> Calibration:
+    """The simulation's calibration, computed once for the tests that only read it (each
+    run refits the weights a hundred times)."""
+    result = calibrate(load_worksheet(), simulated[1])
+    assert isinstance(result, Calibration)
+    return result
+
+
+def test_simulation_recovers_the_order_of_the_true_weights_and_the_auc(
+        simulated, report: Calibration) -> None:
     """2,000 customers whose churn follows a known logistic model of their dimension
     scores, graded with noise: the suggested weights come out in the true order, and the
     dimension model separates churners within 0.03 (AUC) of the true model."""
-    _, obs, true_auc = simulated
-    report = calibrate(load_worksheet(), obs)
-    assert isinstance(report, Calibration)
+    _, _, true_auc = simulated
     true_order = sorted(TRUE_BETA, key=lambda d: TRUE_BETA[d])  # most protective first
     found = sorted(report.weights, key=lambda w: -w.suggested)
     assert [w.dimension_id for w in found] == true_order
@@ -58,10 +66,9 @@ def test_simulation_recovers_the_order_of_the_true_weights_and_the_auc(simulated
     # (its speed is measured by tests/bench/bench_calibrate.py, not asserted under test load)
 
 
-def test_letters_count_outcomes_and_churn_falls_with_the_letter(simulated) -> None:
+def test_letters_count_outcomes_and_churn_falls_with_the_letter(
+        simulated, report: Calibration) -> None:
     _, obs, _ = simulated
-    report = calibrate(load_worksheet(), obs)
-    assert isinstance(report, Calibration)
     assert [row.letter for row in report.letters] == ["A", "B", "C", "D"]
     assert sum(row.outcomes for row in report.letters) == len(obs) == report.outcomes
     rates = [row.churn_rate for row in report.letters]
@@ -74,10 +81,9 @@ def test_letters_count_outcomes_and_churn_falls_with_the_letter(simulated) -> No
     )
 
 
-def test_questions_of_the_strongest_dimension_carry_the_most_signal(simulated) -> None:
+def test_questions_of_the_strongest_dimension_carry_the_most_signal(
+        simulated, report: Calibration) -> None:
     _, obs, _ = simulated
-    report = calibrate(load_worksheet(), obs)
-    assert isinstance(report, Calibration)
     ws = load_worksheet()
     assert len(report.questions) == len(ws.scored_questions)
     assert report.questions[0].dimension == "outcomes"
@@ -162,7 +168,7 @@ def test_answer_points_skips_what_the_worksheet_cannot_score() -> None:
     assert list(got) == [scale.id]
 
 
-def test_the_terminal_report_marks_a_backwards_question(simulated) -> None:
+def test_the_terminal_report_marks_a_backwards_question(simulated, report: Calibration) -> None:
     """A question whose better answers came with more churn is flagged in the table."""
     import dataclasses
     import io
@@ -173,8 +179,6 @@ def test_the_terminal_report_marks_a_backwards_question(simulated) -> None:
     from storage.outcomes import CalibrationData
 
     _, obs, _ = simulated
-    report = calibrate(load_worksheet(), obs)
-    assert isinstance(report, Calibration)
     flipped = dataclasses.replace(report.questions[0], auc=round(1 - report.questions[0].auc, 3))
     shown = dataclasses.replace(report, questions=(flipped, *report.questions[1:]))
     out = io.StringIO()
