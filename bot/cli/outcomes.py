@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
     from storage.models import Customer, Person, Workspace
 
+# storage.outcomes.KIND_CHOICES, spelt out: the help text is built with the command tree, and
+# importing storage for it would load SQLModel on every `gradebot` (tests/cli/test_outcomes.py
+# checks that the two agree).
 KINDS = "renewed, expanded, churned, defaulted_or_paid_late, referred, exited_by_us"
 
 outcome_app = typer.Typer(

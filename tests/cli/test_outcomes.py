@@ -223,3 +223,10 @@ def test_outcome_due_lists_renewals_to_confirm(book: Engine) -> None:
     assert "Rita Rep" in row
     run("outcome", "add", "Acme", "renewed", "--on", "2026-11-29")
     assert "No renewal date has passed" in run("outcome", "due").output
+
+
+def test_the_help_lists_the_kinds_storage_accepts() -> None:
+    from bot.cli.outcomes import KINDS
+    from storage.outcomes import KIND_CHOICES
+
+    assert KINDS == KIND_CHOICES
