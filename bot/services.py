@@ -138,6 +138,18 @@ class Services:
 
         return once_more_if_dropped(run)
 
+    def record_outcome(self, person: Person, value: str, day: str | None = None) -> Any:
+        """A "Record outcome" pick or a renewal-question tap (``value`` as it was on the
+        button; ``day`` the card's date input, ISO, empty for today):
+        ``bot.engine.outcomes.OutcomeReply``."""
+        from bot.engine.outcomes import record_click
+
+        def run() -> Any:
+            with session_scope(self.db) as s:
+                return record_click(s, person, value, day, self.clock())
+
+        return once_more_if_dropped(run)  # an outcome is stored once per day: safe to redo
+
     def optimism(self, person: Person) -> Any:
         from bot.trust import optimism_view
 

@@ -507,6 +507,8 @@ class TeamsBot:
             return await self._away(who, chosen.delivery_id, data)
         if isinstance(chosen, opts.OpenOverride | opts.SaveOverride):
             return await self._override(ctx, who, chosen, data)
+        if isinstance(chosen, opts.RecordOutcome):
+            return await self._outcome(ctx, who, value, chosen, data)
         conv = self.sv.conversation
         key = click_key("x", ctx.activity.reply_to_id, value)
         prompts = await asyncio.to_thread(conv.handle, who.actor, Choose(value),
@@ -596,6 +598,20 @@ class TeamsBot:
         for person, said in result.notices:
             await self._proactive(ctx, person, ui.card([ui.text(said)]))
         return AdaptiveCardActionCardResponse(value=ui.text_view_card(result.view))
+
+    # ------------------------------------------------------------------ outcomes
+    async def _outcome(self, ctx: ActivityContext[Any], who: Who, value: str,
+                       chosen: opts.RecordOutcome, data: dict[str, Any]) -> Any:
+        """The card's "Record outcome", or a tap under the renewal question: the engine
+        decides (``bot.engine.outcomes``). An answered question becomes the answer (its
+        buttons go); the customer card stays, and the confirmation is posted below it."""
+        reply = await asyncio.to_thread(self.sv.record_outcome, who.person, value,
+                                        str(data.get(ui.OUTCOME_DAY) or ""))
+        if chosen.ask is not None and reply.done:
+            return AdaptiveCardActionCardResponse(value=ui.note_card(reply.text))
+        if reply.done:
+            await ctx.send(ui.card([ui.text(reply.text)]))
+        return AdaptiveCardActionMessageResponse(value=reply.text)
 
     # ------------------------------------------------------------------ reminder buttons
     async def _reminder_action(self, ctx: ActivityContext[Any], who: Who,

@@ -328,7 +328,28 @@ def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | 
                               label="Override…"))
     if actions:
         body += button_sets(actions, kind="l")
+    body += outcome_items(c)
     return card(body)
+
+
+OUTCOME_MENU = MENU_PREFIX + "outcome"  # the card's outcome choice set (``chosen_value``)
+OUTCOME_DAY = "outcome_day"  # the date input beside it
+
+
+def outcome_items(c: CustomerCard) -> list[Any]:
+    """"Record outcome": a choice set of the kinds, the day (empty: today) and one button
+    whose data names the choice set, so the click sends the picked kind's value."""
+    opt = c.outcome_menu
+    pick = menu_input(opt, OUTCOME_MENU)
+    pick.is_required = True
+    pick.error_message = "Pick what happened."
+    return [
+        text(opt.label, weight="Bolder", spacing="Medium"),
+        pick,
+        DateInput(id=OUTCOME_DAY, placeholder=plain(display.OUTCOME_DAY)),
+        ActionSet(actions=[button(Option(value=opt.value, label=display.RECORD_OUTCOME),
+                                  kind="l", menu_id=OUTCOME_MENU)]),
+    ]
 
 
 OVERRIDE_PREFIX = "ovr_"
