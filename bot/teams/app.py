@@ -611,7 +611,8 @@ class TeamsBot:
             return AdaptiveCardActionCardResponse(value=ui.note_card(reply.text))
         if reply.done:
             await ctx.send(ui.card([ui.text(reply.text)]))
-        return AdaptiveCardActionMessageResponse(value=reply.text)
+        # (a message response is plain text: only mention tags are neutralised)
+        return AdaptiveCardActionMessageResponse(value=ui.neutralise(reply.text))
 
     # ------------------------------------------------------------------ reminder buttons
     async def _reminder_action(self, ctx: ActivityContext[Any], who: Who,
