@@ -414,7 +414,7 @@ RENEWAL_CHOICES = ("renewed", "expanded", "churned")  # the renewal question's b
 
 
 def outcome_words(kind: str) -> str:
-    """"renewed", "defaulted or paid late": a kind as it reads in a sentence."""
+    """A kind as it reads in a sentence: "renewed", "defaulted or paid late"."""
     return kind.replace("_", " ")
 
 

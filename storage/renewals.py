@@ -64,7 +64,7 @@ def reasks_due(session: Session, workspace_id: int, now: datetime) -> Sequence[R
 def defer_ask(
     session: Session, delivery_id: int, person_id: int, until: datetime, now: datetime
 ) -> bool:
-    """"Not yet": ask ``person_id``'s open question again at ``until`` (committed). False
+    """Not yet: ask ``person_id``'s open question again at ``until`` (committed). False
     when it is not theirs, not a renewal question, or answered already."""
     res = session.execute(
         update(ReminderDelivery)

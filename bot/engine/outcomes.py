@@ -96,8 +96,9 @@ def record_click(
     if chosen.kind == NOT_YET:
         assert chosen.ask is not None  # (the codec refuses "not yet" without a question)
         again = today + timedelta(days=NOT_YET_DAYS)
-        if not renewals_db.defer_ask(s, chosen.ask, person.id, now + timedelta(days=NOT_YET_DAYS),
-                                     now):
+        if not renewals_db.defer_ask(
+            s, chosen.ask, person.id, now + timedelta(days=NOT_YET_DAYS), now
+        ):
             return refused(f"That question about {c.name} is answered already.")
         return OutcomeReply(display.renewal_later(c.name, again))
     happened = _day(day, today)

@@ -64,58 +64,102 @@ def _reachable(p: Person | None, ws: Workspace, now: datetime) -> bool:
     return p is not None and not is_away(p, now) and why_unreachable(p, ws.platform) is None
 
 
-def claim_asks(db: Engine, ws: Workspace, now: datetime, *, claimer: str,
-               lease: timedelta = dl.LEASE, max_attempts: int = dl.MAX_ATTEMPTS) -> list[Ask]:
+def claim_asks(
+    db: Engine,
+    ws: Workspace,
+    now: datetime,
+    *,
+    claimer: str,
+    lease: timedelta = dl.LEASE,
+    max_attempts: int = dl.MAX_ATTEMPTS,
+) -> list[Ask]:
     """Claim every question due in ``ws`` now (new ones, and "not yet" ones whose day has
     come); questions answered some other way are closed, quietly."""
     st = ws.get_settings()
     out: list[Ask] = []
     with session_scope(db) as s:
         due: dict[int, RenewalDue] = {
-            r.customer_id: r for r in renewals_due(s, ws.id, asked_through(ws, now))
-            if r.owner_id is not None}
+            r.customer_id: r
+            for r in renewals_due(s, ws.id, asked_through(ws, now))
+            if r.owner_id is not None
+        }
         periods = {cid: renewals_db.ask_period(cid, r.renewal_on) for cid, r in due.items()}
         existing = dl.existing_deliveries(s, ws.id, periods.values())
         for cid, r in due.items():
             assert r.owner_id is not None
             owner = s.get(Person, r.owner_id)
             if not _reachable(owner, ws, now) or not dl.claimable(
-                    existing.get((r.owner_id, RENEWAL, periods[cid])), now, max_attempts):
+                existing.get((r.owner_id, RENEWAL, periods[cid])), now, max_attempts
+            ):
                 continue
-            d = dl.claim_delivery(s, workspace_id=ws.id, person_id=r.owner_id, cadence=RENEWAL,
-                                  period=periods[cid], claimer=claimer, now=now, lease=lease,
-                                  max_attempts=max_attempts)
+            d = dl.claim_delivery(
+                s,
+                workspace_id=ws.id,
+                person_id=r.owner_id,
+                cadence=RENEWAL,
+                period=periods[cid],
+                claimer=claimer,
+                now=now,
+                lease=lease,
+                max_attempts=max_attempts,
+            )
             if d is not None and owner is not None:
                 out.append(Ask(d, Recipient.of(owner, st), cid, r.customer, r.renewal_on))
         for d in renewals_db.reasks_due(s, ws.id, now):
-            cid = renewals_db.customer_of(d)
-            r = due.get(cid) if cid is not None else None
-            if r is None or r.owner_id != d.person_id or periods.get(r.customer_id) != d.period:
+            about = renewals_db.customer_of(d)
+            still = due.get(about) if about is not None else None
+            if (
+                still is None
+                or still.owner_id != d.person_id
+                or periods.get(still.customer_id) != d.period
+            ):
                 dl.claim_close(s, d.id, now)  # decided elsewhere, or no longer theirs
                 continue
             owner = s.get(Person, d.person_id)
             if not _reachable(owner, ws, now) or owner is None:
                 continue
             if dl.claim_followup(s, d, now=now, next_at=None):
-                out.append(Ask(d, Recipient.of(owner, st), r.customer_id, r.customer,
-                               r.renewal_on, again=True))
+                out.append(
+                    Ask(
+                        d,
+                        Recipient.of(owner, st),
+                        still.customer_id,
+                        still.customer,
+                        still.renewal_on,
+                        again=True,
+                    )
+                )
     return out
 
 
-async def sweep_renewals(db: Engine, ws: Workspace, notifier: Notifier, now: datetime,
-                         report: Any, *, claimer: str, lease: timedelta = dl.LEASE,
-                         max_attempts: int = dl.MAX_ATTEMPTS) -> int:
+async def sweep_renewals(
+    db: Engine,
+    ws: Workspace,
+    notifier: Notifier,
+    now: datetime,
+    report: Any,
+    *,
+    claimer: str,
+    lease: timedelta = dl.LEASE,
+    max_attempts: int = dl.MAX_ATTEMPTS,
+) -> int:
     """Ask what is due in ``ws``; returns how many questions went out."""
-    asks = await asyncio.to_thread(claim_asks, db, ws, now, claimer=claimer, lease=lease,
-                                   max_attempts=max_attempts)
+    asks = await asyncio.to_thread(
+        claim_asks, db, ws, now, claimer=claimer, lease=lease, max_attempts=max_attempts
+    )
     sent = 0
     for a in asks:
         text = display.renewal_question(a.customer, a.renewal_on)
         try:
             await notifier.send_alert(a.to, text, renewal_options(a.customer_id, a.delivery.id))
         except Exception as exc:
-            log.error("renewal question %s (customer %s) failed (retried next sweep): %s",
-                      a.delivery.id, a.customer_id, exc, exc_info=exc)
+            log.error(
+                "renewal question %s (customer %s) failed (retried next sweep): %s",
+                a.delivery.id,
+                a.customer_id,
+                exc,
+                exc_info=exc,
+            )
             report.error(f"renewal delivery={a.delivery.id}", exc)
             await asyncio.to_thread(_release, db, a, now, max_attempts, exc)
             continue
@@ -128,8 +172,9 @@ async def sweep_renewals(db: Engine, ws: Workspace, notifier: Notifier, now: dat
 
 def _sent(db: Engine, d: ReminderDelivery, now: datetime) -> None:
     with session_scope(db) as s:
-        dl.mark_sent(s, d, channel=None, thread_ts=None, customers_due=1,
-                     next_followup_at=None, now=now)
+        dl.mark_sent(
+            s, d, channel=None, thread_ts=None, customers_due=1, next_followup_at=None, now=now
+        )
 
 
 def _release(db: Engine, a: Ask, now: datetime, max_attempts: int, exc: BaseException) -> None:
@@ -138,5 +183,6 @@ def _release(db: Engine, a: Ask, now: datetime, max_attempts: int, exc: BaseExce
         if a.again:
             dl.release_followup(s, a.delivery.id, claimed_next_at=None, now=now)
         else:
-            dl.mark_failed_attempt(s, a.delivery, f"{type(exc).__name__}: {exc}",
-                                   max_attempts=max_attempts, now=now)
+            dl.mark_failed_attempt(
+                s, a.delivery, f"{type(exc).__name__}: {exc}", max_attempts=max_attempts, now=now
+            )

@@ -27,11 +27,11 @@ def is_outcome(value: str) -> bool:
     return isinstance(opts.decode_or_none(value), opts.RecordOutcome)
 
 
-async def record(bot: SlackBot, body: dict[str, Any], value: str, client: AsyncWebClient,
-                 respond: Any) -> None:
+async def record(
+    bot: SlackBot, body: dict[str, Any], value: str, client: AsyncWebClient, respond: Any
+) -> None:
     team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-    _, person = await bot.actor_for(team, body["user"]["id"], body["user"].get("name", ""),
-                                    client)
+    _, person = await bot.actor_for(team, body["user"]["id"], body["user"].get("name", ""), client)
     reply = await asyncio.to_thread(bot.sv.record_outcome, person, value, bk.picked_day(body))
     text, blocks = bk.escape(reply.text), bk.to_dicts([bk.section(reply.text)])
     chosen = opts.decode_or_none(value)
@@ -41,7 +41,8 @@ async def record(bot: SlackBot, body: dict[str, Any], value: str, client: AsyncW
         if question and reply.done and not ephemeral:  # the question, answered: in its place
             await respond(text=text, blocks=blocks, replace_original=True)
         else:  # below the card (or the refused tap), which stays
-            await respond(text=text, blocks=blocks, response_type="ephemeral",
-                          replace_original=False)
+            await respond(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
     else:  # (no place to answer in: the DM)
         await bot.delivery.tell(client, person, reply.text)

@@ -39,25 +39,40 @@ UMA, BOB, MIA = "U1", "U2", "U3"  # Uma owns the customers; Bob is another rep; 
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlackAPI,
-        migrated_sqlite: Any) -> Iterator[tuple[Services, RecordingSender, FakeSlackAPI]]:
+def env(
+    tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlackAPI, migrated_sqlite: Any
+) -> Iterator[tuple[Services, RecordingSender, FakeSlackAPI]]:
     with pytest.MonkeyPatch.context() as mp:
-        for var in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN",
-                    "OPENAI_API_KEY", "OPENAI_BASE_URL", "GRADEBOT_LLM_MODEL"):
+        for var in (
+            "SLACK_CLIENT_ID",
+            "SLACK_CLIENT_SECRET",
+            "SLACK_APP_TOKEN",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "GRADEBOT_LLM_MODEL",
+        ):
             mp.delenv(var, raising=False)
         db = tmp_path_factory.mktemp("outcomes") / "slack.db"
         copy_migrated(migrated_sqlite, db)
         settings = load_settings(
-            SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake_slack.base_url, DATABASE_URL=f"sqlite:///{db}",
-            GRADEBOT_TIMEZONE="UTC")
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake_slack.base_url,
+            DATABASE_URL=f"sqlite:///{db}",
+            GRADEBOT_TIMEZONE="UTC",
+        )
         sv = build_services(settings, migrate=False)
         server = ServerThread(create_asgi(sv, build_slack_app(sv))).start()
         sender = RecordingSender(server.url, fake_slack.response_url())
         fake_slack.reset()
         for uid, name in ((UMA, "Uma"), (BOB, "Bob"), (MIA, "Mia")):
-            fake_slack.users[uid] = {"id": uid, "name": name.lower(), "tz": "UTC",
-                                     "real_name": name, "profile": {"display_name": name}}
+            fake_slack.users[uid] = {
+                "id": uid,
+                "name": name.lower(),
+                "tz": "UTC",
+                "real_name": name,
+                "profile": {"display_name": name},
+            }
             sv.actor("slack", TEAM, uid, name)
         with sv.session() as s:
             people = {p.external_id: p for p in s.exec(select(Person)).all()}
@@ -102,8 +117,12 @@ def _renews(sv: Services, cid: int, on: date) -> None:
 
 def _outcomes(sv: Services, cid: int) -> list[tuple[str, date, str, str]]:
     with sv.session() as s:
-        rows = s.exec(select(Outcome, Person).join(Person, Person.id == Outcome.recorded_by_id)
-                      .where(Outcome.customer_id == cid).order_by(Outcome.id)).all()
+        rows = s.exec(
+            select(Outcome, Person)
+            .join(Person, Person.id == Outcome.recorded_by_id)
+            .where(Outcome.customer_id == cid)
+            .order_by(Outcome.id)
+        ).all()
         return [(o.kind, o.happened_on, o.source, p.external_id) for o, p in rows]
 
 
@@ -125,20 +144,37 @@ def _outcome_select(card: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _pick(rep: Rep, block_id: str, option: dict[str, Any], day: str | None = None) -> str:
     """Choose ``option`` in the card's select (ephemeral), with the datepicker's state as
     Slack sends it; the text of the answer."""
-    state: dict[str, Any] = {block_id: {"outcome:0": {"type": "static_select",
-                                                      "selected_option": option}}}
+    state: dict[str, Any] = {
+        block_id: {"outcome:0": {"type": "static_select", "selected_option": option}}
+    }
     if day is not None:
         state[block_id]["outcomeday"] = {"type": "datepicker", "selected_date": day}
     n = len(rep.responses())
-    payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "test"},
-               "user": {"id": rep.user, "name": rep.user.lower(), "team_id": TEAM},
-               "api_app_id": "A1", "trigger_id": "trig.x", "response_url": rep.slack.response_url,
-               "container": {"type": "message", "message_ts": "", "channel_id": "C1",
-                             "is_ephemeral": True},
-               "channel": {"id": "C1"}, "state": {"values": state},
-               "actions": [{"action_id": "outcome:0", "block_id": block_id,
-                            "type": "static_select", "selected_option": option,
-                            "action_ts": "1.0"}]}
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": rep.user, "name": rep.user.lower(), "team_id": TEAM},
+        "api_app_id": "A1",
+        "trigger_id": "trig.x",
+        "response_url": rep.slack.response_url,
+        "container": {
+            "type": "message",
+            "message_ts": "",
+            "channel_id": "C1",
+            "is_ephemeral": True,
+        },
+        "channel": {"id": "C1"},
+        "state": {"values": state},
+        "actions": [
+            {
+                "action_id": "outcome:0",
+                "block_id": block_id,
+                "type": "static_select",
+                "selected_option": option,
+                "action_ts": "1.0",
+            }
+        ],
+    }
     assert rep.slack.interact(payload).status_code == 200
     answer = wait_until(lambda: rep.responses()[n:], what="the outcome's answer")[0]
     assert answer.args["replace_original"] is False  # the card stays
@@ -152,21 +188,30 @@ def test_the_card_menu_records_an_outcome_once_with_who_recorded_it(env, api) ->
     card = _card(uma, "Acme <!channel>")
     block_id, select_ = _outcome_select(card)
     assert [o["text"]["text"] for o in select_["options"]] == [
-        "Renewed", "Expanded", "Churned", "Defaulted or paid late", "Referred a customer",
-        "Exited by us"]
+        "Renewed",
+        "Expanded",
+        "Churned",
+        "Defaulted or paid late",
+        "Referred a customer",
+        "Exited by us",
+    ]
     renewed = select_["options"][0]
     today = utcnow().date()
     said = _pick(uma, block_id, renewed)
     assert said == f"✓ Recorded: Acme <!channel> renewed on {today}."
     assert "&lt;!channel&gt;" in json.dumps(api.of("response_url")[-1].args)  # pings no one
     assert _pick(uma, block_id, renewed) == (  # a double click
-        f"✓ Already recorded: Acme <!channel> renewed on {today}.")
+        f"✓ Already recorded: Acme <!channel> renewed on {today}."
+    )
     # another day, from the datepicker beside the menu; the manager may record too
     mia = Rep(sv, sender, api, MIA)
     assert _pick(mia, block_id, select_["options"][3], day="2026-10-15") == (
-        "✓ Recorded: Acme <!channel> defaulted or paid late on 2026-10-15.")
-    assert _outcomes(sv, cid) == [("renewed", today, "card", UMA),
-                                  ("defaulted_or_paid_late", date(2026, 10, 15), "card", MIA)]
+        "✓ Recorded: Acme <!channel> defaulted or paid late on 2026-10-15."
+    )
+    assert _outcomes(sv, cid) == [
+        ("renewed", today, "card", UMA),
+        ("defaulted_or_paid_late", date(2026, 10, 15), "card", MIA),
+    ]
 
 
 def test_a_rep_who_may_not_see_the_customer_is_refused(env, api) -> None:
@@ -174,11 +219,13 @@ def test_a_rep_who_may_not_see_the_customer_is_refused(env, api) -> None:
     cid = _customer(sv, "Globex")
     bob = Rep(sv, sender, api, BOB)
     assert texts(_card(bob, "Globex")["blocks"]) == (
-        "Globex is in Uma's book: ask them or their manager.")
+        "Globex is in Uma's book: ask them or their manager."
+    )
     forged = {"text": {"type": "plain_text", "text": "Churned"}, "value": f"out|{cid}|churned"}
     assert _pick(bob, "b", forged) == (
         "Globex is in Uma's book: only they, their manager or an admin can record what "
-        "happened to it.")
+        "happened to it."
+    )
     garbled = {"text": {"type": "plain_text", "text": "x"}, "value": f"out|{cid}|renewed|x"}
     uma = Rep(sv, sender, api, UMA)
     r = uma.slack.select(garbled, "outcome:0", user=UMA)
@@ -190,8 +237,11 @@ def test_a_rep_who_may_not_see_the_customer_is_refused(env, api) -> None:
 
 
 def _questions(api: FakeSlackAPI) -> list[Call]:
-    return [c for c in api.of("chat.postMessage")
-            if c.result is not None and "Did Initech renew?" in shown(c)]
+    return [
+        c
+        for c in api.of("chat.postMessage")
+        if c.result is not None and "Did Initech renew?" in shown(c)
+    ]
 
 
 def test_the_renewal_question_once_retried_answered_and_asked_again(env, api) -> None:
@@ -208,7 +258,8 @@ def test_the_renewal_question_once_retried_answered_and_asked_again(env, api) ->
     api.fail("chat.postMessage", 500, times=4)
     with time_machine.travel(start, tick=True):
         first = asyncio.run(one.sweep(start))
-    assert first.errors and _questions(api) == []
+    assert first.errors
+    assert _questions(api) == []
     with time_machine.travel(start + timedelta(minutes=5), tick=True):
         asyncio.run(one.sweep(start + timedelta(minutes=5)))
         asyncio.run(two.sweep(start + timedelta(minutes=5)))  # a second replica
@@ -218,15 +269,18 @@ def test_the_renewal_question_once_retried_answered_and_asked_again(env, api) ->
     assert f"Its renewal date was {renewal}" in shown(asked)
     values = [b["value"] for b in buttons(blocks_of(asked.args))]
     assert [b["text"]["text"] for b in buttons(blocks_of(asked.args))] == [
-        "Renewed", "Expanded", "Churned", "Not yet (ask in 14 days)"]
+        "Renewed",
+        "Expanded",
+        "Churned",
+        "Not yet (ask in 14 days)",
+    ]
     uma = Rep(sv, sender, api, UMA)
     n = len(uma.responses())
     uma.click(asked, values[3])  # not yet
     later = wait_until(lambda: uma.responses()[n:], what="not yet")[0].args
     assert later["replace_original"] is True  # the question's buttons go
     again_on = utcnow().date() + timedelta(days=14)
-    assert texts(later["blocks"]) == (
-        f"OK — I'll ask about Initech's renewal again on {again_on}.")
+    assert texts(later["blocks"]) == (f"OK — I'll ask about Initech's renewal again on {again_on}.")
     with time_machine.travel(start + timedelta(days=13), tick=True):
         asyncio.run(one.sweep(start + timedelta(days=13)))
     assert len(_questions(api)) == 1
@@ -235,7 +289,7 @@ def test_the_renewal_question_once_retried_answered_and_asked_again(env, api) ->
         asyncio.run(two.sweep(start + timedelta(days=14, hours=1)))
         [_, asked_again] = _questions(api)
         n = len(uma.responses())
-        uma.click(asked_again, [b["value"] for b in buttons(blocks_of(asked_again.args))][0])
+        uma.click(asked_again, next(b["value"] for b in buttons(blocks_of(asked_again.args))))
         done = wait_until(lambda: uma.responses()[n:], what="renewed")[0].args
         answered_on = utcnow().date()
     assert texts(done["blocks"]) == f"✓ Recorded: Initech renewed on {answered_on}."

@@ -20,23 +20,34 @@ NOW = datetime(2026, 12, 2, 10, tzinfo=UTC)
 
 
 def _asked(session: Session, ws: Workspace, owner: Person, customer_id: int) -> ReminderDelivery:
-    d = dl.claim_delivery(session, workspace_id=ws.id, person_id=owner.id, cadence=RENEWAL,
-                          period=renewals_db.ask_period(customer_id, date(2026, 11, 30)),
-                          claimer="test", now=NOW)
+    d = dl.claim_delivery(
+        session,
+        workspace_id=ws.id,
+        person_id=owner.id,
+        cadence=RENEWAL,
+        period=renewals_db.ask_period(customer_id, date(2026, 11, 30)),
+        claimer="test",
+        now=NOW,
+    )
     assert d is not None
-    return dl.mark_sent(session, d, channel=None, thread_ts=None, customers_due=1,
-                        next_followup_at=None, now=NOW)
+    return dl.mark_sent(
+        session, d, channel=None, thread_ts=None, customers_due=1, next_followup_at=None, now=NOW
+    )
 
 
 def test_the_period_names_customer_and_date_and_fits_the_column() -> None:
     assert renewals_db.ask_period(1234, date(2027, 3, 31)) == "1234:270331"
     assert len(renewals_db.ask_period(999_999_999, date(2027, 3, 31))) == 16
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="too long"):
         renewals_db.ask_period(10**10, date(2027, 3, 31))
     row = ReminderDelivery(workspace_id=1, person_id=1, cadence=RENEWAL, period="77:261130")
     assert renewals_db.customer_of(row) == 77
-    assert renewals_db.customer_of(ReminderDelivery(workspace_id=1, person_id=1,
-                                                    cadence="quarterly", period="2026-Q4")) is None
+    assert (
+        renewals_db.customer_of(
+            ReminderDelivery(workspace_id=1, person_id=1, cadence="quarterly", period="2026-Q4")
+        )
+        is None
+    )
 
 
 def test_not_yet_defers_an_open_question_of_its_owner_only(
@@ -45,8 +56,15 @@ def test_not_yet_defers_an_open_question_of_its_owner_only(
     other = person(session, workspace, "U0OTHER")
     acme = customer(session, workspace, "Acme", rep)
     d = _asked(session, workspace, rep, acme.id)
-    again = dl.claim_delivery(session, workspace_id=workspace.id, person_id=rep.id,
-                              cadence=RENEWAL, period=d.period, claimer="b", now=NOW)
+    again = dl.claim_delivery(
+        session,
+        workspace_id=workspace.id,
+        person_id=rep.id,
+        cadence=RENEWAL,
+        period=d.period,
+        claimer="b",
+        now=NOW,
+    )
     assert again is None  # claimed once (a second replica, a rerun)
     later = NOW + timedelta(days=14)
     assert not renewals_db.defer_ask(session, d.id, other.id, later, NOW)  # not theirs
@@ -61,7 +79,8 @@ def test_not_yet_defers_an_open_question_of_its_owner_only(
     assert renewals_db.close_asks(session, acme.id, NOW) == 1
     session.commit()
     done = renewals_db.get_ask(session, d.id)
-    assert done is not None and done.status == DeliveryStatus.DONE
+    assert done is not None
+    assert done.status == DeliveryStatus.DONE
     assert not renewals_db.defer_ask(session, d.id, rep.id, later, NOW)
     assert renewals_db.reasks_due(session, workspace.id, later) == []
 
@@ -80,8 +99,15 @@ def test_closing_one_customers_question_leaves_the_others(
     assert renewals_db.get_ask(session, da.id).status == DeliveryStatus.DONE  # type: ignore[union-attr]
     assert renewals_db.get_ask(session, db.id).status == DeliveryStatus.SENT  # type: ignore[union-attr]
     # a reminder's row is no question: not found as one, never deferred
-    r = dl.claim_delivery(session, workspace_id=workspace.id, person_id=rep.id,
-                          cadence="quarterly", period="2026-Q4", claimer="t", now=NOW)
+    r = dl.claim_delivery(
+        session,
+        workspace_id=workspace.id,
+        person_id=rep.id,
+        cadence="quarterly",
+        period="2026-Q4",
+        claimer="t",
+        now=NOW,
+    )
     assert r is not None
     assert renewals_db.get_ask(session, r.id) is None
     assert not renewals_db.defer_ask(session, r.id, rep.id, NOW, NOW)

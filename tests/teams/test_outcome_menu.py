@@ -37,17 +37,21 @@ MIA = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"  # Rita's manager
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, connector: FakeBotConnector,
-        migrated_sqlite: Path) -> Iterator[Env]:
+def env(
+    tmp_path_factory: pytest.TempPathFactory, connector: FakeBotConnector, migrated_sqlite: Path
+) -> Iterator[Env]:
     with pytest.MonkeyPatch.context() as mp:
         for var in TEAMS_ENV:
             mp.delenv(var, raising=False)
         tmp = tmp_path_factory.mktemp("teams-outcomes")
         mp.chdir(tmp)
         copy_migrated(migrated_sqlite, tmp / "teams.db")
-        settings = load_settings(DATABASE_URL=f"sqlite:///{tmp / 'teams.db'}",
-                                 GRADEBOT_LLM_ENABLED=False, GRADEBOT_TEAMS_DEV_NO_AUTH=True,
-                                 GRADEBOT_TIMEZONE="UTC")
+        settings = load_settings(
+            DATABASE_URL=f"sqlite:///{tmp / 'teams.db'}",
+            GRADEBOT_LLM_ENABLED=False,
+            GRADEBOT_TEAMS_DEV_NO_AUTH=True,
+            GRADEBOT_TIMEZONE="UTC",
+        )
         sv = build_services(settings, migrate=False)
         server = ServerThread(create_asgi(sv, None)).start()
         e = Env(sv, server, connector, httpx.Client(base_url=server.url, timeout=20))
@@ -75,8 +79,12 @@ def _customer(env: Env, name: str) -> int:
 
 def _outcomes(env: Env, cid: int) -> list[tuple[str, date, str, str]]:
     with env.sv.session() as s:
-        rows = s.exec(select(Outcome, Person).join(Person, Person.id == Outcome.recorded_by_id)
-                      .where(Outcome.customer_id == cid).order_by(Outcome.id)).all()
+        rows = s.exec(
+            select(Outcome, Person)
+            .join(Person, Person.id == Outcome.recorded_by_id)
+            .where(Outcome.customer_id == cid)
+            .order_by(Outcome.id)
+        ).all()
         return [(o.kind, o.happened_on, o.source, p.external_id) for o, p in rows]
 
 
@@ -89,8 +97,9 @@ def _card(rep: Rep, name: str) -> Sent:
 def _record(rep: Rep, card: Sent, choice: str, day: str = "") -> dict[str, Any]:
     """Pick ``choice`` in the card's choice set (and ``day``), tap Record outcome."""
     [button] = [a for a in actions(card.card) if a["data"].get("menu") == "menu_outcome"]
-    return rep.invoke({**button["data"], "menu_outcome": choice, "outcome_day": day},
-                      card.activity_id)
+    return rep.invoke(
+        {**button["data"], "menu_outcome": choice, "outcome_day": day}, card.activity_id
+    )
 
 
 def test_the_card_records_an_outcome_once_with_who_recorded_it(env: Env) -> None:
@@ -99,8 +108,13 @@ def test_the_card_records_an_outcome_once_with_who_recorded_it(env: Env) -> None
     card = _card(rita, "Acme <at>everyone</at>")
     [choices] = [n for n in _walk(card.card) if n.get("id") == "menu_outcome"]
     assert [c["title"] for c in choices["choices"]] == [
-        "Renewed", "Expanded", "Churned", "Defaulted or paid late", "Referred a customer",
-        "Exited by us"]
+        "Renewed",
+        "Expanded",
+        "Churned",
+        "Defaulted or paid late",
+        "Referred a customer",
+        "Exited by us",
+    ]
     assert choices["isRequired"] is True
     assert any(n.get("type") == "Input.Date" for n in _walk(card.card))
     today = utcnow().date()
@@ -111,22 +125,27 @@ def test_the_card_records_an_outcome_once_with_who_recorded_it(env: Env) -> None
     assert shown(rita.sent()[n:][-1].card) == said  # and posted below the card
     assert _record(rita, card, f"out|{cid}|renewed")["value"].startswith("✓ Already recorded")
     mia = env.rep(MIA, "Mia")
-    resp = _record(mia, _card(mia, "Acme <at>everyone</at>"), f"out|{cid}|churned",
-                   "2026-10-15")
+    resp = _record(mia, _card(mia, "Acme <at>everyone</at>"), f"out|{cid}|churned", "2026-10-15")
     assert resp["value"].endswith("churned on 2026-10-15.")
-    assert _outcomes(env, cid) == [("renewed", today, "card", USER),
-                                   ("churned", date(2026, 10, 15), "card", MIA)]
+    assert _outcomes(env, cid) == [
+        ("renewed", today, "card", USER),
+        ("churned", date(2026, 10, 15), "card", MIA),
+    ]
 
 
 def test_a_rep_who_may_not_see_the_customer_is_refused(env: Env) -> None:
     cid = _customer(env, "Globex")
     bob = env.rep(BOB, "Bob")
     assert shown(bob.ask("customer Globex")) == (
-        "Globex is in Rita Rep's book: ask them or their manager.")
-    resp = bob.invoke({"value": "c|help|", "menu": "menu_outcome",
-                       "menu_outcome": f"out|{cid}|churned", "k": "l"})
-    assert resp["value"] == ("Globex is in Rita Rep's book: only they, their manager or an "
-                             "admin can record what happened to it.")
+        "Globex is in Rita Rep's book: ask them or their manager."
+    )
+    resp = bob.invoke(
+        {"value": "c|help|", "menu": "menu_outcome", "menu_outcome": f"out|{cid}|churned", "k": "l"}
+    )
+    assert resp["value"] == (
+        "Globex is in Rita Rep's book: only they, their manager or an "
+        "admin can record what happened to it."
+    )
     rita = env.rep()
     resp = _record(rita, _card(rita, "Globex"), f"out|{cid}|churned", "31/12/2026")
     assert resp["value"] == "Pick the day it happened (YYYY-MM-DD)."
@@ -177,7 +196,8 @@ def test_the_renewal_question_once_retried_answered_and_asked_again(env: Env) ->
     later = rita.click(asked, actions(asked.card)[3]["data"]["value"])
     again_on = utcnow().date() + timedelta(days=14)
     assert shown(response_card(later)) == (
-        f"OK — I'll ask about Initech's renewal again on {again_on}.")  # the buttons go
+        f"OK — I'll ask about Initech's renewal again on {again_on}."
+    )  # the buttons go
     with time_machine.travel(start + timedelta(days=13), tick=True):
         sweep("a", start + timedelta(days=13))
     assert len(_questions(rita)) == 1
