@@ -411,6 +411,7 @@ OUTCOME_LABELS = {
 RECORD_OUTCOME = "Record outcome"  # the card's menu
 OUTCOME_DAY = "Happened on (default today)"  # the date input beside it
 RENEWAL_CHOICES = ("renewed", "expanded", "churned")  # the renewal question's buttons
+PICK_OUTCOME = "Pick what happened first, then Record outcome."  # a tap with no pick
 
 
 def outcome_words(kind: str) -> str:

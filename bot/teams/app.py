@@ -59,6 +59,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot import display
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, FormRefused, Kind, Prompt, Text, parse_grade_args
 from bot.engine import options as opts
@@ -489,6 +490,8 @@ class TeamsBot:
         value = ui.chosen_value(data)
         if action.verb != ui.VERB or not value:
             return AdaptiveCardActionMessageResponse(value="That button is not one I know.")
+        if ui.outcome_unpicked(data):
+            return AdaptiveCardActionMessageResponse(value=display.PICK_OUTCOME)
         who = await self.who(ctx.activity, ctx.api)
         if who is None:
             return AdaptiveCardActionMessageResponse(value="I could not tell who you are.")

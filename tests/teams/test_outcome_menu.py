@@ -115,7 +115,7 @@ def test_the_card_records_an_outcome_once_with_who_recorded_it(env: Env) -> None
         "Referred a customer",
         "Exited by us",
     ]
-    assert choices["isRequired"] is True
+    assert "isRequired" not in choices  # (it would hold Re-grade too until a pick)
     assert any(n.get("type") == "Input.Date" for n in _walk(card.card))
     today = utcnow().date()
     n = len(rita.sent())
@@ -147,7 +147,10 @@ def test_a_rep_who_may_not_see_the_customer_is_refused(env: Env) -> None:
         "admin can record what happened to it."
     )
     rita = env.rep()
-    resp = _record(rita, _card(rita, "Globex"), f"out|{cid}|churned", "31/12/2026")
+    card = _card(rita, "Globex")
+    resp = _record(rita, card, "")  # Record outcome tapped with nothing picked
+    assert resp["value"] == "Pick what happened first, then Record outcome."
+    resp = _record(rita, card, f"out|{cid}|churned", "31/12/2026")
     assert resp["value"] == "Pick the day it happened (YYYY-MM-DD)."
     assert _outcomes(env, cid) == []
 
