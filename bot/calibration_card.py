@@ -43,6 +43,5 @@ def calibration_result(ws: Worksheet, data: CalibrationData) -> CalibrationView 
     except MissingExtra as exc:
         return Refused(str(exc))
     if isinstance(report, Refusal):
-        return Refused(display.calibration_refusal(report.reason, data.outcomes,
-                                                   data.ungraded))
+        return Refused(display.calibration_refusal(report.reason, data.outcomes, data.ungraded))
     return CalibrationView(report, data.outcomes, data.ungraded)

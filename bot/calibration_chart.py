@@ -8,9 +8,8 @@ bot can draw one per request from any thread.
 from __future__ import annotations
 
 import io
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.display import KIND_WORDS
 from scoring.calibration import KINDS, Calibration
@@ -105,8 +104,7 @@ def _palette(png: bytes, colours: int) -> bytes:
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as im:
-        quantized = im.convert("RGB").quantize(colors=colours,
-                                               method=Image.Quantize.MEDIANCUT)
+        quantized = im.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
     out = io.BytesIO()
     quantized.save(out, format="PNG", optimize=True)
     return out.getvalue()

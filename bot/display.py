@@ -27,10 +27,10 @@ from scoring import Good
 
 if TYPE_CHECKING:
     from bot.engine.prompts import Review
-    from scoring.calibration import Calibration, LetterRow, QuestionSignal, WeightSuggestion
     from bot.lookups import BookView, CustomerCard, PortfolioView
     from bot.notify import DueItem, ReminderMessage
     from scoring import BookEntry
+    from scoring.calibration import Calibration, LetterRow, QuestionSignal, WeightSuggestion
 
 # ---------------------------------------------------------------------- limits, one place
 EXPLANATION_LINES = 5  # reasons under a customer card

@@ -21,8 +21,12 @@ def marked_sheet_path() -> Path:
     text = pulse_sheet_path().read_text(encoding="utf-8")
     assert "    name: Fit\n" in text, "default.yml's Fit dimension moved"
     text = text.replace("    name: Fit\n", f'    name: "{DIMENSION}"\n')
-    text = re.sub(r"^(    label: )(.+)$", lambda m: f'{m.group(1)}"{m.group(2)} {LABEL_MARK}"',
-                  text, flags=re.MULTILINE)
+    text = re.sub(
+        r"^(    label: )(.+)$",
+        lambda m: f'{m.group(1)}"{m.group(2)} {LABEL_MARK}"',
+        text,
+        flags=re.MULTILINE,
+    )
     path = Path(tempfile.mkdtemp(prefix="gradebot-sheet-")) / "marked.yml"
     path.write_text(text, encoding="utf-8")
     return path

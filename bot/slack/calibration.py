@@ -30,8 +30,9 @@ log = logging.getLogger("gradebot.slack")
 FILENAME = "calibration.png"
 
 
-def render(view: CalibrationView | Refused, note: Line | None = None
-           ) -> tuple[str, list[dict[str, Any]]]:
+def render(
+    view: CalibrationView | Refused, note: Line | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """The card (or the refusal in its place) as Block Kit: a header and the display
     parts (about 16 blocks: well under Slack's 50)."""
     if isinstance(view, Refused):
@@ -40,8 +41,9 @@ def render(view: CalibrationView | Refused, note: Line | None = None
     return bk.escape(view.title), bk.to_dicts(blocks)
 
 
-async def answer(sv: Services, person: Person, channel: str, client: AsyncWebClient,
-                 respond: Any) -> None:
+async def answer(
+    sv: Services, person: Person, channel: str, client: AsyncWebClient, respond: Any
+) -> None:
     """Compute, answer with the card, then attach the chart in ``channel``."""
     view = await asyncio.to_thread(sv.calibration, person)
     text, blocks = render(view)
@@ -51,12 +53,10 @@ async def answer(sv: Services, person: Person, channel: str, client: AsyncWebCli
     why = await upload_chart(client, channel, view)
     if why is not None:
         text, blocks = render(view, display.chart_not_attached(why))
-        await respond(text=text, blocks=blocks, response_type="ephemeral",
-                      replace_original=True)
+        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
-async def upload_chart(client: AsyncWebClient, channel: str, view: CalibrationView
-                       ) -> str | None:
+async def upload_chart(client: AsyncWebClient, channel: str, view: CalibrationView) -> str | None:
     """Upload the chart into ``channel``; None when it is there, else a short reason (the
     bot is not in that channel, Slack could not be reached …) for the card to show."""
     from bot.calibration_chart import chart_png
@@ -67,10 +67,14 @@ async def upload_chart(client: AsyncWebClient, channel: str, view: CalibrationVi
         log.exception("drawing the calibration chart failed")
         return display.CHART_NOT_DRAWN
     try:
-        await client.files_upload_v2(channel=channel, content=png, filename=FILENAME,
-                                     title=display.CALIBRATION_TITLE,
-                                     alt_txt=display.CALIBRATION_CHART_ALT,
-                                     initial_comment=display.CALIBRATION_CAPTION)
+        await client.files_upload_v2(
+            channel=channel,
+            content=png,
+            filename=FILENAME,
+            title=display.CALIBRATION_TITLE,
+            alt_txt=display.CALIBRATION_CHART_ALT,
+            initial_comment=display.CALIBRATION_CAPTION,
+        )
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "error")
         log.warning("calibration chart upload refused: %s", error)

@@ -372,8 +372,8 @@ class TeamsBot:
             elif word == "portfolio" and rest.lower() == "calibration":
                 from bot.teams.calibration import calibration_card
 
-                view = await asyncio.to_thread(self.sv.calibration, who.person)
-                await ctx.send(await asyncio.to_thread(calibration_card, view))
+                report = await asyncio.to_thread(self.sv.calibration, who.person)
+                await ctx.send(await asyncio.to_thread(calibration_card, report))
                 return
             elif word == "portfolio" and rest.lower() == "optimism":
                 optimism = await asyncio.to_thread(self.sv.optimism, who.person)

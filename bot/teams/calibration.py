@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from typing import Any
 
 from microsoft_teams.cards import AdaptiveCard, Image
 
@@ -41,7 +42,7 @@ def calibration_card(view: CalibrationView | Refused) -> AdaptiveCard:
         return card([text(view.message)])
     url = chart_url(view)
     note = None if url else display.chart_not_attached(display.CHART_NOT_DRAWN)
-    body = [heading(view.title)]
+    body: list[Any] = [heading(view.title)]
     if url is not None:
         body.append(Image(url=url, alt_text=display.CALIBRATION_CHART_ALT, size="Stretch"))
     return card([*body, *styled_all(view.parts(note))])

@@ -132,8 +132,7 @@ def seed_outcomes(session: Session, ws: Workspace, sheet: Any, n: int, *, seed: 
                         customer=c, grader_id=None, period=str(graded_at.year),
                         answers=sim.answers)
         row.created_at = graded_at
-        add_grade(session, row, c)
-        session.commit()
+        add_grade(session, row, c)  # (committed with the outcome)
         kind = "churned" if sim.churned else "expanded" if sim.expanded else "renewed"
         churned += sim.churned
         record_outcome(session, c, kind, day, source=OutcomeSource.IMPORT, today=date.today())
