@@ -11,6 +11,7 @@ else, was answered.
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from bot.slack.app import build_slack_app
 from storage import people as people_db
 from storage.engine import session_scope
 from tests.calibration_sheet import DIMENSION, LABEL_MARK, marked_sheet_path
-from tests.conftest import copy_migrated
+from tests.conftest import copy_migrated, report_line
 from tests.fakes.blocks import texts
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.fakes.slack_http import ServerThread, SlackSender
@@ -85,9 +86,9 @@ class App:
             lambda: (lambda got: got if len(got) >= count else None)(
                 [c for c in self.api.of("response_url") if c.args.get("_name") == name]
             ),
-            30,
+            60,  # (a second or two on a quiet machine; 23 s seen at a load of 21 on 2 cores)
             f"{count} answer(s) to {name}",
-        )  # (seconds on a quiet machine)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def fresh(app: App) -> Iterator[None]:
     app.api.reset()
     app.api.users.clear()
     yield
-    settle(app.api, timeout=10)
+    settle(app.api, timeout=30)
     problems = [f"{c.method}: {p}" for c in app.api.calls for p in check_payload(c.method, c.args)]
     assert not problems, "\n".join(problems)
 
@@ -142,7 +143,9 @@ def _card(call: Call) -> str:
     return texts(call.args["blocks"])
 
 
-def test_an_admin_gets_the_card_after_a_fast_ack_and_the_chart_in_the_channel(app: App) -> None:
+def test_an_admin_gets_the_card_after_a_fast_ack_and_the_chart_in_the_channel(
+    app: App, request: pytest.FixtureRequest
+) -> None:
     t0 = time.monotonic()
     ack, took, name = app.command(ADMIN, "calibration", channel="D0ADMIN")
     assert took < 3.0  # Slack's limit
@@ -151,6 +154,12 @@ def test_an_admin_gets_the_card_after_a_fast_ack_and_the_chart_in_the_channel(ap
     # the ack is the HTTP response; the card was posted to the response_url after it, by
     # work the ack did not wait for (computing, then drawing the chart)
     assert card.at > t0 + took - 0.05, (card.at - t0, took)
+    report_line(
+        request.config,
+        "calibration card (tests/slack/test_calibration_card.py)",
+        f"/portfolio calibration on 52 outcomes: acked in {took * 1000:.0f} ms, card "
+        f"{card.at - t0:.1f} s after the command (load {os.getloadavg()[0]:.1f})",
+    )
     shown = _card(card)
     assert shown.splitlines()[0] == display.CALIBRATION_TITLE
     assert "52 outcomes with a grade made at least 90 days before" in shown
