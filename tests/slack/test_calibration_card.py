@@ -86,7 +86,7 @@ class App:
             lambda: (lambda got: got if len(got) >= count else None)(
                 [c for c in self.api.of("response_url") if c.args.get("_name") == name]
             ),
-            60,  # (a second or two on a quiet machine; 23 s seen at a load of 21 on 2 cores)
+            120,  # (a second or two on a quiet machine; 50 s seen at a load of 17 on 2 cores)
             f"{count} answer(s) to {name}",
         )
 
@@ -134,7 +134,7 @@ def fresh(app: App) -> Iterator[None]:
     app.api.reset()
     app.api.users.clear()
     yield
-    settle(app.api, timeout=30)
+    settle(app.api, timeout=60)
     problems = [f"{c.method}: {p}" for c in app.api.calls for p in check_payload(c.method, c.args)]
     assert not problems, "\n".join(problems)
 

@@ -61,7 +61,7 @@ def env(
             other = people_db.get_or_create_workspace(s, "teams", OTHER_TENANT, "Small")
             seed_outcomes(s, other, sv.worksheet, 3, seed=9)
         server = ServerThread(create_asgi(sv, None)).start()
-        e = Env(sv, server, connector, httpx.Client(base_url=server.url, timeout=60))
+        e = Env(sv, server, connector, httpx.Client(base_url=server.url, timeout=120))
         try:
             yield e
         finally:
