@@ -447,6 +447,8 @@ HELP_LINES = [
     ("grades [overdue | @someone]", "your book sorted by grade; managers can ask for a team "
                                     "member's."),
     ("portfolio [team]", "the balance of the three goods against the target, with warnings."),
+    ("portfolio calibration", "admins: did the grades predict renewals and churn, with a "
+                              "chart."),
     ("help", "this list. During a grading: back, skip, why, change N, review, pause, save, "
              "discard."),
 ]
