@@ -35,9 +35,12 @@ WorkspaceOption = Annotated[str, typer.Option(
 
 
 def settings() -> Settings:
-    """The settings, read once per call from the environment and ``.env``."""
+    """The settings, read once per call from the environment and ``.env``. Every command
+    calls this before its work, its modules loaded: the garbage collector resumes here."""
+    from bot.cli.startup import resume_collector
     from bot.config import ConfigError, load_settings
 
+    resume_collector()
     try:
         return load_settings()
     except ConfigError as exc:
