@@ -61,7 +61,8 @@ def services(*, migrate: bool = True, look_up: bool = False) -> Services:
     """Everything a conversation or a look-up needs, on the configured database, migrated
     first when ``migrate`` (as ``gradebot serve`` does on start). A ``look_up`` reads only:
     a database already at the latest revision is not handed to Alembic (nor to the start-up
-    repairs of ``build_services``), which cost a look-up ~0.2 s."""
+    repairs of ``build_services``), which cost a look-up ~0.2 s, and the conversation engine
+    is not built."""
     from bot.config import ConfigError
     from bot.services import build_services
     from storage.engine import is_current
@@ -70,7 +71,7 @@ def services(*, migrate: bool = True, look_up: bool = False) -> Services:
     if migrate and look_up:
         migrate = not is_current(st.database_url)
     try:
-        return build_services(st, migrate=migrate)
+        return build_services(st, migrate=migrate, look_up=look_up)
     except ConfigError as exc:
         fail(str(exc))
 
