@@ -92,6 +92,8 @@ def test_second_opinion_by_mention_blind_and_flagged(env: Env) -> None:
     card = shown(rita.ask("customer Acme"))
     assert "⚠️ Second opinions disagree with the grade of record." in card
     assert "Second opinion by Dana" in card
+    # named as the worksheet names them, as in the notices ("value" is a stored id)
+    assert "Good for you 100 points apart (100 vs 0)" in card
     # the digest, sent by the sweep at the next quarter
     with env.sv.session() as s:
         people_db.update_workspace_settings(

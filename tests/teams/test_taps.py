@@ -116,3 +116,14 @@ def test_finished_gradings_say_teams_words(env: Env) -> None:
     card = rep.ask("about right")
     assert "Hi! Say grade <customer>" in shown(card) or "grade <customer>" in shown(card)
     assert "/grade" not in " ".join(shown(s.card) for s in rep.sent() if s.cards)
+
+
+def test_a_kept_draft_says_teams_words(env: Env) -> None:
+    rep = env.rep()
+    _create(rep, "grade Acme quarterly")
+    rep.ask("4")
+    rep.ask("save")  # asks once: too little is answered
+    card = shown(rep.ask("save"))
+    assert "Kept as a draft: nothing was saved as a grade." in card
+    assert "Say resume to answer more now, or later with grade <customer>." in card
+    assert "/grade" not in card
