@@ -102,11 +102,13 @@ def test_second_opinion_by_mention_blind_and_flagged(env: Env) -> None:
     from tests.slack.test_opinions import _next_quarter
 
     notifier = TeamsNotifier.from_settings(env.sv.settings, env.sv.db)
-    report = asyncio.run(Sweeper(env.sv.db, [notifier]).sweep(_next_quarter(utcnow())))
+    sweeper = Sweeper(env.sv.db, [notifier], dimension_names=env.sv.dimension_names)
+    report = asyncio.run(sweeper.sweep(_next_quarter(utcnow())))
     assert report.digests == 1, report
     (digest,) = [x for x in env.connector.all() if x.conversation == DIGEST]
     assert "Open disagreements (second opinions):" in shown(digest.card)
     assert "by Dana" in shown(digest.card)
+    assert "Good for you 100 points apart" in shown(digest.card)  # not "value 100 …"
     # the optimism view: the manager's only
     assert "Rita Rep — 1 second opinion, +" in shown(mia.ask("portfolio optimism"))
     assert shown(rita.ask("portfolio optimism")) == (
