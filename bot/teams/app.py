@@ -548,6 +548,14 @@ class TeamsBot:
                 await asyncio.to_thread(live.store, self.sv.db, sid,
                                         {"id": clicked, "card": card})
             return AdaptiveCardActionCardResponse(value=AdaptiveCard.model_validate(card))
+        kept_change = isinstance(chosen, opts.Command) and chosen.word == "change"
+        if kept_change and not is_live and prompts and all(
+                p.kind in (Kind.INFO, Kind.ERROR) and not p.choices and not p.actions
+                for p in prompts):
+            # a tap on a card left over from a finished grading (a Change kept on an answered
+            # card): the card keeps what it shows, and the answer says why nothing happened
+            return AdaptiveCardActionMessageResponse(value=" ".join(
+                t for p in prompts for t in (p.text, p.detail) if t))
         replacement, rest = self._retire(prompts, label)
         if is_live and sid:  # the clicked card is now the replacement: nothing to retire
             await asyncio.to_thread(live.store, self.sv.db, sid,

@@ -168,3 +168,23 @@ def test_override_through_the_card_form(env: Env) -> None:
     assert "Overridden: recommendation exit" in shown(rita.ask("customer Acme"))
     forged = rita.invoke({**save["data"], **inputs, "ovr_reason": "mine"})
     assert "never overrule their own customers" in str(forged)
+
+
+def test_change_on_a_saved_second_opinions_card_keeps_the_card(env: Env) -> None:
+    """Answered cards keep Change; once the opinion is saved a tap on one says so and leaves
+    the card as it is (it was replaced by "This grading is saved…", question and answer gone)."""
+    rita, dana, _ = _team(env)
+    rita.say("grade Acme second-opinion Dana")
+    q1 = dana.latest("a|")
+    answered = response_card(dana.click(q1, values(q1.card, "a|")[0]))
+    [change] = [a for a in actions(answered) if a["data"]["value"].startswith("c|change|")]
+    for _ in range(5):
+        q = dana.latest("a|")
+        dana.click(q, values(q.card, "a|")[0])
+    dana.say("save")
+    if "Saved your second opinion on Acme" not in _cards(dana):
+        dana.say("save")  # part of the sheet answered: it asks once
+    assert "Saved your second opinion on Acme" in _cards(dana)
+    resp = dana.invoke(change["data"], q1.activity_id)
+    assert resp["type"] == "application/vnd.microsoft.activity.message", resp
+    assert "This grading is saved" in resp["value"]

@@ -161,3 +161,4 @@ def test_a_kept_draft_says_teams_words(env: Env) -> None:
     assert "Kept as a draft: nothing was saved as a grade." in card
     assert "Say resume to answer more now, or later with grade <customer>." in card
     assert "/grade" not in card
+
