@@ -124,7 +124,8 @@ class Services:
         from bot.lookups import customer_card
 
         return self._read(lambda s: customer_card(s, person, name, now=self.clock(),
-                                                  rules=self.worksheet.grading))
+                                                  rules=self.worksheet.grading,
+                                                  names=self.dimension_names))
 
     def customer(self, person: Person, text: str) -> Any:
         """``/customer <name>`` (a card), or ``/customer <name> override …`` /

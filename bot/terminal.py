@@ -49,6 +49,7 @@ class TerminalChat:
         self.read = read
         self.session_id: int | None = None
         self.options: list[str] = []  # option values by number, from the last prompt
+        self.labels: list[str] = []  # their labels ("0" … "10" on a 0–10 question)
         self.lettered: dict[str, str] = {}  # option values by letter, from earlier prompts
 
     def unfinished(self) -> list[tuple[int, str]]:
@@ -106,6 +107,8 @@ class TerminalChat:
     def to_input(self, line: str) -> Choose | Text | Start:
         t = line.strip()
         n = whole_number(t, digits=4)  # (length-checked: int() of 5,000 digits raises)
+        if n is not None and t in self.labels:  # "8" on a 0–10 scale is 8, not choice 8
+            return Choose(self.options[self.labels.index(t)])
         if n is not None and self.options and 1 <= n <= len(self.options):
             return Choose(self.options[n - 1])
         if t.lower() in self.lettered:
@@ -139,6 +142,7 @@ class TerminalChat:
         if last is not None and last.closed:
             self.session_id = None  # the grading is over here; its way on stays numbered
             self.options = [o.value for o in last.choices]
+            self.labels = [o.label for o in last.choices]
 
     def render(self, p: Prompt, lettered: bool = False) -> None:
         c = self.console
@@ -167,11 +171,12 @@ class TerminalChat:
         elif p.choices or p.kind in (Kind.REVIEW,):
             opts = p.choices or p.actions
             self.options = [o.value for o in opts]
+            self.labels = [o.label for o in opts]
             for i, o in enumerate(opts, 1):
                 hint = " [dim](or type change N)[/dim]" if o.menu else ""
                 c.print(f"  [bold]{i}[/bold]  {escape(o.label)}{hint}")
         elif p.kind is Kind.QUESTION:
-            self.options = []
+            self.options, self.labels = [], []
         if p.kind is Kind.QUESTION:
             words = " · ".join(o.label.lower() for o in p.actions)
             c.print(f"[dim]   (or type an answer · {words} · help)[/dim]")

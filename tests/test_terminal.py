@@ -142,3 +142,17 @@ def test_a_number_thousands_of_digits_long_is_an_answer_not_a_traceback(sv: Serv
     assert shown.count("That message is too long (5,000 characters)") == 2
     assert "1 of 5" in shown  # and nothing moved: still at the first question
     assert "Got it" not in shown
+
+
+def test_a_number_on_a_0_to_10_scale_is_that_number_not_the_choice_so_numbered(
+        sv: Services) -> None:
+    """The 0–10 question lists "1  0", "2  1" … : a rep who types 8 means 8 (as in Slack and
+    Teams), and it used to be recorded as 7, the eighth choice."""
+    shown = chat(sv, "Initech annual", "yes", *["skip"] * 13, "8", "quit")
+    assert "14 of 15" in shown
+    assert "Got it: 8" in shown
+    assert "Got it: 7" not in shown
+    with sv.session() as s:
+        from storage.models import Answer
+        [row] = s.exec(select(Answer).where(Answer.question_id == "advocacy")).all()
+    assert row.value == 8

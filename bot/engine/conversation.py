@@ -968,7 +968,8 @@ class Conversation:
         return [Prompt(kind=Kind.INFO, session_id=gs.id, customer=self.customer_name(gs),
                        text=f"{scored.not_enough} Kept as a draft: nothing was saved as a "
                             "grade.",
-                       detail="Say resume (or run /grade again) to answer more.",
+                       detail="Say resume to answer more now, or later with "
+                              f"{self.words.how_to_grade}.",
                        choices=[Option(value=opts.command("resume", gs.id),
                                        label="Resume", style="primary")],
                        closes_review=from_review)]

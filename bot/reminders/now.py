@@ -65,12 +65,14 @@ async def _sweep_all(
     settings: Settings, db: Engine, clock: Callable[[], datetime]
 ) -> SweepNowReport:
     out: list[PlatformSweep] = []
+    names = {d.id: d.name for d in settings.load_worksheet().dimensions}
     async with platforms.configured(settings, db) as conf:
         for platform in platforms.PLATFORMS:
             notifier = conf.notifiers.get(platform)
             if notifier is None:
                 out.append(PlatformSweep(platform, skipped=conf.skipped[platform]))
                 continue
-            report = await Sweeper(db, [notifier], clock=clock).sweep()
+            report = await Sweeper(db, [notifier], clock=clock,
+                                   dimension_names=names).sweep()
             out.append(PlatformSweep(platform, report=report))
     return SweepNowReport(out)

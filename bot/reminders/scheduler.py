@@ -83,5 +83,6 @@ class ReminderScheduler:
 def start_reminders(services: Any, notifiers: Iterable[Notifier]) -> ReminderScheduler:
     """The serve process's scheduler: one notifier per platform it serves (built by
     ``bot.notifiers``), the services' database and clock."""
-    sweeper = Sweeper(services.db, notifiers, clock=services.clock)
+    sweeper = Sweeper(services.db, notifiers, clock=services.clock,
+                      dimension_names=services.dimension_names)
     return ReminderScheduler(sweeper, services.settings.sweep_minutes).start()

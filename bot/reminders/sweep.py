@@ -34,7 +34,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -116,8 +116,11 @@ class Sweeper:
     def __init__(self, db: Engine, notifiers: Iterable[Notifier], *,
                  clock: Callable[[], datetime] = utcnow, claimer: str | None = None,
                  lease: timedelta = dl.LEASE, max_attempts: int = dl.MAX_ATTEMPTS,
-                 concurrency: int = 4) -> None:
+                 concurrency: int = 4, dimension_names: Mapping[str, str] | None = None
+                 ) -> None:
         self.db = db
+        # the worksheet's names for stored dimension ids, for the digest's disagreements
+        self.dimension_names = dict(dimension_names or {})
         self.notifiers = {n.platform: n for n in notifiers}
         self.clock = clock
         self.claimer = (claimer or default_claimer())[:64]
@@ -457,7 +460,7 @@ class Sweeper:
             lines.append("Not reachable yet (reminders cannot reach them):")
             lines += [f"• {u.person_name}{f' ({u.email})' if u.email else ''}: {u.why} — "
                       f"{u.due} customer{'s' if u.due != 1 else ''} due" for u in unreachable]
-        lines += disagreement_lines(s, ws.id)  # second opinions (bot.trust)
+        lines += disagreement_lines(s, ws.id, self.dimension_names)  # (bot.trust)
         if not lines:
             return None
         return DigestMessage(title=f"{period_label(period)} grading digest", lines=lines)

@@ -423,8 +423,16 @@ class TeamsBot:
         if not prompts:
             return
         sid = live.session_of(prompts)
+        if sid is not None and all(p.kind in (Kind.INFO, Kind.ERROR) and not p.closed
+                                   and not p.choices and not p.actions for p in prompts):
+            # why, help, a notice: said below, and the question above keeps its buttons
+            # (it is still the one to answer), as in the Slack thread
+            await ctx.send(ui.render_prompts(prompts))
+            return
         if sid is not None:
-            await self._retire_live(ctx, sid, prompts)
+            prompts = await self._retire_live(ctx, sid, prompts)
+        if not prompts:
+            return
         card = ui.render_prompts(prompts)
         sent = await ctx.send(card)
         if sid is not None and sent is not None and sent.id:
@@ -432,25 +440,36 @@ class TeamsBot:
                                     {"id": sent.id, "card": ui.to_dict(card)})
 
     async def _retire_live(self, ctx: ActivityContext[Any], session_id: int,
-                           prompts: list[Prompt]) -> None:
+                           prompts: list[Prompt]) -> list[Prompt]:
         """Take the buttons off the grading's live card (a saved review becomes the saved
-        card). A failed update is logged: the engine refuses stale taps anyway."""
+        card; the question a typed answer answered shows its answer, as after a tap); the
+        prompts still to post. A failed update is logged: the engine refuses stale taps
+        anyway."""
         cur = await asyncio.to_thread(live.load, self.sv.db, session_id)
         if cur is None:
-            return
+            return prompts
         saved = next((p for p in prompts if p.kind is Kind.SAVED and p.review is not None
                       and p.closes_review), None)
         old = cur.get("card") or {}
-        new = ui.to_dict(ui.card(ui.review_items(saved))) if saved is not None \
-            else live.retired(old)
+        first = prompts[0]
+        answered = _answered(first) if first.question_id and live.asks(
+            old, first.question_id) else None
+        if saved is not None:
+            new = ui.to_dict(ui.card(ui.review_items(saved)))
+        elif answered is not None:
+            new = ui.to_dict(answered)
+        else:
+            new = live.retired(old)
         await asyncio.to_thread(live.store, self.sv.db, session_id, None)
         if new == old:
-            return
+            return prompts
         try:
             await ctx.send(MessageActivityInput(id=str(cur["id"])).add_card(
                 AdaptiveCard.model_validate(new)))
         except Exception as exc:  # the Bot Connector refused: nothing else depends on it
             log.warning("Teams: could not retire card %s: %s", cur["id"], exc)
+            return prompts
+        return prompts[1:] if answered is not None else prompts
 
     async def _proactive(self, ctx: ActivityContext[Any], person: Person,
                          card: AdaptiveCard) -> str | None:
@@ -540,6 +559,14 @@ class TeamsBot:
                 await asyncio.to_thread(live.store, self.sv.db, sid,
                                         {"id": clicked, "card": card})
             return AdaptiveCardActionCardResponse(value=AdaptiveCard.model_validate(card))
+        kept_change = isinstance(chosen, opts.Command) and chosen.word == "change"
+        if kept_change and not is_live and prompts and all(
+                p.kind in (Kind.INFO, Kind.ERROR) and not p.choices and not p.actions
+                for p in prompts):
+            # a tap on a card left over from a finished grading (a Change kept on an answered
+            # card): the card keeps what it shows, and the answer says why nothing happened
+            return AdaptiveCardActionMessageResponse(value=" ".join(
+                t for p in prompts for t in (p.text, p.detail) if t))
         replacement, rest = self._retire(prompts, label)
         if is_live and sid:  # the clicked card is now the replacement: nothing to retire
             await asyncio.to_thread(live.store, self.sv.db, sid,
@@ -552,10 +579,9 @@ class TeamsBot:
         if not prompts:
             return ui.note_card("Already done."), []
         first = prompts[0]
-        if first.answered and first.question is not None and first.answer is not None:
-            change = first.actions[0] if first.actions else None
-            return ui.answered_card(first.question, first.answer, change,
-                                    first.session_id, first.progress), prompts[1:]
+        answered = _answered(first)
+        if answered is not None:
+            return answered, prompts[1:]
         if first.kind is Kind.SAVED and first.review is not None:
             # the review card itself says it is saved; the result follows as a message
             return ui.card(ui.review_items(first)), prompts
@@ -659,6 +685,16 @@ class TeamsBot:
             return AdaptiveCardActionCardResponse(value=ui.away_card(delivery_id or 0, raw,
                                                                      str(exc)))
         return AdaptiveCardActionCardResponse(value=ui.note_card(out.text))
+
+
+def _answered(echo: Prompt) -> AdaptiveCard | None:
+    """The card of the question ``echo`` answers, showing the answer (None: not an echo
+    of an answered question)."""
+    if not echo.answered or echo.question is None or echo.answer is None:
+        return None
+    change = echo.actions[0] if echo.actions else None
+    return ui.answered_card(echo.question, echo.answer, change, echo.session_id,
+                            echo.progress)
 
 
 def mentions_as_keys(activity: Any, text: str) -> str:

@@ -38,6 +38,23 @@ def session_of(prompts: list[Prompt]) -> int | None:
     return next((p.session_id for p in prompts if p.session_id is not None), None)
 
 
+def asks(card: dict[str, Any], question_id: str) -> bool:
+    """Whether ``card`` (as JSON) offers answers to ``question_id``: the card a typed answer
+    to that question answers, like a tap on it would."""
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute":
+                yield opts.decode_or_none(str((node.get("data") or {}).get("value", "")))
+            for v in node.values():
+                yield from walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from walk(v)
+
+    return any(isinstance(o, opts.Answer | opts.Confirm) and o.question_id == question_id
+               for o in walk(card))
+
+
 def retired(card: dict[str, Any]) -> dict[str, Any]:
     """``card`` without the buttons and menus a rep could still tap (Change stays)."""
     out = copy.deepcopy(card)

@@ -201,7 +201,7 @@ def test_save_midway_asks_once_then_keeps_a_draft_below_the_floor(pulse: Chat):
         "> [Keep as draft]",
         "[info] Not enough answers to grade yet (2 of 14 questions; a letter needs 35% of the "
         "worksheet). Kept as a draft: nothing was saved as a grade.",
-        "    Say resume (or run /grade again) to answer more.",
+        "    Say resume to answer more now, or later with the customer's name.",
         "  choices: Resume",
     ]
     assert _grades(pulse) == []

@@ -67,8 +67,13 @@ def test_whole_grading_by_typed_answers(env: Env) -> None:
     rep = env.rep()
     start(rep)
     for text in ("4", "about right", "5", "likely", "low"):
+        asked = rep.latest("c|why|")
         card = rep.ask(text)
-        assert "Got it" in shown(card), (text, shown(card))
+        # the question's own card shows the answer (as after a tap); the next card asks on
+        answered = [s for s in rep.sent() if s.method == "update"
+                    and s.activity_id == asked.activity_id][-1]
+        assert "✅ " in shown(answered.card), (text, shown(answered.card))
+        assert "Got it" not in shown(card)
     assert "Save" in [a["title"] for a in actions(card)]
     saved = rep.ask("save")
     assert "Saved: Acme is graded" in shown(saved)

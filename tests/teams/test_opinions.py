@@ -92,6 +92,8 @@ def test_second_opinion_by_mention_blind_and_flagged(env: Env) -> None:
     card = shown(rita.ask("customer Acme"))
     assert "⚠️ Second opinions disagree with the grade of record." in card
     assert "Second opinion by Dana" in card
+    # named as the worksheet names them, as in the notices ("value" is a stored id)
+    assert "Good for you 100 points apart (100 vs 0)" in card
     # the digest, sent by the sweep at the next quarter
     with env.sv.session() as s:
         people_db.update_workspace_settings(
@@ -100,11 +102,13 @@ def test_second_opinion_by_mention_blind_and_flagged(env: Env) -> None:
     from tests.slack.test_opinions import _next_quarter
 
     notifier = TeamsNotifier.from_settings(env.sv.settings, env.sv.db)
-    report = asyncio.run(Sweeper(env.sv.db, [notifier]).sweep(_next_quarter(utcnow())))
+    sweeper = Sweeper(env.sv.db, [notifier], dimension_names=env.sv.dimension_names)
+    report = asyncio.run(sweeper.sweep(_next_quarter(utcnow())))
     assert report.digests == 1, report
     (digest,) = [x for x in env.connector.all() if x.conversation == DIGEST]
     assert "Open disagreements (second opinions):" in shown(digest.card)
     assert "by Dana" in shown(digest.card)
+    assert "Good for you 100 points apart" in shown(digest.card)  # not "value 100 …"
     # the optimism view: the manager's only
     assert "Rita Rep — 1 second opinion, +" in shown(mia.ask("portfolio optimism"))
     assert shown(rita.ask("portfolio optimism")) == (
@@ -164,3 +168,23 @@ def test_override_through_the_card_form(env: Env) -> None:
     assert "Overridden: recommendation exit" in shown(rita.ask("customer Acme"))
     forged = rita.invoke({**save["data"], **inputs, "ovr_reason": "mine"})
     assert "never overrule their own customers" in str(forged)
+
+
+def test_change_on_a_saved_second_opinions_card_keeps_the_card(env: Env) -> None:
+    """Answered cards keep Change; once the opinion is saved a tap on one says so and leaves
+    the card as it is (it was replaced by "This grading is saved…", question and answer gone)."""
+    rita, dana, _ = _team(env)
+    rita.say("grade Acme second-opinion Dana")
+    q1 = dana.latest("a|")
+    answered = response_card(dana.click(q1, values(q1.card, "a|")[0]))
+    [change] = [a for a in actions(answered) if a["data"]["value"].startswith("c|change|")]
+    for _ in range(5):
+        q = dana.latest("a|")
+        dana.click(q, values(q.card, "a|")[0])
+    dana.say("save")
+    if "Saved your second opinion on Acme" not in _cards(dana):
+        dana.say("save")  # part of the sheet answered: it asks once
+    assert "Saved your second opinion on Acme" in _cards(dana)
+    resp = dana.invoke(change["data"], q1.activity_id)
+    assert resp["type"] == "application/vnd.microsoft.activity.message", resp
+    assert "This grading is saved" in resp["value"]

@@ -61,11 +61,14 @@ def test_a_typed_answer_retires_the_card_and_a_stale_tap_changes_nothing(env: En
     rep.ask("4")
     q2 = rep.latest("a|service_level|")
     card = rep.ask("about right")
-    assert "Got it: About right" in shown(card)
-    # the question card the typed answer replaced lost its answer buttons
+    assert "Question 3 of 5" in shown(card)
+    # the question card the typed answer answered lost its answer buttons and shows the
+    # answer, with Change (as after a tap)
     [update] = [u for u in _updates(rep) if u.activity_id == q2.activity_id]
     assert values(update.card, "a|") == []
     assert "For what Acme brings" in shown(update.card)
+    assert "✅ About right" in shown(update.card)
+    assert values(update.card) == ["c|change|2"]
     # every card still tappable is the current question's
     assert {v.split("|")[1] for v in _live_answer_buttons(rep)} == {"outcomes_value"}
     # a tap on the old card (as a client that missed the update would send it)
@@ -85,16 +88,47 @@ def test_a_typed_answer_retires_the_card_and_a_stale_tap_changes_nothing(env: En
                if s.method != "update" and s.cards) == 1  # the question was posted once
 
 
-def test_why_keeps_the_confirmation_and_the_question(env: Env) -> None:
+def test_why_keeps_what_the_card_said_and_the_question(env: Env) -> None:
     rep = env.rep()
     _create(rep, "grade Acme quarterly")
-    card = rep.ask("4")
-    assert "Got it: 4 — Solid margin" in shown(card)
+    rep.ask("4")
+    assert "🤔" in shown(rep.ask("purple elephants"))
     resp = rep.click(rep.latest("c|why|"), "c|why|")
     after = shown(response_card(resp))
-    assert "Got it: 4 — Solid margin" in after
+    assert "🤔" in after  # what the card said stays
     assert "Why we ask about cost to serve" in after
     assert "a|service_level|right" in values(response_card(resp))
+
+
+def test_typed_why_and_help_leave_the_question_to_tap(env: Env) -> None:
+    rep = env.rep()
+    _create(rep, "grade Acme quarterly")
+    q1 = rep.latest("c|why|")
+    assert "Why we ask about" in shown(rep.ask("why"))
+    assert "change N" in shown(rep.ask("help"))
+    # said below; the question card was not touched and is still the one to tap
+    assert [u for u in _updates(rep) if u.activity_id == q1.activity_id] == []
+    assert {v.split("|")[1] for v in _live_answer_buttons(rep)} == {"pays_now"}
+    resp = rep.click(q1, "a|pays_now|4")
+    assert "✅ 4 — Solid margin" in shown(response_card(resp))
+    assert "Question 2 of 5" in shown(rep.sent()[-1].card)
+
+
+def test_every_answer_stays_on_screen_typed_or_tapped(env: Env) -> None:
+    rep = env.rep()
+    _create(rep, "grade Acme quarterly")
+    rep.ask("4")  # typed
+    q2 = rep.latest("a|service_level|")
+    rep.click(q2, "a|service_level|right")  # tapped: the card it is on becomes the answer
+    now: dict[str, dict[str, Any]] = {}
+    for s in rep.sent():
+        if s.cards:
+            now[s.activity_id] = s.card
+    if rep.last_invoke is not None:
+        now[q2.activity_id] = response_card(rep.last_invoke)
+    screen = "\n".join(shown(c) for c in now.values())
+    assert "✅ 4 — Solid margin" in screen
+    assert "✅ About right" in screen
 
 
 def test_a_group_chat_gets_a_pointer_to_the_personal_chat(env: Env) -> None:
@@ -116,3 +150,15 @@ def test_finished_gradings_say_teams_words(env: Env) -> None:
     card = rep.ask("about right")
     assert "Hi! Say grade <customer>" in shown(card) or "grade <customer>" in shown(card)
     assert "/grade" not in " ".join(shown(s.card) for s in rep.sent() if s.cards)
+
+
+def test_a_kept_draft_says_teams_words(env: Env) -> None:
+    rep = env.rep()
+    _create(rep, "grade Acme quarterly")
+    rep.ask("4")
+    rep.ask("save")  # asks once: too little is answered
+    card = shown(rep.ask("save"))
+    assert "Kept as a draft: nothing was saved as a grade." in card
+    assert "Say resume to answer more now, or later with grade <customer>." in card
+    assert "/grade" not in card
+
