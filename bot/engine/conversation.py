@@ -31,6 +31,7 @@ from sqlmodel import Session
 from bot.engine import inputs as inp
 from bot.engine import options as opts
 from bot.engine.form import FormRefused, FormState, asked
+from bot.engine.help import GRADING_HELP
 from bot.engine.inputs import Choose, Input, Start
 from bot.engine.kinds import SessionKind
 from bot.engine.opinions import SecondOpinions, restart_refused
@@ -112,11 +113,7 @@ class Actor:
         return self.place or self.platform
 
 
-HELP_TEXT = (
-    "Pick a choice or answer in your own words. You can also say: "
-    "back (previous question), skip, why (why this question matters), change N (change "
-    "answer N), review, pause, resume, save, discard or cancel."
-)
+HELP_TEXT = GRADING_HELP  # (bot.engine.help: the words every channel's help lists)
 
 class When(Enum):
     """When a command applies (``COMMANDS``)."""
