@@ -82,6 +82,7 @@ class ReminderScheduler:
 
 def start_reminders(services: Any, notifiers: Iterable[Notifier]) -> ReminderScheduler:
     """The serve process's scheduler: one notifier per platform it serves (built by
-    ``bot.notifiers``), the services' database and clock."""
-    sweeper = Sweeper(services.db, notifiers, clock=services.clock)
+    ``bot.notifiers``), the services' database, clock and worksheet rules."""
+    sweeper = Sweeper(services.db, notifiers, clock=services.clock,
+                      rules=services.worksheet.grading)
     return ReminderScheduler(sweeper, services.settings.sweep_minutes).start()
