@@ -191,7 +191,7 @@ def test_look_ups_at_the_first_prompt_are_look_ups_not_names_to_grade(pulse_sv: 
                       "portfolio optimism", "customer Initech", "customer"))
     assert "Acme A · " in shown or "Acme B · " in shown  # the card (its headline)
     assert "tester's book" in shown
-    assert "Portfolio — tester" in shown and "1 customer, 1 graded." in shown
+    assert "Portfolio — tester 1 customer, 1 graded." in shown
     assert "The optimism view is for managers and admins." in shown
     assert "No customer called Initech" in shown
     assert flat(f"customer <customer> — {help.COMMANDS['customer'].usages[0].what}") in shown

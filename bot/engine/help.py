@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 # what the engine's in-grading words do (``conversation.COMMANDS``), said once: the engine's
 # own help during a grading, and the last line of every channel's overview
-GRADING_WORDS = ("back (previous question), skip, why (why this question matters), change N "
-                 "(change answer N), review, pause, resume, save, discard or cancel")
-GRADING_HELP = ("Pick a choice or answer in your own words. You can also say: "
-                f"{GRADING_WORDS}.")
+GRADING_WORDS = (
+    "back (previous question), skip, why (why this question matters), change N "
+    "(change answer N), review, pause, resume, save, discard or cancel"
+)
+GRADING_HELP = f"Pick a choice or answer in your own words. You can also say: {GRADING_WORDS}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,38 +54,74 @@ class HelpLine:
 
 
 TABLE: tuple[ChannelCommand, ...] = (
-    ChannelCommand("grade", "Grade a customer (in a thread in your DM with gradebot)", (
-        Usage("<customer> [quarterly|annual|strategic]",
-              "grade a customer: buttons, your own words, or a form. Without a cadence: "
-              "annual when it was not graded this year, else the quarterly pulse."),
-        Usage("strategic", "review your whole book, customer by customer: invest more, "
-                           "maintain, invest less or exit."),
-        Usage("<customer> second-opinion @someone",
-              "ask someone to grade it blind: they see the first grade once they saved "
-              "theirs."),
-    )),
-    ChannelCommand("customer", "A customer's latest grade", (
-        Usage("<customer>", "the latest grade: letter, score, dimensions, trend, who graded it "
-                            "and when it is due, second opinions and any override."),
-        Usage("<customer> override [A-D] [invest-more|maintain|invest-less|exit] until "
-              "YYYY-MM-DD because <reason>",
-              "managers and admins: overrule the grade for at most 12 months (or \"for 3 "
-              "months\"); the model's grade stays beside it."),
-        Usage("<customer> override remove", "managers and admins: end an override early."),
-        Usage("<customer> overrides", "the override history."),
-    )),
-    ChannelCommand("grades", "Your book sorted by grade", (
-        Usage("[overdue | @someone]", "your book sorted by grade (only what is overdue); "
-                                      "managers and admins: a team member's."),
-    )),
-    ChannelCommand("portfolio", "The balance of the three goods in your book", (
-        Usage("[team]", "the balance of the three goods against the target, with warnings "
-                        "(team: your team's book, for managers and admins)."),
-        Usage("optimism", "managers and admins: each rep's grades against second opinions."),
-    )),
-    ChannelCommand("help", "What gradebot can do", (
-        Usage("", f"this list. During a grading: {GRADING_WORDS}."),
-    ), slash=False),
+    ChannelCommand(
+        "grade",
+        "Grade a customer (in a thread in your DM with gradebot)",
+        (
+            Usage(
+                "<customer> [quarterly|annual|strategic]",
+                "grade a customer: buttons, your own words, or a form. Without a cadence: "
+                "annual when it was not graded this year, else the quarterly pulse.",
+            ),
+            Usage(
+                "strategic",
+                "review your whole book, customer by customer: invest more, "
+                "maintain, invest less or exit.",
+            ),
+            Usage(
+                "<customer> second-opinion @someone",
+                "ask someone to grade it blind: they see the first grade once they saved theirs.",
+            ),
+        ),
+    ),
+    ChannelCommand(
+        "customer",
+        "A customer's latest grade",
+        (
+            Usage(
+                "<customer>",
+                "the latest grade: letter, score, dimensions, trend, who graded it "
+                "and when it is due, second opinions and any override.",
+            ),
+            Usage(
+                "<customer> override [A-D] [invest-more|maintain|invest-less|exit] until "
+                "YYYY-MM-DD because <reason>",
+                'managers and admins: overrule the grade for at most 12 months (or "for 3 '
+                "months\"); the model's grade stays beside it.",
+            ),
+            Usage("<customer> override remove", "managers and admins: end an override early."),
+            Usage("<customer> overrides", "the override history."),
+        ),
+    ),
+    ChannelCommand(
+        "grades",
+        "Your book sorted by grade",
+        (
+            Usage(
+                "[overdue | @someone]",
+                "your book sorted by grade (only what is overdue); "
+                "managers and admins: a team member's.",
+            ),
+        ),
+    ),
+    ChannelCommand(
+        "portfolio",
+        "The balance of the three goods in your book",
+        (
+            Usage(
+                "[team]",
+                "the balance of the three goods against the target, with warnings "
+                "(team: your team's book, for managers and admins).",
+            ),
+            Usage("optimism", "managers and admins: each rep's grades against second opinions."),
+        ),
+    ),
+    ChannelCommand(
+        "help",
+        "What gradebot can do",
+        (Usage("", f"this list. During a grading: {GRADING_WORDS}."),),
+        slash=False,
+    ),
 )
 COMMANDS: dict[str, ChannelCommand] = {c.name: c for c in TABLE}
 SLASH_COMMANDS = tuple(f"/{c.name}" for c in TABLE if c.slash)
@@ -93,8 +130,7 @@ WORDS = frozenset({*COMMANDS, "?"})  # "?" is help
 
 def lines(command: ChannelCommand, prefix: str = "") -> list[HelpLine]:
     """``command``'s usages as help lines: ``prefix`` is "/" in Slack, "" elsewhere."""
-    return [HelpLine(f"{prefix}{command.name} {u.args}".rstrip(), u.what)
-            for u in command.usages]
+    return [HelpLine(f"{prefix}{command.name} {u.args}".rstrip(), u.what) for u in command.usages]
 
 
 def command_help(name: str, prefix: str = "") -> list[HelpLine]:

@@ -43,7 +43,10 @@ class SweepNowReport:
 
 
 def sweep_now(
-    settings: Settings, *, db: Engine | None = None, clock: Callable[[], datetime] = utcnow,
+    settings: Settings,
+    *,
+    db: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
     rules: GradingRules | None = None,
 ) -> SweepNowReport:
     """Sweep every configured platform once, with the worksheet's grading ``rules`` (default:

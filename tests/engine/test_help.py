@@ -59,29 +59,41 @@ def test_lines_carry_the_channels_prefix_only() -> None:
 def test_the_grade_usages_parse_as_the_engine_reads_them() -> None:
     """The help's grade lines, filled in, are what ``parse_grade_args`` takes."""
     second = parse_grade_args("Acme second-opinion @dana")
-    assert second is not None and second.second_opinion == "@dana"
+    assert second is not None
+    assert second.second_opinion == "@dana"
     review = parse_grade_args("strategic")
-    assert review is not None and review.customer == "" and review.cadence == "strategic"
+    assert review is not None
+    assert (review.customer, review.cadence) == ("", "strategic")
 
 
-@pytest.mark.parametrize(("typed", "read"), [
-    ("customer Acme Corp", ("customer", "Acme Corp")),
-    ("/grades  overdue", ("grades", "overdue")),
-    ("PORTFOLIO", ("portfolio", "")),
-    ("?", ("help", "")),
-    ("grade", ("grade", "")),
-    ("Acme", None),
-    ("customers", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("customer Acme Corp", ("customer", "Acme Corp")),
+        ("/grades  overdue", ("grades", "overdue")),
+        ("PORTFOLIO", ("portfolio", "")),
+        ("?", ("help", "")),
+        ("grade", ("grade", "")),
+        ("Acme", None),
+        ("customers", None),
+        ("", None),
+    ],
+)
 def test_parse_command(typed: str, read: tuple[str, str] | None) -> None:
     assert help.parse_command(typed) == read
 
 
-@pytest.mark.parametrize(("word", "rest", "asked"), [
-    ("grade", "help", "grade"), ("grades", "?", "grades"), ("help", "portfolio", "portfolio"),
-    ("help", "/customer", "customer"), ("help", "", None), ("customer", "Help Ltd", None),
-    ("help", "me", None),
-])
+@pytest.mark.parametrize(
+    ("word", "rest", "asked"),
+    [
+        ("grade", "help", "grade"),
+        ("grades", "?", "grades"),
+        ("help", "portfolio", "portfolio"),
+        ("help", "/customer", "customer"),
+        ("help", "", None),
+        ("customer", "Help Ltd", None),
+        ("help", "me", None),
+    ],
+)
 def test_help_asked(word: str, rest: str, asked: str | None) -> None:
     assert help.help_asked(word, rest) == asked

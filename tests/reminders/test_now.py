@@ -252,8 +252,9 @@ def test_a_reminders_due_list_and_the_card_agree_on_a_stale_grade(
     sheet = tmp_path / "short.yml"
     text = DEFAULT_WORKSHEET_PATH.read_text(encoding="utf-8")
     assert "  stale_after_days: 456\n" in text
-    sheet.write_text(text.replace("  stale_after_days: 456\n", "  stale_after_days: 100\n"),
-                     encoding="utf-8")
+    sheet.write_text(
+        text.replace("  stale_after_days: 456\n", "  stale_after_days: 100\n"), encoding="utf-8"
+    )
     world, rita = platforms.slack, platforms.rita
     world.customer("Old Co", rita, "A", T - timedelta(days=150))
     world.customer("New Co", rita, "A", T - timedelta(days=50))
@@ -263,14 +264,19 @@ def test_a_reminders_due_list_and_the_card_agree_on_a_stale_grade(
         sv = build_services(settings, migrate=False)
         try:
             _, person = sv.actor("slack", "T1", "U0RITA")
-            cards = {name: texts(bk.render_card(sv.customer_card(person, name))[1])
-                     for name in ("Old Co", "New Co")}
+            cards = {
+                name: texts(bk.render_card(sv.customer_card(person, name))[1])
+                for name in ("Old Co", "New Co")
+            }
         finally:
             sv.db.dispose()
     assert report.errors == []
     assert parents(platforms.api)  # the reminders (the quarter's and the year's)
-    listing = "\n".join(texts(c.args["blocks"]) for c in platforms.api.ok("chat.postMessage")
-                        if c.args.get("thread_ts"))
+    listing = "\n".join(
+        texts(c.args["blocks"])
+        for c in platforms.api.ok("chat.postMessage")
+        if c.args.get("thread_ts")
+    )
     old = (T - timedelta(days=150)).date().isoformat()
     new = (T - timedelta(days=50)).date().isoformat()
     assert f"Old Co · A (stale) · last graded {old}" in listing
