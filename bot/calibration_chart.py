@@ -8,20 +8,39 @@ bot can draw one per request from any thread.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
+from bot.display import KIND_WORDS
 from scoring.calibration import KINDS, Calibration
 
 # one colour per outcome kind, in KINDS order (colour-blind safe, Okabe–Ito)
 COLOURS = ("#009E73", "#56B4E9", "#D55E00", "#E69F00", "#CC79A7", "#999999")
-LABELS = ("renewed", "expanded", "churned", "defaulted / paid late", "referred", "exited by us")
+LABELS = tuple(KIND_WORDS[k] for k in KINDS)
 
 
-def chart_png(report: Calibration, title: str = "") -> bytes:
-    """The chart as PNG bytes (for a chat upload)."""
+@dataclass(frozen=True)
+class ChartSize:
+    """Inches, dots per inch, and a palette of ``colours`` (0: full colour). The chart has
+    a few flat colours, so a 16-colour palette draws it the same at a quarter of the bytes."""
+
+    width: float
+    height: float
+    dpi: int
+    colours: int = 0
+
+
+FILE = ChartSize(11, 4.6, 110)  # a file or a Slack upload: 1210 × 506 px, ~70 KB
+# inside a Teams card as a data: URL, which counts towards the ~28 KB an activity may carry:
+# 680 × 288 px, ~10 KB (~14 KB in base64), still legible
+CARD = ChartSize(8.5, 3.6, 80, colours=16)
+
+
+def chart_png(report: Calibration, title: str = "", size: ChartSize = FILE) -> bytes:
+    """The chart as PNG bytes (for a file, a chat upload, or a card)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.6), dpi=110, layout="constrained")
+    fig = Figure(figsize=(size.width, size.height), dpi=size.dpi, layout="constrained")
     bars, curve = fig.subplots(1, 2, width_ratios=(1.15, 1))
     letters = [row.letter for row in report.letters]
     bottoms = [0.0] * len(letters)
@@ -77,6 +96,17 @@ def chart_png(report: Calibration, title: str = "") -> bytes:
         fig.suptitle(title)
     out = io.BytesIO()
     fig.savefig(out, format="png")
+    return _palette(out.getvalue(), size.colours) if size.colours else out.getvalue()
+
+
+def _palette(png: bytes, colours: int) -> bytes:
+    """The PNG with at most ``colours`` colours (Pillow comes with matplotlib)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        quantized = im.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    quantized.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 

@@ -1,7 +1,8 @@
 """``gradebot calibrate`` in the terminal: the calibration report as rich tables.
 
-The figures come from ``scoring.calibration``; this module only lays them out, with the
-sentences that say what each one means (a reader should not need the docs to read it).
+The figures come from ``scoring.calibration``; the sentences that say what each one means
+and the way each figure is written come from ``bot.display`` (the admins' card in Slack
+and Teams says the same), so this module only lays them out as tables.
 """
 
 from __future__ import annotations
@@ -10,38 +11,27 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scoring.calibration import KINDS, Calibration
+from bot import display
+from scoring.calibration import Calibration
 from storage.outcomes import CalibrationData
 
-TOP_QUESTIONS = 8
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+TOP_QUESTIONS = display.CALIBRATION_QUESTIONS
 
 
 def letters_table(report: Calibration) -> Table:
-    t = Table(
-        title=f"Outcomes per letter (the grade made ≥ {report.lead_days} days before)",
-        title_justify="left",
-    )
+    t = Table(title=display.letters_title(report), title_justify="left")
     t.add_column("Letter")
-    for kind in KINDS:
-        t.add_column(kind.replace("_", " "), justify="right")
+    for words in display.KIND_WORDS.values():
+        t.add_column(words, justify="right")
     t.add_column("churn rate", justify="right")
     for row in report.letters:
-        t.add_row(
-            Text(row.letter), *(f"{row.counts.get(k, 0):,}" for k in KINDS), _pct(row.churn_rate)
-        )
+        letter, *cells = display.letter_cells(row)
+        t.add_row(Text(letter), *cells)
     return t
 
 
 def weights_table(report: Calibration) -> Table:
-    t = Table(
-        title=f"Dimension weights: now → suggested (95% interval, "
-        f"{report.weight_bootstrap} resamples)",
-        title_justify="left",
-    )
+    t = Table(title=display.weights_title(report), title_justify="left")
     for column, justify in (
         ("Dimension", "left"),
         ("now", "right"),
@@ -51,21 +41,13 @@ def weights_table(report: Calibration) -> Table:
     ):
         t.add_column(column, justify=justify)  # type: ignore[arg-type]
     for w in report.weights:
-        arrow = "↑" if w.interval.low > w.now else "↓" if w.interval.high < w.now else "≈"
-        t.add_row(
-            Text(w.name),
-            f"{w.now:g}",
-            f"{w.suggested:.2f} {arrow}",
-            f"{w.interval.low:.2f}–{w.interval.high:.2f}",
-            f"{w.coefficient:+.2f}",
-        )
+        name, *cells = display.weight_cells(w)
+        t.add_row(Text(name), *cells)
     return t
 
 
 def questions_table(report: Calibration, top: int = TOP_QUESTIONS) -> Table:
-    t = Table(
-        title="Questions that carried the signal (AUC of each answer alone)", title_justify="left"
-    )
+    t = Table(title=display.QUESTIONS_TITLE, title_justify="left")
     shown = report.questions[:top]
     backwards = any(q.auc < 0.5 for q in shown)
     for column, justify in (
@@ -78,37 +60,17 @@ def questions_table(report: Calibration, top: int = TOP_QUESTIONS) -> Table:
     if backwards:
         t.add_column("")
     for q in shown:
-        cells: list[Text | str] = [
-            Text(q.label),
-            Text(q.dimension),
-            f"{q.auc:.2f}",
-            f"{q.answered:,}",
-        ]
+        label, dimension, auc, answered, mark = display.question_cells(q)
+        cells: list[Text | str] = [Text(label), Text(dimension), auc, answered]
         if backwards:
-            cells.append(
-                Text(
-                    "backwards: better answers churned more" if q.auc < 0.5 else "", style="yellow"
-                )
-            )
+            cells.append(Text(mark, style="yellow"))
         t.add_row(*cells)
     return t
 
 
 def summary_lines(report: Calibration, data: CalibrationData) -> list[str]:
-    """The headline figures in plain sentences (also what a chat card says)."""
-    lo, hi = report.auc_interval.low, report.auc_interval.high
-    return [
-        f"{report.outcomes:,} outcomes with a grade made at least {report.lead_days} days "
-        f"before ({report.churned:,} churned, {report.stayed:,} renewed or expanded); "
-        f"{data.ungraded:,} of {data.outcomes:,} recorded outcomes had no grade that early.",
-        f"Separating churners: AUC {report.auc:.2f} (95% interval {lo:.2f}–{hi:.2f}, "
-        f"{report.bootstrap} resamples of customers; 0.5 is a coin toss, 1 is perfect).",
-        f"Calibration: Brier score {report.brier:.3f} for the churn risk the total implies "
-        f"(always guessing the base rate scores {report.brier_reference:.3f}; lower is "
-        "better).",
-        f"A model on the dimension scores alone: AUC {report.model_auc:.2f}, Brier "
-        f"{report.model_brier:.3f} (out of fold) — the suggested weights below are its.",
-    ]
+    """The headline figures in plain sentences (``display.calibration_summary``)."""
+    return display.calibration_summary(report, data.outcomes, data.ungraded)
 
 
 def render(console: Console, report: Calibration, data: CalibrationData) -> None:
@@ -116,13 +78,6 @@ def render(console: Console, report: Calibration, data: CalibrationData) -> None
         console.print(Text(line), soft_wrap=True)
     console.print(letters_table(report))
     console.print(weights_table(report))
-    console.print(
-        Text(
-            "Suggested weights add up to today's total; ↑/↓: the interval lies "
-            "above/below today's weight, ≈: it includes it.",
-            style="dim",
-        ),
-        soft_wrap=True,
-    )
+    console.print(Text(display.WEIGHTS_NOTE, style="dim"), soft_wrap=True)
     if report.questions:
         console.print(questions_table(report))

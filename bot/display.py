@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.lookups import BookView, CustomerCard, PortfolioView
     from bot.notify import DueItem, ReminderMessage
     from scoring import BookEntry
+    from scoring.calibration import Calibration, LetterRow, QuestionSignal, WeightSuggestion
 
 # ---------------------------------------------------------------------- limits, one place
 EXPLANATION_LINES = 5  # reasons under a customer card
@@ -42,6 +43,7 @@ BOOK_ROWS_SLACK = 40  # rows per /grades message: 40 sections + title + more ≤
 BOOK_ROWS_TEAMS = 25  # rows per look-up card (a card must stay under ~28 KB)
 DUE_PAGE_SLACK = 40  # due customers per reminder message (50 blocks)
 DUE_PAGE_TEAMS = 25  # due customers per reminder card
+CALIBRATION_QUESTIONS = 8  # questions that carried the signal, strongest first
 BAR_WIDTH = 10
 GOODS = (Good.US, Good.SKILLS, Good.OTHERS)  # the order the three goods are always listed in
 
@@ -396,3 +398,158 @@ def due_pages(msg: ReminderMessage, page: int) -> list[tuple[Line | None, list[R
         )
         out.append((note, [Row(it.customer_id, due_line(it)) for it in chunk]))
     return out
+
+
+# ---------------------------------------------------------------------- calibration
+# ``gradebot calibrate`` (rich tables) and the admins' card in Slack and Teams say the same
+# sentences and format the same figures: the words are here, the tables and cards only lay
+# them out. Every text is plain; question and dimension names come from the worksheet and
+# are escaped by each renderer like anything else.
+CALIBRATION_TITLE = "Calibration: did the grades predict what happened?"
+CALIBRATION_ADMINS_ONLY = "The calibration card is for admins."
+CALIBRATION_CAPTION = (
+    "Calibration chart: what happened to each letter's customers, and how well the churn risk "
+    "the total implies matches what happened."
+)
+CALIBRATION_CHART_ALT = "Calibration chart: outcome shares per letter, and the reliability curve"
+KIND_WORDS = {
+    "renewed": "renewed",
+    "expanded": "expanded",
+    "churned": "churned",
+    "defaulted_or_paid_late": "defaulted or paid late",
+    "referred": "referred",
+    "exited_by_us": "exited by us",
+}
+WEIGHTS_NOTE = (
+    "Suggested weights add up to today's total; ↑/↓: the interval lies above/below today's "
+    "weight, ≈: it includes it."
+)
+QUESTIONS_TITLE = "Questions that carried the signal (AUC of each answer alone)"
+BACKWARDS = "backwards: better answers churned more"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def calibration_summary(report: Calibration, recorded: int, ungraded: int) -> list[str]:
+    """The headline figures in plain sentences: what was used, AUC, Brier, the model."""
+    lo, hi = report.auc_interval.low, report.auc_interval.high
+    return [
+        f"{report.outcomes:,} outcomes with a grade made at least {report.lead_days} days "
+        f"before ({report.churned:,} churned, {report.stayed:,} renewed or expanded); "
+        f"{ungraded:,} of {recorded:,} recorded outcomes had no grade that early.",
+        f"Separating churners: AUC {report.auc:.2f} (95% interval {lo:.2f}–{hi:.2f}, "
+        f"{report.bootstrap} resamples of customers; 0.5 is a coin toss, 1 is perfect).",
+        f"Calibration: Brier score {report.brier:.3f} for the churn risk the total implies "
+        f"(always guessing the base rate scores {report.brier_reference:.3f}; lower is "
+        "better).",
+        f"A model on the dimension scores alone: AUC {report.model_auc:.2f}, Brier "
+        f"{report.model_brier:.3f} (out of fold) — the suggested weights below are its.",
+    ]
+
+
+def calibration_refusal(reason: str, recorded: int, ungraded: int) -> str:
+    """Why there is no report (too few outcomes, nothing to compare), with how many
+    recorded outcomes had no grade early enough to count."""
+    if not ungraded:
+        return reason
+    return (
+        f"{reason} ({ungraded:,} of {recorded:,} recorded outcomes have no grade made that "
+        "long before them.)"
+    )
+
+
+def letters_title(report: Calibration) -> str:
+    return f"Outcomes per letter (the grade made ≥ {report.lead_days} days before)"
+
+
+def letter_cells(row: LetterRow) -> tuple[str, ...]:
+    """The letter, its count of each kind (``KIND_WORDS`` order), its churn rate."""
+    return (row.letter, *(f"{row.counts.get(k, 0):,}" for k in KIND_WORDS),
+            percent(row.churn_rate))
+
+
+def letter_line(row: LetterRow) -> str:
+    """ "B: 40 renewed, 3 churned · churn rate 7%" (kinds that did not happen left out)."""
+    counts = ", ".join(
+        f"{row.counts[k]:,} {words}" for k, words in KIND_WORDS.items() if row.counts.get(k)
+    )
+    return f"{row.letter}: {counts or 'no outcomes'} · churn rate {percent(row.churn_rate)}"
+
+
+def weights_title(report: Calibration) -> str:
+    return (
+        f"Dimension weights: now → suggested (95% interval, {report.weight_bootstrap} "
+        "resamples)"
+    )
+
+
+def weight_arrow(w: WeightSuggestion) -> str:
+    """↑ the interval lies wholly above today's weight, ↓ below, ≈ it includes it."""
+    return "↑" if w.interval.low > w.now else "↓" if w.interval.high < w.now else "≈"
+
+
+def weight_cells(w: WeightSuggestion) -> tuple[str, str, str, str, str]:
+    """Name, now, "suggested arrow", interval, log-odds of churn per 100 points."""
+    return (
+        w.name,
+        f"{w.now:g}",
+        f"{w.suggested:.2f} {weight_arrow(w)}",
+        f"{w.interval.low:.2f}–{w.interval.high:.2f}",
+        f"{w.coefficient:+.2f}",
+    )
+
+
+def weight_line(w: WeightSuggestion) -> str:
+    """ "Fit: 25 → 31.20 ↑ (27.00–35.10)" """
+    name, now, suggested, interval, _ = weight_cells(w)
+    return f"{name}: {now} → {suggested} ({interval})"
+
+
+def question_cells(q: QuestionSignal) -> tuple[str, str, str, str, str]:
+    """Question, dimension, AUC, how many answered it, the "backwards" mark (or empty)."""
+    return (q.label, q.dimension, f"{q.auc:.2f}", f"{q.answered:,}",
+            BACKWARDS if q.auc < 0.5 else "")
+
+
+def question_line(q: QuestionSignal) -> str:
+    """ "Likely to renew? (outcomes): AUC 0.71, 120 answered" (and "— backwards: …")."""
+    label, dimension, auc, answered, backwards = question_cells(q)
+    line = f"{label} ({dimension}): AUC {auc}, {answered} answered"
+    return f"{line} — {backwards}" if backwards else line
+
+
+CHART_NOT_DRAWN = "it could not be drawn"
+CHART_UNREACHABLE = "the chat service could not be reached"
+
+
+def chart_not_attached(why: str) -> Line:
+    """The card's note when the chart could not go with it (``why``: ``CHART_NOT_DRAWN``,
+    ``CHART_UNREACHABLE``, or the platform's own short code, e.g. Slack's
+    ``not_in_channel``)."""
+    return Line(f"⚠️ The chart could not be attached ({why}); the figures above stand.",
+                Tone.WARN)
+
+
+def calibration_parts(report: Calibration, recorded: int, ungraded: int,
+                      note: Line | None = None) -> list[Part]:
+    """The admins' calibration card below its title (``CALIBRATION_TITLE``): the summary,
+    outcomes per letter, weights now → suggested, the questions with the most signal, and
+    ``note`` (the chart could not be attached) last."""
+    first, *rest = calibration_summary(report, recorded, ungraded)
+    parts: list[Part] = [Line(first, Tone.STRONG), *(Line(x) for x in rest)]
+    parts += [Line(letters_title(report), Tone.STRONG),
+              Listing(tuple(letter_line(r) for r in report.letters))]
+    parts += [Line(weights_title(report), Tone.STRONG),
+              Listing(tuple(weight_line(w) for w in report.weights)),
+              Line(WEIGHTS_NOTE, Tone.SUBTLE)]
+    shown, rest_line = clipped(report.questions, CALIBRATION_QUESTIONS)
+    if shown:
+        parts += [Line(QUESTIONS_TITLE, Tone.STRONG),
+                  Listing(tuple(question_line(q) for q in shown))]
+        if rest_line is not None:
+            parts.append(rest_line)
+    if note is not None:
+        parts.append(note)
+    return parts

@@ -30,7 +30,9 @@ from storage.people import is_time_zone
 from storage.types import utcnow
 
 if TYPE_CHECKING:
+    from bot.calibration_card import CalibrationView
     from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+    from bot.trust import Refused
 
 T = TypeVar("T")
 
@@ -142,6 +144,20 @@ class Services:
         from bot.trust import optimism_view
 
         return self._read(lambda s: optimism_view(s, person))
+
+    def calibration(self, person: Person) -> CalibrationView | Refused:
+        """``/portfolio calibration`` (admins): the workspace's grades against its outcomes,
+        or the one line that says why not. Reads in a short session, then computes outside
+        it (seconds on a large book: channels call this after their ack)."""
+        from bot.calibration_card import calibration_result
+        from bot.display import CALIBRATION_ADMINS_ONLY
+        from bot.trust import Refused
+        from storage.outcomes import calibration_data
+
+        if not self.is_admin(person):
+            return Refused(CALIBRATION_ADMINS_ONLY)
+        data = self._read(lambda s: calibration_data(s, person.workspace_id))
+        return calibration_result(self.worksheet, data)
 
     def person_actor(self, person_id: int) -> tuple[Actor, Person]:
         """Someone other than the speaker, as an actor of their own workspace (to deliver

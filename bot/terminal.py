@@ -244,6 +244,14 @@ def look_up(console: Console, sv: Services, person: Person, word: str, rest: str
         optimism = sv.optimism(person)
         render_text_view(console, optimism)
         return not isinstance(optimism, Refused)
+    if rest.lower() == "calibration":  # (the card's words; its chart: gradebot calibrate)
+        calibration = sv.calibration(person)
+        if isinstance(calibration, Refused):
+            render_text_view(console, calibration)
+            return False
+        console.print(styled(calibration.title, Tone.TITLE))
+        show_parts(console, calibration.parts())
+        return True
     pv = sv.portfolio(person, rest.lower() == "team")
     render_portfolio(console, pv)
     return not isinstance(pv, Denied)

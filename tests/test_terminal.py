@@ -188,11 +188,13 @@ def test_look_ups_at_the_first_prompt_are_look_ups_not_names_to_grade(pulse_sv: 
     sv = pulse_sv
     seed_acme(sv)
     shown = flat(chat(sv, "customer Acme", "grades", "portfolio", "grades overdue",
-                      "portfolio optimism", "customer Initech", "customer"))
+                      "portfolio optimism", "portfolio calibration", "customer Initech",
+                      "customer"))
     assert "Acme A · " in shown or "Acme B · " in shown  # the card (its headline)
     assert "tester's book" in shown
     assert "Portfolio — tester 1 customer, 1 graded." in shown
     assert "The optimism view is for managers and admins." in shown
+    assert "The calibration card is for admins." in shown
     assert "No customer called Initech" in shown
     assert flat(f"customer <customer> — {help.COMMANDS['customer'].usages[0].what}") in shown
     assert "Grading" not in shown.split("customer Acme", 1)[1]  # nothing started

@@ -245,8 +245,9 @@ def calibrate_cmd(
     Needs scikit-learn: pip install 'gradebot[calibrate]'."""
     from rich.text import Text
 
+    from bot.calibration_card import calibration_result
     from bot.cli.context import worksheet
-    from scoring.calibration import MissingExtra, Refusal, calibrate
+    from bot.trust import Refused
     from storage import outcomes as outcomes_db
     from storage.engine import session_scope
 
@@ -256,18 +257,10 @@ def calibrate_cmd(
         shown = ws.name or workspace
         data = outcomes_db.calibration_data(s, ws.id)
         s.rollback()  # read only
-    try:
-        report = calibrate(ws_sheet, data.observations)
-    except MissingExtra as exc:
-        fail(str(exc), code=REFUSED)
-    if isinstance(report, Refusal):
-        reason = report.reason
-        if data.ungraded:
-            reason += (
-                f" ({data.ungraded:,} of {data.outcomes:,} recorded outcomes have no "
-                "grade made that long before them.)"
-            )
-        fail(reason, code=REFUSED)
+    result = calibration_result(ws_sheet, data)  # (the same lines as the chat card's)
+    if isinstance(result, Refused):
+        fail(result.message, code=REFUSED)
+    report = result.report
     from bot.calibration_view import render
 
     render(console, report, data)

@@ -38,10 +38,12 @@ class ChannelCommand:
     summary: str  # the Slack manifest's description of the slash command
     usages: tuple[Usage, ...]
     slash: bool = True  # Slack has it as a slash command ("help" is a word only)
+    usage_hint: str = ""  # the manifest's, when it names more than the first usage
 
     @property
     def hint(self) -> str:
-        return self.usages[0].args
+        """Slack's ``usage_hint`` for it (manifest.yml): ``usage_hint``, or the first usage."""
+        return self.usage_hint or self.usages[0].args
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,12 @@ TABLE: tuple[ChannelCommand, ...] = (
                 "(team: your team's book, for managers and admins).",
             ),
             Usage("optimism", "managers and admins: each rep's grades against second opinions."),
+            Usage(
+                "calibration",
+                "admins: did the grades predict renewals and churn, with a chart.",
+            ),
         ),
+        usage_hint="[team | optimism | calibration]",
     ),
     ChannelCommand(
         "help",

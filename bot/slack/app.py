@@ -384,6 +384,11 @@ class SlackBot:
             view = await asyncio.to_thread(self.sv.book, person, text)
             t, b = bk.render_book(view, grade_value=grade_value)
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
+        elif name == "/portfolio" and text.lower() == "calibration":
+            from bot.slack import calibration  # (after the ack: computing takes seconds)
+
+            await calibration.answer(self.sv, person, command.get("channel_id") or "", client,
+                                     respond)
         elif name == "/portfolio" and text.lower() == "optimism":
             t, b = bk.render_text_view(await asyncio.to_thread(self.sv.optimism, person))
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)

@@ -373,6 +373,12 @@ class TeamsBot:
                 view = await asyncio.to_thread(self.sv.book, who.person, rest)
                 await ctx.send(ui.book_card(view, grade_value=grade_value))
                 return
+            elif word == "portfolio" and rest.lower() == "calibration":
+                from bot.teams.calibration import calibration_card
+
+                report = await asyncio.to_thread(self.sv.calibration, who.person)
+                await ctx.send(await asyncio.to_thread(calibration_card, report))
+                return
             elif word == "portfolio" and rest.lower() == "optimism":
                 optimism = await asyncio.to_thread(self.sv.optimism, who.person)
                 await ctx.send(ui.text_view_card(optimism))

@@ -28,6 +28,13 @@ def test_slacks_manifest_has_the_tables_commands_hints_and_descriptions() -> Non
         assert c["description"] == entry.summary, c["command"]
 
 
+def test_a_usage_hint_names_only_usages_of_its_command() -> None:
+    for c in help.TABLE:
+        words = c.hint.strip("[]").replace("|", " ").split()
+        args = " ".join(u.args for u in c.usages)
+        assert all(w in args for w in words), c.name
+
+
 def test_teams_manifest_describes_each_command_with_its_usage() -> None:
     m = json.loads((ROOT / "teams" / "manifest.json").read_text(encoding="utf-8"))
     commands = m["bots"][0]["commandLists"][0]["commands"]

@@ -52,6 +52,13 @@ class FakeSlackAPI(LoopbackServer):
         self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
         self.token = "xoxb-test"
         self.downloads: list[dict[str, Any]] = []
+        # uploads (files_upload_v2): files.getUploadURLExternal announces a file (name,
+        # length), its upload URL takes the bytes, files.completeUploadExternal shares it —
+        # refused for a file never uploaded or of another length than announced, and in
+        # a channel listed in ``not_in`` (the bot is not a member there)
+        self.announced: dict[str, dict[str, Any]] = {}
+        self.uploaded: dict[str, bytes] = {}
+        self.not_in: set[str] = set()
 
     # ------------------------------------------------------------------ control
     @property
@@ -101,6 +108,13 @@ class FakeSlackAPI(LoopbackServer):
         self.files[file_id] = (meta, content)
         return meta
 
+    def shared_files(self, channel: str | None = None) -> list[tuple[dict[str, Any], bytes]]:
+        """Files completed by files.completeUploadExternal (in ``channel``): meta, bytes."""
+        with self.lock:
+            return [(meta, content) for meta, content in self.files.values()
+                    if meta.get("uploaded") and (channel is None
+                                                 or channel in meta.get("channels", []))]
+
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
@@ -108,6 +122,9 @@ class FakeSlackAPI(LoopbackServer):
             self.delay = 0.0
             self.missing_scopes.clear()
             self.files.clear()
+            self.announced.clear()
+            self.uploaded.clear()
+            self.not_in.clear()
 
     # ------------------------------------------------------------------ server
     def routes(self, app: web.Application) -> None:
@@ -215,20 +232,51 @@ class FakeSlackAPI(LoopbackServer):
             return {**ok, "permalink": f"https://test.slack.com/archives/{args.get('channel')}"
                                        f"/p{str(args.get('message_ts', '')).replace('.', '')}"}
         if method == "files.getUploadURLExternal":
+            length = str(args.get("length") or "")
+            if not args.get("filename") or not length.isdigit() or int(length) < 1:
+                return {"ok": False, "error": "invalid_arguments"}
             fid = "F" + self._next_ts().replace(".", "")
-            return {**ok, "file_id": fid, "upload_url": f"{self.host_url}/upload/"
-                                                        f"{fid}"}
+            with self.lock:
+                self.announced[fid] = {"filename": str(args["filename"]),
+                                       "length": int(length), "alt_txt": args.get("alt_txt")}
+            return {**ok, "file_id": fid, "upload_url": f"{self.host_url}/upload/{fid}"}
         if method == "files.completeUploadExternal":
-            files = args.get("files")
-            if isinstance(files, str):
-                files = json.loads(files)
-            return {**ok, "files": [{"id": f["id"], "title": f.get("title")}
-                                    for f in files or []]}
+            return self._complete_upload(args)
         if method == "apps.connections.open":
             return {**ok, "url": f"ws{self.host_url.removeprefix('http')}/ws"}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         return {"ok": False, "error": "unknown_method"}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = args.get("channel_id")
+        channels = [str(channel)] if channel else str(args.get("channels") or "").split(",")
+        channels = [c for c in channels if c]
+        if any(c in self.not_in for c in channels):
+            return {"ok": False, "error": "not_in_channel"}
+        out = []
+        with self.lock:
+            for f in files:
+                fid = str(f.get("id", ""))
+                announced, content = self.announced.get(fid), self.uploaded.get(fid)
+                if announced is None or content is None:
+                    return {"ok": False, "error": "file_not_found"}
+                if len(content) != announced["length"]:
+                    return {"ok": False, "error": "file_upload_size_mismatch"}
+                name = announced["filename"]
+                meta = {"id": fid, "name": name, "title": f.get("title") or name,
+                        "size": len(content), "channels": channels, "uploaded": True,
+                        "mimetype": "image/png" if name.endswith(".png") else
+                        "application/octet-stream", "alt_txt": announced["alt_txt"],
+                        "initial_comment": args.get("initial_comment")}
+                self.files[fid] = (meta, content)
+                out.append({k: meta[k] for k in ("id", "name", "title", "size")})
+        return {"ok": True, "files": out}
 
     async def _response(self, request: web.Request) -> web.Response:
         args = await self._args(request)
@@ -280,7 +328,13 @@ class FakeSlackAPI(LoopbackServer):
         return web.Response(body=entry[1], content_type="text/csv")
 
     async def _upload(self, request: web.Request) -> web.Response:
+        """An upload URL from files.getUploadURLExternal: takes the bytes (Slack answers
+        ``OK - <length>``); an id it never handed out is a 404."""
         body = await request.read()
-        self._record("upload", {"file_id": request.match_info["file_id"], "size": len(body),
-                                "_body": body})
+        fid = request.match_info["file_id"]
+        self._record("upload", {"file_id": fid, "size": len(body), "_body": body})
+        with self.lock:
+            if fid not in self.announced:
+                return web.Response(status=404, text="not found")
+            self.uploaded[fid] = body
         return web.Response(text="OK - " + str(len(body)))

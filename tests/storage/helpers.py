@@ -107,3 +107,33 @@ def head() -> str:
     rev = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert rev is not None
     return rev
+
+
+def seed_outcomes(session: Session, ws: Workspace, sheet: Any, n: int, *, seed: int = 5,
+                  outcome_day: Any = None) -> int:
+    """``n`` simulated customers (``tests.scoring.calibration_sim``) graded through ``sheet``
+    200 days before their outcome, stored with storage's own functions (a grade of record,
+    an outcome): enough for calibration from ``n`` ≥ 50. Returns how many churned."""
+    from datetime import date, timedelta
+
+    from scoring import grade as grade_of
+    from storage.grades import add_grade, grade_row
+    from storage.models import OutcomeSource
+    from storage.outcomes import record_outcome
+    from tests.scoring.calibration_sim import GRADE_LEAD, simulate
+
+    day = outcome_day or date.today() - timedelta(days=30)
+    graded_at = datetime.combine(day - timedelta(days=GRADE_LEAD), datetime.min.time(), UTC)
+    churned = 0
+    for sim in simulate(n, seed=seed, ws=sheet):
+        c = customers_db.create_customer(session, ws.id, f"Sim {sim.customer_id:03d}",  # type: ignore[arg-type]
+                                         None)
+        row = grade_row(grade_of(sheet, sim.answers), workspace_id=ws.id,  # type: ignore[arg-type]
+                        customer=c, grader_id=None, period=str(graded_at.year),
+                        answers=sim.answers)
+        row.created_at = graded_at
+        add_grade(session, row, c)  # (committed with the outcome)
+        kind = "churned" if sim.churned else "expanded" if sim.expanded else "renewed"
+        churned += sim.churned
+        record_outcome(session, c, kind, day, source=OutcomeSource.IMPORT, today=date.today())
+    return churned
