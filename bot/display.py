@@ -400,6 +400,49 @@ def due_pages(msg: ReminderMessage, page: int) -> list[tuple[Line | None, list[R
     return out
 
 
+# ---------------------------------------------------------------------- outcomes
+# what each outcome kind is called on a menu or a button (storage.models.OutcomeKind values)
+OUTCOME_LABELS = {
+    "renewed": "Renewed",
+    "expanded": "Expanded",
+    "churned": "Churned",
+    "defaulted_or_paid_late": "Defaulted or paid late",
+    "referred": "Referred a customer",
+    "exited_by_us": "Exited by us",
+}
+RECORD_OUTCOME = "Record outcome"  # the card's menu
+OUTCOME_DAY = "Happened on (default today)"  # the date input beside it
+RENEWAL_CHOICES = ("renewed", "expanded", "churned")  # the renewal question's buttons
+PICK_OUTCOME = "Pick what happened first, then Record outcome."  # a tap with no pick
+
+
+def outcome_words(kind: str) -> str:
+    """A kind as it reads in a sentence: "renewed", "defaulted or paid late"."""
+    return kind.replace("_", " ")
+
+
+def outcome_recorded(customer: str, kind: str, day: date, created: bool) -> str:
+    """The confirmation line, worded as the CLI's (``gradebot outcome add``)."""
+    said = "Recorded" if created else "Already recorded"
+    return f"✓ {said}: {customer} {outcome_words(kind)} on {day.isoformat()}."
+
+
+def not_yet_label(days: int) -> str:
+    return f"Not yet (ask in {days} days)"
+
+
+def renewal_question(customer: str, renewal_on: date) -> str:
+    return (
+        f"Did {customer} renew? Its renewal date was {renewal_on.isoformat()}. Tap what "
+        "happened and I'll record it with today's date (another day: Record outcome on "
+        "its customer card)."
+    )
+
+
+def renewal_later(customer: str, on: date) -> str:
+    return f"OK — I'll ask about {customer}'s renewal again on {on.isoformat()}."
+
+
 # ---------------------------------------------------------------------- calibration
 # ``gradebot calibrate`` (rich tables) and the admins' card in Slack and Teams say the same
 # sentences and format the same figures: the words are here, the tables and cards only lay

@@ -70,6 +70,14 @@ class CustomerCard:
         return Option(value=pick(self.customer_id), label="Re-grade", style="primary")
 
     @property
+    def outcome_menu(self) -> Option:
+        """The card's "Record outcome" menu: whoever may see the card may record what
+        happened (``bot.engine.outcomes``)."""
+        from bot.engine.outcomes import outcome_menu
+
+        return outcome_menu(self.customer_id)
+
+    @property
     def headline(self) -> str:
         """"B · 72/100 · maintain · ↑ +4.0 since C (68)", with "(provisional, 80% answered)"
         or "(stale)" after the score (``bot.display.marks``; plain text, renderers escape)."""

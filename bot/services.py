@@ -10,6 +10,7 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
@@ -17,9 +18,8 @@ from sqlmodel import Session
 
 from bot import people
 from bot.config import ConfigError, Settings
-from bot.engine import Actor, Conversation
+from bot.engine.actor import Actor
 from bot.interpret import Interpreter, RulesInterpreter
-from bot.threads import Threads
 from scoring import Worksheet
 from storage import events as events_db
 from storage import people as people_db
@@ -31,7 +31,9 @@ from storage.types import utcnow
 
 if TYPE_CHECKING:
     from bot.calibration_card import CalibrationView
+    from bot.engine.conversation import Conversation
     from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+    from bot.threads import Threads
     from bot.trust import Refused
 
 T = TypeVar("T")
@@ -43,16 +45,40 @@ __all__ = ["Conflict", "InvalidInput", "NotFound", "Person", "Role", "Services",
 
 @dataclass
 class Services:
+    """The settings, the database and the worksheet; the conversation engine, the interpreter
+    and the thread store are built when first used (``build_services`` builds them at once
+    unless for a look-up, which needs none of them: loading the engine cost every CLI
+    look-up ~0.06 s, and openai, with a model configured, several times that)."""
+
     settings: Settings
     db: Engine
     worksheet: Worksheet
-    conversation: Conversation
-    interpreter: Interpreter | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
-    threads: Threads = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.threads = Threads(self.db, self.worksheet)
+    @cached_property
+    def interpreter(self) -> Interpreter:
+        """The rules, or the configured model (``bot.llm`` and openai load only then)."""
+        if not self.settings.llm_configured:
+            return RulesInterpreter()
+        from bot.llm import build_interpreter
+
+        return build_interpreter(self.settings)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        from bot.engine.conversation import Conversation
+
+        interpreter = self.interpreter
+        return Conversation(self.db, self.worksheet, interpreter=interpreter,
+                            summarizer=getattr(interpreter, "summarize", None),
+                            idle=timedelta(days=self.settings.session_idle_days),
+                            timezone=self.settings.timezone, clock=self.clock)
+
+    @cached_property
+    def threads(self) -> Threads:
+        from bot.threads import Threads
+
+        return Threads(self.db, self.worksheet)
 
     def session(self) -> Session:
         return Session(self.db, expire_on_commit=False)
@@ -139,6 +165,18 @@ class Services:
                                           zone_of(s, person))
 
         return once_more_if_dropped(run)
+
+    def record_outcome(self, person: Person, value: str, day: str | None = None) -> Any:
+        """A "Record outcome" pick or a renewal-question tap (``value`` as it was on the
+        button; ``day`` the card's date input, ISO, empty for today):
+        ``bot.engine.outcomes.OutcomeReply``."""
+        from bot.engine.outcomes import record_click
+
+        def run() -> Any:
+            with session_scope(self.db) as s:
+                return record_click(s, person, value, day, self.clock())
+
+        return once_more_if_dropped(run)  # an outcome is stored once per day: safe to redo
 
     def optimism(self, person: Person) -> Any:
         from bot.trust import optimism_view
@@ -261,8 +299,10 @@ def split_override(text: str) -> tuple[str, str | None]:
 
 def build_services(settings: Settings, *, migrate: bool = True,
                    interpreter: Interpreter | None = None,
-                   clock: Callable[[], datetime] = utcnow) -> Services:
-    """Connect, migrate (idempotent) and assemble. Raises ConfigError with one line."""
+                   clock: Callable[[], datetime] = utcnow, look_up: bool = False) -> Services:
+    """Connect, migrate (idempotent) and assemble. Raises ConfigError with one line. A
+    ``look_up`` (cards, books, portfolios) leaves the engine to be built if ever used;
+    anything else has it built now, so a server's first message does not wait for it."""
     ws = settings.load_worksheet()
     try:
         if migrate:
@@ -276,14 +316,9 @@ def build_services(settings: Settings, *, migrate: bool = True,
     except Exception as exc:  # connection refused, bad credentials, unwritable file …
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
         raise ConfigError(f"DATABASE_URL: cannot open the database ({reason})") from None
-    if interpreter is None and not settings.llm_configured:
-        interpreter = RulesInterpreter()  # and openai is never imported (faster start-up)
-    if interpreter is None:
-        from bot.llm import build_interpreter
-
-        interpreter = build_interpreter(settings)
-    summarizer = getattr(interpreter, "summarize", None)
-    conversation = Conversation(db, ws, interpreter=interpreter, summarizer=summarizer,
-                                idle=timedelta(days=settings.session_idle_days),
-                                timezone=settings.timezone, clock=clock)
-    return Services(settings, db, ws, conversation, interpreter, clock)
+    sv = Services(settings, db, ws, clock)
+    if interpreter is not None:
+        sv.interpreter = interpreter
+    if not look_up:  # built now, not on first use: a server's first message must not wait
+        _ = sv.conversation, sv.threads
+    return sv

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,13 +20,16 @@ from rich.table import Table
 
 from bot import display
 from bot.display import Facts, Listing, Part, Tone
-from bot.engine import Actor, Choose, Kind, Prompt, Start, Text, help, parse_grade_args
+from bot.engine import Choose, Kind, Prompt, Start, Text, help, parse_grade_args
 from bot.engine import options as opts
 from bot.engine.help import HelpLine, parse_command
 from bot.engine.inputs import whole_number
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
-from bot.services import Person, Services
 from bot.trust import OverrideResult, Refused, TextView
+
+if TYPE_CHECKING:  # (the chat's types: a look-up renders without loading the engine)
+    from bot.engine import Actor
+    from bot.services import Person, Services
 
 _STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
           Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}

@@ -378,19 +378,43 @@ def _word_numbers() -> dict[str, int]:
     return words
 
 
+
+class _Lazy:
+    """A regular expression compiled when first used. The number patterns below spell out
+    every number word, several times over: compiling them took ~70 ms, which every process
+    importing ``scoring`` paid at start-up, the CLI look-ups that read no answer too."""
+
+    __slots__ = ("_compiled", "_pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def _rx(self) -> re.Pattern[str]:
+        if self._compiled is None:  # (two threads may both compile it: the same pattern)
+            self._compiled = re.compile(self._pattern)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._rx().search(text)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self._rx().fullmatch(text)
+
+
 _WORD_NUMS = _word_numbers()
 _WORD_ALT = "|".join(re.escape(w) for w in sorted(_WORD_NUMS, key=len, reverse=True))
 _NUM = rf"(?:\d+(?:[.,]\d+)?|[.,]\d+|\b(?:{_WORD_ALT})\b)"
-_NUMBER_TOKEN_RE = re.compile(rf"\d|\b(?:{_WORD_ALT})\b")
+_NUMBER_TOKEN_RE = _Lazy(rf"\d|\b(?:{_WORD_ALT})\b")
 # hedges in front of a value: "~3", "about 3", "prob a 7", "say 40"
 _APPROX = (r"(?:(?:~|≈|\+/-)\s*|(?:about|around|roughly|approx|approximately|circa|ca|est|"
            r"estimated|maybe|probably|prob|probs|like|say|call it|i would guess|guess|"
            r"solid|strong|firm|easy|good|decent|"
            r"an?)\s+)*")
 _ISH = r"(?:\s*-?\s*ish)?"  # "4ish", "3 -ish", "3%ish"
-_VALUE_RE = re.compile(
+_VALUE_RE = _Lazy(
     rf"{_APPROX}(?P<n>{_NUM}){_ISH}(?:\s*(?:/|out of|of)\s*(?P<d>{_NUM}))?{_ISH}")
-_PERCENT_VALUE_RE = re.compile(
+_PERCENT_VALUE_RE = _Lazy(
     rf"{_APPROX}(?P<n>{_NUM}){_ISH}\s*(?:%|percent|per cent|pct){_ISH}"
     r"(?:\s+of\s+(?P<of>[a-z' ]+))?")
 _FRACTIONS = {"half": 50.0, "third": 33.3, "quarter": 25.0, "fifth": 20.0, "tenth": 10.0}
@@ -400,10 +424,10 @@ _FRACTION_RE = re.compile(
 # "they'd give us a 9", "NPS last time was 7": a score said in a sentence (number questions)
 _SCORE_TAIL = rf"{_APPROX}(?P<n>{_NUM}){_ISH}(?:\s*(?:/|out of)\s*(?P<d>{_NUM}))?{_ISH}$"
 _SCORE_RES = (
-    re.compile(r"\b(?:gives?|gave|giving|rates?|rated|rating|scores?|scored|scoring|puts?|"
+    _Lazy(r"\b(?:gives?|gave|giving|rates?|rated|rating|scores?|scored|scoring|puts?|"
                r"grades?|graded)\s+(?:(?:us|it|them|me|him|her)\s+)?(?:(?:at|as)\s+)?"
                + _SCORE_TAIL),
-    re.compile(r"\b(?:nps|score|rating)\b(?:\s+[a-z']+){0,4}?\s*(?:is|was|were|of|at|=|:)\s*"
+    _Lazy(r"\b(?:nps|score|rating)\b(?:\s+[a-z']+){0,4}?\s*(?:is|was|were|of|at|=|:)\s*"
                + _SCORE_TAIL),
 )
 
@@ -726,10 +750,10 @@ def _percent_value(q: Question, text: str) -> float | None:
 
 _UNITS = r"(?:\s*(?:%|percent|per cent|pct))?"
 _RANGE_RES = (
-    re.compile(rf"{_APPROX}(?:between\s+)?(?P<a>{_NUM}){_UNITS}\s*(?:-|–|—|to|and)\s*"
+    _Lazy(rf"{_APPROX}(?:between\s+)?(?P<a>{_NUM}){_UNITS}\s*(?:-|–|—|to|and)\s*"
                rf"(?P<b>{_NUM}){_UNITS}(?:\s+of\s+(?P<of>[a-z' ]+))?"),
 )
-_OPEN_RE = re.compile(
+_OPEN_RE = _Lazy(
     rf"(?P<op>less than|fewer than|under|below|at most|up to|no more than|max|<|<=|"
     rf"more than|over|above|at least|>|>=)\s*{_APPROX}(?P<n>{_NUM}){_UNITS}"
     r"(?:\s+of\s+(?P<of>[a-z' ]+))?")

@@ -35,6 +35,10 @@ from sqlmodel import Session, col, select
 from storage.models import DeliveryStatus, Person, ReminderDelivery, Workspace
 from storage.types import utcnow
 
+# The cadence of a renewal question's row ("Did Acme renew?", ``storage.renewals``): the same
+# claims and leases, but its own sweep step; the reminders' reads below leave those rows alone.
+RENEWAL = "renewal"
+
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 ABANDONED = "gave up: the claim expired on every attempt"
@@ -96,7 +100,7 @@ def claimable(
 
 
 def sent_deliveries(session: Session, workspace_id: int) -> list[tuple[ReminderDelivery, Person]]:
-    """A workspace's open threads (SENT) with their reps: candidates for closing."""
+    """A workspace's open reminder threads (SENT) with their reps: candidates for closing."""
     return [
         (d, p)
         for d, p in session.exec(
@@ -105,6 +109,7 @@ def sent_deliveries(session: Session, workspace_id: int) -> list[tuple[ReminderD
             .where(
                 ReminderDelivery.workspace_id == workspace_id,
                 ReminderDelivery.status == DeliveryStatus.SENT,
+                col(ReminderDelivery.cadence) != RENEWAL,
             )
             .order_by(col(ReminderDelivery.id))
         ).all()
@@ -112,11 +117,13 @@ def sent_deliveries(session: Session, workspace_id: int) -> list[tuple[ReminderD
 
 
 def followups_due(session: Session, now: datetime) -> Sequence[ReminderDelivery]:
-    """Open threads whose next follow-up time has come and that are not snoozed."""
+    """Open threads whose next follow-up time has come and that are not snoozed (reminders
+    only: a renewal question asked again is ``storage.renewals.reasks_due``)."""
     return session.exec(
         select(ReminderDelivery)
         .where(
             ReminderDelivery.status == DeliveryStatus.SENT,
+            col(ReminderDelivery.cadence) != RENEWAL,
             col(ReminderDelivery.next_followup_at) <= now,
             or_(
                 col(ReminderDelivery.snoozed_until).is_(None),

@@ -319,6 +319,7 @@ class OutcomeKind(StrEnum):
 
 class OutcomeSource(StrEnum):
     CARD = "card"      # the customer card's menu in Slack or Teams
+    QUESTION = "question"  # a tap under the renewal question "Did Acme renew?"
     CLI = "cli"        # gradebot outcome add
     IMPORT = "import"  # gradebot import outcomes
 

@@ -74,3 +74,10 @@ def can_see_optimism(viewer: Person, rep: Person | None = None) -> bool:
     if viewer.role not in (Role.MANAGER, Role.ADMIN):
         return False
     return rep is None or can_see_person(viewer, rep)
+
+
+def can_record_outcome(recorder: Person, owner: Person | None) -> bool:
+    """Who may record what happened to a customer (renewed, churned, …) from a card or a
+    renewal question: whoever may see it — its owner, their manager, an admin (and anyone,
+    for a customer nobody owns yet), the same people the card is shown to."""
+    return can_see(recorder, owner)

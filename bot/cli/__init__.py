@@ -6,6 +6,7 @@ Layout (one module per command or command group; ``tests/cli/`` mirrors it)::
     bot/cli/app.py            the Typer application, built from COMMANDS
     bot/cli/output.py         the one console, the one error console, fail(), exit codes
     bot/cli/context.py        settings(), services(), open_database(), workspace options
+    bot/cli/startup.py        the garbage collector paused while a command loads
     bot/cli/lookups.py        chat, customer, grades, portfolio
     bot/cli/run.py            serve, remind (bot/cli/remind.py does remind's work)
     bot/cli/worksheet.py      worksheet check|rescore
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(top_help())
         sys.stdout.flush()
         raise SystemExit(0 if args else 2)
+    from bot.cli.startup import pause_collector
+
+    pause_collector()  # while the command loads its modules (context.settings resumes it)
     from bot.cli.app import app
 
     app(args=args, prog_name="gradebot")

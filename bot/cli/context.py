@@ -35,9 +35,12 @@ WorkspaceOption = Annotated[str, typer.Option(
 
 
 def settings() -> Settings:
-    """The settings, read once per call from the environment and ``.env``."""
+    """The settings, read once per call from the environment and ``.env``. Every command
+    calls this before its work, its modules loaded: the garbage collector resumes here."""
+    from bot.cli.startup import resume_collector
     from bot.config import ConfigError, load_settings
 
+    resume_collector()
     try:
         return load_settings()
     except ConfigError as exc:
@@ -58,7 +61,8 @@ def services(*, migrate: bool = True, look_up: bool = False) -> Services:
     """Everything a conversation or a look-up needs, on the configured database, migrated
     first when ``migrate`` (as ``gradebot serve`` does on start). A ``look_up`` reads only:
     a database already at the latest revision is not handed to Alembic (nor to the start-up
-    repairs of ``build_services``), which cost a look-up ~0.2 s."""
+    repairs of ``build_services``), which cost a look-up ~0.2 s, and the conversation engine
+    is not built."""
     from bot.config import ConfigError
     from bot.services import build_services
     from storage.engine import is_current
@@ -67,7 +71,7 @@ def services(*, migrate: bool = True, look_up: bool = False) -> Services:
     if migrate and look_up:
         migrate = not is_current(st.database_url)
     try:
-        return build_services(st, migrate=migrate)
+        return build_services(st, migrate=migrate, look_up=look_up)
     except ConfigError as exc:
         fail(str(exc))
 

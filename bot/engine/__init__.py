@@ -14,14 +14,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.engine.conversation import Actor, Conversation
+    from bot.engine.actor import Actor
+    from bot.engine.conversation import Conversation
     from bot.engine.form import FormRefused, FormState
     from bot.engine.inputs import Choose, Input, Start, Text, parse_grade_args
     from bot.engine.kinds import SessionKind
     from bot.engine.prompts import Kind, Option, Prompt, Reply
 
 _WHERE = {
-    "Actor": "conversation", "Conversation": "conversation",
+    "Actor": "actor", "Conversation": "conversation",
     "FormRefused": "form", "FormState": "form",
     "Choose": "inputs", "Input": "inputs", "Start": "inputs", "Text": "inputs",
     "parse_grade_args": "inputs",

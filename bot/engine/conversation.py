@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from bot.engine import inputs as inp
 from bot.engine import options as opts
+from bot.engine.actor import Actor
 from bot.engine.form import FormRefused, FormState, asked
 from bot.engine.help import GRADING_HELP
 from bot.engine.inputs import Choose, Input, Start
@@ -95,22 +96,6 @@ T = TypeVar("T")
 MAX_TEXT = 3000
 Summarizer = Callable[[ScoredGrade, str], str | None]
 _WORDS: ContextVar[Vocabulary] = ContextVar("gradebot_words", default=VOCABULARIES["cli"])
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is talking: ids in our database (channels resolve platform ids to these)."""
-
-    workspace_id: int
-    person_id: int
-    platform: str = "cli"
-    # where they talk from, when one person may have a grading open in several places at
-    # once (each ``gradebot chat`` process is a place of its own); default: the platform
-    place: str = ""
-
-    @property
-    def where(self) -> str:
-        return self.place or self.platform
 
 
 HELP_TEXT = GRADING_HELP  # (bot.engine.help: the words every channel's help lists)

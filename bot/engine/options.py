@@ -24,6 +24,9 @@ The wire strings are short (Slack allows 150 characters in a select option) and 
 ``submit|<session>``           SubmitForm: the Teams form card's submit button
 ``ovr|<customer>``             OpenOverride: the override form (a Slack modal, a Teams card)
 ``ovrsave|<customer>``         SaveOverride: the Teams override card's submit button
+``out|<customer>|<kind>``      RecordOutcome: what happened (renewed, churned, …), from the
+                               card's menu; ``out|<customer>|<kind>|<ask>`` a tap under "Did
+                               Acme renew?" (that question's delivery; ``later``: not yet)
 ``rem|snooze|<delivery>|<n>``  Snooze: no follow-up of this reminder for n days
 ``rem|away|<delivery>``        Away: ask for the out-of-office date
 ``remaway|<delivery>``         AwaySave: the Teams out-of-office card's save button
@@ -56,6 +59,11 @@ IMPORT_KINDS = frozenset({"people", "customers", "outcomes"})  # bot.imports.Imp
 SEP: Final = "|"
 
 DECISIONS = frozenset(r.value for r in Recommendation)
+# storage.models.OutcomeKind, in its order (the codec stays cheap to import: no storage);
+# tests/engine/test_options.py checks the two agree
+OUTCOME_KINDS: Final = ("renewed", "expanded", "churned", "defaulted_or_paid_late", "referred",
+                        "exited_by_us")
+NOT_YET: Final = "later"  # "not yet" under a renewal question: ask again later
 
 
 class BadOption(ValueError):
@@ -174,6 +182,26 @@ class SaveOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """Record what happened to a customer: picked from the customer card's "Record outcome"
+    menu, or tapped under the renewal question "Did Acme renew?" (``ask``: that question's
+    delivery id, so the answer closes it). ``kind`` is an outcome kind, or ``NOT_YET`` —
+    only under a question — to be asked again later. The day is not on the button: it is
+    today, or the date input beside the menu (``bot.engine.outcomes``)."""
+
+    customer_id: int
+    kind: str
+    ask: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == NOT_YET:
+            if self.ask is None:
+                raise BadOption("'not yet' answers a renewal question")
+        elif self.kind not in OUTCOME_KINDS:
+            raise BadOption(f"{self.kind[:30]!r} is not an outcome")
+
+
+@dataclass(frozen=True, slots=True)
 class Snooze:
     delivery_id: int
     days: int
@@ -236,6 +264,7 @@ OptionValue = (
     | SubmitForm
     | OpenOverride
     | SaveOverride
+    | RecordOutcome
     | Snooze
     | Away
     | AwaySave
@@ -286,6 +315,8 @@ def encode(v: OptionValue) -> str:
             out = f"ovr|{cid}"
         case SaveOverride(cid):
             out = f"ovrsave|{cid}"
+        case RecordOutcome(cid, kind, ask):
+            out = f"out|{cid}|{kind}" + (f"|{ask}" if ask is not None else "")
         case Snooze(did, days):
             out = f"rem|snooze|{did}|{days}"
         case Away(did):
@@ -358,6 +389,14 @@ def _decode_import(value: str) -> ImportFile:
     )
 
 
+def _decode_outcome(rest: str) -> RecordOutcome:
+    parts = rest.split(SEP)
+    if len(parts) not in (2, 3):
+        raise BadOption("that outcome button is not one I know")
+    ask = _number(parts[2], "the question") if len(parts) == 3 else None
+    return RecordOutcome(_number(parts[0], "the customer"), parts[1], ask)
+
+
 def decode(value: str) -> OptionValue:
     """The option a wire string stands for. Raises ``BadOption`` for anything the bot did
     not produce (its message says what is wrong, in plain words)."""
@@ -375,6 +414,8 @@ def decode(value: str) -> OptionValue:
         "ovrsave": SaveOverride}
     if tag in by_id:
         return by_id[tag](_number(rest, "the id"))
+    if tag == "out":
+        return _decode_outcome(rest)
     if tag == "rem":
         parts = rest.split(SEP)
         if len(parts) == 3 and parts[0] == "snooze":

@@ -58,6 +58,7 @@ from bot.reminders.plan import (
     period_is_current,
     plan_workspace,
 )
+from bot.reminders.renewals import sweep_renewals
 from bot.trust import disagreement_lines
 from bot.zones import person_zone, zone
 from scoring import Cadence
@@ -96,6 +97,7 @@ class SweepReport:
     digests: int = 0
     alerts: int = 0
     pruned: int = 0            # old event ids forgotten
+    renewals: int = 0          # "Did Acme renew?" questions asked (bot.reminders.renewals)
     errors: list[str] = field(default_factory=list)
 
     def error(self, what: str, exc: BaseException) -> None:
@@ -104,6 +106,7 @@ class SweepReport:
     def summary(self) -> str:
         return (f"{self.sent} sent, {self.completed} completed, {self.followups} follow-ups, "
                 f"{self.closed} closed, {self.digests} digests, {self.alerts} alerts, "
+                f"{self.renewals} renewal questions, "
                 f"{self.skipped} claimed elsewhere, {self.failed_attempts} failed attempts "
                 f"(retried next sweep), {self.gave_up} given up")
 
@@ -144,7 +147,7 @@ class Sweeper:
         for ws in workspaces:
             notifier = self.notifiers[ws.platform]
             for step in (self._close_completed, self._reminders, self._digest, self._alerts,
-                         self._overrides):
+                         self._overrides, self._renewals):
                 try:
                     await step(ws, notifier, now, report)
                 except Exception as exc:
@@ -169,7 +172,8 @@ class Sweeper:
             except Exception as exc:
                 log.exception("reminder sweep: pruning old event ids failed")
                 report.error("prune", exc)
-        if report.sent or report.followups or report.closed or report.errors or report.alerts:
+        if report.sent or report.followups or report.closed or report.errors or report.alerts \
+                or report.renewals:
             log.info("reminder sweep at %s: %s", now.isoformat(timespec="minutes"),
                      report.summary())
         return report
@@ -495,6 +499,12 @@ class Sweeper:
                          report: SweepReport) -> None:
         """Overrides ending in a week (setter and owner told) or ended (bot.reminders.overrides)."""
         await sweep_overrides(self.db, ws, notifier, now, report)
+
+    async def _renewals(self, ws: Workspace, notifier: Notifier, now: datetime,
+                        report: SweepReport) -> None:
+        """"Did Acme renew?" to owners whose renewal date passed (bot.reminders.renewals)."""
+        await sweep_renewals(self.db, ws, notifier, now, report, claimer=self.claimer,
+                             lease=self.lease, max_attempts=self.max_attempts)
 
     # ------------------------------------------------------------------ drop alerts
     def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Recipient]]:

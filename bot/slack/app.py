@@ -41,6 +41,7 @@ from bot.services import InvalidInput, Person, Services, split_override
 from bot.slack import blocks as bk
 from bot.slack import forms
 from bot.slack import notify as reminder_notify
+from bot.slack import outcomes as outcome_taps
 from bot.slack.delivery import Delivery
 from bot.trust import Refused
 
@@ -423,6 +424,15 @@ class SlackBot:
             await ack()
             await self.on_reminder_action(body=body, action=action, client=client)
             return
+        if action_id == bk.OUTCOME_DAY_ACTION:  # a day picked beside the outcome menu
+            await ack()  # (read from the message's state when the menu is used)
+            return
+        value = str(action.get("value") or (action.get("selected_option") or {}).get("value")
+                    or "")
+        if outcome_taps.is_outcome(value):  # the card's outcome menu, a renewal question
+            await ack()
+            await self.on_outcome(body=body, value=value, client=client, respond=respond)
+            return
         await ack()
         await self._run_action(body=body, action=action, client=client, respond=respond)
 
@@ -454,6 +464,12 @@ class SlackBot:
                                     respond=respond if in_place else None)
         if container.get("type") == "view" and person.id is not None:
             await self.publish_home(client, actor, person)
+
+    @reported
+    async def on_outcome(self, *, body: dict[str, Any], value: str, client: AsyncWebClient,
+                         respond: Any) -> None:
+        """Record an outcome (bot/slack/outcomes.py)."""
+        await outcome_taps.record(self, body, value, client, respond)
 
     # ------------------------------------------------------------------ reminder buttons
     @reported
@@ -641,4 +657,5 @@ def _kind_of(body: dict[str, Any]) -> str:
     return kind
 
 
-_ACTION_PATTERN = re.compile(r"^(choice|cmd|grade|form|settings|rem|override)(:.*)?$")
+_ACTION_PATTERN = re.compile(
+    r"^(choice|cmd|grade|form|settings|rem|override|outcome|outcomeday)(:.*)?$")

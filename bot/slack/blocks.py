@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    DatePickerElement,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -218,8 +219,33 @@ def render_card(card: CustomerCard | NotFoundCard | Denied, regrade_value: str |
     if card.can_override:
         blocks += buttons([Option(value=encode(OpenOverride(card.customer_id)),
                                   label="Override…")], "override")
+    blocks.append(outcome_block(card))
     summary = f"{card.name}: {card.letter or 'not graded'}"
     return escape(summary), to_dicts(blocks)
+
+
+OUTCOME_ACTION = "outcome"  # the card's "Record outcome" select
+OUTCOME_DAY_ACTION = "outcomeday"  # the datepicker beside it (read when the select is used)
+
+
+def outcome_block(card: CustomerCard) -> Block:
+    """The card's "Record outcome" select with a datepicker beside it (left alone: today)."""
+    return ActionsBlock(
+        block_id=f"outcome-{secrets.token_hex(4)}",
+        elements=[menu(card.outcome_menu, f"{OUTCOME_ACTION}:0"),
+                  DatePickerElement(action_id=OUTCOME_DAY_ACTION,
+                                    placeholder=plain(display.OUTCOME_DAY, 150))])
+
+
+def picked_day(body: Mapping[str, Any]) -> str:
+    """What the card's datepicker says at the moment of a click (Slack sends the state of
+    a message's inputs with every block action): ``YYYY-MM-DD``, or "" when left alone."""
+    values = (body.get("state") or {}).get("values") or {}
+    for block in values.values():
+        picked = (block or {}).get(OUTCOME_DAY_ACTION) or {}
+        if picked.get("selected_date"):
+            return str(picked["selected_date"])
+    return ""
 
 
 def render_text_view(view: TextView | Refused | Denied | NotFoundCard

@@ -331,7 +331,8 @@ class SlackImports:
         ws = await asyncio.to_thread(self._workspace, person)
         added = await self._owners_from_slack(client, ws, kind, data, options, meta["name"])
         report = await asyncio.to_thread(imports.run_import, self.sv.db, ws, kind, data,
-                                         options, source=meta["name"])
+                                         options, source=meta["name"],
+                                         recorded_by_id=person.id)  # (outcomes: who)
         resolved = None
         if ws.platform == "slack":
             from bot.slack.directory import Directory

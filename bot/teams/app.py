@@ -59,6 +59,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot import display
 from bot.config import ConfigError, Settings
 from bot.engine import Actor, Choose, FormRefused, Kind, Prompt, Text, help, parse_grade_args
 from bot.engine import options as opts
@@ -498,6 +499,8 @@ class TeamsBot:
         value = ui.chosen_value(data)
         if action.verb != ui.VERB or not value:
             return AdaptiveCardActionMessageResponse(value="That button is not one I know.")
+        if ui.outcome_unpicked(data):
+            return AdaptiveCardActionMessageResponse(value=display.PICK_OUTCOME)
         who = await self.who(ctx.activity, ctx.api)
         if who is None:
             return AdaptiveCardActionMessageResponse(value="I could not tell who you are.")
@@ -516,6 +519,8 @@ class TeamsBot:
             return await self._away(who, chosen.delivery_id, data)
         if isinstance(chosen, opts.OpenOverride | opts.SaveOverride):
             return await self._override(ctx, who, chosen, data)
+        if isinstance(chosen, opts.RecordOutcome):
+            return await self._outcome(ctx, who, value, chosen, data)
         conv = self.sv.conversation
         key = click_key("x", ctx.activity.reply_to_id, value)
         prompts = await asyncio.to_thread(conv.handle, who.actor, Choose(value),
@@ -605,6 +610,21 @@ class TeamsBot:
         for person, said in result.notices:
             await self._proactive(ctx, person, ui.card([ui.text(said)]))
         return AdaptiveCardActionCardResponse(value=ui.text_view_card(result.view))
+
+    # ------------------------------------------------------------------ outcomes
+    async def _outcome(self, ctx: ActivityContext[Any], who: Who, value: str,
+                       chosen: opts.RecordOutcome, data: dict[str, Any]) -> Any:
+        """The card's "Record outcome", or a tap under the renewal question: the engine
+        decides (``bot.engine.outcomes``). An answered question becomes the answer (its
+        buttons go); the customer card stays, and the confirmation is posted below it."""
+        reply = await asyncio.to_thread(self.sv.record_outcome, who.person, value,
+                                        str(data.get(ui.OUTCOME_DAY) or ""))
+        if chosen.ask is not None and reply.done:
+            return AdaptiveCardActionCardResponse(value=ui.note_card(reply.text))
+        if reply.done:
+            await ctx.send(ui.card([ui.text(reply.text)]))
+        # (a message response is plain text: only mention tags are neutralised)
+        return AdaptiveCardActionMessageResponse(value=ui.neutralise(reply.text))
 
     # ------------------------------------------------------------------ reminder buttons
     async def _reminder_action(self, ctx: ActivityContext[Any], who: Who,

@@ -329,7 +329,33 @@ def customer_card(c: CustomerCard | NotFoundCard | Denied, regrade_value: str | 
                               label="Override…"))
     if actions:
         body += button_sets(actions, kind="l")
+    body += outcome_items(c)
     return card(body)
+
+
+OUTCOME_MENU = MENU_PREFIX + "outcome"  # the card's outcome choice set (``chosen_value``)
+OUTCOME_DAY = "outcome_day"  # the date input beside it
+
+
+def outcome_unpicked(data: Mapping[str, Any]) -> bool:
+    """A tap on the card's Record outcome with nothing chosen in its choice set."""
+    return data.get("menu") == OUTCOME_MENU and not data.get(OUTCOME_MENU)
+
+
+def outcome_items(c: CustomerCard) -> list[Any]:
+    """"Record outcome": a choice set of the kinds, the day (empty: today) and one button
+    whose data names the choice set, so the click sends the picked kind's value."""
+    opt = c.outcome_menu
+    # (not ``isRequired``: Teams would then hold every button of the card, Re-grade too,
+    # until something is picked; a tap without a pick is answered by the app)
+    pick = menu_input(opt, OUTCOME_MENU)
+    return [
+        text(opt.label, weight="Bolder", spacing="Medium"),
+        pick,
+        DateInput(id=OUTCOME_DAY, placeholder=plain(display.OUTCOME_DAY)),
+        ActionSet(actions=[button(Option(value=opt.value, label=display.RECORD_OUTCOME),
+                                  kind="l", menu_id=OUTCOME_MENU)]),
+    ]
 
 
 OVERRIDE_PREFIX = "ovr_"

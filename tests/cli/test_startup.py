@@ -80,3 +80,33 @@ def test_a_look_up_migrates_only_a_database_that_needs_it(tmp_path: Path) -> Non
     assert grades() == "True"
     assert is_current(env["DATABASE_URL"])
     assert grades() == "False"
+
+
+LOOK_UP_NEEDS_NOT = ("alembic", "openai", "slack_bolt", "slack_sdk", "aiohttp",
+                     "microsoft_teams", "matplotlib", "sklearn", "uvicorn", "prometheus_client",
+                     "bot.engine.conversation", "bot.llm", "bot.slack", "bot.teams",
+                     "bot.threads")
+
+
+@pytest.mark.parametrize("args", [["grades", "--as", "rita"], ["customer", "Acme", "--as", "rita"],
+                                  ["portfolio", "--as", "rita"]])
+def test_a_look_up_loads_no_engine_model_or_chat_platform(
+        tmp_path: Path, args: list[str]) -> None:
+    """Each module a look-up loads costs every look-up its start-up: none of the engine, the
+    model's client (also with a model configured), Slack, Teams, charts or the server. And the
+    garbage collector, paused while the modules load, runs again afterwards."""
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    upgrade(url)
+    env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "GRADEBOT_LLM_MODEL": "gpt-4o-mini", "OPENAI_API_KEY": "sk-test"}
+    probe = (f"import gc, json, sys\nfrom bot.cli import main\ntry:\n    main({args!r})\n"
+             "except SystemExit as e:\n    assert e.code in (0, 1, None), e.code\n"
+             "print(json.dumps([sorted(sys.modules), gc.isenabled(), gc.get_freeze_count()]))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True, cwd=tmp_path, env=env)
+    loaded, collecting, frozen = json.loads(done.stdout.splitlines()[-1])
+    assert "bot.lookups" in loaded  # (the probe did run the look-up)
+    assert [m for m in loaded if m.split(".")[0] in LOOK_UP_NEEDS_NOT
+            or m.startswith(LOOK_UP_NEEDS_NOT)] == []
+    assert collecting  # the collector runs again
+    assert frozen > 10_000  # with what start-up loaded left out of its scans

@@ -28,6 +28,10 @@ EVERY_KIND: list[tuple[opts.OptionValue, str]] = [
     (opts.SubmitForm(5), "submit|5"),
     (opts.OpenOverride(21), "ovr|21"),
     (opts.SaveOverride(21), "ovrsave|21"),
+    (opts.RecordOutcome(21, "renewed"), "out|21|renewed"),
+    (opts.RecordOutcome(21, "defaulted_or_paid_late"), "out|21|defaulted_or_paid_late"),
+    (opts.RecordOutcome(21, "churned", 8), "out|21|churned|8"),
+    (opts.RecordOutcome(21, "later", 8), "out|21|later|8"),
     (opts.Snooze(11, 7), "rem|snooze|11|7"),
     (opts.Away(11), "rem|away|11"),
     (opts.AwaySave(11), "remaway|11"),
@@ -107,6 +111,16 @@ GARBAGE = [
     "rem|away|1|2",
     "rem|nap|1",
     "settings|",
+    "out|",
+    "out|21",
+    "out|21|",
+    "out|x|renewed",
+    "out|21|renewal",  # a word the CSV import reads, but never a button's
+    "out|21|later",  # "not yet" answers a question: it needs one
+    "out|21|renewed|",
+    "out|21|renewed|x",
+    "out|21|renewed|8|9",
+    "out|" + "9" * 40 + "|renewed",
     "x" * 301,
     "a|" + "q" * 300 + "|1",
     "{",
@@ -127,6 +141,13 @@ def test_garbage_and_forged_values_are_refused_in_words(wire: str):
     assert str(err.value)
     assert "Traceback" not in str(err.value)
     assert opts.decode_or_none(wire) is None
+
+
+def test_the_codec_knows_every_outcome_kind_in_storages_order():
+    from storage.models import OutcomeKind
+
+    assert tuple(k.value for k in OutcomeKind) == opts.OUTCOME_KINDS
+    assert opts.NOT_YET not in opts.OUTCOME_KINDS
 
 
 def test_a_value_the_codec_cannot_make_is_refused_when_encoding():

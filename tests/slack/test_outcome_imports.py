@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from storage import customers as customers_db
 from storage import people as people_db
-from storage.models import Outcome
+from storage.models import Outcome, Person
 from tests.fakes.slack_http import TEAM
 from tests.slack.conftest import Env, blocks_of, texts
 from tests.slack.test_imports import ADMIN, click, replies, share
@@ -44,12 +44,15 @@ def test_an_admin_imports_outcomes_from_a_csv(make_env: Callable[..., Env]) -> N
     )
     with env.sv.session() as s:
         [o] = s.exec(select(Outcome)).all()
+        who = s.get(Person, o.recorded_by_id) if o.recorded_by_id else None
     assert (o.kind, o.happened_on, o.source, o.note) == (
         "renewed",
         date(2026, 3, 31),
         "import",
         "three years",
     )
+    assert who is not None
+    assert who.external_id == ADMIN  # recorded by the admin who imported it
 
 
 def test_the_codec_knows_every_import_kind() -> None:

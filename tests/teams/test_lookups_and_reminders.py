@@ -51,7 +51,8 @@ def test_lookups(env: Env) -> None:
     assert "Acme" in text
     assert "A · " in text or "B · " in text
     assert "Graded" in text
-    assert values(card) == [f"pick||{acme}"]
+    # Re-grade, and Record outcome (its choice set says which: tests/teams/test_outcome_menu.py)
+    assert values(card) == [f"pick||{acme}", "c|help|"]
     assert "No customer called Initech" in shown(rep.ask("customer Initech"))
     book = rep.ask("grades")
     assert "Rita Rep's book" in shown(book)
