@@ -20,15 +20,16 @@ from rich.table import Table
 
 from bot import display
 from bot.display import Facts, Listing, Part, Tone
-from bot.engine import Choose, Kind, Prompt, Start, Text, parse_grade_args
+from bot.engine import Choose, Kind, Prompt, Start, Text, help, parse_grade_args
 from bot.engine import options as opts
+from bot.engine.help import HelpLine, parse_command
 from bot.engine.inputs import whole_number
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
-from bot.trust import Refused, TextView
+from bot.trust import OverrideResult, Refused, TextView
 
 if TYPE_CHECKING:  # (the chat's types: a look-up renders without loading the engine)
     from bot.engine import Actor
-    from bot.services import Services
+    from bot.services import Person, Services
 
 _STYLE = {Kind.ERROR: "red", Kind.REASK: "yellow", Kind.ECHO: "green", Kind.SAVED: "bold green",
           Kind.INFO: "cyan", Kind.CONFIRM: "yellow"}
@@ -76,7 +77,9 @@ class TerminalChat:
                     if line.strip().lower() == "resume":  # the newest unfinished grading
                         self.resume_newest()
                         continue
-                    start = parse_grade_args(without_grade(line))
+                    if self.command(line):
+                        continue
+                    start = parse_grade_args(line)
                     if start is None:
                         c.print("Type a customer name, e.g. [bold]Acme annual[/bold], or "
                                 "[bold]strategic[/bold] to review your whole book.")
@@ -92,6 +95,8 @@ class TerminalChat:
                 return
             if self.session_id is None and line.strip().lower() == "resume":
                 self.resume_newest()  # after a grading ended (here or elsewhere)
+                continue
+            if self.session_id is None and self.command(line):
                 continue
             self.show(self.sv.conversation.handle(self.actor, self.to_input(line),
                                                   session_id=self.session_id))
@@ -118,10 +123,36 @@ class TerminalChat:
                 opts.decode_or_none(self.options[0]), opts.Create)
             if only_create and t.lower() in _YES:  # (with suggestions, "yes" is ambiguous)
                 return Choose(self.options[0])
-            start = parse_grade_args(without_grade(t))
+            start = parse_grade_args(t)
             if start is not None:
                 return start
         return Text(t)
+
+    # ------------------------------------------------------------------ commands
+    def command(self, line: str) -> bool:
+        """Run ``line`` when it is one of the chat channels' commands (``bot.engine.help``'s
+        table, read as Teams reads it: ``grade Acme``, ``customer Acme``, ``grades``,
+        ``portfolio``, ``help``); False when it is none (a customer name to grade). Only
+        with no grading open: during one, these words are answers."""
+        cmd = parse_command(line)
+        if cmd is None:
+            return False
+        word, rest = cmd
+        asked = help.help_asked(word, rest)
+        if asked is not None or (word == "customer" and not rest):
+            show_help(self.console, help.command_help(asked or word))
+        elif word == "help":
+            show_help(self.console, help.overview(), NO_GRADING)
+        elif word == "grade":
+            start = parse_grade_args(rest)
+            if start is None:
+                show_help(self.console, help.command_help("grade"))
+            else:
+                self.show(self.sv.conversation.handle(self.actor, start))
+        else:
+            _, person = self.sv.person_actor(self.actor.person_id)
+            look_up(self.console, self.sv, person, word, rest)
+        return True
 
     # ------------------------------------------------------------------ rendering
     def show(self, prompts: list[Prompt]) -> None:
@@ -190,13 +221,49 @@ class TerminalChat:
         self.console.print("[dim]Type save, change N, or discard — or pick:[/dim]")
 
 
-def without_grade(line: str) -> str:
-    """``grade Acme second-opinion dana`` as typed by habit from Slack and Teams: the leading
-    ``grade`` is dropped when what follows asks a second opinion (a customer may be called
-    "Grade A Foods", so it stays otherwise)."""
-    head, _, rest = line.strip().partition(" ")
-    asked = parse_grade_args(rest) if head.lower() == "grade" else None
-    return rest if asked is not None and asked.second_opinion is not None else line
+NO_GRADING = ("No grading in progress. Type a customer's name to grade it (Acme, Acme annual, "
+              "strategic), or one of these:")
+
+
+def show_help(console: Console, lines: Sequence[HelpLine], lead: str = "") -> None:
+    """Help lines (``bot.engine.help``, the words as Teams has them): usage, then what."""
+    if lead:
+        console.print(escape(lead))
+    for h in lines:
+        console.print(f"  [bold]{escape(h.usage)}[/bold] — {escape(h.what)}")
+
+
+def look_up(console: Console, sv: Services, person: Person, word: str, rest: str) -> bool:
+    """``customer …``, ``grades …`` or ``portfolio …`` as the slash commands answer them;
+    False when the answer is a refusal or nothing found (the CLI exits 1 then)."""
+    if word == "customer":
+        result = sv.customer(person, rest)
+        if not isinstance(result, OverrideResult):
+            render_card(console, result, sv.dimension_names)
+            return isinstance(result, CustomerCard)
+        render_text_view(console, result.view)
+        for who, said in result.notices:  # (the terminal has no one else's chat to write to)
+            console.print(f"[dim]→ for {escape(who.display_name)}: {escape(said)}[/dim]")
+        return isinstance(result.view, TextView)
+    if word == "grades":
+        view = sv.book(person, rest)
+        render_book(console, view)
+        return not isinstance(view, Denied)
+    if rest.lower() == "optimism":
+        optimism = sv.optimism(person)
+        render_text_view(console, optimism)
+        return not isinstance(optimism, Refused)
+    if rest.lower() == "calibration":  # (the card's words; its chart: gradebot calibrate)
+        calibration = sv.calibration(person)
+        if isinstance(calibration, Refused):
+            render_text_view(console, calibration)
+            return False
+        console.print(styled(calibration.title, Tone.TITLE))
+        show_parts(console, calibration.parts())
+        return True
+    pv = sv.portfolio(person, rest.lower() == "team")
+    render_portfolio(console, pv)
+    return not isinstance(pv, Denied)
 
 
 def render_text_view(console: Console, view: TextView | Refused | Denied | NotFoundCard

@@ -12,10 +12,12 @@ from rich.console import Console
 from sqlmodel import select
 
 from bot.config import load_settings
+from bot.engine import help
 from bot.services import Services, build_services
 from bot.terminal import TerminalChat
 from storage import customers as customers_db
 from storage.models import Customer
+from tests.sheets import pulse_sheet_path
 
 
 @pytest.fixture
@@ -156,3 +158,75 @@ def test_a_number_on_a_0_to_10_scale_is_that_number_not_the_choice_so_numbered(
         from storage.models import Answer
         [row] = s.exec(select(Answer).where(Answer.question_id == "advocacy")).all()
     assert row.value == 8
+
+
+# ---------------------------------------------------------------------- commands
+def flat(text: str) -> str:
+    """What the terminal printed with its line wrapping undone (rich wraps at the width)."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def pulse_sv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """A database where a quarterly pulse gets a letter (``tests.sheets``)."""
+    monkeypatch.chdir(tmp_path)
+    services = build_services(load_settings(DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+                                            GRADEBOT_LLM_ENABLED="false",
+                                            GRADEBOT_WORKSHEET=str(pulse_sheet_path())))
+    yield services
+    services.db.dispose()
+
+
+def seed_acme(sv: Services) -> str:
+    """tester creates and grades Acme in a chat of its own; what that chat printed."""
+    shown = chat(sv, "Acme quarterly", "yes", *"43442", "save")
+    assert "Saved" in shown, shown[-500:]
+    return shown
+
+
+def test_help_with_no_grading_lists_every_command(sv: Services) -> None:
+    """The same lines as Slack's and Teams' help (``bot.engine.help``, without the "/"):
+    look-ups, overrides and second opinions, then the words of a grading."""
+    shown = flat(chat(sv, "help"))
+    assert "No grading in progress. Type a customer's name to grade it" in shown
+    for line in help.overview():
+        assert flat(f"{line.usage} — {line.what}") in shown
+    assert "customer <customer> override [A-D]" in shown
+    assert "grade <customer> second-opinion @someone" in shown
+    assert "Type a customer name, e.g." not in shown  # (what "help" used to get)
+    assert names(sv) == []
+
+
+def test_look_ups_at_the_first_prompt_are_look_ups_not_names_to_grade(pulse_sv: Services
+                                                                      ) -> None:
+    sv = pulse_sv
+    seed_acme(sv)
+    shown = flat(chat(sv, "customer Acme", "grades", "portfolio", "grades overdue",
+                      "portfolio optimism", "portfolio calibration", "customer Initech",
+                      "customer"))
+    assert "Acme A · " in shown or "Acme B · " in shown  # the card (its headline)
+    assert "tester's book" in shown
+    assert "Portfolio — tester 1 customer, 1 graded." in shown
+    assert "The optimism view is for managers and admins." in shown
+    assert "The calibration card is for admins." in shown
+    assert "No customer called Initech" in shown
+    assert flat(f"customer <customer> — {help.COMMANDS['customer'].usages[0].what}") in shown
+    assert "Grading" not in shown.split("customer Acme", 1)[1]  # nothing started
+    assert names(sv) == ["Acme"]  # and no customer called "customer Acme" or "grades"
+
+
+def test_grade_and_a_leading_slash_work_as_in_teams(sv: Services) -> None:
+    shown = flat(chat(sv, "/grade Initech quarterly", "yes", "quit"))
+    assert "Grading Initech: the quarterly worksheet" in shown
+    assert names(sv) == ["Initech"]
+    assert "grade <customer> second-opinion @someone —" in flat(chat(sv, "grade help"))
+
+
+def test_a_look_up_at_an_offer_keeps_the_offer(sv: Services) -> None:
+    """At "Create it …?" (no grading open yet, a numbered choice on screen) a look-up is a
+    look-up, and "yes" still answers the offer."""
+    shown = chat(sv, "Initech quarterly", "portfolio", "yes", "quit")
+    between = flat(shown.split("> portfolio", 1)[1].split("> yes", 1)[0])
+    assert between.startswith("Portfolio — tester 0 customers, 0 graded."), between[:200]
+    assert "Grading Initech: the quarterly worksheet" in shown
+    assert names(sv) == ["Initech"]

@@ -38,40 +38,13 @@ def customer(name: Annotated[str, typer.Argument(help="Customer name")],
     """Show a customer's latest grade (exit code 1 when there is no such customer to see).
     Managers: "Acme override B until 2027-03-01 because …", "Acme override remove",
     "Acme overrides" (docs/opinions.md)."""
-    from rich.markup import escape
-
-    from bot.lookups import CustomerCard
-    from bot.terminal import render_card, render_text_view
-    from bot.trust import OverrideResult, TextView
-
-    sv = services(look_up=True)
-    _, person = sv.local_actor(as_)
-    result = sv.customer(person, name)
-    if not isinstance(result, OverrideResult):
-        render_card(console, result, sv.dimension_names)
-        if not isinstance(result, CustomerCard):
-            raise typer.Exit(REFUSED)
-        return
-    render_text_view(console, result.view)
-    for who, said in result.notices:  # (the terminal has no one else's chat to write to)
-        console.print(f"[dim]→ for {escape(who.display_name)}: {escape(said)}[/dim]")
-    if not isinstance(result.view, TextView):
-        raise typer.Exit(REFUSED)
+    _look_up(as_, "customer", name)
 
 
 def grades(arg: Annotated[str, typer.Argument(help="overdue, or a person")] = "",
            as_: AsOption = None) -> None:
     """List your book sorted by grade (or someone's, if you manage them)."""
-    from bot.lookups import Denied, book_view
-    from bot.terminal import render_book
-
-    sv = services(look_up=True)
-    _, person = sv.local_actor(as_)
-    with sv.session() as s:
-        view = book_view(s, person, arg, sv.clock(), rules=sv.worksheet.grading)
-        render_book(console, view)
-    if isinstance(view, Denied):
-        raise typer.Exit(REFUSED)  # refused: scripts must not take it for an answer
+    _look_up(as_, "grades", arg)
 
 
 def portfolio(as_: AsOption = None,
@@ -80,23 +53,19 @@ def portfolio(as_: AsOption = None,
                   help="Managers: each rep's grades against second opinions")] = False
               ) -> None:
     """The balance of the three goods in your book against the target."""
-    from bot.lookups import Denied, portfolio_view
-    from bot.terminal import render_portfolio, render_text_view
-    from bot.trust import Refused
+    _look_up(as_, "portfolio", "optimism" if optimism else "team" if team else "")
+
+
+def _look_up(as_: str | None, word: str, rest: str) -> None:
+    """The look-up ``gradebot chat`` runs for the same words (``bot.terminal.look_up``); a
+    refusal or nothing found exits 1: scripts must not take it for an answer (a rep asking
+    for --team is told it needs a manager role)."""
+    from bot.terminal import look_up
 
     sv = services(look_up=True)
     _, person = sv.local_actor(as_)
-    if optimism:
-        opinion_view = sv.optimism(person)
-        render_text_view(console, opinion_view)
-        if isinstance(opinion_view, Refused):
-            raise typer.Exit(REFUSED)
-        return
-    with sv.session() as s:
-        view = portfolio_view(s, person, sv.worksheet, sv.clock(), team=team)
-        render_portfolio(console, view)
-    if isinstance(view, Denied):
-        raise typer.Exit(REFUSED)  # a rep asking for --team: told it needs a manager role
+    if not look_up(console, sv, person, word, rest):
+        raise typer.Exit(REFUSED)
 
 
 def register(app: typer.Typer) -> None:

@@ -107,4 +107,5 @@ def print_report(console: Console, err: Console, report: SweepNowReport) -> int:
 
 def sweep_now(sv: Services) -> SweepNowReport:
     """One real sweep on every configured platform (``bot.reminders.now``)."""
-    return sweep_platforms(sv.settings, db=sv.db, clock=sv.clock)
+    return sweep_platforms(sv.settings, db=sv.db, clock=sv.clock,
+                           rules=sv.worksheet.grading)

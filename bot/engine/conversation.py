@@ -32,6 +32,7 @@ from bot.engine import inputs as inp
 from bot.engine import options as opts
 from bot.engine.actor import Actor
 from bot.engine.form import FormRefused, FormState, asked
+from bot.engine.help import GRADING_HELP
 from bot.engine.inputs import Choose, Input, Start
 from bot.engine.kinds import SessionKind
 from bot.engine.opinions import SecondOpinions, restart_refused
@@ -97,11 +98,7 @@ Summarizer = Callable[[ScoredGrade, str], str | None]
 _WORDS: ContextVar[Vocabulary] = ContextVar("gradebot_words", default=VOCABULARIES["cli"])
 
 
-HELP_TEXT = (
-    "Pick a choice or answer in your own words. You can also say: "
-    "back (previous question), skip, why (why this question matters), change N (change "
-    "answer N), review, pause, resume, save, discard or cancel."
-)
+HELP_TEXT = GRADING_HELP  # (bot.engine.help: the words every channel's help lists)
 
 class When(Enum):
     """When a command applies (``COMMANDS``)."""

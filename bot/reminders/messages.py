@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from bot.engine import options as opts
 from bot.engine.prompts import Option, plural
@@ -40,15 +40,16 @@ _INTRO = {
 
 
 def items(customers: Sequence[DueCustomer], now: datetime | None = None,
-          rules: GradingRules | None = None) -> list[DueItem]:
+          rules: GradingRules | None = None, tz: tzinfo = UTC) -> list[DueItem]:
     """The due customers as reminder lines; a grade older than the worksheet's validity
     (``rules``, default the shipped one's) on ``now`` (default the clock) is marked stale.
-    Dates are UTC days: a reminder goes to one person, but its rows come from a sweep."""
+    Dates are days in ``tz``, the rep's zone (as their customer card counts them; UTC when
+    the caller has no person)."""
     rules = rules or GradingRules()
-    today = (now or utcnow()).astimezone(UTC).date()
+    today = (now or utcnow()).astimezone(tz).date()
     out: list[DueItem] = []
     for c in customers:
-        day = c.graded_at.astimezone(UTC).date() if c.graded_at else None
+        day = c.graded_at.astimezone(tz).date() if c.graded_at else None
         out.append(DueItem(c.customer_id, c.name, c.letter, day.isoformat() if day else None,
                            rules.is_stale(day, today)))
     return out
@@ -62,27 +63,28 @@ def controls(delivery_id: int) -> list[Option]:
 
 def reminder(delivery_id: int, cadence: Cadence | str, period: str,
              customers: Sequence[DueCustomer], *, now: datetime | None = None,
-             rules: GradingRules | None = None) -> ReminderMessage:
-    """The first message of a reminder; ``now`` and ``rules`` (the worksheet's ``grading``)
-    decide which due lines say their grade is stale (see ``items``)."""
+             rules: GradingRules | None = None, tz: tzinfo = UTC) -> ReminderMessage:
+    """The first message of a reminder; ``now``, ``rules`` (the worksheet's ``grading``)
+    and ``tz`` decide which due lines say their grade is stale (see ``items``)."""
     n = len(customers)
     return ReminderMessage(delivery_id=delivery_id,
                            title=f"{subject(cadence, period)}: {plural(n)} due",
-                           intro=_INTRO[Cadence(cadence)], items=items(customers, now, rules),
+                           intro=_INTRO[Cadence(cadence)],
+                           items=items(customers, now, rules, tz),
                            controls=controls(delivery_id))
 
 
 def followup(delivery_id: int, cadence: Cadence | str, period: str,
              customers: Sequence[DueCustomer], *, last: bool = False,
-             now: datetime | None = None, rules: GradingRules | None = None
-             ) -> ReminderMessage:
+             now: datetime | None = None, rules: GradingRules | None = None,
+             tz: tzinfo = UTC) -> ReminderMessage:
     n = len(customers)
     intro = ("A last nudge: these are still waiting for a grade. No more reminders this "
              "period; the Grade buttons keep working." if last else
              "A gentle nudge: these are still waiting for a grade.")
     return ReminderMessage(delivery_id=delivery_id,
                            title=f"Reminder — {subject(cadence, period)}: {plural(n)} still due",
-                           intro=intro, items=items(customers, now, rules),
+                           intro=intro, items=items(customers, now, rules, tz),
                            controls=controls(delivery_id))
 
 

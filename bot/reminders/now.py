@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from bot import notifiers as platforms
 from bot.config import ConfigError, Settings
 from bot.reminders.sweep import Sweeper, SweepReport
+from scoring.worksheet import GradingRules
 from storage.engine import make_engine
 from storage.types import utcnow
 
@@ -42,10 +43,16 @@ class SweepNowReport:
 
 
 def sweep_now(
-    settings: Settings, *, db: Engine | None = None, clock: Callable[[], datetime] = utcnow
+    settings: Settings,
+    *,
+    db: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    rules: GradingRules | None = None,
 ) -> SweepNowReport:
-    """Sweep every configured platform once. Raises ``ConfigError`` when none is
-    configured (there is nothing to send through)."""
+    """Sweep every configured platform once, with the worksheet's grading ``rules`` (default:
+    the configured worksheet's, so a due line says "stale" exactly when the card does).
+    Raises ``ConfigError`` when no platform is configured (there is nothing to send
+    through)."""
     reasons = {p: platforms.why_not(settings, p) for p in platforms.PLATFORMS}
     if all(reasons.values()):
         raise ConfigError(
@@ -53,16 +60,17 @@ def sweep_now(
             + "; ".join(f"{p}: {why}" for p, why in reasons.items())
             + " (see the Slack and Teams set-up)"
         )
+    rules = rules or settings.load_worksheet().grading
     engine = db or make_engine(settings.database_url)
     try:
-        return asyncio.run(_sweep_all(settings, engine, clock))
+        return asyncio.run(_sweep_all(settings, engine, clock, rules))
     finally:
         if db is None:
             engine.dispose()
 
 
 async def _sweep_all(
-    settings: Settings, db: Engine, clock: Callable[[], datetime]
+    settings: Settings, db: Engine, clock: Callable[[], datetime], rules: GradingRules
 ) -> SweepNowReport:
     out: list[PlatformSweep] = []
     names = {d.id: d.name for d in settings.load_worksheet().dimensions}
@@ -72,7 +80,7 @@ async def _sweep_all(
             if notifier is None:
                 out.append(PlatformSweep(platform, skipped=conf.skipped[platform]))
                 continue
-            report = await Sweeper(db, [notifier], clock=clock,
+            report = await Sweeper(db, [notifier], clock=clock, rules=rules,
                                    dimension_names=names).sweep()
             out.append(PlatformSweep(platform, report=report))
     return SweepNowReport(out)

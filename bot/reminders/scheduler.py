@@ -82,7 +82,8 @@ class ReminderScheduler:
 
 def start_reminders(services: Any, notifiers: Iterable[Notifier]) -> ReminderScheduler:
     """The serve process's scheduler: one notifier per platform it serves (built by
-    ``bot.notifiers``), the services' database and clock."""
+    ``bot.notifiers``), the services' database, clock, worksheet rules and dimension names."""
     sweeper = Sweeper(services.db, notifiers, clock=services.clock,
+                      rules=services.worksheet.grading,
                       dimension_names=services.dimension_names)
     return ReminderScheduler(sweeper, services.settings.sweep_minutes).start()

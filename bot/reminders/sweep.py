@@ -63,6 +63,7 @@ from bot.trust import disagreement_lines
 from bot.zones import person_zone, zone
 from scoring import Cadence
 from scoring.cadence import period_key, period_label, period_start
+from scoring.worksheet import GradingRules
 from storage import deliveries as dl
 from storage import reminders as reads
 from storage.engine import session_scope
@@ -116,9 +117,11 @@ class Sweeper:
     def __init__(self, db: Engine, notifiers: Iterable[Notifier], *,
                  clock: Callable[[], datetime] = utcnow, claimer: str | None = None,
                  lease: timedelta = dl.LEASE, max_attempts: int = dl.MAX_ATTEMPTS,
-                 concurrency: int = 4, dimension_names: Mapping[str, str] | None = None
-                 ) -> None:
+                 concurrency: int = 4, rules: GradingRules | None = None,
+                 dimension_names: Mapping[str, str] | None = None) -> None:
         self.db = db
+        # the worksheet's grading rules: a due line says "stale" exactly when the card does
+        self.rules = rules or GradingRules()
         # the worksheet's names for stored dimension ids, for the digest's disagreements
         self.dimension_names = dict(dimension_names or {})
         self.notifiers = {n.platform: n for n in notifiers}
@@ -244,7 +247,8 @@ class Sweeper:
             report.skipped += 1
             return
         d, person = claimed
-        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)
+        msg = messages.reminder(d.id, p.cadence, p.period, p.customers, now=now,
+                                rules=self.rules, tz=zone(p.timezone))
         resumed = bool(d.channel and d.thread_ts)
         try:
             if resumed:  # an earlier attempt posted the parent: finish that thread
@@ -394,7 +398,8 @@ class Sweeper:
                 report.closed += 1
             else:
                 await notifier.send_followup(to, where, messages.followup(
-                    d.id, d.cadence, d.period, remaining, last=last))
+                    d.id, d.cadence, d.period, remaining, last=last, now=now,
+                    rules=self.rules, tz=tz))
                 report.followups += 1
         except Exception as exc:
             log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,

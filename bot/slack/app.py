@@ -31,7 +31,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
-from bot.engine import Actor, Choose, FormRefused, Text, parse_grade_args
+from bot.engine import Actor, Choose, FormRefused, Text, help, parse_grade_args
 from bot.engine import options as opts
 from bot.engine.inputs import click_key, message_key, whole_number
 from bot.engine.prompts import APOLOGY
@@ -49,22 +49,6 @@ log = logging.getLogger("gradebot.slack")
 SLACK_UNREACHABLE = ("Sorry — I could not reach Slack to post that (it did not answer for a "
                      "while). Nothing you answered is lost: please try again in a minute.")
 
-HELP = {
-    "/grade": "/grade <customer> [quarterly|annual|strategic] — grade a customer in a thread "
-              "in our DM (buttons, your own words, or a form). /grade strategic reviews your "
-              "whole book. /grade <customer> second-opinion @someone asks them to grade it "
-              "blind.",
-    "/customer": "/customer <name> — the latest grade: letter, score, dimensions, trend, who "
-                 "graded it and when it is due, second opinions and any override. Managers: "
-                 "/customer <name> override [A-D] [maintain…] until YYYY-MM-DD because "
-                 "<reason>; … override remove; … overrides (history).",
-    "/grades": "/grades [overdue | @someone] — your book sorted by grade; managers can ask "
-               "for a team member's.",
-    "/portfolio": "/portfolio [team] — the balance of the three goods against the target, "
-                  "with warnings and a chart. /portfolio optimism (managers): each rep's "
-                  "grades against second opinions. /portfolio calibration (admins): did "
-                  "the grades predict renewals and churn, with a chart.",
-}
 
 
 # a Web API that refuses connections is tried again after ~0.5, 1, 2, 4 and 8 s (with
@@ -250,7 +234,7 @@ class SlackBot:
         app = self.app
         app.middleware(self.access_log)
         app.middleware(self.dedupe_events)
-        for name in HELP:
+        for name in help.SLASH_COMMANDS:
             app.command(name)(self.on_command)
         app.action({"action_id": _ACTION_PATTERN})(self.on_action)
         app.event("message")(self.on_message)
@@ -367,8 +351,8 @@ class SlackBot:
         name = command.get("command", "")
         text = (command.get("text") or "").strip()
         if text.lower() in ("help", "?") or (name in ("/grade", "/customer") and not text):
-            await ack(response_type="ephemeral", text=bk.escape(HELP[name]),
-                      blocks=bk.help_blocks(name, HELP[name])[1])
+            text, blocks = bk.help_blocks(help.command_help(name, "/"))
+            await ack(response_type="ephemeral", text=text, blocks=blocks)
             return
         await ack(response_type="ephemeral",
                   text="On it…" if name != "/grade" else "Opening a thread in our DM…")
@@ -532,9 +516,8 @@ class SlackBot:
                 prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, start)
                 await self.delivery.deliver(client, actor, person, prompts)
                 return
-        help_text = ("Hi! Type /grade <customer> to grade a customer (or just say grade "
-                     "<customer> here). /customer, /grades and /portfolio look things up.")
-        await client.chat_postMessage(channel=event["channel"], text=help_text,
+        text, blocks = bk.help_blocks(help.overview("/"), help.hello("/"))
+        await client.chat_postMessage(channel=event["channel"], text=text, blocks=blocks,
                                       thread_ts=thread)
 
     # ------------------------------------------------------------------ the form

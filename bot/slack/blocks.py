@@ -35,6 +35,8 @@ from slack_sdk.models.blocks import Option as SelectOption
 from bot import display
 from bot.display import Facts, Listing, Part, Row, Tone
 from bot.engine import Kind, Option, Prompt
+from bot.engine.help import HelpLine
+from bot.engine.help import as_text as help_text
 from bot.engine.options import OpenOverride, encode
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.trust import Refused, TextView
@@ -282,9 +284,15 @@ def render_book(view: BookView | Denied, grade_value: Any = None,
 def render_portfolio(view: PortfolioView) -> tuple[str, list[dict[str, Any]]]:
     blocks: list[Block] = [header(display.portfolio_title(view)),
                            *styled_all(display.portfolio_parts(view))]
-    return escape(f"Portfolio of {view.owner}"), to_dicts(blocks)
+    return escape(display.portfolio_title(view)), to_dicts(blocks)
 
 
-def help_blocks(command: str, text: str) -> tuple[str, list[dict[str, Any]]]:
-    return escape(text), to_dicts([SectionBlock(text=MarkdownTextObject(
-        text=f"*{command}*\n{escape(text)}")), DividerBlock()])
+def help_blocks(lines: Sequence[HelpLine], lead: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """Help lines (``bot.engine.help``, with Slack's "/"): each usage in bold, what it does
+    below it; ``lead`` first (the DM's greeting)."""
+    body = "\n".join(f"*{escape(h.usage)}*\n{escape(h.what)}" for h in lines)
+    blocks: list[Block] = [section(lead)] if lead else []
+    blocks += [SectionBlock(text=MarkdownTextObject(text=clip(body, SECTION_MAX))),
+               DividerBlock()]
+    text = "\n".join(t for t in (lead, help_text(list(lines))) if t)
+    return escape(text), to_dicts(blocks)

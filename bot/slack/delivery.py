@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import display
 from bot.engine import Actor, Kind, Option, Prompt, SessionKind
 from bot.engine import options as opts
 from bot.lookups import PortfolioView
@@ -258,7 +259,7 @@ class Delivery:
             return
         from bot.slack.chart import portfolio_png
 
-        png = await asyncio.to_thread(portfolio_png, pv.portfolio, f"Portfolio — {pv.owner}")
+        png = await asyncio.to_thread(portfolio_png, pv.portfolio, display.portfolio_title(pv))
         channel = await self.dm_channel(client, person.external_id, person)
         try:
             await client.files_upload_v2(channel=channel, content=png, filename="portfolio.png",

@@ -61,8 +61,9 @@ from starlette.responses import JSONResponse, Response
 
 from bot import display
 from bot.config import ConfigError, Settings
-from bot.engine import Actor, Choose, FormRefused, Kind, Prompt, Text, parse_grade_args
+from bot.engine import Actor, Choose, FormRefused, Kind, Prompt, Text, help, parse_grade_args
 from bot.engine import options as opts
+from bot.engine.help import parse_command
 from bot.engine.inputs import click_key, message_key
 from bot.engine.prompts import APOLOGY
 from bot.lookups import Denied, NotFoundCard, grade_value
@@ -77,7 +78,7 @@ from bot.trust import Refused
 log = logging.getLogger("gradebot.teams")
 
 ENDPOINT = "/api/messages"
-COMMANDS = ("grade", "customer", "grades", "portfolio", "help", "?")
+COMMANDS = help.WORDS  # (bot.engine.help: the table every channel reads)
 PERSONAL_ONLY = ("I work in our personal chat only, so your book stays yours: open gradebot "
                  "under Chat (or Apps → gradebot) and say help.")
 
@@ -344,11 +345,14 @@ class TeamsBot:
         active = await asyncio.to_thread(self._has_active, who.actor)
         if cmd is not None:
             word, rest = cmd
+            asked = help.help_asked(word, rest)
+            if asked is not None:
+                await ctx.send(ui.help_card(lines=help.command_help(asked)))
+                return
             if word == "grade":
                 start = parse_grade_args(mentions_as_keys(ctx.activity, rest))
                 if start is None:
-                    await ctx.send(ui.help_card("To grade: grade <customer> [quarterly|annual|"
-                                                "strategic]"))
+                    await ctx.send(ui.help_card(lines=help.command_help("grade")))
                     return
                 prompts = await asyncio.to_thread(conv.handle, who.actor, start)
                 await self.deliver(ctx, prompts, who)
@@ -386,14 +390,14 @@ class TeamsBot:
                 await ctx.send(ui.book_card(pv) if isinstance(pv, Denied)  # refused: its line
                                else ui.portfolio_card(pv))
                 return
-            elif word in ("help", "?") and not active:
+            elif word == "help" and not active:
                 await ctx.send(ui.help_card())
                 return
             elif word == "customer" and not active:
-                await ctx.send(ui.help_card("Which customer? Try: customer Acme"))
+                await ctx.send(ui.help_card(lines=help.command_help("customer")))
                 return
         if not active:
-            await ctx.send(ui.help_card("Hi! Say grade <customer> to grade a customer."))
+            await ctx.send(ui.help_card(help.hello()))
             return
         prompts = await asyncio.to_thread(conv.handle, who.actor, Text(text), input_key=key)
         await self.deliver(ctx, prompts, who)
@@ -496,8 +500,7 @@ class TeamsBot:
             added = [m.id for m in act.members_added or []]
             who = await self.who(act, ctx.api)
             if who is not None and act.recipient is not None and act.recipient.id in added:
-                await ctx.send(ui.help_card("Hi! I help you grade your customers, so you "
-                                            "invest more in the good ones."))
+                await ctx.send(ui.help_card(help.WELCOME))
         except Exception:
             log.exception("Teams: handling a conversation update failed")
 
@@ -709,15 +712,6 @@ def mentions_as_keys(activity: Any, text: str) -> str:
         key = getattr(mentioned, "aad_object_id", None) or (mentioned.name or "")
         text = text.replace(said, key)
     return text
-
-
-def parse_command(text: str) -> tuple[str, str] | None:
-    """("grade", "Acme annual"), ("grades", "overdue") … or None for anything else."""
-    t = text.strip().removeprefix("/")
-    parts = t.split(maxsplit=1)
-    if not parts or parts[0].lower() not in COMMANDS:
-        return None
-    return parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
 
 
 def _int(v: object) -> int | None:

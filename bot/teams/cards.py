@@ -38,8 +38,9 @@ from microsoft_teams.cards import (
 
 from bot import display
 from bot.display import Facts, Listing, Part, Row, Tone
-from bot.engine import FormState, Kind, Option, Prompt
+from bot.engine import FormState, Kind, Option, Prompt, help
 from bot.engine import options as opts
+from bot.engine.help import HelpLine
 from bot.engine.prompts import Progress
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.notify import DigestMessage, ReminderMessage
@@ -439,27 +440,14 @@ def portfolio_card(view: PortfolioView) -> AdaptiveCard:
                  *styled_all(display.portfolio_parts(view))])
 
 
-HELP_LINES = [
-    ("grade <customer> [quarterly|annual|strategic]",
-     "grade a customer here: buttons, your own words, or a form. \"grade strategic\" reviews "
-     "your whole book."),
-    ("customer <name>", "the latest grade: letter, score, dimensions, trend, when it is due."),
-    ("grades [overdue | @someone]", "your book sorted by grade; managers can ask for a team "
-                                    "member's."),
-    ("portfolio [team]", "the balance of the three goods against the target, with warnings."),
-    ("portfolio calibration", "admins: did the grades predict renewals and churn, with a "
-                              "chart."),
-    ("help", "this list. During a grading: back, skip, why, change N, review, pause, save, "
-             "discard."),
-]
-
-
-def help_card(lead: str = "") -> AdaptiveCard:
+def help_card(lead: str = "", lines: Sequence[HelpLine] | None = None) -> AdaptiveCard:
+    """Help lines (``bot.engine.help``: every command's, by default) as facts: the usage,
+    and what it does; ``lead`` first."""
     body: list[Any] = [heading("gradebot")]
     if lead:
         body.append(text(lead))
-    body.append(FactSet(facts=[Fact(title=md(cmd, 200), value=md(what))
-                               for cmd, what in HELP_LINES]))
+    body.append(FactSet(facts=[Fact(title=md(h.usage, 200), value=md(h.what))
+                               for h in (help.overview() if lines is None else lines)]))
     return card(body)
 
 

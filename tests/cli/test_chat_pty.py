@@ -86,6 +86,10 @@ def test_grade_a_quarterly_pulse_in_the_terminal(tmp_path: Path, env):
                        "invest more.")
     answer(child, "Type save, change N, or discard", "save")
     child.expect_exact("Saved: Acme is graded A (80.6/100, provisional: 37% answered).")
+    # at the first prompt a look-up is a look-up (as in Teams), not a customer to grade
+    answer(child, "Which customer shall we grade?", "customer acme")
+    child.expect_exact("A · 80.6/100 (provisional, 37% answered) · invest more")
+    child.expect_exact("Owner: tester")
     answer(child, "Which customer shall we grade?", "quit")
     assert finished(child) == 0
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -20,9 +21,13 @@ from bot.cli import app as cli
 from bot.cli import output
 from bot.config import Settings, load_settings
 from bot.reminders.now import sweep_now
+from bot.services import build_services
+from bot.slack import blocks as bk
 from bot.teams.refs import conversation_ref
+from scoring.worksheet import DEFAULT_WORKSHEET_PATH
 from storage.engine import make_engine, session_scope
 from storage.models import DeliveryStatus, ReminderDelivery
+from tests.fakes.blocks import texts
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.wait import wait_until
@@ -47,8 +52,8 @@ class Platforms:
     api: FakeSlackAPI
     connector: FakeBotConnector
 
-    def settings(self, *, slack: bool = True, teams: bool = True) -> Settings:
-        extra: dict[str, Any] = {}
+    def settings(self, *, slack: bool = True, teams: bool = True, **more: Any) -> Settings:
+        extra: dict[str, Any] = dict(more)
         if slack:
             extra |= {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": self.api.base_url}
         if teams:
@@ -235,3 +240,47 @@ def test_serve_sweeps_every_platform_at_start_up(platforms: Platforms, tmp_path:
     assert proc.returncode == 0, out
     for rep in (platforms.rita, platforms.tom):  # the strategic review (and a quarterly one)
         assert {status for status, _ in platforms.statuses(rep)} == {DeliveryStatus.SENT}
+
+
+def test_a_reminders_due_list_and_the_card_agree_on_a_stale_grade(
+    platforms: Platforms, tmp_path: Any
+) -> None:
+    """The sweep passes the configured worksheet's rules and its own clock to the due lines:
+    with a worksheet whose grades go stale after 100 days, a grade 150 days old is stale in
+    the reminder exactly as on the customer card (it used to be judged by the shipped
+    sheet's 456 days, so the list said nothing while the card warned)."""
+    sheet = tmp_path / "short.yml"
+    text = DEFAULT_WORKSHEET_PATH.read_text(encoding="utf-8")
+    assert "  stale_after_days: 456\n" in text
+    sheet.write_text(
+        text.replace("  stale_after_days: 456\n", "  stale_after_days: 100\n"), encoding="utf-8"
+    )
+    world, rita = platforms.slack, platforms.rita
+    world.customer("Old Co", rita, "A", T - timedelta(days=150))
+    world.customer("New Co", rita, "A", T - timedelta(days=50))
+    settings = platforms.settings(teams=False, GRADEBOT_WORKSHEET=str(sheet))
+    with time_machine.travel(T, tick=False):
+        report = sweep_now(settings)
+        sv = build_services(settings, migrate=False)
+        try:
+            _, person = sv.actor("slack", "T1", "U0RITA")
+            cards = {
+                name: texts(bk.render_card(sv.customer_card(person, name))[1])
+                for name in ("Old Co", "New Co")
+            }
+        finally:
+            sv.db.dispose()
+    assert report.errors == []
+    assert parents(platforms.api)  # the reminders (the quarter's and the year's)
+    listing = "\n".join(
+        texts(c.args["blocks"])
+        for c in platforms.api.ok("chat.postMessage")
+        if c.args.get("thread_ts")
+    )
+    old = (T - timedelta(days=150)).date().isoformat()
+    new = (T - timedelta(days=50)).date().isoformat()
+    assert f"Old Co · A (stale) · last graded {old}" in listing
+    assert f"New Co · A · last graded {new}" in listing
+    assert "⚠️ Stale: graded " in cards["Old Co"]
+    assert "more than 100 days ago" in cards["Old Co"]
+    assert "stale" not in cards["New Co"].lower()

@@ -58,6 +58,7 @@ async def test_serve_wiring_uses_the_setting(tmp_path: Any, api: FakeSlackAPI,
     sched = start_reminders(sv, [SlackNotifier(fast_client(api.base_url), db=sv.db)])
     try:
         assert sched.interval == timedelta(minutes=2)
+        assert sched.sweeper.rules is sv.worksheet.grading  # "stale" as the card says it
         await sched.wait_for_run()
         assert sched.last is not None
         assert sched.last.sent == 1, sched.last

@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from bot.engine import help
 from storage import customers as customers_db
 from storage import people as people_db
 from storage.models import Grade, Person, Role, Workspace
@@ -177,7 +178,7 @@ def test_portfolio_of_an_empty_book_uploads_nothing(rep: Rep) -> None:
 
 @pytest.mark.parametrize(("command", "usage"), [
     ("/grade", "/grade <customer> [quarterly|annual|strategic]"),
-    ("/customer", "/customer <name>"),
+    ("/customer", "/customer <customer>"),
     ("/grades", "/grades [overdue | @someone]"),
     ("/portfolio", "/portfolio [team]"),
 ])
@@ -185,9 +186,38 @@ def test_help_for_each_command(rep: Rep, command: str, usage: str) -> None:
     body = rep.command(command, "help").json()
     assert body["response_type"] == "ephemeral"
     assert body["text"].startswith(usage.replace("<", "&lt;").replace(">", "&gt;"))
-    assert usage in texts(body["blocks"])  # (as a rep reads it: the entities shown as < >)
+    seen = texts(body["blocks"])  # (as a rep reads it: the entities shown as < >)
+    assert seen.startswith(f"*{usage}*\n")
+    # every line of that command's help (bot.engine.help), and no other command's
+    for line in help.command_help(command, "/"):
+        assert f"*{line.usage}*\n{line.what}" in seen
+    others = [c for c in help.SLASH_COMMANDS if c != command]
+    assert not any(f"*{c} " in seen for c in others)
     assert not rep.api.of("response_url")
     assert not rep.api.of("chat.postMessage")
+
+
+def test_help_names_the_newer_sub_commands(rep: Rep) -> None:
+    """Second opinions, overrides and the optimism view are in the help of their command."""
+    grade = texts(rep.command("/grade", "help").json()["blocks"])
+    assert "*/grade <customer> second-opinion @someone*" in grade
+    customer = texts(rep.command("/customer", "?").json()["blocks"])
+    assert "*/customer <customer> override [A-D] [invest-more|maintain|invest-less|exit] " \
+           "until YYYY-MM-DD because <reason>*" in customer
+    assert "*/customer <customer> override remove*" in customer
+    assert "*/customer <customer> overrides*\nthe override history." in customer
+    portfolio = texts(rep.command("/portfolio", "help").json()["blocks"])
+    assert "*/portfolio optimism*\nmanagers and admins:" in portfolio
+
+
+def test_a_top_level_dm_that_is_no_command_gets_every_commands_help(rep: Rep) -> None:
+    rep.say("hello there")
+    (post,) = wait_until(lambda: rep.posts(), what="the help in the DM")
+    seen = texts(blocks_of(post.args))
+    assert seen.startswith(help.hello("/"))
+    for line in help.overview("/"):  # the same lines as Teams and the terminal, with "/"
+        assert f"*{line.usage}*\n{line.what}" in seen
+    assert "back (previous question), skip, why" in seen  # the words of a grading
 
 
 def test_grade_with_no_customer_explains_itself(rep: Rep) -> None:

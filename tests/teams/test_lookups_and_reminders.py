@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.engine import Choose, Kind, Start
+from bot.engine import Choose, Kind, Start, help
 from bot.notify import DigestMessage, DueItem, ReminderMessage
 from bot.reminders.messages import controls
 from bot.teams.notify import NotReachable, TeamsNotifier
@@ -61,7 +61,7 @@ def test_lookups(env: Env) -> None:
     assert "Portfolio — Rita Rep" in shown(rep.ask("portfolio"))
     assert "2 customers, 2 graded" in shown(rep.sent()[-1].card)
     helped = shown(rep.ask("help"))
-    for cmd in ("grade <customer>", "customer <name>", "grades", "portfolio"):
+    for cmd in ("grade <customer>", "customer <customer>", "grades", "portfolio"):
         assert cmd in helped
     assert "grade <customer>" in shown(rep.ask("hello there"))  # no grading open: help
     # Grade from the book: the book card stays, the grading starts below
@@ -69,6 +69,26 @@ def test_lookups(env: Env) -> None:
     resp = rep.click(rep.sent()[n - 4], f"pick||{acme}")
     assert resp["type"] == "application/vnd.microsoft.activity.message"
     assert "Grading Acme" in shown(rep.sent()[-1].card)
+
+
+def test_help_is_the_table_every_channel_shows(env: Env) -> None:
+    """The bare "help" lists every line of ``bot.engine.help`` (Slack's, without the "/");
+    "grade help", "customer ?" and "help portfolio" give that command's lines only."""
+    rep = env.rep()
+    helped = shown(rep.ask("help"))
+    for line in help.overview():
+        assert f"{line.usage}: {line.what}" in helped
+    assert "grade <customer> second-opinion @someone: " in helped
+    assert "portfolio optimism: managers and admins" in helped
+    for said, command in (("grade help", "grade"), ("customer ?", "customer"),
+                          ("help portfolio", "portfolio"), ("/grades help", "grades")):
+        one = shown(rep.ask(said))
+        lines = help.command_help(command)
+        assert all(f"{h.usage}: {h.what}" in one for h in lines), said
+        assert len(one.splitlines()) == 1 + len(lines), one  # a heading; no other lines
+    first = shown(rep.ask("hello there"))  # no command, no grading: the greeting and all
+    assert first.startswith(f"gradebot\n{help.hello()}")
+    assert all(f"{h.usage}: {h.what}" in first for h in help.overview())
 
 
 def test_a_reps_time_zone_comes_from_their_teams_client(env: Env) -> None:
