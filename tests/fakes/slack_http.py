@@ -59,11 +59,18 @@ class ServerThread:
         return f"http://127.0.0.1:{self.port}"
 
 
+def loopback_client(base_url: str = "", timeout: float = 10) -> httpx.Client:
+    """An HTTP client for servers on 127.0.0.1 (plain HTTP, never TLS). ``verify=False``
+    skips loading the CA bundle, which httpx otherwise does for every client: ~30 ms of CPU
+    each, 6% of a Slack end-to-end test (one sender per app)."""
+    return httpx.Client(base_url=base_url, timeout=timeout, verify=False)
+
+
 class SlackSender:
     """Sends signed Slack requests to ``base_url``/slack/events."""
 
     def __init__(self, base_url: str, response_url: str, secret: str = SECRET) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.http = loopback_client(base_url, timeout=10)
         self.response_url = response_url
         self.secret = secret
 

@@ -48,7 +48,7 @@ from storage.models import Answer, Customer, Grade, GradingSession
 from tests.fakes.blocks import blocks_of, buttons
 from tests.fakes.proxy import RoundRobinProxy
 from tests.fakes.slack_api import Call, FakeSlackAPI
-from tests.fakes.slack_http import SECRET, TEAM, ServerThread, sign
+from tests.fakes.slack_http import SECRET, TEAM, ServerThread, loopback_client, sign
 from tests.fakes.wait import wait_until
 from tests.sheets import pulse_sheet_path
 
@@ -238,7 +238,7 @@ class Sender:
 
     def __init__(self, base_url: str, lat: Latencies, secret: str = SECRET,
                  timeout: float = 30.0, retry_gateway: bool = True) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=timeout)
+        self.http = loopback_client(base_url, timeout=timeout)
         self.lat = lat
         self.secret = secret
         self.retry_gateway = retry_gateway
@@ -749,7 +749,7 @@ class Replica:
 
     def wait_ready(self, timeout: float = 90.0) -> Replica:
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=5) as http:
+        with loopback_client(timeout=5) as http:
             while True:
                 assert self.proc is not None
                 if self.proc.poll() is not None:

@@ -103,6 +103,7 @@ def _corpus() -> list[str]:
 
 
 CORPUS: list[str] = _corpus()
+BASE_STRINGS = len(_BASE)  # CORPUS's first strings, before the "Acme <string> Corp" variants
 
 
 # ---------------------------------------------------------------------- raw payloads

@@ -24,7 +24,7 @@ from bot.http import create_asgi
 from bot.services import Services, build_services
 from tests.conftest import copy_migrated
 from tests.fakes.bot_connector import FakeBotConnector, Sent
-from tests.fakes.slack_http import ServerThread
+from tests.fakes.slack_http import ServerThread, loopback_client
 from tests.sheets import pulse_sheet_path
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -106,7 +106,7 @@ def make_env(tmp_path: Any, connector: FakeBotConnector, monkeypatch: pytest.Mon
         sv = build_services(settings, migrate=False)
         bot = teams(sv) if callable(teams) else None
         server = ServerThread(create_asgi(sv, None, teams=bot)).start()
-        env = Env(sv, server, connector, httpx.Client(base_url=server.url, timeout=20))
+        env = Env(sv, server, connector, loopback_client(server.url, timeout=20))
         started.append(env)
         return env
 
