@@ -95,24 +95,6 @@ def card_trust(
     return TrustLines(tuple(view.lines(until)), tuple(lines), disagrees)
 
 
-def book_overrides(s: Session, entries: Sequence[BookEntry], now: datetime) -> dict[int, str]:
-    """Per customer of a book with an override in force, the words a book line adds beside
-    its model grade: "overridden: B, maintain (model: C, invest less)" (one query)."""
-    found = overrides_db.active_overrides(s, [e.customer_id for e in entries], now)
-    out: dict[int, str] = {}
-    for e in entries:
-        o = found.get(e.customer_id)
-        if o is None:
-            continue
-        view = overridden(e.letter, e.recommendation, o.terms(""))
-        shown = ", ".join(x for x in (view.letter, view.recommendation.label
-                                      if view.recommendation else None) if x)
-        model = ", ".join(x for x in (e.letter or "no letter", Recommendation(
-            e.recommendation).label if e.recommendation else None) if x)
-        out[e.customer_id] = f"overridden: {shown} (model: {model})"
-    return out
-
-
 # ---------------------------------------------------------------------------- the digest
 def disagreement_lines(
     s: Session,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from scoring import Recommendation
-from scoring.opinions import WARN_DAYS, OverrideTerms, check_override
+from scoring.opinions import WARN_DAYS, OverrideTerms, S, as_shown, check_override
 from storage.errors import Conflict, InvalidInput
 from storage.models import Customer, Person
 from storage.names import clean_text
@@ -169,6 +169,41 @@ def active_overrides(
         )
     ).all()
     return {r.customer_id: r for r in rows}
+
+
+def terms_in_force(
+    session: Session, customer_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, OverrideTerms]:
+    """The terms of the override in force per customer, with the setter's name (one query)."""
+    ids = sorted(set(customer_ids))
+    return _terms(session, col(GradeOverride.customer_id).in_(ids), now) if ids else {}
+
+
+def terms_in_workspace(
+    session: Session, workspace_id: int, now: datetime | None = None
+) -> dict[int, OverrideTerms]:
+    """``terms_in_force`` for every customer of a workspace (an export)."""
+    return _terms(session, col(GradeOverride.workspace_id) == workspace_id, now)
+
+
+def _terms(session: Session, which: Any, now: datetime | None) -> dict[int, OverrideTerms]:
+    rows = session.exec(
+        select(GradeOverride, Person.display_name)
+        .join(Person, col(Person.id) == GradeOverride.set_by_id)
+        .where(
+            which,
+            col(GradeOverride.ended_at).is_(None),
+            GradeOverride.expires_at > (now or utcnow()),
+        )
+    ).all()
+    return {o.customer_id: o.terms(name) for o, name in rows}
+
+
+def shown(session: Session, items: Sequence[S], now: datetime | None = None) -> list[S]:
+    """``items`` (book lines, exit picks) as shown: the override in force over each one's
+    model grade (``scoring.opinions.as_shown``, the one rule), the model's kept beside it.
+    Every reader that shows or counts grades of record goes through here."""
+    return as_shown(items, terms_in_force(session, [i.customer_id for i in items], now))
 
 
 def history(session: Session, customer_id: int, limit: int = 50) -> Sequence[GradeOverride]:

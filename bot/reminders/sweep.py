@@ -413,9 +413,10 @@ class Sweeper:
     def _digest_claimed(self, ws: Workspace, period: str) -> bool:
         return self._db(lambda s: reads.claimed(s, reads.digest_scope(ws.id), period))
 
-    def build_digest(self, s: Session, ws: Workspace, period: str) -> DigestMessage | None:
+    def build_digest(self, s: Session, ws: Workspace, period: str,
+                     now: datetime | None = None) -> DigestMessage | None:
         """Completion per rep, letter drops and exit recommendations of one quarter (its
-        days in the workspace's time zone)."""
+        days in the workspace's time zone); exits as shown on ``now`` (overrides applied)."""
         st = ws.get_settings()
         policy = policy_for(st.regrade_by_letter)
         tz = zone(st.timezone)
@@ -441,11 +442,12 @@ class Sweeper:
             lines += [f"• {x.customer}: {x.previous_letter} → {x.letter} ({x.previous_total:g}"
                       f" → {x.total:g}{', provisional' if x.provisional else ''})"
                       for x in drops]
-        exits = reads.exit_picks(s, wid)
+        exits = reads.exit_picks(s, wid, now)
         if exits:
             lines.append("Recommended exit:")
             lines += [f"• {x.customer} ({x.letter}, {x.total:g}/100"
-                      f"{', provisional' if x.provisional else ''}) — owner "
+                      f"{', provisional' if x.provisional else ''}"
+                      f"{f'; {x.override.note}' if x.override else ''}) — owner "
                       f"{names.get(x.owner_id, '—') if x.owner_id is not None else '—'}"
                       for x in exits]
         unreachable = not_reachable(s, ws, t1)
@@ -458,9 +460,10 @@ class Sweeper:
             return None
         return DigestMessage(title=f"{period_label(period)} grading digest", lines=lines)
 
-    def _claim_digest(self, ws: Workspace, period: str) -> DigestMessage | None:
+    def _claim_digest(self, ws: Workspace, period: str, now: datetime | None = None
+                      ) -> DigestMessage | None:
         with session_scope(self.db) as s:
-            msg = self.build_digest(s, ws, period)
+            msg = self.build_digest(s, ws, period, now)
             if msg is None or not record_event(s, reads.digest_scope(ws.id), period, "digest"):
                 return None
             return msg
@@ -473,7 +476,7 @@ class Sweeper:
         period = self.digest_period(ws, now)
         if period is None or await asyncio.to_thread(self._digest_claimed, ws, period):
             return
-        msg = await asyncio.to_thread(self._claim_digest, ws, period)
+        msg = await asyncio.to_thread(self._claim_digest, ws, period, now)
         if msg is None:
             return
         channel = ws.get_settings().digest_channel
