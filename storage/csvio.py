@@ -50,8 +50,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from scoring import load_worksheet
-from scoring.sheet import carried_of
 from scoring.opinions import OverrideTerms
+from scoring.sheet import carried_of
 from scoring.worksheet import GradingRules
 from storage.crm import CUSTOMER_FIELDS, ColumnMap, detect_mapping, header_key, read_status
 from storage.days import parse_day
@@ -63,8 +63,8 @@ from storage.import_report import (
     SkippedRow,
 )
 from storage.models import Customer, CustomerStatus, Grade, Person
-from storage.overrides import terms_in_workspace
 from storage.names import clean_name, clean_text, normalize_name
+from storage.overrides import terms_in_workspace
 from storage.types import utcnow
 
 CUSTOMER_COLUMNS = CUSTOMER_FIELDS

@@ -161,7 +161,7 @@ def exit_picks(session: Session, workspace_id: int, now: datetime | None = None
             Customer.workspace_id == workspace_id,
             col(Customer.archived).is_(False),
             Customer.status != CustomerStatus.FORMER,
-            or_(Grade.recommendation == Recommendation.EXIT.value,
+            or_(col(Grade.recommendation) == Recommendation.EXIT.value,
                 col(Customer.id).in_(overridden_ids)),
         )
         .order_by(Customer.name)

@@ -492,7 +492,8 @@ class Sweeper:
     async def _overrides(self, ws: Workspace, notifier: Notifier, now: datetime,
                          report: SweepReport) -> None:
         """Overrides ending in a week (setter and owner told) or ended (bot.reminders.overrides)."""
-        await sweep_overrides(self.db, ws, notifier, now, report)
+        await sweep_overrides(self.db, ws, notifier, now, report, claimer=self.claimer,
+                              lease=self.lease, max_attempts=self.max_attempts)
 
     # ------------------------------------------------------------------ drop alerts
     def _drops(self, ws: Workspace, now: datetime) -> list[tuple[DropAlert, Recipient]]:

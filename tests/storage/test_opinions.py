@@ -273,7 +273,7 @@ def test_a_year_is_the_longest_override(
     assert o.expires_at == utc(2027, 12, 2, 23)
 
 
-def test_expiry_and_the_week_before_notice_happen_once(
+def test_expiry_and_who_is_due_a_notice_when(
     session: Session, workspace: Workspace, rep: Person
 ) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
@@ -288,18 +288,21 @@ def test_expiry_and_the_week_before_notice_happen_once(
         now=NOW,
         expires_at=NOW + timedelta(days=10),
     )
-    assert overrides_db.claim_warnings(session, NOW + timedelta(days=2)) == []
-    warned = overrides_db.claim_warnings(session, NOW + timedelta(days=3, hours=1))
-    assert [w.id for w in warned] == [o.id]
-    assert overrides_db.claim_warnings(session, NOW + timedelta(days=4)) == []
-    overrides_db.release_warning(session, o.id)  # type: ignore[arg-type]  # sending failed
-    assert [w.id for w in overrides_db.claim_warnings(session, NOW + timedelta(days=4))] == [o.id]
+    def soon(at):  # type: ignore[no-untyped-def]
+        return [x.id for x in overrides_db.ending_soon(session, workspace.id, at)]
+
+    assert soon(NOW + timedelta(days=2)) == []
+    assert soon(NOW + timedelta(days=3, hours=1)) == [o.id]  # within the week before
+    assert soon(NOW + timedelta(days=10, seconds=1)) == []  # over: no more "ends on"
     # past its end it is not in force, before and after the sweep marks it
     later = NOW + timedelta(days=10, seconds=1)
     assert overrides_db.active_override(session, c.id, later) is None  # type: ignore[arg-type]
     assert overrides_db.active_overrides(session, [c.id], NOW) == {c.id: o}  # type: ignore[list-item]
+    assert overrides_db.recently_expired(session, workspace.id, later) == []  # not marked yet
     assert [e.id for e in overrides_db.expire_due(session, later)] == [o.id]
     assert overrides_db.expire_due(session, later) == []
+    assert [e.id for e in overrides_db.recently_expired(session, workspace.id, later)] == [o.id]
+    assert overrides_db.recently_expired(session, workspace.id, later + timedelta(days=8)) == []
     (ended,) = overrides_db.history(session, c.id)  # type: ignore[arg-type]
     assert (ended.end_reason, ended.ended_at) == ("expired", o.expires_at)
 
@@ -341,7 +344,8 @@ def test_an_override_is_the_grade_counted_and_shown_until_it_ends(
     assert [e.name for e in p.exits] == ["Beta"]
     assert [x.customer for x in exit_picks(session, workspace.id, during)] == ["Beta"]
     (beta_pick,) = exit_picks(session, workspace.id, during)
-    assert beta_pick.override is not None and beta_pick.override.model_words == "B, maintain"
+    assert beta_pick.override is not None
+    assert beta_pick.override.model_words == "B, maintain"
     out = io.StringIO()
     export_grades(session, workspace.id, out, now=during)
     rows = {r["customer"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
@@ -370,7 +374,8 @@ def test_a_new_grade_keeps_the_override_and_an_ungraded_customer_stays_ungraded(
     grade(session, acme, "D", NOW + timedelta(hours=1))
     (line,) = rep_book(session, rep.id, now=NOW + timedelta(hours=2))
     assert (line.letter, line.recommendation) == ("A", "maintain")  # only the letter set
-    assert line.override is not None and line.override.model_letter == "D"
+    assert line.override is not None
+    assert line.override.model_letter == "D"
 
 
 # ---------------------------------------------------------------------------- permissions
