@@ -16,7 +16,7 @@ from bot.reminders.sweep import Sweeper
 from bot.slack.notify import SlackNotifier
 from storage import people as people_db
 from storage.models import Customer, Grade, Person, Role, Workspace
-from storage.opinions import OpinionGrade
+from storage.opinions import OpinionGrade, SecondOpinion
 from storage.overrides import GradeOverride
 from storage.types import utcnow
 from tests.reminders.conftest import fast_client
@@ -353,3 +353,46 @@ def test_an_override_is_what_the_portfolio_counts_and_the_digest_lists(make_env)
         body = digest(_next_quarter(utcnow()))
     assert "Recommended exit:" in body
     assert f"• Weakco (D, {model.total:g}/100, provisional) — owner Uma" in body
+
+
+def test_a_request_withdrawn_mid_worksheet(make_env) -> None:
+    """Uma withdraws the request Dana started on: Dana's thread is told and her draft is
+    gone; a tap on the old question, or a typed answer, there gets the withdrawn line."""
+    env = make_env()
+    uma, dana, _mia = _team(env)
+    n = len(uma.responses())
+    uma.command("/grade", "Acme second-opinion <@U2|dana>")
+    _answer(uma, n)
+    parent = wait_until(
+        lambda: [c for c in dana.posts() if "thread_ts" not in c.args], what="Dana's thread"
+    )[0]
+    dana.thread = dana.ts_of(parent)
+    dana.answer(0)  # she has started
+    old_question = dana.question()
+    n = len(uma.responses())
+    uma.command("/grade", "Acme second-opinion cancel <@U2|dana>")
+    assert "Withdrew the request for Dana's second opinion on Acme; they are told." in texts(
+        _answer(uma, n)["blocks"])
+    told = wait_until(
+        lambda: [c for c in dana.posts(dana.thread) if "withdrew the request" in shown(c)],
+        what="Dana told in her thread",
+    )
+    assert "Uma withdrew the request for your second opinion on Acme" in shown(told[0])
+    assert "Your answers so far were discarded." in shown(told[0])
+    line = "Uma withdrew this request for a second opinion on Acme"
+    dana.say("3")
+    assert wait_until(lambda: [c for c in dana.posts(dana.thread) if line in shown(c)])
+    value = next(b["value"] for b in buttons(blocks_of(old_question.args))
+                 if b["value"].startswith("a|"))
+    before = len([c for c in dana.posts(dana.thread) if line in shown(c)])
+    dana.click(old_question, value)
+    assert wait_until(
+        lambda: len([c for c in dana.posts(dana.thread) if line in shown(c)]) > before
+        or None, what="the withdrawn line for a tap")
+    with env.sv.session() as s:
+        (req,) = s.exec(select(SecondOpinion)).all()
+        assert req.status == "withdrawn"
+        assert s.exec(select(OpinionGrade)).all() == []
+    n = len(dana.responses())
+    dana.command("/customer", "Acme")  # no longer blind (not hers to see either)
+    assert texts(_answer(dana, n)["blocks"]) == "Acme is in Uma's book: ask them or their manager."
