@@ -265,7 +265,7 @@ def cancel(
     racing a save cannot both win."""
     res = session.execute(
         update(SecondOpinion)
-        .where(col(SecondOpinion.id) == req.id, SecondOpinion.status == OpinionStatus.OPEN)
+        .where(col(SecondOpinion.id) == req.id, col(SecondOpinion.status) == OpinionStatus.OPEN)
         .values(status=why.value, answered_at=utcnow())
     )
     session.flush()
