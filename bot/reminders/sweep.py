@@ -62,12 +62,14 @@ from bot.trust import disagreement_lines
 from bot.zones import person_zone, zone
 from scoring import Cadence
 from scoring.cadence import period_key, period_label, period_start
+from scoring.opinions import OverrideTerms
 from storage import deliveries as dl
 from storage import reminders as reads
 from storage.engine import session_scope
 from storage.events import prune_events, record_event
 from storage.grades import DueCustomer, due_customers, policy_for
 from storage.models import DeliveryStatus, Person, ReminderDelivery, Workspace
+from storage.overrides import terms_in_force
 from storage.reminders import DROP_SCOPE, DropAlert
 from storage.types import utcnow
 
@@ -218,7 +220,7 @@ class Sweeper:
             return plan_workspace(s, ws, now, max_attempts=self.max_attempts)
 
     def _claim(self, p: Planned, ws: Workspace, now: datetime
-               ) -> tuple[ReminderDelivery, Recipient] | None:
+               ) -> tuple[ReminderDelivery, Recipient, dict[int, OverrideTerms]] | None:
         with session_scope(self.db) as s:
             d = dl.claim_delivery(s, workspace_id=p.workspace_id, person_id=p.person_id,
                                   cadence=p.cadence.value, period=p.period,
@@ -228,7 +230,8 @@ class Sweeper:
                 return None
             person = s.get(Person, p.person_id)
             assert person is not None
-            return d, Recipient.of(person, ws.get_settings())
+            over = terms_in_force(s, [c.customer_id for c in p.customers], now)
+            return d, Recipient.of(person, ws.get_settings()), over
 
     async def _deliver(self, p: Planned, ws: Workspace, notifier: Notifier, now: datetime,
                        first_followup: datetime | None, report: SweepReport) -> None:
@@ -236,8 +239,8 @@ class Sweeper:
         if claimed is None:
             report.skipped += 1
             return
-        d, person = claimed
-        msg = messages.reminder(d.id, p.cadence, p.period, p.customers)
+        d, person, over = claimed
+        msg = messages.reminder(d.id, p.cadence, p.period, p.customers, overrides=over)
         resumed = bool(d.channel and d.thread_ts)
         try:
             if resumed:  # an earlier attempt posted the parent: finish that thread
@@ -386,8 +389,10 @@ class Sweeper:
                 await asyncio.to_thread(run, lambda s: dl.mark_done(s, d))
                 report.closed += 1
             else:
+                over = await asyncio.to_thread(run, lambda s: terms_in_force(
+                    s, [c.customer_id for c in remaining], now))
                 await notifier.send_followup(to, where, messages.followup(
-                    d.id, d.cadence, d.period, remaining, last=last))
+                    d.id, d.cadence, d.period, remaining, last=last, overrides=over))
                 report.followups += 1
         except Exception as exc:
             log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,

@@ -115,3 +115,18 @@ async def test_two_sweeps_racing_tell_each_person_once(
     with session_scope(engine) as s:
         (o,) = s.exec(select(overrides_db.GradeOverride)).all()
         assert (o.end_reason, o.ended_at) == ("expired", ENDS)
+
+
+def test_a_reminder_line_shows_the_override_with_the_models_letter_beside_it() -> None:
+    from bot import display
+    from bot.reminders import messages
+    from scoring.opinions import OverrideTerms
+    from storage.grades import DueCustomer
+
+    due = [DueCustomer(1, "Acme", 7, "C", SET), DueCustomer(2, "Beta", 7, "B", SET)]
+    terms = {1: OverrideTerms("A", None, "Board seat", "Mia", ENDS)}
+    msg = messages.reminder(9, "quarterly", "2027-Q1", due, now=WARN, overrides=terms)
+    assert [display.due_line(it) for it in msg.items] == [
+        "Acme · A · overridden: A (model: C) · last graded 2027-03-01",
+        "Beta · B · last graded 2027-03-01",
+    ]
