@@ -291,8 +291,14 @@ def as_shown(items: Sequence[S], terms: Mapping[int, OverrideTerms]) -> list[S]:
             continue
         view = overridden(item.letter, item.recommendation, t)
         rec = view.recommendation.value if view.recommendation else None
-        out.append(replace(item, letter=view.letter, recommendation=rec,  # type: ignore[type-var]
-                           override=view))
+        out.append(
+            replace(
+                item,
+                letter=view.letter,
+                recommendation=rec,  # type: ignore[type-var]
+                override=view,
+            )
+        )
     return out
 
 

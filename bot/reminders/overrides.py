@@ -54,8 +54,14 @@ async def sweep_overrides(
     def claim(n: OverrideNotice) -> ReminderDelivery | None:
         with session_scope(db) as s:
             return dl.claim_delivery(
-                s, workspace_id=ws.id, person_id=n.person.id, cadence=n.kind,
-                period=n.period, claimer=claimer, now=now, lease=lease,
+                s,
+                workspace_id=ws.id,
+                person_id=n.person.id,
+                cadence=n.kind,
+                period=n.period,
+                claimer=claimer,
+                now=now,
+                lease=lease,
                 max_attempts=max_attempts,
             )
 
@@ -80,8 +86,13 @@ async def sweep_overrides(
             await notifier.send_alert(Recipient.of(n.person, settings), n.text, [])
         except Exception as exc:
             log.error(
-                "override notice %s %s to person %s failed (attempt %s; retried next sweep):"
-                " %s", n.kind, n.period, n.person.id, d.attempts, exc, exc_info=exc,
+                "override notice %s %s to person %s failed (attempt %s; retried next sweep): %s",
+                n.kind,
+                n.period,
+                n.person.id,
+                d.attempts,
+                exc,
+                exc_info=exc,
             )
             report.error(f"override notice {n.kind} {n.period} person={n.person.id}", exc)
             await asyncio.to_thread(failed, d, exc)

@@ -40,21 +40,32 @@ def override(engine: Engine) -> int:
     acme = w.customer("Acme", rita, "C", SET - timedelta(days=30))
     with session_scope(engine) as s:
         o = overrides_db.set_override(
-            s, s.get(Customer, acme), s.get(Person, mia), letter="A",  # type: ignore[arg-type]
-            recommendation=None, reason="Board seat", expires_at=ENDS, now=SET)
+            s,
+            s.get(Customer, acme),
+            s.get(Person, mia),
+            letter="A",  # type: ignore[arg-type]
+            recommendation=None,
+            reason="Board seat",
+            expires_at=ENDS,
+            now=SET,
+        )
         return o.id
 
 
 def told(api: FakeSlackAPI, words: str) -> list[str]:
     """The channels Slack accepted a post saying ``words`` in (one per DM)."""
-    return sorted(c.args["channel"] for c in api.ok("chat.postMessage")
-                  if words in str(c.args.get("text", "")) + str(c.args.get("blocks", "")))
+    return sorted(
+        c.args["channel"]
+        for c in api.ok("chat.postMessage")
+        if words in str(c.args.get("text", "")) + str(c.args.get("blocks", ""))
+    )
 
 
 def rows(engine: Engine) -> list[tuple[str, str, int]]:
     with session_scope(engine) as s:
-        return sorted((d.cadence, d.status, d.attempts)
-                      for d in s.exec(select(ReminderDelivery)).all())
+        return sorted(
+            (d.cadence, d.status, d.attempts) for d in s.exec(select(ReminderDelivery)).all()
+        )
 
 
 async def test_a_refused_notice_is_retried_next_sweep_and_sent_once(
@@ -65,8 +76,10 @@ async def test_a_refused_notice_is_retried_next_sweep_and_sent_once(
     r1 = await Sweeper(engine, [slack]).sweep(WARN)
     assert (r1.alerts, r1.failed_attempts) == (1, 1), r1
     assert len(told(api, "The override on Acme ends on 2027-03-11")) == 1
-    assert rows(engine) == [("override-warn", DeliveryStatus.CLAIMED, 1),
-                            ("override-warn", DeliveryStatus.DONE, 1)]
+    assert rows(engine) == [
+        ("override-warn", DeliveryStatus.CLAIMED, 1),
+        ("override-warn", DeliveryStatus.DONE, 1),
+    ]
     r2 = await Sweeper(engine, [slack]).sweep(WARN + timedelta(minutes=5))
     assert (r2.alerts, r2.failed_attempts, r2.errors) == (1, 0, []), r2
     r3 = await Sweeper(engine, [slack]).sweep(WARN + timedelta(days=1))
@@ -74,8 +87,10 @@ async def test_a_refused_notice_is_retried_next_sweep_and_sent_once(
     warned = told(api, "The override on Acme ends on 2027-03-11")
     assert len(warned) == 2  # the setter and the owner
     assert len(set(warned)) == 2  # each once
-    assert rows(engine) == [("override-warn", DeliveryStatus.DONE, 1),
-                            ("override-warn", DeliveryStatus.DONE, 2)]
+    assert rows(engine) == [
+        ("override-warn", DeliveryStatus.DONE, 1),
+        ("override-warn", DeliveryStatus.DONE, 2),
+    ]
     # the end: the override is marked expired and both are told, again retried once refused
     api.fail("chat.postMessage", 500, times=4)
     r4 = await Sweeper(engine, [slack]).sweep(AFTER)
