@@ -378,7 +378,9 @@ def due_line(it: DueItem) -> str:
     """A customer in a reminder: "Acme · B · last graded 2026-10-01" ("Acme · B (stale) ·
     …" once the grade is older than the worksheet's validity)."""
     if it.letter and it.last_graded:
-        return f"{it.name} · {it.letter}{marks(stale=it.stale)} · last graded {it.last_graded}"
+        over = f" · {it.override.note}" if it.override else ""  # the model's beside it
+        return (f"{it.name} · {it.letter}{marks(stale=it.stale)}{over} · last graded "
+                f"{it.last_graded}")
     if it.last_graded:
         return f"{it.name} · last graded {it.last_graded}{marks(stale=it.stale)}"
     return f"{it.name} · never graded"

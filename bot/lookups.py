@@ -15,7 +15,7 @@ from bot.display import marks
 from bot.engine.inputs import user_key
 from bot.engine.options import pick
 from bot.engine.prompts import Option
-from bot.trust import BLIND_NOTE, book_overrides, card_trust
+from bot.trust import BLIND_NOTE, card_trust
 from bot.zones import zone_of
 from scoring import BookEntry, Good, Portfolio, RegradePolicy, Worksheet, build_portfolio
 from scoring.sheet import stored_note
@@ -136,8 +136,12 @@ class BookView:
     entries: list[BookEntry]
     today: date
     only_overdue: bool = False
-    # customer id → "overridden: B, maintain (model: C)" for those with an override in force
-    overrides: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def overrides(self) -> dict[int, str]:
+        """Customer id → "overridden: B, maintain (model: C, invest less)" for each line
+        whose grade is an override's (``storage.overrides.shown`` set it on the entry)."""
+        return {e.customer_id: e.override.note for e in self.entries if e.override}
 
     def is_overdue(self, e: BookEntry) -> bool:
         return (e.letter is None) or (e.due_on is not None and e.due_on <= self.today)
@@ -252,15 +256,13 @@ def book_view(s: Session, viewer: Person, arg: str, now: datetime, *,
     tz = zone_of(s, viewer)
     today = now.astimezone(tz).date()
     entries = with_staleness(grades_db.rep_book(s, target.id, policy_of(ws) if ws else None,
-                                                tz), rules or GradingRules(), today)
+                                                tz, now), rules or GradingRules(), today)
     blind = opinions_db.blind_customers(s, viewer.id)
     entries = [e for e in entries if e.customer_id not in blind]  # grading them blind
     entries.sort(key=lambda e: (LETTER_ORDER.get(e.letter or "", 9), -(e.total or 0), e.name))
-    overrides = book_overrides(s, entries, now)
-    view = BookView(target.display_name, entries, today, only_overdue, overrides)
+    view = BookView(target.display_name, entries, today, only_overdue)
     if only_overdue:
-        return BookView(view.owner, [e for e in entries if view.is_overdue(e)], today, True,
-                        overrides)
+        return BookView(view.owner, [e for e in entries if view.is_overdue(e)], today, True)
     return view
 
 
@@ -282,11 +284,11 @@ def portfolio_view(s: Session, viewer: Person, worksheet: Worksheet, now: dateti
               else worksheet.target_balance)
     policy = policy_of(ws) if ws else None
     if team and viewer.role in (Role.MANAGER, Role.ADMIN):
-        books = grades_db.team_book(s, viewer, policy, tz)
+        books = grades_db.team_book(s, viewer, policy, tz, now)
         entries = [e for b in books.values() for e in b]
         owner = "your team"
     else:
-        entries = grades_db.rep_book(s, viewer.id, policy, tz)
+        entries = grades_db.rep_book(s, viewer.id, policy, tz, now)
         owner = viewer.display_name
     rules = worksheet.grading
     return PortfolioView(owner, build_portfolio(with_staleness(entries, rules, today), target,

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 
 from bot.engine.prompts import Option
 from storage.models import Person, WorkspaceSettings
+
+if TYPE_CHECKING:
+    from scoring.opinions import Overridden
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,9 @@ class DueItem:
     letter: str | None
     last_graded: str | None  # ISO date, or None when never graded
     stale: bool = False  # the grade is older than the worksheet's validity
+    # an override in force over the model's letter (scoring.opinions.as_shown, the one rule)
+    recommendation: str | None = None
+    override: Overridden | None = None
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ optimism view, the digest's open disagreements, and ``/customer Acme override �
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from scoring import BookEntry, Recommendation
+from scoring import Recommendation
 from scoring.opinions import (
     WARN_DAYS,
     Overridden,
@@ -93,24 +93,6 @@ def card_trust(
                 f"{Recommendation(g.recommendation).label} — {verdict}."
             )
     return TrustLines(tuple(view.lines(until)), tuple(lines), disagrees)
-
-
-def book_overrides(s: Session, entries: Sequence[BookEntry], now: datetime) -> dict[int, str]:
-    """Per customer of a book with an override in force, the words a book line adds beside
-    its model grade: "overridden: B, maintain (model: C, invest less)" (one query)."""
-    found = overrides_db.active_overrides(s, [e.customer_id for e in entries], now)
-    out: dict[int, str] = {}
-    for e in entries:
-        o = found.get(e.customer_id)
-        if o is None:
-            continue
-        view = overridden(e.letter, e.recommendation, o.terms(""))
-        shown = ", ".join(x for x in (view.letter, view.recommendation.label
-                                      if view.recommendation else None) if x)
-        model = ", ".join(x for x in (e.letter or "no letter", Recommendation(
-            e.recommendation).label if e.recommendation else None) if x)
-        out[e.customer_id] = f"overridden: {shown} (model: {model})"
-    return out
 
 
 # ---------------------------------------------------------------------------- the digest
@@ -442,41 +424,60 @@ def history_view(s: Session, customer: Customer, tz: ZoneInfo) -> TextView:
 # ---------------------------------------------------------------------------- the sweep
 @dataclass(frozen=True)
 class OverrideNotice:
+    """One person to tell one thing about one override; ``kind`` and ``period`` are its
+    delivery row's key (``storage.overrides.WARN_NOTICE``/``END_NOTICE``, ``notice_period``)."""
+
+    override_id: int
+    kind: str
     person: Person
     text: str
 
+    @property
+    def period(self) -> str:
+        return overrides_db.notice_period(self.override_id)
 
-def due_override_notices(
-    s: Session, workspace_id: int, now: datetime
-) -> tuple[list[OverrideNotice], list[int]]:
-    """Claim the week-before notices due now and end the overrides whose date passed; what
-    to tell whom (the setter and the customer's owner), and the claimed notice ids (given
-    back with ``overrides.release_warning`` if sending fails)."""
+
+def due_override_notices(s: Session, workspace_id: int, now: datetime) -> list[OverrideNotice]:
+    """End the overrides whose date passed, then every notice due now: a week before an
+    override ends, and once it ended by its date, to its setter and the customer's owner.
+    Whether each was already sent is the delivery rows' (``bot.reminders.overrides``)."""
+    overrides_db.expire_due(s, now, workspace_id)
     out: list[OverrideNotice] = []
-    claimed = overrides_db.claim_warnings(s, now, WARN_DAYS, workspace_id)
-    for o in claimed:
+    for o in overrides_db.ending_soon(s, workspace_id, now, WARN_DAYS):
         out += _both(
             s,
             o,
+            overrides_db.WARN_NOTICE,
             lambda c, tz, o=o: (
                 f"The override on {c.name} ends on {o.expires_at.astimezone(tz).date()} — in "
-                f"{max(1, (o.expires_at - now).days)} days. Set it again with /customer "
+                f"{_days_left(o.expires_at, now)}. Set it again with /customer "
                 f"{c.name} override … if it should stay."
             ),
         )
-    for o in overrides_db.expire_due(s, now, workspace_id):
+    for o in overrides_db.recently_expired(s, workspace_id, now):
         out += _both(
             s,
             o,
+            overrides_db.END_NOTICE,
             lambda c, tz, o=o: (
                 f"The override on {c.name} ended on {o.expires_at.astimezone(tz).date()}: the "
                 "model's grade is the grade shown again."
             ),
         )
-    return out, [o.id for o in claimed]
+    return out
 
 
-def _both(s: Session, o: overrides_db.GradeOverride, say) -> list[OverrideNotice]:
+def _days_left(end: datetime, now: datetime) -> str:
+    n = max(1, (end - now).days)
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def _both(
+    s: Session,
+    o: overrides_db.GradeOverride,
+    kind: str,
+    say: Callable[..., str],
+) -> list[OverrideNotice]:
     from bot.zones import zone_of
 
     c = s.get(Customer, o.customer_id)
@@ -487,5 +488,5 @@ def _both(s: Session, o: overrides_db.GradeOverride, say) -> list[OverrideNotice
     for pid in ids:
         p = s.get(Person, pid)
         if p is not None and s.get(Workspace, p.workspace_id) is not None:
-            out.append(OverrideNotice(p, say(c, zone_of(s, p))))
+            out.append(OverrideNotice(o.id, kind, p, say(c, zone_of(s, p))))
     return out

@@ -14,10 +14,11 @@ a reason and an end date; the model's own grade is always shown beside it (``Ove
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from statistics import fmean
+from typing import Protocol, TypeVar
 
 from scoring.cadence import period_key
 from scoring.worksheet import Cadence, Recommendation
@@ -215,6 +216,20 @@ class Overridden:
     def active(self) -> bool:
         return self.terms is not None
 
+    @property
+    def note(self) -> str:
+        """ "overridden: C, invest less (model: A, invest more)": what a line of a list adds
+        beside the grade it shows (plain text; empty when not overridden)."""
+        if self.terms is None:
+            return ""
+        shown = _grade_words(self.letter, self.recommendation)
+        return f"overridden: {shown} (model: {self.model_words})"
+
+    @property
+    def model_words(self) -> str:
+        """ "A, invest more": the model's own grade."""
+        return _grade_words(self.model_letter or "no letter", self.model_recommendation)
+
     def lines(self, until: date | None = None) -> list[str]:
         """ "Overridden: letter B, recommendation maintain — by Pat until 2027-03-01: …" and
         "Model's grade: C, invest less" (plain text; empty when not overridden). ``until``:
@@ -228,18 +243,14 @@ class Overridden:
         if t.recommendation:
             what.append(f"recommendation {t.recommendation.label}")
         day = until or t.until.date()
-        model = ", ".join(
-            x
-            for x in (
-                self.model_letter or "no letter",
-                self.model_recommendation.label if self.model_recommendation else None,
-            )
-            if x
-        )
         return [
             f"Overridden: {' and '.join(what)} — by {t.set_by} until {day.isoformat()}: {t.reason}",
-            f"Model's grade: {model}",
+            f"Model's grade: {self.model_words}",
         ]
+
+
+def _grade_words(letter: str | None, rec: Recommendation | None) -> str:
+    return ", ".join(x for x in (letter, rec.label if rec else None) if x)
 
 
 def overridden(
@@ -247,6 +258,48 @@ def overridden(
 ) -> Overridden:
     rec = Recommendation(model_recommendation) if model_recommendation else None
     return Overridden(model_letter, rec, terms)
+
+
+class Shown(Protocol):
+    """Anything that shows or counts a customer's grade of record: a book line, a digest's
+    exit pick. ``override`` is set by ``as_shown`` (None: the model's grade as it is)."""
+
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def letter(self) -> str | None: ...
+    @property
+    def recommendation(self) -> str | None: ...
+    @property
+    def override(self) -> Overridden | None: ...
+
+
+S = TypeVar("S", bound=Shown)
+
+
+def as_shown(items: Sequence[S], terms: Mapping[int, OverrideTerms]) -> list[S]:
+    """The one rule for every place a grade of record is shown or counted: where an override
+    is in force (``terms``, by customer id), the letter and recommendation become the
+    override's and the model's own are kept in ``override`` (beside it in every line).
+    A customer never graded keeps no letter: an override is over a grade. Applying twice
+    changes nothing (the model's grade is never replaced by an earlier override)."""
+    out: list[S] = []
+    for item in items:
+        t = terms.get(item.customer_id)
+        if t is None or item.letter is None or item.override is not None:
+            out.append(item)
+            continue
+        view = overridden(item.letter, item.recommendation, t)
+        rec = view.recommendation.value if view.recommendation else None
+        out.append(
+            replace(
+                item,
+                letter=view.letter,
+                recommendation=rec,  # type: ignore[type-var]
+                override=view,
+            )
+        )
+    return out
 
 
 def check_override(

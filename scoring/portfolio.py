@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from scoring.worksheet import Good, TargetBalance
+
+if TYPE_CHECKING:
+    from scoring.opinions import Overridden
 
 TOLERANCE = 15.0  # percentage points off target before the balance is called out
 
@@ -35,6 +39,10 @@ class BookEntry:
     coverage: float | None = None  # share of the worksheet the grade was given with
     provisional: bool = False  # a letter from part of the worksheet
     stale: bool = False  # older than the worksheet's validity (GradingRules.is_stale)
+    # a manager's override in force (``scoring.opinions.as_shown``): ``letter`` and
+    # ``recommendation`` are then the override's, and this keeps the model's beside them.
+    # ``due_on`` stays the model letter's: an override does not change when to re-grade.
+    override: Overridden | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from scoring import load_worksheet
+from scoring.opinions import OverrideTerms
 from scoring.sheet import carried_of
 from scoring.worksheet import GradingRules
 from storage.crm import CUSTOMER_FIELDS, ColumnMap, detect_mapping, header_key, read_status
@@ -63,13 +64,16 @@ from storage.import_report import (
 )
 from storage.models import Customer, CustomerStatus, Grade, Person
 from storage.names import clean_name, clean_text, normalize_name
+from storage.overrides import terms_in_workspace
 from storage.types import utcnow
 
 CUSTOMER_COLUMNS = CUSTOMER_FIELDS
 GRADE_COLUMNS = ("customer", "owner", "letter", "total", "recommendation", "profile", "cadence",
                  "period", "graded_at", "grader", "coverage", "provisional", "stale", "carried",
-                 "carried_by", "worksheet", "worksheet_version")
+                 "carried_by", "worksheet", "worksheet_version", "override_letter",
+                 "override_recommendation", "override_by", "override_until", "override_reason")
 # ... then one column per dimension of the worksheet: "dim_<id>" (see export_grades)
+_NO_OVERRIDE = ("", "", "", "", "")
 MAX_ROWS = 200_000
 FLUSH_EVERY = 500
 MAX_CELL = 100_000  # characters in one cell; a longer one makes its row a bad row
@@ -635,14 +639,18 @@ def export_grades(session: Session, workspace_id: int, out: IO[str], *,
     it was computed with, and a ``dim_<id>`` score per dimension (``dimension_ids``; default
     the shipped worksheet's; empty where a grade has no score for it). ``graded_at`` is UTC
     as ``YYYY-MM-DD HH:MM:SS``. Only grades with a letter are ever stored (drafts are not),
-    so every row has one."""
+    so every row has one. ``letter`` and ``recommendation`` are the model's; on a customer's
+    grade of record with an override in force on ``now``, the ``override_*`` columns say what
+    it shows instead, who set it, until when (UTC day) and why (``storage.overrides``)."""
     if dimension_ids is None or rules is None:  # the shipped worksheet's
         sheet = load_worksheet()
         dimension_ids = [d.id for d in sheet.dimensions] if dimension_ids is None \
             else dimension_ids
         rules = rules or sheet.grading
     dims = tuple(dimension_ids)
-    today = (now or utcnow()).astimezone(UTC).date()
+    now = now or utcnow()
+    today = now.astimezone(UTC).date()
+    overrides = terms_in_workspace(session, workspace_id, now)
     owner, grader = aliased(Person), aliased(Person)
     join_on = col(Grade.customer_id) == col(Customer.id)
     if latest_only:
@@ -652,7 +660,8 @@ def export_grades(session: Session, workspace_id: int, out: IO[str], *,
                    Grade.recommendation, Grade.profile, Grade.cadence, Grade.period,
                    Grade.created_at, grader.external_id, grader.email, Grade.coverage,
                    Grade.provisional, Grade.sources, Grade.carrier, Grade.worksheet_id,
-                   Grade.worksheet_version, Grade.dimensions)
+                   Grade.worksheet_version, Grade.dimensions, Customer.id,
+                   col(Grade.id) == col(Customer.latest_grade_id))
             .select_from(Customer)
             .join(Grade, join_on)
             .outerjoin(owner, owner.id == Customer.owner_id)
@@ -666,11 +675,21 @@ def export_grades(session: Session, workspace_id: int, out: IO[str], *,
              "yes" if provisional else "no",
              "yes" if rules.is_stale(created.astimezone(UTC).date(), today) else "no",
              len(carried_of(sources)), carrier or "",
-             ws_id, ws_version, *(_score((scores or {}).get(d)) for d in dims))
+             ws_id, ws_version,
+             *(_override_cells(overrides.get(cid)) if of_record else _NO_OVERRIDE),
+             *(_score((scores or {}).get(d)) for d in dims))
             for (name, oext, oemail, letter, total, rec, profile, cadence, period, created,
                  gext, gemail, coverage, provisional, sources, carrier, ws_id, ws_version,
-                 scores) in session.execute(stmt.execution_options(yield_per=1000)))
+                 scores, cid, of_record)
+            in session.execute(stmt.execution_options(yield_per=1000)))
     return _write(out, (*GRADE_COLUMNS, *(f"dim_{d}" for d in dims)), rows)
+
+
+def _override_cells(t: OverrideTerms | None) -> tuple[str, ...]:
+    if t is None:
+        return _NO_OVERRIDE
+    return (t.letter or "", t.recommendation.value if t.recommendation else "", t.set_by,
+            t.until.astimezone(UTC).date().isoformat(), t.reason)
 
 
 def _score(value: Any) -> str:

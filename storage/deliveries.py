@@ -15,6 +15,7 @@ States (``DeliveryStatus``) and transitions::
        sweep re-claims)             │   snooze
                                  lease expired: claim_delivery takes it over (attempts + 1)
     CLAIMED ──mark_failed_attempt at max_attempts / give_up_abandoned──▶ FAILED
+    CLAIMED ──mark_delivered──▶ DONE      (a one-off notice: an override ending)
 
 A claim is a lease: a process that dies between claim and send leaves a row whose lease
 runs out, and the next sweep re-claims it (``attempts`` counts tries; after ``max_attempts``
@@ -258,6 +259,20 @@ def mark_failed_attempt(
     delivery.lease_until = now
     if delivery.attempts >= max_attempts:
         delivery.status = DeliveryStatus.FAILED
+    delivery.updated_at = now
+    session.add(delivery)
+    session.commit()
+
+
+def mark_delivered(session: Session, delivery: ReminderDelivery, *,
+                   now: datetime | None = None) -> None:
+    """CLAIMED → DONE for a one-off notice (an override ending): sent, no thread to follow
+    up or close, so no sweep step ever picks it up again (written by the claim's holder)."""
+    now = now or utcnow()
+    delivery.status = DeliveryStatus.DONE
+    delivery.sent_at = delivery.sent_at or now
+    delivery.lease_until = None
+    delivery.last_error = None
     delivery.updated_at = now
     session.add(delivery)
     session.commit()

@@ -21,6 +21,7 @@ from scoring.grading import Grade as ScoredGrade
 from scoring.sheet import DatedAnswer, carried_of
 from storage.models import Customer, CustomerStatus, Grade, Person
 from storage.names import normalize_name
+from storage.overrides import shown
 from storage.prepared import Prepared
 from storage.types import utcnow
 
@@ -189,9 +190,11 @@ def _entry(row: Any, policy: RegradePolicy, tz: tzinfo) -> BookEntry:
 
 
 def book(session: Session, owner_ids: Iterable[int], policy: RegradePolicy | None = None,
-         tz: tzinfo = UTC) -> dict[int, list[BookEntry]]:
+         tz: tzinfo = UTC, now: datetime | None = None) -> dict[int, list[BookEntry]]:
     """Each owner's customers with latest and previous grade and due date (one query);
-    grading dates, and so due dates, are the days in ``tz`` (the reader's calendar)."""
+    grading dates, and so due dates, are the days in ``tz`` (the reader's calendar). The
+    grade is the one shown: an override in force on ``now`` (default: the clock) over the
+    model's, the model's kept beside it (``storage.overrides.shown``; one more query)."""
     ids = list(owner_ids)
     policy = policy or RegradePolicy()
     out: dict[int, list[BookEntry]] = {i: [] for i in ids}
@@ -199,23 +202,25 @@ def book(session: Session, owner_ids: Iterable[int], policy: RegradePolicy | Non
         return out
     rows = session.execute(_book_stmt.where(col(Customer.owner_id).in_(ids))
                            .order_by(Customer.name)).all()
-    for row in rows:
-        out[row[2]].append(_entry(row, policy, tz))
+    owners = [row[2] for row in rows]
+    for owner, e in zip(owners, shown(session, [_entry(r, policy, tz) for r in rows], now),
+                        strict=True):
+        out[owner].append(e)
     return out
 
 
 def rep_book(session: Session, person_id: int, policy: RegradePolicy | None = None,
-             tz: tzinfo = UTC) -> list[BookEntry]:
-    return book(session, [person_id], policy, tz)[person_id]
+             tz: tzinfo = UTC, now: datetime | None = None) -> list[BookEntry]:
+    return book(session, [person_id], policy, tz, now)[person_id]
 
 
 def team_book(session: Session, manager: Person, policy: RegradePolicy | None = None,
-              tz: tzinfo = UTC) -> dict[int, list[BookEntry]]:
+              tz: tzinfo = UTC, now: datetime | None = None) -> dict[int, list[BookEntry]]:
     """The book of each of the manager's reports (admins: everyone), keyed by person id."""
     from storage.people import team_of
 
     return book(session, [p.id for p in team_of(session, manager) if p.id is not None],
-                policy, tz)
+                policy, tz, now)
 
 
 class DueCustomer(NamedTuple):

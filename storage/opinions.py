@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Index, text
+from sqlalchemy import JSON, Index, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -37,7 +37,8 @@ OPINION_KIND = "opinion"  # GradingSession.kind of a second-opinion grading
 class OpinionStatus(StrEnum):
     OPEN = "open"  # asked; the assignee has not saved yet
     GIVEN = "given"  # saved: an OpinionGrade exists
-    CANCELLED = "cancelled"  # discarded by the assignee (or withdrawn)
+    CANCELLED = "cancelled"  # discarded (declined) by the assignee
+    WITHDRAWN = "withdrawn"  # withdrawn by whoever asked (or the owner, their manager, an admin)
 
 
 _OPEN = "status = 'open'"
@@ -255,12 +256,21 @@ def give(
     return og
 
 
-def cancel(session: Session, req: SecondOpinion) -> None:
-    """Not committed: the caller ends the grading in the same transaction."""
-    if req.status == OpinionStatus.OPEN:
-        req.status = OpinionStatus.CANCELLED
-        req.answered_at = utcnow()
-        session.add(req)
+def cancel(
+    session: Session, req: SecondOpinion, why: OpinionStatus = OpinionStatus.CANCELLED
+) -> bool:
+    """End an open request (declined: ``CANCELLED``; ``WITHDRAWN``). Not committed: the
+    caller ends the grading in the same transaction. False when it was not open any more
+    (given or ended meanwhile): the UPDATE is guarded by the open status, so a withdrawal
+    racing a save cannot both win."""
+    res = session.execute(
+        update(SecondOpinion)
+        .where(col(SecondOpinion.id) == req.id, col(SecondOpinion.status) == OpinionStatus.OPEN)
+        .values(status=why.value, answered_at=utcnow())
+    )
+    session.flush()
+    session.refresh(req)
+    return int(res.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 class GivenOpinion(NamedTuple):

@@ -10,7 +10,7 @@ before the sweep marks it ended: readers compare with the clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from scoring import Recommendation
-from scoring.opinions import WARN_DAYS, OverrideTerms, check_override
+from scoring.opinions import WARN_DAYS, OverrideTerms, S, as_shown, check_override
 from storage.errors import Conflict, InvalidInput
 from storage.models import Customer, Person
 from storage.names import clean_text
@@ -171,6 +171,41 @@ def active_overrides(
     return {r.customer_id: r for r in rows}
 
 
+def terms_in_force(
+    session: Session, customer_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, OverrideTerms]:
+    """The terms of the override in force per customer, with the setter's name (one query)."""
+    ids = sorted(set(customer_ids))
+    return _terms(session, col(GradeOverride.customer_id).in_(ids), now) if ids else {}
+
+
+def terms_in_workspace(
+    session: Session, workspace_id: int, now: datetime | None = None
+) -> dict[int, OverrideTerms]:
+    """``terms_in_force`` for every customer of a workspace (an export)."""
+    return _terms(session, col(GradeOverride.workspace_id) == workspace_id, now)
+
+
+def _terms(session: Session, which: Any, now: datetime | None) -> dict[int, OverrideTerms]:
+    rows = session.exec(
+        select(GradeOverride, Person.display_name)
+        .join(Person, col(Person.id) == GradeOverride.set_by_id)
+        .where(
+            which,
+            col(GradeOverride.ended_at).is_(None),
+            GradeOverride.expires_at > (now or utcnow()),
+        )
+    ).all()
+    return {o.customer_id: o.terms(name) for o, name in rows}
+
+
+def shown(session: Session, items: Sequence[S], now: datetime | None = None) -> list[S]:
+    """``items`` (book lines, exit picks) as shown: the override in force over each one's
+    model grade (``scoring.opinions.as_shown``, the one rule), the model's kept beside it.
+    Every reader that shows or counts grades of record goes through here."""
+    return as_shown(items, terms_in_force(session, [i.customer_id for i in items], now))
+
+
 def history(session: Session, customer_id: int, limit: int = 50) -> Sequence[GradeOverride]:
     """Every override the customer had, newest first."""
     return session.exec(
@@ -181,22 +216,22 @@ def history(session: Session, customer_id: int, limit: int = 50) -> Sequence[Gra
     ).all()
 
 
-def _claim(
-    session: Session,
-    where: list[Any],
-    workspace_id: int | None,
-    guard: Any,
-    values: Callable[[GradeOverride], dict[str, Any]],
+def expire_due(
+    session: Session, now: datetime, workspace_id: int | None = None
 ) -> list[GradeOverride]:
-    """The rows matching ``where`` (in one workspace, or all), each claimed by an UPDATE
-    guarded by ``guard`` (still unclaimed), so two sweeps never both take one; committed."""
-    stmt = select(GradeOverride).where(*where)
+    """Mark every override whose end date has passed as ended (``expired``, at its end
+    date): each by an UPDATE guarded by "not ended yet", so two sweeps never both end one;
+    committed. Who is told is ``recently_expired``'s (the notices' delivery rows)."""
+    ended = col(GradeOverride.ended_at).is_(None)
+    stmt = select(GradeOverride).where(ended, GradeOverride.expires_at <= now)
     if workspace_id is not None:
         stmt = stmt.where(GradeOverride.workspace_id == workspace_id)
     mine: list[GradeOverride] = []
     for o in session.exec(stmt).all():
         res = session.execute(
-            update(GradeOverride).where(col(GradeOverride.id) == o.id, guard).values(**values(o))
+            update(GradeOverride)
+            .where(col(GradeOverride.id) == o.id, ended)
+            .values(ended_at=o.expires_at, end_reason=OverrideEnd.EXPIRED.value)
         )
         if res.rowcount == 1:  # type: ignore[attr-defined]
             mine.append(o)
@@ -206,39 +241,44 @@ def _claim(
     return mine
 
 
-def expire_due(
-    session: Session, now: datetime, workspace_id: int | None = None
-) -> list[GradeOverride]:
-    """Mark every override whose end date has passed as ended (``expired``, at its end
-    date)."""
-    ended = col(GradeOverride.ended_at).is_(None)
-    return _claim(
-        session,
-        [ended, GradeOverride.expires_at <= now],
-        workspace_id,
-        ended,
-        lambda o: {"ended_at": o.expires_at, "end_reason": OverrideEnd.EXPIRED.value},
-    )
+# The override notices go through the reminder delivery state machine (storage.deliveries):
+# one row per (workspace, person, notice kind, override), so each person is told each notice
+# once across sweeps and replicas, and a failed send is retried by the next sweep.
+WARN_NOTICE = "override-warn"  # reminder_delivery.cadence: the week-before notice
+END_NOTICE = "override-end"  # reminder_delivery.cadence: "the override ended"
+END_NOTICE_WITHIN = timedelta(days=WARN_DAYS)  # an expiry older than this is not announced
 
 
-def claim_warnings(
-    session: Session, now: datetime, days: int = WARN_DAYS, workspace_id: int | None = None
-) -> list[GradeOverride]:
-    """Overrides in force that end within ``days`` and whose notice nobody has claimed:
-    claimed here (``warned_at``) so that the setter and the owner are told exactly once
-    across sweeps and replicas. ``release_warning`` gives a claim back when sending failed."""
-    unwarned = col(GradeOverride.warned_at).is_(None)
-    where = [
-        col(GradeOverride.ended_at).is_(None),
-        unwarned,
-        GradeOverride.expires_at > now,
-        GradeOverride.expires_at <= now + timedelta(days=days),
-    ]
-    return _claim(session, where, workspace_id, unwarned, lambda _o: {"warned_at": now})
+def notice_period(override_id: int) -> str:
+    """The delivery row's ``period`` for a notice about one override."""
+    return f"o{override_id}"
 
 
-def release_warning(session: Session, override_id: int) -> None:
-    session.execute(
-        update(GradeOverride).where(col(GradeOverride.id) == override_id).values(warned_at=None)
-    )
-    session.commit()
+def ending_soon(
+    session: Session, workspace_id: int, now: datetime, days: int = WARN_DAYS
+) -> Sequence[GradeOverride]:
+    """Overrides in force that end within ``days``: their setter and owner are due the
+    week-before notice."""
+    return session.exec(
+        select(GradeOverride).where(
+            GradeOverride.workspace_id == workspace_id,
+            col(GradeOverride.ended_at).is_(None),
+            GradeOverride.expires_at > now,
+            GradeOverride.expires_at <= now + timedelta(days=days),
+        )
+    ).all()
+
+
+def recently_expired(
+    session: Session, workspace_id: int, now: datetime, within: timedelta = END_NOTICE_WITHIN
+) -> Sequence[GradeOverride]:
+    """Overrides that ended by their date (not removed or replaced) within ``within``: their
+    setter and owner are due "it ended" (until their delivery rows say it was sent)."""
+    return session.exec(
+        select(GradeOverride).where(
+            GradeOverride.workspace_id == workspace_id,
+            GradeOverride.end_reason == OverrideEnd.EXPIRED.value,
+            col(GradeOverride.ended_at) > now - within,
+            col(GradeOverride.ended_at) <= now,
+        )
+    ).all()

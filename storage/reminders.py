@@ -11,12 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, cast, delete, distinct, func
+from sqlalchemy import String, and_, cast, delete, distinct, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from scoring import Recommendation
+from scoring.opinions import Overridden
 from storage.models import Customer, CustomerStatus, Grade, Person, ProcessedEvent, Workspace
+from storage.overrides import GradeOverride, shown
+from storage.types import utcnow
 
 DROP_SCOPE = "drop"  # ProcessedEvent scope: one alert per grade
 DROP_LOOKBACK = timedelta(days=2)  # grades newer than this are checked for drop alerts
@@ -87,6 +90,9 @@ class ExitPick:
     total: float
     owner_id: int | None
     provisional: bool
+    customer_id: int = 0
+    recommendation: str | None = None
+    override: Overridden | None = None  # the model's grade, when an override set this one
 
 
 def people_names(session: Session, workspace_id: int) -> dict[int, str]:
@@ -135,21 +141,33 @@ def letter_drops(
     return [LetterDrop(*r) for r in rows if worse(r[2], r[1])]
 
 
-def exit_picks(session: Session, workspace_id: int) -> list[ExitPick]:
-    """Current customers whose latest grade recommends exit."""
+def exit_picks(session: Session, workspace_id: int, now: datetime | None = None
+               ) -> list[ExitPick]:
+    """Current customers whose grade as shown on ``now`` (default: the clock) recommends
+    exit: the model's, or an override's in force over it (``storage.overrides.shown``)."""
+    now = now or utcnow()
+    overridden_ids = select(GradeOverride.customer_id).where(
+        GradeOverride.workspace_id == workspace_id,
+        col(GradeOverride.ended_at).is_(None),
+        GradeOverride.expires_at > now,
+        col(GradeOverride.recommendation).is_not(None),
+    )
     rows = session.execute(
-        select(Customer.name, Grade.letter, Grade.total, Customer.owner_id, Grade.provisional)
+        select(Customer.name, Grade.letter, Grade.total, Customer.owner_id, Grade.provisional,
+               Customer.id, Grade.recommendation)
         .select_from(Customer)
         .join(Grade, col(Grade.id) == Customer.latest_grade_id)
         .where(
             Customer.workspace_id == workspace_id,
             col(Customer.archived).is_(False),
             Customer.status != CustomerStatus.FORMER,
-            Grade.recommendation == Recommendation.EXIT.value,
+            or_(col(Grade.recommendation) == Recommendation.EXIT.value,
+                col(Customer.id).in_(overridden_ids)),
         )
         .order_by(Customer.name)
     ).all()
-    return [ExitPick(*r) for r in rows]
+    picks = shown(session, [ExitPick(*r) for r in rows], now)
+    return [p for p in picks if p.recommendation == Recommendation.EXIT.value]
 
 
 # ---------------------------------------------------------------------- drop alerts

@@ -36,6 +36,10 @@ def test_second_opinion_in_the_terminal(sv: Services) -> None:
     theirs = chat(sv, "resume", *["1"] * 4, who="dana")
     assert "Unfinished: Acme" in theirs
     assert "How mission-driven is Acme" in theirs
+    gone = chat(sv, "grade Acme second-opinion cancel dana")
+    assert "Withdrew the request for dana's second opinion on Acme; they are told." in gone
+    assert "→ for dana: tester withdrew the request for your second opinion on Acme" in gone
+    assert "Unfinished: Acme" not in chat(sv, "resume", who="dana")  # her draft is gone
 
 
 def test_overrides_from_the_command_line(sv: Services) -> None:

@@ -201,6 +201,9 @@ class Conversation:
                   input_key: str | None) -> Reply:
         if isinstance(message, Start):
             if message.second_opinion is not None:
+                if message.withdraw:
+                    return self.opinions.withdraw(s, actor, message.customer,
+                                                  message.second_opinion)
                 return self.opinions.ask(s, actor, message.customer, message.second_opinion)
             return self._start(s, actor, message.customer, message.cadence)
         opt: opts.EngineValue | None = None
@@ -277,6 +280,9 @@ class Conversation:
         """Input reaching a saved or discarded grading: a clear end and a way on (resume
         the grading of this customer that is open now, or start one) — never a dead end.
         None: let the input through (help; a double click on Save; Start over)."""
+        withdrawn = self.opinions.withdrawn_line(gs)  # a second opinion no longer wanted
+        if withdrawn is not None:
+            return [self._ended(s, actor, gs, withdrawn)]
         elsewhere = gs.state.get("ended_by", actor.where) != actor.where
         word = opt.word if isinstance(opt, opts.Command) else None
         if word in ("restart", "help"):

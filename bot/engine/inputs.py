@@ -23,6 +23,8 @@ class Start:
     cadence: Cadence | None = None
     # ask this person (a platform user id, email or name) for a second opinion instead
     second_opinion: str | None = None
+    # ``… second-opinion cancel @dana``: withdraw the open request instead of asking
+    withdraw: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +68,13 @@ def parse_grade_args(text: str) -> Start | None:
 
 
 _SECOND = ("second-opinion", "second_opinion", "2nd-opinion")
+_WITHDRAW = ("cancel", "withdraw")
 
 
 def _second_opinion(words: list[str]) -> Start | None:
     """``Acme Corp second-opinion @dana`` (or ``second opinion``) → a second opinion on
-    Acme Corp asked of whoever the rest names; None when the words do not ask one."""
+    Acme Corp asked of whoever the rest names; ``… second-opinion cancel @dana`` (or
+    ``withdraw``) withdraws that request; None when the words do not ask one."""
     low = [w.lower() for w in words]
     for i, w in enumerate(low):
         if w in _SECOND:
@@ -79,7 +83,9 @@ def _second_opinion(words: list[str]) -> Start | None:
             rest = words[i + 2:]
         else:
             continue
-        return Start(" ".join(words[:i]), Cadence.ANNUAL, second_opinion=" ".join(rest))
+        withdraw = bool(rest) and rest[0].lower() in _WITHDRAW
+        return Start(" ".join(words[:i]), Cadence.ANNUAL,
+                     second_opinion=" ".join(rest[1:] if withdraw else rest), withdraw=withdraw)
     return None
 
 

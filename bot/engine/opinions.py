@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.engine.inputs import user_key
+from bot.engine.kinds import SessionKind
 from bot.engine.prompts import Kind, Prompt, Reply, Review
 from bot.engine.replies import error, info
 from scoring import Cadence, Recommendation
@@ -35,6 +36,7 @@ from storage.visibility import can_ask_opinion, can_give_opinion
 if TYPE_CHECKING:
     from bot.engine.conversation import Actor, Conversation
 
+WITHDRAWN_BY = "withdrawn_by"  # GradingSession.state: who withdrew the request (a name)
 BLIND = (
     "You grade it blind: the grade of record and any other opinion show only after you save yours."
 )
@@ -62,20 +64,10 @@ class SecondOpinions:
             return [
                 error(f"Whose second opinion? Say {words.how_to_grade} second-opinion @someone.")
             ]
-        try:
-            name = clean_name(name)
-        except InvalidInput as exc:
-            return [error(str(exc))]
-        match = customers_db.find_customer(s, actor.workspace_id, name, viewer=asker)
-        customer = match.exact
-        if customer is None:
-            maybe = ", ".join(c.name for c in match.suggestions)
-            return [
-                error(
-                    f"I don't know a customer called {name}."
-                    + (f" Did you mean: {maybe}?" if maybe else "")
-                )
-            ]
+        found = self._customer(s, actor, asker, name)
+        if isinstance(found, Prompt):
+            return [found]
+        customer = found
         owner = s.get(Person, customer.owner_id) if customer.owner_id else None
         if not can_ask_opinion(asker, owner):
             return [
@@ -84,14 +76,9 @@ class SecondOpinions:
                     "second opinion on it."
                 )
             ]
-        assignee = people_db.find_person(s, actor.workspace_id, user_key(who))
-        if assignee is None:
-            return [
-                error(
-                    f"I don't know {user_key(who)} here: they need to have talked to "
-                    "me once (or be imported with gradebot import people)."
-                )
-            ]
+        assignee = self._person(s, actor, who)
+        if isinstance(assignee, Prompt):
+            return [assignee]
         if not can_give_opinion(assignee, owner):
             return [
                 error(
@@ -100,6 +87,32 @@ class SecondOpinions:
                 )
             ]
         return self._open(s, actor, asker, assignee, customer)
+
+    def _customer(self, s: Session, actor: Actor, viewer: Person, name: str
+                  ) -> Customer | Prompt:
+        """The customer ``name`` names (or the error saying why not)."""
+        try:
+            name = clean_name(name)
+        except InvalidInput as exc:
+            return error(str(exc))
+        match = customers_db.find_customer(s, actor.workspace_id, name, viewer=viewer)
+        if match.exact is None:
+            maybe = ", ".join(c.name for c in match.suggestions)
+            return error(
+                f"I don't know a customer called {name}."
+                + (f" Did you mean: {maybe}?" if maybe else "")
+            )
+        return match.exact
+
+    @staticmethod
+    def _person(s: Session, actor: Actor, who: str) -> Person | Prompt:
+        found = people_db.find_person(s, actor.workspace_id, user_key(who))
+        if found is None:
+            return error(
+                f"I don't know {user_key(who)} here: they need to have talked to "
+                "me once (or be imported with gradebot import people)."
+            )
+        return found
 
     def _open(
         self, s: Session, actor: Actor, asker: Person, assignee: Person, customer: Customer
@@ -232,6 +245,74 @@ class SecondOpinions:
                 f"{who.display_name if who else 'Someone'} declined the second opinion on {name}.",
             ).model_copy(update={"for_person_id": req.asked_by_id})
         ]
+
+
+    # ------------------------------------------------------------------ withdrawing
+    def withdraw(self, s: Session, actor: Actor, name: str, who: str) -> Reply:
+        """``/grade Acme second-opinion cancel @dana``: whoever asked, the owner, their
+        manager or an admin withdraws Dana's open request. Her grading ends (its draft
+        discarded) in the same transaction; she is told in its thread, whoever asked is told
+        if someone else withdrew it, and a later answer there gets ``withdrawn_line``."""
+        words = self.conv.words
+        me = s.get(Person, actor.person_id)
+        if me is None:
+            return [error("I don't know you yet. Try again in a moment.")]
+        if not who.strip():
+            return [error(f"Whose request? Say {words.how_to_grade} second-opinion cancel "
+                          "@someone.")]
+        found = self._customer(s, actor, me, name)
+        if isinstance(found, Prompt):
+            return [found]
+        customer = found
+        assignee = self._person(s, actor, who)
+        if isinstance(assignee, Prompt):
+            return [assignee]
+        req = opinions_db.open_request(s, customer.id, assignee.id)
+        if req is None:
+            return [info(None, f"{assignee.display_name} has no open request for a second "
+                               f"opinion on {customer.name}: nothing to withdraw.")]
+        owner = s.get(Person, customer.owner_id) if customer.owner_id else None
+        if req.asked_by_id != me.id and not can_ask_opinion(me, owner):
+            return [error(f"Only whoever asked, {customer.name}'s owner or their manager can "
+                          "withdraw this request.")]
+        gs = opinions_db.active_opinion_session(s, req)
+        started = gs is not None and (gs.position > 0 or gs.status != SessionStatus.OPEN)
+        if not opinions_db.cancel(s, req, opinions_db.OpinionStatus.WITHDRAWN):
+            s.rollback()
+            return [info(None, f"{assignee.display_name}'s second opinion on {customer.name} "
+                               "was saved or declined a moment ago: nothing to withdraw.")]
+        if gs is not None:
+            sessions_db.update_session(s, gs, status=SessionStatus.DISCARDED, state={
+                **sessions_db.with_change(gs.state, actor.where, "withdrawn"),
+                "ended_by": actor.where, WITHDRAWN_BY: me.display_name})
+        else:
+            s.commit()
+        draft = " Your answers so far were discarded." if started else ""
+        told_them = Prompt(
+            kind=Kind.INFO, session_id=gs.id if gs else None, customer=customer.name,
+            text=f"{me.display_name} withdrew the request for your second opinion on "
+                 f"{customer.name}: there is nothing left to do.{draft}",
+            closed=True, for_person_id=assignee.id)
+        out: Reply = [
+            info(None, f"Withdrew the request for {assignee.display_name}'s second opinion "
+                       f"on {customer.name}; they are told."),
+            told_them,
+        ]
+        if req.asked_by_id not in (me.id, assignee.id):
+            out.append(info(None, f"{me.display_name} withdrew your request for "
+                                  f"{assignee.display_name}'s second opinion on "
+                                  f"{customer.name}.").model_copy(
+                update={"for_person_id": req.asked_by_id}))
+        return out
+
+    def withdrawn_line(self, gs: GradingSession) -> str | None:
+        """What an answer reaching a withdrawn second opinion's grading is told (None: the
+        grading was not withdrawn)."""
+        by = gs.state.get(WITHDRAWN_BY) if gs.kind == SessionKind.OPINION else None
+        if by is None:
+            return None
+        return (f"{by} withdrew this request for a second opinion on "
+                f"{self.conv.customer_name(gs)}: nothing you type here is recorded.")
 
 
 def restart_refused(gs: GradingSession) -> Prompt:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 
 from bot.engine import options as opts
@@ -10,6 +10,7 @@ from bot.engine.prompts import Option, plural
 from bot.notify import DueItem, ReminderMessage
 from scoring import Cadence
 from scoring.cadence import period_label
+from scoring.opinions import OverrideTerms, as_shown
 from scoring.worksheet import GradingRules
 from storage.grades import DueCustomer
 from storage.types import utcnow
@@ -40,11 +41,13 @@ _INTRO = {
 
 
 def items(customers: Sequence[DueCustomer], now: datetime | None = None,
-          rules: GradingRules | None = None, tz: tzinfo = UTC) -> list[DueItem]:
+          rules: GradingRules | None = None, tz: tzinfo = UTC,
+          overrides: Mapping[int, OverrideTerms] | None = None) -> list[DueItem]:
     """The due customers as reminder lines; a grade older than the worksheet's validity
     (``rules``, default the shipped one's) on ``now`` (default the clock) is marked stale.
     Dates are days in ``tz``, the rep's zone (as their customer card counts them; UTC when
-    the caller has no person)."""
+    the caller has no person). ``overrides`` (the terms in force, by customer id) are shown
+    over the model's letter, the model's beside it (``scoring.opinions.as_shown``)."""
     rules = rules or GradingRules()
     today = (now or utcnow()).astimezone(tz).date()
     out: list[DueItem] = []
@@ -52,7 +55,7 @@ def items(customers: Sequence[DueCustomer], now: datetime | None = None,
         day = c.graded_at.astimezone(tz).date() if c.graded_at else None
         out.append(DueItem(c.customer_id, c.name, c.letter, day.isoformat() if day else None,
                            rules.is_stale(day, today)))
-    return out
+    return as_shown(out, overrides or {})
 
 
 def controls(delivery_id: int) -> list[Option]:
@@ -63,28 +66,30 @@ def controls(delivery_id: int) -> list[Option]:
 
 def reminder(delivery_id: int, cadence: Cadence | str, period: str,
              customers: Sequence[DueCustomer], *, now: datetime | None = None,
-             rules: GradingRules | None = None, tz: tzinfo = UTC) -> ReminderMessage:
+             rules: GradingRules | None = None, tz: tzinfo = UTC,
+             overrides: Mapping[int, OverrideTerms] | None = None) -> ReminderMessage:
     """The first message of a reminder; ``now``, ``rules`` (the worksheet's ``grading``)
     and ``tz`` decide which due lines say their grade is stale (see ``items``)."""
     n = len(customers)
     return ReminderMessage(delivery_id=delivery_id,
                            title=f"{subject(cadence, period)}: {plural(n)} due",
                            intro=_INTRO[Cadence(cadence)],
-                           items=items(customers, now, rules, tz),
+                           items=items(customers, now, rules, tz, overrides),
                            controls=controls(delivery_id))
 
 
 def followup(delivery_id: int, cadence: Cadence | str, period: str,
              customers: Sequence[DueCustomer], *, last: bool = False,
              now: datetime | None = None, rules: GradingRules | None = None,
-             tz: tzinfo = UTC) -> ReminderMessage:
+             tz: tzinfo = UTC,
+             overrides: Mapping[int, OverrideTerms] | None = None) -> ReminderMessage:
     n = len(customers)
     intro = ("A last nudge: these are still waiting for a grade. No more reminders this "
              "period; the Grade buttons keep working." if last else
              "A gentle nudge: these are still waiting for a grade.")
     return ReminderMessage(delivery_id=delivery_id,
                            title=f"Reminder — {subject(cadence, period)}: {plural(n)} still due",
-                           intro=intro, items=items(customers, now, rules, tz),
+                           intro=intro, items=items(customers, now, rules, tz, overrides),
                            controls=controls(delivery_id))
 
 

@@ -63,6 +63,7 @@ from bot.trust import disagreement_lines
 from bot.zones import person_zone, zone
 from scoring import Cadence
 from scoring.cadence import period_key, period_label, period_start
+from scoring.opinions import OverrideTerms
 from scoring.worksheet import GradingRules
 from storage import deliveries as dl
 from storage import reminders as reads
@@ -70,6 +71,7 @@ from storage.engine import session_scope
 from storage.events import prune_events, record_event
 from storage.grades import DueCustomer, due_customers, policy_for
 from storage.models import DeliveryStatus, Person, ReminderDelivery, Workspace
+from storage.overrides import terms_in_force
 from storage.reminders import DROP_SCOPE, DropAlert
 from storage.types import utcnow
 
@@ -228,7 +230,7 @@ class Sweeper:
             return plan_workspace(s, ws, now, max_attempts=self.max_attempts)
 
     def _claim(self, p: Planned, ws: Workspace, now: datetime
-               ) -> tuple[ReminderDelivery, Recipient] | None:
+               ) -> tuple[ReminderDelivery, Recipient, dict[int, OverrideTerms]] | None:
         with session_scope(self.db) as s:
             d = dl.claim_delivery(s, workspace_id=p.workspace_id, person_id=p.person_id,
                                   cadence=p.cadence.value, period=p.period,
@@ -238,7 +240,8 @@ class Sweeper:
                 return None
             person = s.get(Person, p.person_id)
             assert person is not None
-            return d, Recipient.of(person, ws.get_settings())
+            over = terms_in_force(s, [c.customer_id for c in p.customers], now)
+            return d, Recipient.of(person, ws.get_settings()), over
 
     async def _deliver(self, p: Planned, ws: Workspace, notifier: Notifier, now: datetime,
                        first_followup: datetime | None, report: SweepReport) -> None:
@@ -246,9 +249,9 @@ class Sweeper:
         if claimed is None:
             report.skipped += 1
             return
-        d, person = claimed
+        d, person, over = claimed
         msg = messages.reminder(d.id, p.cadence, p.period, p.customers, now=now,
-                                rules=self.rules, tz=zone(p.timezone))
+                                rules=self.rules, tz=zone(p.timezone), overrides=over)
         resumed = bool(d.channel and d.thread_ts)
         try:
             if resumed:  # an earlier attempt posted the parent: finish that thread
@@ -397,9 +400,11 @@ class Sweeper:
                 await asyncio.to_thread(run, lambda s: dl.mark_done(s, d))
                 report.closed += 1
             else:
+                over = await asyncio.to_thread(run, lambda s: terms_in_force(
+                    s, [c.customer_id for c in remaining], now))
                 await notifier.send_followup(to, where, messages.followup(
                     d.id, d.cadence, d.period, remaining, last=last, now=now,
-                    rules=self.rules, tz=tz))
+                    rules=self.rules, tz=tz, overrides=over))
                 report.followups += 1
         except Exception as exc:
             log.error("follow-up of reminder %s failed (retried next sweep): %s", d.id, exc,
@@ -425,9 +430,10 @@ class Sweeper:
     def _digest_claimed(self, ws: Workspace, period: str) -> bool:
         return self._db(lambda s: reads.claimed(s, reads.digest_scope(ws.id), period))
 
-    def build_digest(self, s: Session, ws: Workspace, period: str) -> DigestMessage | None:
+    def build_digest(self, s: Session, ws: Workspace, period: str,
+                     now: datetime | None = None) -> DigestMessage | None:
         """Completion per rep, letter drops and exit recommendations of one quarter (its
-        days in the workspace's time zone)."""
+        days in the workspace's time zone); exits as shown on ``now`` (overrides applied)."""
         st = ws.get_settings()
         policy = policy_for(st.regrade_by_letter)
         tz = zone(st.timezone)
@@ -453,11 +459,12 @@ class Sweeper:
             lines += [f"• {x.customer}: {x.previous_letter} → {x.letter} ({x.previous_total:g}"
                       f" → {x.total:g}{', provisional' if x.provisional else ''})"
                       for x in drops]
-        exits = reads.exit_picks(s, wid)
+        exits = reads.exit_picks(s, wid, now)
         if exits:
             lines.append("Recommended exit:")
             lines += [f"• {x.customer} ({x.letter}, {x.total:g}/100"
-                      f"{', provisional' if x.provisional else ''}) — owner "
+                      f"{', provisional' if x.provisional else ''}"
+                      f"{f'; {x.override.note}' if x.override else ''}) — owner "
                       f"{names.get(x.owner_id, '—') if x.owner_id is not None else '—'}"
                       for x in exits]
         unreachable = not_reachable(s, ws, t1)
@@ -470,9 +477,10 @@ class Sweeper:
             return None
         return DigestMessage(title=f"{period_label(period)} grading digest", lines=lines)
 
-    def _claim_digest(self, ws: Workspace, period: str) -> DigestMessage | None:
+    def _claim_digest(self, ws: Workspace, period: str, now: datetime | None = None
+                      ) -> DigestMessage | None:
         with session_scope(self.db) as s:
-            msg = self.build_digest(s, ws, period)
+            msg = self.build_digest(s, ws, period, now)
             if msg is None or not record_event(s, reads.digest_scope(ws.id), period, "digest"):
                 return None
             return msg
@@ -485,7 +493,7 @@ class Sweeper:
         period = self.digest_period(ws, now)
         if period is None or await asyncio.to_thread(self._digest_claimed, ws, period):
             return
-        msg = await asyncio.to_thread(self._claim_digest, ws, period)
+        msg = await asyncio.to_thread(self._claim_digest, ws, period, now)
         if msg is None:
             return
         channel = ws.get_settings().digest_channel
@@ -501,7 +509,8 @@ class Sweeper:
     async def _overrides(self, ws: Workspace, notifier: Notifier, now: datetime,
                          report: SweepReport) -> None:
         """Overrides ending in a week (setter and owner told) or ended (bot.reminders.overrides)."""
-        await sweep_overrides(self.db, ws, notifier, now, report)
+        await sweep_overrides(self.db, ws, notifier, now, report, claimer=self.claimer,
+                              lease=self.lease, max_attempts=self.max_attempts)
 
     async def _renewals(self, ws: Workspace, notifier: Notifier, now: datetime,
                         report: SweepReport) -> None:

@@ -155,3 +155,57 @@ def test_asking_without_a_name_or_a_customer_says_what_to_type(conv, team):
     assert kinds(_ask(conv, team["bob"], "second-opinion dana")) == ["error"]
     assert _ask(conv, team["bob"], "Bobco second-opinion " + "x" * 5000)[0].kind.value == (
         "error")
+
+
+def test_parse_withdrawing_a_request() -> None:
+    assert parse_grade_args("Acme Corp second-opinion cancel <@U0DANA|dana>") == Start(
+        "Acme Corp", Cadence.ANNUAL, second_opinion="<@U0DANA|dana>", withdraw=True
+    )
+    assert parse_grade_args("Acme second opinion withdraw dana") == Start(
+        "Acme", Cadence.ANNUAL, second_opinion="dana", withdraw=True
+    )
+
+
+def test_withdrawn_by_the_asker_discards_the_draft_and_tells_the_assignee(conv, team, db):
+    reply = _ask(conv, team["bob"], "Bobco second-opinion dana")
+    dana = Chat(conv, team["dana"])
+    dana.session_id = reply[-1].session_id
+    dana.last = reply
+    answer_lowest(dana, 2)  # she has started
+    out = _ask(conv, team["bob"], "Bobco second-opinion cancel dana")
+    assert [p.text for p in out if p.for_person_id is None] == [
+        "Withdrew the request for dana's second opinion on Bobco; they are told."
+    ]
+    (told,) = [p for p in out if p.for_person_id == team["dana"].person_id]
+    assert told.session_id == dana.session_id  # her grading's own thread / chat
+    assert told.text == ("bob withdrew the request for your second opinion on Bobco: there is "
+                         "nothing left to do. Your answers so far were discarded.")
+    line = ("bob withdrew this request for a second opinion on Bobco: nothing you type here "
+            "is recorded.")
+    assert [p.text for p in dana.say("4")] == [line]  # a later answer in that thread
+    assert [p.text for p in dana.say("restart")] == [line]
+    with session_scope(db) as s:
+        (req,) = s.exec(select(opinions_db.SecondOpinion)).all()
+        assert req.status == "withdrawn"
+        gs = s.get(opinions_db.GradingSession, dana.session_id)
+        assert gs is not None
+        assert gs.status == "discarded"
+    # gone: withdrawing again says so, and dana may be asked afresh
+    assert _ask(conv, team["bob"], "Bobco second-opinion cancel dana")[0].text == (
+        "dana has no open request for a second opinion on Bobco: nothing to withdraw.")
+    assert kinds(_ask(conv, team["bob"], "Bobco second-opinion dana")) == [
+        "info", "info", "question"]
+
+
+def test_who_may_withdraw(conv, team):
+    _ask(conv, team["bob"], "Bobco second-opinion dana")
+    refused = "Only whoever asked, Bobco's owner or their manager can withdraw this request."
+    assert _ask(conv, team["carl"], "Bobco second-opinion cancel dana")[0].text == refused
+    assert _ask(conv, team["dana"], "Bobco second-opinion cancel dana")[0].text == refused
+    out = _ask(conv, team["mia"], "Bobco second-opinion cancel dana")  # bob's manager
+    assert [p.text for p in out if p.for_person_id == team["bob"].person_id] == [
+        "mia withdrew your request for dana's second opinion on Bobco."]
+    told = [p for p in out if p.for_person_id == team["dana"].person_id]
+    assert told[0].text.endswith("there is nothing left to do.")  # not started: no draft
+    assert _ask(conv, team["bob"], "Bobco second-opinion cancel")[0].text == (
+        "Whose request? Say the customer's name second-opinion cancel @someone.")

@@ -16,12 +16,13 @@ from bot.reminders.sweep import Sweeper
 from bot.slack.notify import SlackNotifier
 from storage import people as people_db
 from storage.models import Customer, Grade, Person, Role, Workspace
-from storage.opinions import OpinionGrade
+from storage.opinions import OpinionGrade, SecondOpinion
 from storage.overrides import GradeOverride
 from storage.types import utcnow
 from tests.reminders.conftest import fast_client
 from tests.slack.conftest import (
     STRONG,
+    WEAK,
     Env,
     Rep,
     blocks_of,
@@ -308,3 +309,90 @@ def test_override_through_the_modal(make_env) -> None:
     # the owner cannot, even with a forged submission
     refused = submit(fields, user="U1")  # the owner, with a forged submission
     assert "never overrule their own customers" in refused["errors"]["reason"]
+
+
+def test_an_override_is_what_the_portfolio_counts_and_the_digest_lists(make_env) -> None:
+    """A weak grade (the model says exit) overridden to A / invest more: /portfolio counts
+    an A and warns of no exits, the digest lists no exit; once it ends, both are back."""
+    env = make_env(GRADEBOT_TIMEZONE="UTC")
+    uma, _dana, mia = _team(env)
+    seed_grade(env.sv, "U1", "Weakco", WEAK)
+    with env.sv.session() as s:
+        model = s.exec(select(Grade).where(Grade.letter != "A")).one()
+        ws = s.exec(select(Workspace)).one()
+        people_db.update_workspace_settings(s, ws, digest_channel="CDIGEST")
+    assert (model.letter, model.recommendation) == ("D", "exit")
+    n = len(mia.responses())
+    mia.command("/customer", "Weakco override A invest-more for 2 months because Board seat")
+    assert "Overridden: letter A and recommendation invest more" in texts(
+        _answer(mia, n)["blocks"])
+
+    def portfolio() -> str:
+        n = len(uma.responses())
+        uma.command("/portfolio", "")
+        return texts(_answer(uma, n)["blocks"])
+
+    during = portfolio()
+    assert "Grades: A 2, B 0, C 0, D 0" in during
+    assert "recommended for exit" not in during
+    notifier = SlackNotifier(fast_client(env.api.base_url), db=env.sv.db)
+
+    def digest(at: datetime) -> str:
+        before = len(env.api.of("chat.postMessage"))
+        report = asyncio.run(Sweeper(env.sv.db, [notifier]).sweep(at))
+        assert report.digests == 1, report
+        posts = env.api.of("chat.postMessage")[before:]
+        return "\n".join(shown(c) for c in posts if c.args.get("channel") == "CDIGEST")
+
+    first = _next_quarter(utcnow())  # about a month on: the override is still in force
+    assert "Recommended exit" not in digest(first)
+    with time_machine.travel(utcnow() + timedelta(days=70), tick=True):
+        after = portfolio()  # past its end: the model's grade is counted again
+        assert "Grades: A 1, B 0, C 0, D 1" in after
+        assert "1 of 2 graded customers are recommended for exit." in after
+        body = digest(_next_quarter(utcnow()))
+    assert "Recommended exit:" in body
+    assert f"• Weakco (D, {model.total:g}/100, provisional) — owner Uma" in body
+
+
+def test_a_request_withdrawn_mid_worksheet(make_env) -> None:
+    """Uma withdraws the request Dana started on: Dana's thread is told and her draft is
+    gone; a tap on the old question, or a typed answer, there gets the withdrawn line."""
+    env = make_env()
+    uma, dana, _mia = _team(env)
+    n = len(uma.responses())
+    uma.command("/grade", "Acme second-opinion <@U2|dana>")
+    _answer(uma, n)
+    parent = wait_until(
+        lambda: [c for c in dana.posts() if "thread_ts" not in c.args], what="Dana's thread"
+    )[0]
+    dana.thread = dana.ts_of(parent)
+    dana.answer(0)  # she has started
+    old_question = dana.question()
+    n = len(uma.responses())
+    uma.command("/grade", "Acme second-opinion cancel <@U2|dana>")
+    assert "Withdrew the request for Dana's second opinion on Acme; they are told." in texts(
+        _answer(uma, n)["blocks"])
+    told = wait_until(
+        lambda: [c for c in dana.posts(dana.thread) if "withdrew the request" in shown(c)],
+        what="Dana told in her thread",
+    )
+    assert "Uma withdrew the request for your second opinion on Acme" in shown(told[0])
+    assert "Your answers so far were discarded." in shown(told[0])
+    line = "Uma withdrew this request for a second opinion on Acme"
+    dana.say("3")
+    assert wait_until(lambda: [c for c in dana.posts(dana.thread) if line in shown(c)])
+    value = next(b["value"] for b in buttons(blocks_of(old_question.args))
+                 if b["value"].startswith("a|"))
+    before = len([c for c in dana.posts(dana.thread) if line in shown(c)])
+    dana.click(old_question, value)
+    assert wait_until(
+        lambda: len([c for c in dana.posts(dana.thread) if line in shown(c)]) > before
+        or None, what="the withdrawn line for a tap")
+    with env.sv.session() as s:
+        (req,) = s.exec(select(SecondOpinion)).all()
+        assert req.status == "withdrawn"
+        assert s.exec(select(OpinionGrade)).all() == []
+    n = len(dana.responses())
+    dana.command("/customer", "Acme")  # no longer blind (not hers to see either)
+    assert texts(_answer(dana, n)["blocks"]) == "Acme is in Uma's book: ask them or their manager."

@@ -36,14 +36,14 @@ def customer(session: Session, ws: Workspace, name: str, owner: Person | None,
 
 def grade(session: Session, c: Customer, letter: str, at: datetime, *,
           grader: Person | None = None, cadence: str = "annual", period: str | None = None,
-          total: float | None = None) -> Grade:
+          total: float | None = None, recommendation: str = "maintain") -> Grade:
     """Save a grade for ``c`` dated ``at`` (moves the latest-grade pointer)."""
     row = Grade(workspace_id=c.workspace_id, customer_id=c.id,
                 previous_grade_id=c.latest_grade_id,
                 grader_id=grader.id if grader else c.owner_id, cadence=cadence,
                 period=period or str(at.year), worksheet_id="default", worksheet_version=1,
                 total=LETTER_TOTAL[letter] if total is None else total, letter=letter,
-                recommendation="maintain", profile="good_for_you", coverage=1.0,
+                recommendation=recommendation, profile="good_for_you", coverage=1.0,
                 dimensions={"value": 80.0}, goods={"good_for_you": 80.0},
                 explanation=["because"], answers={"pays_now": "yes"}, created_at=at)
     return save_grade(session, row, c)

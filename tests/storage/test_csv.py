@@ -333,6 +333,9 @@ def test_an_email_two_people_share_is_exported_as_the_user_id(
     assert (report.skipped, report.unchanged) == ([], 2)
 
 
+NO_OVERRIDE = [""] * 5  # override_letter … override_reason: none in force
+
+
 def test_export_grades(session: Session, workspace: Workspace, rep: Person,
                        bob: Person) -> None:
     acme = customer(session, workspace, "Acme", rep)
@@ -365,17 +368,16 @@ def test_export_grades(session: Session, workspace: Workspace, rep: Person,
         [*csvio.GRADE_COLUMNS, *dims],
         ["'-Beta", "", "B", "70", "maintain", "good_for_you", "annual", "2026",
          "2026-03-01 00:00:00", "Bob.Builder@Example.com", "1", "no", "no", "0", "", "default",
-         "1", "", "", "80", "", ""],
+         "1", *NO_OVERRIDE, "", "", "80", "", ""],
         ["'-Beta", "", "B", "72.25", "maintain", "good_at_it", "quarterly", "2026-Q2",
          "2026-05-04 16:45:30", "Bob.Builder@Example.com", "0.857", "yes", "no", "9", "good_at_it",
-         "default", "2", "", "90", "55.5", "70", "80"],
+         "default", "2", *NO_OVERRIDE, "", "90", "55.5", "70", "80"],
         ["Acme", "rita@example.com", "C", "55.5", "maintain", "good_for_you", "quarterly",
          "2025-Q4", "2025-12-01 10:30:00", "Bob.Builder@Example.com", "1", "no", "no", "0", "",
-         "default", "1", "", "", "80", "", ""],
+         "default", "1", *NO_OVERRIDE, "", "", "80", "", ""],
         ["Acme", "rita@example.com", "A", "85", "maintain", "good_for_you", "annual", "2026",
-         "2026-02-01 09:00:00", "rita@example.com", "1", "no", "no", "0", "", "default", "1", "",
-         "",
-         "80", "", ""],
+         "2026-02-01 09:00:00", "rita@example.com", "1", "no", "no", "0", "", "default", "1",
+         *NO_OVERRIDE, "", "", "80", "", ""],
     ]
     # a spreadsheet's date: the graded_at column parses as a plain date and time
     assert datetime.strptime(rows[2][8], "%Y-%m-%d %H:%M:%S") == datetime(2026, 5, 4, 16, 45,

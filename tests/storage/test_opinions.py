@@ -273,7 +273,7 @@ def test_a_year_is_the_longest_override(
     assert o.expires_at == utc(2027, 12, 2, 23)
 
 
-def test_expiry_and_the_week_before_notice_happen_once(
+def test_expiry_and_who_is_due_a_notice_when(
     session: Session, workspace: Workspace, rep: Person
 ) -> None:
     boss = person(session, workspace, "boss", role=Role.MANAGER)
@@ -288,20 +288,94 @@ def test_expiry_and_the_week_before_notice_happen_once(
         now=NOW,
         expires_at=NOW + timedelta(days=10),
     )
-    assert overrides_db.claim_warnings(session, NOW + timedelta(days=2)) == []
-    warned = overrides_db.claim_warnings(session, NOW + timedelta(days=3, hours=1))
-    assert [w.id for w in warned] == [o.id]
-    assert overrides_db.claim_warnings(session, NOW + timedelta(days=4)) == []
-    overrides_db.release_warning(session, o.id)  # type: ignore[arg-type]  # sending failed
-    assert [w.id for w in overrides_db.claim_warnings(session, NOW + timedelta(days=4))] == [o.id]
+    def soon(at):  # type: ignore[no-untyped-def]
+        return [x.id for x in overrides_db.ending_soon(session, workspace.id, at)]
+
+    assert soon(NOW + timedelta(days=2)) == []
+    assert soon(NOW + timedelta(days=3, hours=1)) == [o.id]  # within the week before
+    assert soon(NOW + timedelta(days=10, seconds=1)) == []  # over: no more "ends on"
     # past its end it is not in force, before and after the sweep marks it
     later = NOW + timedelta(days=10, seconds=1)
     assert overrides_db.active_override(session, c.id, later) is None  # type: ignore[arg-type]
     assert overrides_db.active_overrides(session, [c.id], NOW) == {c.id: o}  # type: ignore[list-item]
+    assert overrides_db.recently_expired(session, workspace.id, later) == []  # not marked yet
     assert [e.id for e in overrides_db.expire_due(session, later)] == [o.id]
     assert overrides_db.expire_due(session, later) == []
+    assert [e.id for e in overrides_db.recently_expired(session, workspace.id, later)] == [o.id]
+    assert overrides_db.recently_expired(session, workspace.id, later + timedelta(days=8)) == []
     (ended,) = overrides_db.history(session, c.id)  # type: ignore[arg-type]
     assert (ended.end_reason, ended.ended_at) == ("expired", o.expires_at)
+
+
+def test_an_override_is_the_grade_counted_and_shown_until_it_ends(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
+    """The book, the portfolio, the digest's exit list and the export all read the grade
+    of record through ``overrides.shown``: a model C/exit overridden to A/invest more is an
+    A nobody is told to exit — until the override ends, when the model's grade is back."""
+    import csv
+    import io
+
+    from scoring import build_portfolio, load_worksheet
+    from storage.reminders import exit_picks
+
+    boss = person(session, workspace, "Mia", role=Role.MANAGER)
+    acme = customer(session, workspace, "Acme", rep)
+    beta = customer(session, workspace, "Beta", rep)
+    grade(session, acme, "C", utc(2026, 11, 1), recommendation="exit")
+    grade(session, beta, "B", utc(2026, 11, 1), recommendation="maintain")
+    target = load_worksheet().target_balance
+    ends = NOW + timedelta(days=30)
+    overrides_db.set_override(session, acme, boss, letter="A", recommendation="invest_more",
+                              reason="Board seat", now=NOW, expires_at=ends)
+    overrides_db.set_override(session, beta, boss, letter=None, recommendation="exit",
+                              reason="Fraud case", now=NOW, expires_at=ends)
+
+    def letters(at):  # type: ignore[no-untyped-def]
+        return {e.name: (e.letter, e.recommendation) for e in rep_book(session, rep.id, now=at)}
+
+    during = NOW + timedelta(days=1)
+    assert letters(during) == {"Acme": ("A", "invest_more"), "Beta": ("B", "exit")}
+    acme_line = {e.name: e for e in rep_book(session, rep.id, now=during)}["Acme"]
+    assert acme_line.override is not None
+    assert acme_line.override.note == "overridden: A, invest more (model: C, exit)"
+    p = build_portfolio(rep_book(session, rep.id, now=during), target, during.date())
+    assert (p.distribution["A"], p.distribution["C"]) == (1, 0)
+    assert [e.name for e in p.exits] == ["Beta"]
+    assert [x.customer for x in exit_picks(session, workspace.id, during)] == ["Beta"]
+    (beta_pick,) = exit_picks(session, workspace.id, during)
+    assert beta_pick.override is not None
+    assert beta_pick.override.model_words == "B, maintain"
+    out = io.StringIO()
+    export_grades(session, workspace.id, out, now=during)
+    rows = {r["customer"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert (rows["Acme"]["letter"], rows["Acme"]["override_letter"]) == ("C", "A")
+    assert rows["Acme"]["override_recommendation"] == "invest_more"
+    assert (rows["Acme"]["override_by"], rows["Acme"]["override_reason"]) == ("Mia", "Board seat")
+    assert rows["Beta"]["override_until"] == ends.date().isoformat()
+    # past its end (before any sweep marks it ended): the model's grade everywhere again
+    after = ends + timedelta(seconds=1)
+    assert letters(after) == {"Acme": ("C", "exit"), "Beta": ("B", "maintain")}
+    p = build_portfolio(rep_book(session, rep.id, now=after), target, after.date())
+    assert (p.distribution["A"], p.distribution["C"]) == (0, 1)
+    assert [x.customer for x in exit_picks(session, workspace.id, after)] == ["Acme"]
+    assert exit_picks(session, workspace.id, after)[0].override is None
+
+
+def test_a_new_grade_keeps_the_override_and_an_ungraded_customer_stays_ungraded(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
+    boss = person(session, workspace, "Mia", role=Role.MANAGER)
+    acme = customer(session, workspace, "Acme", rep)
+    overrides_db.set_override(session, acme, boss, letter="A", recommendation=None,
+                              reason="r", now=NOW, expires_at=NOW + timedelta(days=30))
+    (line,) = rep_book(session, rep.id, now=NOW)
+    assert (line.letter, line.override) == (None, None)  # nothing graded: nothing overridden
+    grade(session, acme, "D", NOW + timedelta(hours=1))
+    (line,) = rep_book(session, rep.id, now=NOW + timedelta(hours=2))
+    assert (line.letter, line.recommendation) == ("A", "maintain")  # only the letter set
+    assert line.override is not None
+    assert line.override.model_letter == "D"
 
 
 # ---------------------------------------------------------------------------- permissions

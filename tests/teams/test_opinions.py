@@ -188,3 +188,40 @@ def test_change_on_a_saved_second_opinions_card_keeps_the_card(env: Env) -> None
     resp = dana.invoke(change["data"], q1.activity_id)
     assert resp["type"] == "application/vnd.microsoft.activity.message", resp
     assert "This grading is saved" in resp["value"]
+
+
+def _mention(env: Env, text: str) -> dict:
+    return activity(
+        "message",
+        env.connector.url,
+        text=text,
+        textFormat="plain",
+        entities=[
+            {
+                "type": "mention",
+                "text": "<at>Dana</at>",
+                "mentioned": {"id": f"29:1{DANA}", "name": "Dana", "aadObjectId": DANA},
+            }
+        ],
+    )
+
+
+def test_a_request_withdrawn_by_mention_mid_worksheet(env: Env) -> None:
+    rita, dana, _mia = _team(env)
+    n_dana = len(dana.sent())
+    assert env.post(_mention(env, "grade Acme second-opinion <at>Dana</at>")).status_code == 200
+    q = dana.latest("a|")
+    dana.click(q, values(q.card, "a|")[0])  # she has started
+    old = dana.latest("a|")
+    body = _mention(env, "grade Acme second-opinion cancel <at>Dana</at>")
+    assert env.post(body).status_code == 200
+    assert "Withdrew the request for Dana's second opinion on Acme; they are told." in shown(
+        rita.sent()[-1].card)
+    told = _cards(dana, n_dana)
+    assert "Rita Rep withdrew the request for your second opinion on Acme" in told
+    assert "Your answers so far were discarded." in told
+    line = "Rita Rep withdrew this request for a second opinion on Acme"
+    n = len(dana.sent())
+    tapped = dana.click(old, values(old.card, "a|")[0])  # the question card left in her chat
+    assert line in str(tapped) + _cards(dana, n)
+    # (typed text in Teams goes to the grading open now: there is none, so it is help)
