@@ -74,6 +74,11 @@ TABLE: tuple[ChannelCommand, ...] = (
                 "<customer> second-opinion @someone",
                 "ask someone to grade it blind: they see the first grade once they saved theirs.",
             ),
+            Usage(
+                "<customer> second-opinion cancel @someone",
+                "withdraw that request (the asker, the owner, their manager or an admin); "
+                "they are told, and answers they had begun are discarded.",
+            ),
         ),
     ),
     ChannelCommand(
@@ -83,7 +88,8 @@ TABLE: tuple[ChannelCommand, ...] = (
             Usage(
                 "<customer>",
                 "the latest grade: letter, score, dimensions, trend, who graded it "
-                "and when it is due, second opinions and any override.",
+                "and when it is due, second opinions and any override; in Slack and Teams "
+                "its Record outcome menu records what happened (renewed, churned…).",
             ),
             Usage(
                 "<customer> override [A-D] [invest-more|maintain|invest-less|exit] until "
