@@ -3,13 +3,18 @@ the fake Slack Web API and the fake Bot Connector (``tests/fakes``), one per tes
 
 ``db_url`` is parametrized: SQLite always (a file in ``tmp_path``), PostgreSQL when
 ``GRADEBOT_TEST_POSTGRES_URL`` names a server (e.g.
-``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each PostgreSQL test gets a fresh
-database of its own (``gb_test_<random>``), dropped afterwards, so tests never see each
-other's rows and can run in any order.
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Tests never see each other's rows
+and can run in any order.
 
 Migrating is the slow part, so Alembic runs once per test session into ``migrated_sqlite``
-(a template file) and every SQLite test gets a copy of it (``migrated_sqlite_url``); a
-PostgreSQL test gets a fresh database migrated for it (``migrated_postgres_url``). The one
+(a template file) and every SQLite test gets a copy of it (``migrated_sqlite_url``). On
+PostgreSQL it runs once per worker into ``postgres_template``; a test that wants a migrated
+database (``migrated_postgres_url``, or ``migrated_url`` on PostgreSQL) is handed the worker's
+one copy of it, ``postgres_shared``, emptied before the test (``SharedPostgresDatabase``:
+other connections ended, every row deleted, sequences restarted; a test that changes the
+schema fails). A test marked ``postgres_own_database`` — or wanting a second one — gets a
+fresh ``CREATE DATABASE … TEMPLATE`` copy instead; a test that takes ``db_url`` without
+``migrated_url`` (about migrations) a fresh empty database (``gb_test_<random>``). The one
 fixture for "a migrated database on every backend" is ``migrated_url`` (and its ``engine``).
 
 Suites that need a fixture of the same name differently (``tests/engine`` has its own
@@ -384,8 +389,8 @@ def migrated_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(params=_backends())
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database (not migrated): a SQLite file, or a fresh PostgreSQL database of
-    this test's own, dropped after it. (For a test that uses ``migrated_url`` it is made a
-    copy of ``postgres_template`` at once, instead of being migrated after.)"""
+    this test's own, dropped after it. (For a test that uses ``migrated_url`` it is the
+    migrated one of ``migrated_postgres`` instead, not migrated after.)"""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gradebot.db'}"
         return
