@@ -227,6 +227,14 @@ class SharedPostgresDatabase:
         self.template = template
         self.in_use = False
         self._open()
+        try:
+            self._inspect()
+        except BaseException:
+            self.close()  # a failed set-up leaves no database behind
+            raise
+
+    def _inspect(self) -> None:
+        """Read the migrated fingerprint and build the statement that empties the database."""
         with self.engine.connect() as conn:
             self.fingerprint = conn.execute(_SCHEMA_FINGERPRINT).scalar_one()
             tables = conn.execute(text(
