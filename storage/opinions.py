@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import JSON, Index, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, col, select
 
 from scoring.opinions import GradeScores, OpinionPair
 from storage.errors import Conflict, InvalidInput
@@ -28,6 +28,7 @@ from storage.models import (
     Grade,
     GradingSession,
     Person,
+    Table,
 )
 from storage.types import UTCDateTime, utcnow
 
@@ -44,7 +45,7 @@ class OpinionStatus(StrEnum):
 _OPEN = "status = 'open'"
 
 
-class SecondOpinion(SQLModel, table=True):
+class SecondOpinion(Table, table=True):
     """A request for a second opinion. At most one open request per customer and assignee
     (a partial unique index: two clicks, two replicas)."""
 
@@ -73,7 +74,7 @@ class SecondOpinion(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class OpinionGrade(SQLModel, table=True):
+class OpinionGrade(Table, table=True):
     """The grade a second opinion gave: the same figures as a ``Grade`` (and made by the
     same code, ``storage.grades.grade_row``), plus the grade of record it was given beside.
     Immutable like a grade."""

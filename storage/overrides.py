@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import Index, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, col, select
 
 from scoring import Recommendation
 from scoring.opinions import WARN_DAYS, OverrideTerms, S, as_shown, check_override
 from storage.errors import Conflict, InvalidInput
-from storage.models import Customer, Person
+from storage.models import Customer, Person, Table
 from storage.names import clean_text
 from storage.types import UTCDateTime, utcnow
 
@@ -36,7 +36,7 @@ class OverrideEnd(StrEnum):
     REMOVED = "removed"  # a manager or admin took it off
 
 
-class GradeOverride(SQLModel, table=True):
+class GradeOverride(Table, table=True):
     __tablename__ = "grade_override"
     __table_args__ = (
         Index(

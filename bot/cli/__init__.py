@@ -31,8 +31,9 @@ Adding a command
    (``app.command("name")(fn)`` for a command, ``app.add_typer(group, name="name")`` for a
    group).
 2. Add a row to ``COMMANDS`` below (a new command or group, not a sub-command): name, module,
-   the first line of its help. ``tests/cli/test_app.py`` fails when the table and the Typer
-   application disagree.
+   the first line of its help, and in ``also`` any other module that adds a sub-command to
+   it (a run builds only the invoked command's modules). ``tests/cli/test_app.py`` fails
+   when the table and the Typer application disagree.
 3. Print with ``output.console``; refuse with ``output.fail(message, code)``; read settings
    with ``context.settings()`` (or ``context.services()`` / ``context.open_database()``).
 4. **Lazy imports.** At the top of a command module import only the standard library,
@@ -62,6 +63,9 @@ class Command(NamedTuple):
     name: str
     module: str  # under bot.cli; its register(app) adds the command
     help: str  # the first line of the command's own help
+    # other modules whose register(app) adds sub-commands to this group: a run of this
+    # command builds only its module and these (bot.cli.app.modules_for)
+    also: tuple[str, ...] = ()
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -83,7 +87,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("worksheet", "worksheet", "Inspect and validate worksheet files."),
     Command("people", "people", "Roles: reps, managers and admins."),
     Command("db", "db", "The database: create or migrate its tables."),
-    Command("import", "importing", "Import data from CSV files."),
+    Command("import", "importing", "Import data from CSV files.",
+            also=("outcomes",)),  # gradebot import outcomes
     Command("export", "exporting", "Export data to CSV files (UTF-8, opens in spreadsheets)."),
     Command("settings", "workspace_settings", "A workspace's settings (time zone, reminders, "
                                               "target balance)."),
@@ -114,6 +119,6 @@ def main(argv: list[str] | None = None) -> None:
     from bot.cli.startup import pause_collector
 
     pause_collector()  # while the command loads its modules (context.settings resumes it)
-    from bot.cli.app import app
+    from bot.cli.app import build, modules_for
 
-    app(args=args, prog_name="gradebot")
+    build(modules_for(args[0]))(args=args, prog_name="gradebot")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import click
 import pytest
 import typer
 from typer.main import get_group
 
 from bot.cli import COMMANDS, main, top_help
-from bot.cli.app import app
+from bot.cli.app import ALL_MODULES, app, build, modules_for
 
 
 def typer_commands() -> dict[str, str]:
@@ -25,6 +26,36 @@ def typer_commands() -> dict[str, str]:
 
 def test_the_table_is_the_application() -> None:
     assert {c.name: c.help for c in COMMANDS} == typer_commands()  # (order: cosmetic)
+
+
+def tree(command: click.Command) -> object:
+    """What a user can type under ``command``: its options and arguments, its sub-commands'."""
+    params = sorted((p.name or "", tuple(p.opts)) for p in command.params)
+    if not isinstance(command, click.Group):
+        return params
+    ctx = typer.Context(command)
+    subs = {name: command.get_command(ctx, name) for name in command.list_commands(ctx)}
+    return params, {name: tree(c) for name, c in subs.items() if c is not None}
+
+
+@pytest.mark.parametrize("name", [c.name for c in COMMANDS])
+def test_a_command_built_alone_is_the_whole_applications(name: str) -> None:
+    """``main`` builds only the invoked command's modules: each command's options and
+    arguments come out the same as in the application with every module. (A sub-command
+    another module adds, ``import outcomes``, is checked in a fresh process below: in this one
+    the full application has already added it to the shared group.)"""
+    full, alone = get_group(app), get_group(build(modules_for(name)))
+    full_cmd = full.get_command(typer.Context(full), name)
+    alone_cmd = alone.get_command(typer.Context(alone), name)
+    assert full_cmd is not None and alone_cmd is not None  # noqa: PT018
+    assert tree(alone_cmd) == tree(full_cmd)
+    assert (alone_cmd.help or "") == (full_cmd.help or "")
+
+
+def test_a_look_up_builds_only_its_module_and_an_unknown_name_every_module() -> None:
+    assert modules_for("grades") == ("lookups",)
+    assert set(modules_for("import")) == {"importing", "outcomes"}
+    assert modules_for("nope") == ALL_MODULES
 
 
 def test_every_command_and_group_is_listed_by_the_fast_help() -> None:
@@ -49,7 +80,8 @@ def test_python_dash_m_and_a_subcommand_help_go_through_typer() -> None:
                           capture_output=True, text=True, timeout=120, check=False,
                           env={"COLUMNS": "200", "NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
-    assert "customers" in done.stdout and "people" in done.stdout  # noqa: PT018
+    # main builds only import's modules: outcomes.py's sub-command is there (Command.also)
+    assert all(c in done.stdout for c in ("customers", "people", "outcomes")), done.stdout
     unknown = subprocess.run([sys.executable, "-m", "bot.cli", "nope"], capture_output=True,
                              text=True, timeout=120, check=False)
     assert unknown.returncode == 2
