@@ -92,7 +92,7 @@ def make_env(tmp_path: Path, fake_slack: FakeSlackAPI, migrated_sqlite: Path,
     _RUNNING.clear()
     for env in started:
         env.sender.close()
-        env.server.stop()
+        env.server.stop(wait=False)  # idle (settled): it exits on its own
         env.sv.db.dispose()
     # Block Kit limits, over everything the app sent to Slack in this test
     problems: list[str] = []
