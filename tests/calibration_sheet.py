@@ -30,3 +30,16 @@ def marked_sheet_path() -> Path:
     path = Path(tempfile.mkdtemp(prefix="gradebot-sheet-")) / "marked.yml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# What the card says on 52 seeded outcomes, whichever channel renders it (each line is
+# display's, so Slack and Teams must show the same).
+CARD_LINES = (
+    "52 outcomes with a grade made at least 90 days before",
+    "Separating churners: AUC 0.",
+    "95% interval",
+    "Calibration: Brier score 0.",
+    "Outcomes per letter (the grade made ≥ 90 days before)",
+    "Dimension weights: now → suggested (95% interval",
+    "Questions that carried the signal",
+)
