@@ -15,7 +15,7 @@ a valid, current value is refused in words (``OutcomeReply.done`` is False).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -65,6 +65,18 @@ def _day(raw: str | None, today: date) -> date | None:
         return None
 
 
+def ask_again_at(s: Session, person: Person, day: date) -> datetime:
+    """When a deferred renewal question is due: ``day`` at the workspace's reminder hour,
+    as the reply promised ("again on 2026-12-16"), whatever time of day "not yet" was
+    tapped (a stored ``now + 14 days`` left a question tapped at 11:45 unasked by the
+    sweep at 11:00 on the promised day)."""
+    ws = s.get(Workspace, person.workspace_id)
+    st = ws.get_settings() if ws else None
+    hour = st.reminder_hour if st else 9
+    at = datetime.combine(day, time(hour), tzinfo=zone(st.timezone if st else None))
+    return at.astimezone(UTC)
+
+
 def workspace_today(s: Session, person: Person, now: datetime) -> date:
     """Today in the workspace's time zone (the default day of an outcome, as in the CLI)."""
     ws = s.get(Workspace, person.workspace_id)
@@ -97,7 +109,7 @@ def record_click(
         assert chosen.ask is not None  # (the codec refuses "not yet" without a question)
         again = today + timedelta(days=NOT_YET_DAYS)
         if not renewals_db.defer_ask(
-            s, chosen.ask, person.id, now + timedelta(days=NOT_YET_DAYS), now
+            s, chosen.ask, person.id, ask_again_at(s, person, again), now
         ):
             return refused(f"That question about {c.name} is answered already.")
         return OutcomeReply(display.renewal_later(c.name, again))

@@ -5,7 +5,7 @@ in words."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -139,7 +139,10 @@ def test_the_renewal_question_is_answered_with_the_outcome(
     row = renewals_db.get_ask(session, d.id)
     assert row is not None
     assert row.status == DeliveryStatus.SENT
-    assert row.next_followup_at == NOW + timedelta(days=NOT_YET_DAYS)
+    # due at the reminder hour of the day promised, not 14 × 24 h after the 23:30 tap
+    # (which the 09:00 sweep of 2026-12-15 would not yet have reached)
+    assert NOT_YET_DAYS == 14
+    assert row.next_followup_at == datetime(2026, 12, 15, 9, tzinfo=UTC)
     out = record_click(session, rep, values[0], "", NOW)
     assert out.text == "✓ Recorded: Acme renewed on 2026-12-01."
     assert _rows(session) == [("renewed", date(2026, 12, 1), "question", rep.id)]
