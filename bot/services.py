@@ -20,6 +20,7 @@ from bot import people
 from bot.config import ConfigError, Settings
 from bot.engine.actor import Actor
 from bot.interpret import Interpreter, RulesInterpreter
+from bot.look_up import LookUp, split_override
 from scoring import Worksheet
 from storage import events as events_db
 from storage import people as people_db
@@ -32,9 +33,10 @@ from storage.types import utcnow
 if TYPE_CHECKING:
     from bot.calibration_card import CalibrationView
     from bot.engine.conversation import Conversation
+    from bot.look_up import Answer
     from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
     from bot.threads import Threads
-    from bot.trust import Refused
+    from bot.trust import OverrideResult, Refused, TextView
 
 T = TypeVar("T")
 
@@ -119,6 +121,23 @@ class Services:
 
         return once_more_if_dropped(run)
 
+    def look_up(self, person: Person, ask: LookUp, rest: str) -> Answer:
+        """The answer to a look-up (``bot.look_up.asked`` read the words): every channel
+        renders what this returns and decides nothing itself. ``calibration`` computes
+        for seconds on a large book: channels call this after their ack."""
+        rest = rest.strip()
+        if ask is LookUp.CARD:
+            return self.customer_card(person, rest)
+        if ask is LookUp.OVERRIDE:
+            return self.customer(person, rest)
+        if ask is LookUp.BOOK:
+            return self.book(person, rest)
+        if ask is LookUp.OPTIMISM:
+            return self.optimism(person)
+        if ask is LookUp.CALIBRATION:
+            return self.calibration(person)
+        return self.portfolio(person, team=ask is LookUp.TEAM_PORTFOLIO)
+
     def customer_card(self, person: Person, name: str) -> CustomerCard | NotFoundCard | Denied:
         """``/customer``: each result carries its own re-grade option (``.regrade``)."""
         from bot.lookups import customer_card
@@ -127,7 +146,8 @@ class Services:
                                                   rules=self.worksheet.grading,
                                                   names=self.dimension_names))
 
-    def customer(self, person: Person, text: str) -> Any:
+    def customer(self, person: Person, text: str
+                 ) -> CustomerCard | NotFoundCard | Denied | OverrideResult:
         """``/customer <name>`` (a card), or ``/customer <name> override …`` /
         ``… overrides`` (``bot.trust.OverrideResult``): one entry for every channel."""
         from bot.lookups import Denied, NotFoundCard, find_visible
@@ -138,7 +158,7 @@ class Services:
         if verb is None:
             return self.customer_card(person, text)
 
-        def run() -> Any:
+        def run() -> NotFoundCard | Denied | OverrideResult:
             with session_scope(self.db) as s:
                 found = find_visible(s, person, name)
                 if isinstance(found, NotFoundCard | Denied):
@@ -179,7 +199,7 @@ class Services:
 
         return once_more_if_dropped(run)  # an outcome is stored once per day: safe to redo
 
-    def optimism(self, person: Person) -> Any:
+    def optimism(self, person: Person) -> TextView | Refused:
         from bot.trust import optimism_view
 
         return self._read(lambda s: optimism_view(s, person))
@@ -286,16 +306,6 @@ class Services:
         if ws is None:
             raise StorageError(f"workspace {workspace_id} is gone")
         return ws
-
-
-def split_override(text: str) -> tuple[str, str | None]:
-    """``Acme Corp override B until …`` → ("Acme Corp", "override B until …"); the name and
-    None when the words ask no override."""
-    words = text.split()
-    for i, w in enumerate(words):
-        if w.lower() in ("override", "overrides") and i > 0:
-            return " ".join(words[:i]), " ".join(words[i:])
-    return text, None
 
 
 def build_services(settings: Settings, *, migrate: bool = True,

@@ -24,6 +24,7 @@ from bot.engine import Choose, Kind, Prompt, Start, Text, help, parse_grade_args
 from bot.engine import options as opts
 from bot.engine.help import HelpLine, parse_command
 from bot.engine.inputs import whole_number
+from bot.look_up import Answer, answered, asked
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.trust import OverrideResult, Refused, TextView
 
@@ -138,9 +139,9 @@ class TerminalChat:
         if cmd is None:
             return False
         word, rest = cmd
-        asked = help.help_asked(word, rest)
-        if asked is not None or (word == "customer" and not rest):
-            show_help(self.console, help.command_help(asked or word))
+        help_for = help.help_asked(word, rest)
+        if help_for is not None or (word == "customer" and not rest):
+            show_help(self.console, help.command_help(help_for or word))
         elif word == "help":
             show_help(self.console, help.overview(), NO_GRADING)
         elif word == "grade":
@@ -234,36 +235,35 @@ def show_help(console: Console, lines: Sequence[HelpLine], lead: str = "") -> No
 
 
 def look_up(console: Console, sv: Services, person: Person, word: str, rest: str) -> bool:
-    """``customer …``, ``grades …`` or ``portfolio …`` as the slash commands answer them;
-    False when the answer is a refusal or nothing found (the CLI exits 1 then)."""
-    if word == "customer":
-        result = sv.customer(person, rest)
-        if not isinstance(result, OverrideResult):
-            render_card(console, result, sv.dimension_names)
-            return isinstance(result, CustomerCard)
-        render_text_view(console, result.view)
-        for who, said in result.notices:  # (the terminal has no one else's chat to write to)
+    """``customer …``, ``grades …`` or ``portfolio …`` as the slash commands answer them
+    (``bot.look_up`` decides which); False when the answer is a refusal or nothing found
+    (the CLI exits 1 then), or when the words ask no look-up (their help is shown)."""
+    ask = asked(word, rest)
+    if ask is None:
+        show_help(console, help.command_help(word))
+        return False
+    answer = sv.look_up(person, ask, rest)
+    render_answer(console, answer, sv.dimension_names)
+    return answered(answer)
+
+
+def render_answer(console: Console, answer: Answer, dimension_names: dict[str, str]) -> None:
+    """Any look-up's answer, by its type (``Services.look_up``)."""
+    if isinstance(answer, OverrideResult):
+        render_text_view(console, answer.view)
+        for who, said in answer.notices:  # (the terminal has no one else's chat to write to)
             console.print(f"[dim]→ for {escape(who.display_name)}: {escape(said)}[/dim]")
-        return isinstance(result.view, TextView)
-    if word == "grades":
-        view = sv.book(person, rest)
-        render_book(console, view)
-        return not isinstance(view, Denied)
-    if rest.lower() == "optimism":
-        optimism = sv.optimism(person)
-        render_text_view(console, optimism)
-        return not isinstance(optimism, Refused)
-    if rest.lower() == "calibration":  # (the card's words; its chart: gradebot calibrate)
-        calibration = sv.calibration(person)
-        if isinstance(calibration, Refused):
-            render_text_view(console, calibration)
-            return False
-        console.print(styled(calibration.title, Tone.TITLE))
-        show_parts(console, calibration.parts())
-        return True
-    pv = sv.portfolio(person, rest.lower() == "team")
-    render_portfolio(console, pv)
-    return not isinstance(pv, Denied)
+    elif isinstance(answer, CustomerCard | NotFoundCard):
+        render_card(console, answer, dimension_names)
+    elif isinstance(answer, BookView):
+        render_book(console, answer)
+    elif isinstance(answer, PortfolioView):
+        render_portfolio(console, answer)
+    elif isinstance(answer, TextView | Refused | Denied):
+        render_text_view(console, answer)
+    else:  # the calibration card's words (its chart: gradebot calibrate)
+        console.print(styled(answer.title, Tone.TITLE))
+        show_parts(console, answer.parts())
 
 
 def render_text_view(console: Console, view: TextView | Refused | Denied | NotFoundCard

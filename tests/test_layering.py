@@ -76,3 +76,31 @@ def test_the_codec_does_not_load_the_conversation_engine():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+LOOK_UPS = {"customer_card", "customer", "book", "portfolio", "optimism", "calibration"}
+
+
+def look_up_calls(path: Path) -> list[str]:
+    """Calls of the per-look-up services (``sv.book(…)`` …) in ``path`` (line: name)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        f"{node.lineno}: {node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in LOOK_UPS
+        and isinstance(node.value, ast.Attribute) and node.value.attr == "sv"
+    ]
+
+
+@pytest.mark.parametrize("path", ADAPTERS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_adapter_decides_which_look_up_a_command_asks(path: Path):
+    """``bot.look_up.asked`` reads the words once and ``Services.look_up`` answers; a
+    channel that called ``sv.book`` or ``sv.optimism`` itself would be routing again."""
+    assert look_up_calls(path) == []
+
+
+def test_the_look_up_scan_sees_a_routing_channel(tmp_path: Path):
+    f = tmp_path / "x.py"
+    f.write_text("async def f(self, p):\n    if 1:\n        self.sv.optimism(p)\n"
+                 "    return self.sv.look_up(p, 'x', '')\n")
+    assert look_up_calls(f) == ["3: optimism"]

@@ -215,6 +215,16 @@ def test_look_ups_at_the_first_prompt_are_look_ups_not_names_to_grade(pulse_sv: 
     assert names(sv) == ["Acme"]  # and no customer called "customer Acme" or "grades"
 
 
+def test_a_portfolio_view_that_does_not_exist_gets_the_portfolio_help(pulse_sv: Services
+                                                                       ) -> None:
+    sv = pulse_sv
+    seed_acme(sv)
+    shown = flat(chat(sv, "portfolio tem"))
+    assert flat(f"portfolio [team] — {help.COMMANDS['portfolio'].usages[0].what}") in shown
+    assert "Portfolio —" not in shown
+    assert names(sv) == ["Acme"]  # and no customer called "portfolio tem"
+
+
 def test_grade_and_a_leading_slash_work_as_in_teams(sv: Services) -> None:
     shown = flat(chat(sv, "/grade Initech quarterly", "yes", "quit"))
     assert "Grading Initech: the quarterly worksheet" in shown

@@ -35,11 +35,11 @@ from bot.engine import Actor, Choose, FormRefused, Text, help, parse_grade_args
 from bot.engine import options as opts
 from bot.engine.inputs import click_key, message_key, whole_number
 from bot.engine.prompts import APOLOGY
-from bot.lookups import Denied, grade_value
+from bot.look_up import asked
 from bot.observability import CURRENT_ACCESS
-from bot.services import InvalidInput, Person, Services, split_override
+from bot.services import InvalidInput, Person, Services
+from bot.slack import answers, forms
 from bot.slack import blocks as bk
-from bot.slack import forms
 from bot.slack import notify as reminder_notify
 from bot.slack import outcomes as outcome_taps
 from bot.slack.delivery import Delivery
@@ -369,40 +369,13 @@ class SlackBot:
             assert start is not None
             prompts = await asyncio.to_thread(self.sv.conversation.handle, actor, start)
             await self.delivery.deliver(client, actor, person, prompts, respond=respond)
-        elif name == "/customer" and split_override(text)[1] is not None:
-            result = await asyncio.to_thread(self.sv.customer, person, text)
-            view = getattr(result, "view", result)  # an OverrideResult, or a refusal
-            t, b = bk.render_text_view(view)
+        elif (ask := asked(name, text)) is not None:
+            await answers.answer(self.sv, self.delivery, person, ask, text,
+                                 channel=command.get("channel_id") or "", client=client,
+                                 respond=respond)
+        else:  # (``/portfolio`` with a view it does not have)
+            t, b = bk.help_blocks(help.command_help(name, "/"))
             await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
-            for who, said in getattr(result, "notices", []):
-                await self.delivery.tell(client, who, said)
-        elif name == "/customer":
-            card = await asyncio.to_thread(self.sv.customer_card, person, text)
-            t, b = bk.render_card(card, card.regrade.value if card.regrade else None,
-                                  self.sv.dimension_names)
-            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
-        elif name == "/grades":
-            view = await asyncio.to_thread(self.sv.book, person, text)
-            t, b = bk.render_book(view, grade_value=grade_value)
-            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
-        elif name == "/portfolio" and text.lower() == "calibration":
-            from bot.slack import calibration  # (after the ack: computing takes seconds)
-
-            await calibration.answer(self.sv, person, command.get("channel_id") or "", client,
-                                     respond)
-        elif name == "/portfolio" and text.lower() == "optimism":
-            t, b = bk.render_text_view(await asyncio.to_thread(self.sv.optimism, person))
-            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
-        elif name == "/portfolio":
-            pv = await asyncio.to_thread(self.sv.portfolio, person, text.lower() == "team")
-            if isinstance(pv, Denied):  # (rendered like any refused look-up)
-                t, b = bk.render_book(pv)
-                await respond(text=t, blocks=b, response_type="ephemeral",
-                              replace_original=True)
-                return
-            t, b = bk.render_portfolio(pv)
-            await respond(text=t, blocks=b, response_type="ephemeral", replace_original=True)
-            await self.delivery.upload_chart(client, person, pv)
 
     # ------------------------------------------------------------------ buttons
     async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any],

@@ -22,7 +22,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import display
 from bot.calibration_card import CalibrationView
 from bot.display import Line
-from bot.services import Person, Services
 from bot.slack import blocks as bk
 from bot.trust import Refused
 
@@ -41,15 +40,10 @@ def render(
     return bk.escape(view.title), bk.to_dicts(blocks)
 
 
-async def answer(
-    sv: Services, person: Person, channel: str, client: AsyncWebClient, respond: Any
-) -> None:
-    """Compute, answer with the card, then attach the chart in ``channel``."""
-    view = await asyncio.to_thread(sv.calibration, person)
-    text, blocks = render(view)
-    await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
-    if isinstance(view, Refused):
-        return
+async def attach_chart(view: CalibrationView, channel: str, client: AsyncWebClient,
+                       respond: Any) -> None:
+    """Attach the chart in ``channel`` below the card already shown; when it cannot be,
+    the card is shown again with the reason (``display.chart_not_attached``)."""
     why = await upload_chart(client, channel, view)
     if why is not None:
         text, blocks = render(view, display.chart_not_attached(why))

@@ -66,14 +66,15 @@ from bot.engine import options as opts
 from bot.engine.help import parse_command
 from bot.engine.inputs import click_key, message_key
 from bot.engine.prompts import APOLOGY
-from bot.lookups import Denied, NotFoundCard, grade_value
+from bot.look_up import LookUp, asked
+from bot.lookups import NotFoundCard
 from bot.notify import Recipient
-from bot.services import InvalidInput, Person, Services, is_time_zone, split_override
+from bot.services import InvalidInput, Person, Services, is_time_zone
+from bot.teams import answers, live, refs
 from bot.teams import cards as ui
-from bot.teams import live, refs
 from bot.teams.notify import NotReachable, TeamsNotifier
 from bot.teams.off import NO_AUTH_HELP
-from bot.trust import Refused
+from bot.trust import OverrideResult, Refused
 
 log = logging.getLogger("gradebot.teams")
 
@@ -345,9 +346,9 @@ class TeamsBot:
         active = await asyncio.to_thread(self._has_active, who.actor)
         if cmd is not None:
             word, rest = cmd
-            asked = help.help_asked(word, rest)
-            if asked is not None:
-                await ctx.send(ui.help_card(lines=help.command_help(asked)))
+            help_for = help.help_asked(word, rest)
+            if help_for is not None:
+                await ctx.send(ui.help_card(lines=help.command_help(help_for)))
                 return
             if word == "grade":
                 start = parse_grade_args(mentions_as_keys(ctx.activity, rest))
@@ -357,44 +358,21 @@ class TeamsBot:
                 prompts = await asyncio.to_thread(conv.handle, who.actor, start)
                 await self.deliver(ctx, prompts, who)
                 return
-            if word == "customer" and split_override(rest)[1] is not None:
-                result = await asyncio.to_thread(self.sv.customer, who.person, rest)
-                await ctx.send(ui.text_view_card(getattr(result, "view", result)))
-                for person, said in getattr(result, "notices", []):
-                    await self._proactive(ctx, person, ui.card([ui.text(said)]))
-                return
-            if word == "customer" and rest:
-                found = await asyncio.to_thread(self.sv.customer_card, who.person, rest)
-                if not (active and isinstance(found, NotFoundCard)):  # else: an answer
-                    await ctx.send(ui.customer_card(
-                        found, found.regrade.value if found.regrade else None,
-                        self.sv.dimension_names))
-                    return
-            elif word == "grades":
-                view = await asyncio.to_thread(self.sv.book, who.person, rest)
-                await ctx.send(ui.book_card(view, grade_value=grade_value))
-                return
-            elif word == "portfolio" and rest.lower() == "calibration":
-                from bot.teams.calibration import calibration_card
-
-                report = await asyncio.to_thread(self.sv.calibration, who.person)
-                await ctx.send(await asyncio.to_thread(calibration_card, report))
-                return
-            elif word == "portfolio" and rest.lower() == "optimism":
-                optimism = await asyncio.to_thread(self.sv.optimism, who.person)
-                await ctx.send(ui.text_view_card(optimism))
-                return
-            elif word == "portfolio":
-                pv = await asyncio.to_thread(self.sv.portfolio, who.person,
-                                             rest.lower() == "team")
-                await ctx.send(ui.book_card(pv) if isinstance(pv, Denied)  # refused: its line
-                               else ui.portfolio_card(pv))
-                return
+            ask = asked(word, rest)
+            if ask is not None:
+                found = await asyncio.to_thread(self.sv.look_up, who.person, ask, rest)
+                if not (active and ask is LookUp.CARD and isinstance(found, NotFoundCard)):
+                    await ctx.send(await asyncio.to_thread(answers.card_for, found,
+                                                           self.sv.dimension_names))
+                    if isinstance(found, OverrideResult):
+                        for person, said in found.notices:
+                            await self._proactive(ctx, person, ui.card([ui.text(said)]))
+                    return  # (else an unknown name during a grading: an answer)
             elif word == "help" and not active:
                 await ctx.send(ui.help_card())
                 return
-            elif word == "customer" and not active:
-                await ctx.send(ui.help_card(lines=help.command_help("customer")))
+            elif word in ("customer", "portfolio") and not active:  # no name, no such view
+                await ctx.send(ui.help_card(lines=help.command_help(word)))
                 return
         if not active:
             await ctx.send(ui.help_card(help.hello()))

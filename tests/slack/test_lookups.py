@@ -257,3 +257,16 @@ def test_a_new_workspace_starts_in_gradebot_timezone(make_env) -> None:
     with env.sv.session() as s:
         (ws,) = s.exec(select(Workspace)).all()
         assert ws.get_settings().timezone == "America/Chicago"
+
+
+def test_a_portfolio_view_that_does_not_exist_gets_the_portfolio_help(rep: Rep) -> None:
+    """``/portfolio tem`` (a typo of team) answers with /portfolio's help in place of the
+    ack, not with the rep's own portfolio under a title they did not ask for."""
+    seed_grade(rep.sv, "U1", "Acme", STRONG)
+    rep.command("/portfolio", "tem")
+    seen = texts(_answer(rep)["blocks"])
+    for line in help.command_help("/portfolio", "/"):
+        assert f"*{line.usage}*\n{line.what}" in seen
+    assert "Portfolio —" not in seen
+    settle(rep.api)
+    assert not rep.api.of("files.getUploadURLExternal")  # no chart of a portfolio not shown

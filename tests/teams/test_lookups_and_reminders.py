@@ -213,3 +213,11 @@ async def test_unreachable_and_failing_connector(env: Env) -> None:
             await notifier.send_alert(person(env), "hello", [])
     finally:
         env.connector.failures.clear()
+
+
+def test_a_portfolio_view_that_does_not_exist_gets_the_portfolio_help(env: Env) -> None:
+    seed(env, "Acme", STRONG)
+    rep = env.rep()
+    one = shown(rep.ask("portfolio tem"))
+    assert all(f"{h.usage}: {h.what}" in one for h in help.command_help("portfolio"))
+    assert "Portfolio —" not in one
