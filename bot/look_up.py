@@ -10,7 +10,7 @@ channel passes the command's word without its prefix (Slack's ``/`` included).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 if TYPE_CHECKING:  # (types only: a look-up's start-up must not load what it never uses)
     from bot.calibration_card import CalibrationView
@@ -70,3 +70,38 @@ def answered(answer: Answer) -> bool:
     if isinstance(answer, OverrideResult):
         answer = answer.view
     return not isinstance(answer, Refused | Denied | NotFoundCard)
+
+
+T = TypeVar("T", covariant=True)
+
+
+class Renders(Protocol[T]):
+    """A channel's layout of each kind of answer (Block Kit, a card, console lines): the
+    channel says how each looks, ``render`` says which one an answer is — once, so a new
+    kind of answer is a type error in every channel until each lays it out."""
+
+    def card(self, card: CustomerCard | NotFoundCard) -> T: ...
+    def book(self, view: BookView) -> T: ...
+    def portfolio(self, view: PortfolioView) -> T: ...
+    def lines(self, view: TextView | Refused | Denied) -> T: ...
+    def override(self, result: OverrideResult) -> T: ...
+    def calibration(self, view: CalibrationView) -> T: ...
+
+
+def render(answer: Answer, to: Renders[T]) -> T:
+    """``answer`` laid out by ``to``'s method for its kind (the calibration report is
+    recognised last, by elimination: a look-up's start-up never imports it)."""
+    from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
+    from bot.trust import OverrideResult, Refused, TextView
+
+    if isinstance(answer, OverrideResult):
+        return to.override(answer)
+    if isinstance(answer, CustomerCard | NotFoundCard):
+        return to.card(answer)
+    if isinstance(answer, BookView):
+        return to.book(answer)
+    if isinstance(answer, PortfolioView):
+        return to.portfolio(answer)
+    if isinstance(answer, TextView | Refused | Denied):
+        return to.lines(answer)
+    return to.calibration(answer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -24,11 +24,12 @@ from bot.engine import Choose, Kind, Prompt, Start, Text, help, parse_grade_args
 from bot.engine import options as opts
 from bot.engine.help import HelpLine, parse_command
 from bot.engine.inputs import whole_number
-from bot.look_up import Answer, answered, asked
+from bot.look_up import answered, asked, render
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView
 from bot.trust import OverrideResult, Refused, TextView
 
 if TYPE_CHECKING:  # (the chat's types: a look-up renders without loading the engine)
+    from bot.calibration_card import CalibrationView
     from bot.engine import Actor
     from bot.services import Person, Services
 
@@ -243,27 +244,38 @@ def look_up(console: Console, sv: Services, person: Person, word: str, rest: str
         show_help(console, help.command_help(word))
         return False
     answer = sv.look_up(person, ask, rest)
-    render_answer(console, answer, sv.dimension_names)
+    render(answer, TerminalAnswers(console, sv.dimension_names))
     return answered(answer)
 
 
-def render_answer(console: Console, answer: Answer, dimension_names: dict[str, str]) -> None:
-    """Any look-up's answer, by its type (``Services.look_up``)."""
-    if isinstance(answer, OverrideResult):
-        render_text_view(console, answer.view)
-        for who, said in answer.notices:  # (the terminal has no one else's chat to write to)
-            console.print(f"[dim]→ for {escape(who.display_name)}: {escape(said)}[/dim]")
-    elif isinstance(answer, CustomerCard | NotFoundCard):
-        render_card(console, answer, dimension_names)
-    elif isinstance(answer, BookView):
-        render_book(console, answer)
-    elif isinstance(answer, PortfolioView):
-        render_portfolio(console, answer)
-    elif isinstance(answer, TextView | Refused | Denied):
-        render_text_view(console, answer)
-    else:  # the calibration card's words (its chart: gradebot calibrate)
-        console.print(styled(answer.title, Tone.TITLE))
-        show_parts(console, answer.parts())
+@dataclass(frozen=True)
+class TerminalAnswers:
+    """Each kind of look-up answer as console lines (``bot.look_up.Renders``)."""
+
+    console: Console
+    dimension_names: dict[str, str]
+
+    def card(self, card: CustomerCard | NotFoundCard) -> None:
+        render_card(self.console, card, self.dimension_names)
+
+    def book(self, view: BookView) -> None:
+        render_book(self.console, view)
+
+    def portfolio(self, view: PortfolioView) -> None:
+        render_portfolio(self.console, view)
+
+    def lines(self, view: TextView | Refused | Denied) -> None:
+        render_text_view(self.console, view)
+
+    def override(self, result: OverrideResult) -> None:
+        render_text_view(self.console, result.view)
+        for who, said in result.notices:  # (the terminal has no one else's chat to write to)
+            self.console.print(f"[dim]→ for {escape(who.display_name)}: {escape(said)}[/dim]")
+
+    def calibration(self, view: CalibrationView) -> None:
+        """The calibration card's words (its chart: ``gradebot calibrate``)."""
+        self.console.print(styled(view.title, Tone.TITLE))
+        show_parts(self.console, view.parts())
 
 
 def render_text_view(console: Console, view: TextView | Refused | Denied | NotFoundCard

@@ -5,29 +5,46 @@ this module only lays answers out."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from microsoft_teams.cards import AdaptiveCard
 
-from bot.look_up import Answer
+from bot.calibration_card import CalibrationView
+from bot.look_up import Answer, render
 from bot.lookups import BookView, CustomerCard, Denied, NotFoundCard, PortfolioView, grade_value
 from bot.teams import cards as ui
 from bot.trust import OverrideResult, Refused, TextView
 
 
-def card_for(answer: Answer, dimension_names: Mapping[str, str]) -> AdaptiveCard:
-    """Any look-up answer as a card, by its type (the calibration card draws its chart:
-    call this off the event loop)."""
-    if isinstance(answer, OverrideResult):
-        return ui.text_view_card(answer.view)
-    if isinstance(answer, CustomerCard | NotFoundCard):
-        return ui.customer_card(answer, answer.regrade.value if answer.regrade else None,
-                                dimension_names)
-    if isinstance(answer, BookView):
-        return ui.book_card(answer, grade_value=grade_value)
-    if isinstance(answer, PortfolioView):
-        return ui.portfolio_card(answer)
-    if isinstance(answer, TextView | Refused | Denied):
-        return ui.text_view_card(answer)
-    from bot.teams.calibration import calibration_card
+@dataclass(frozen=True)
+class TeamsAnswers:
+    """Each kind of answer as an Adaptive Card (``bot.look_up.Renders``)."""
 
-    return calibration_card(answer)
+    dimension_names: Mapping[str, str]
+
+    def card(self, card: CustomerCard | NotFoundCard) -> AdaptiveCard:
+        return ui.customer_card(card, card.regrade.value if card.regrade else None,
+                                self.dimension_names)
+
+    def book(self, view: BookView) -> AdaptiveCard:
+        return ui.book_card(view, grade_value=grade_value)
+
+    def portfolio(self, view: PortfolioView) -> AdaptiveCard:
+        return ui.portfolio_card(view)
+
+    def lines(self, view: TextView | Refused | Denied) -> AdaptiveCard:
+        return ui.text_view_card(view)
+
+    def override(self, result: OverrideResult) -> AdaptiveCard:
+        return ui.text_view_card(result.view)
+
+    def calibration(self, view: CalibrationView) -> AdaptiveCard:
+        from bot.teams.calibration import calibration_card  # (draws the chart)
+
+        return calibration_card(view)
+
+
+def card_for(answer: Answer, dimension_names: Mapping[str, str]) -> AdaptiveCard:
+    """Any look-up answer as a card (the calibration card draws its chart: call this off
+    the event loop)."""
+    return render(answer, TeamsAnswers(dimension_names))
