@@ -13,14 +13,16 @@ due time across replicas).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from storage import deliveries as dl
 from storage.deliveries import RENEWAL
-from storage.models import DeliveryStatus, ReminderDelivery
+from storage.models import DeliveryStatus, Person, ReminderDelivery
 
 PERIOD_MAX = 16  # ReminderDelivery.period
 
@@ -93,3 +95,70 @@ def close_asks(session: Session, customer_id: int, now: datetime) -> int:
         .values(status=DeliveryStatus.DONE, next_followup_at=None, updated_at=now)
     )
     return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ClaimedAsk:
+    """A renewal question claimed for sending: a new one (``again`` False) or a "not yet"
+    asked again; ``owner`` is whom to ask."""
+
+    delivery: ReminderDelivery
+    owner: Person
+    customer_id: int
+    customer: str
+    renewal_on: date
+    again: bool = False
+
+
+def claim_asks(
+    session: Session,
+    workspace_id: int,
+    through: date,
+    now: datetime,
+    *,
+    reachable: Callable[[Person], bool],
+    claimer: str,
+    lease: timedelta = dl.LEASE,
+    max_attempts: int = dl.MAX_ATTEMPTS,
+) -> list[ClaimedAsk]:
+    """Claim every question due in the workspace now: renewal dates up to ``through`` with
+    no decision (new questions), and "not yet" ones whose time has come. A question whose
+    customer got a decision some other way, or changed owner, is closed quietly; owners
+    ``reachable`` refuses (away, no DM yet) are left for a later sweep, unclaimed."""
+    from storage.outcomes import RenewalDue, renewals_due  # (outcomes imports this module)
+
+    due: dict[int, RenewalDue] = {
+        r.customer_id: r for r in renewals_due(session, workspace_id, through)
+        if r.owner_id is not None
+    }
+    periods = {cid: ask_period(cid, r.renewal_on) for cid, r in due.items()}
+    existing = dl.existing_deliveries(session, workspace_id, periods.values())
+    out: list[ClaimedAsk] = []
+    for cid, r in due.items():
+        assert r.owner_id is not None
+        owner = session.get(Person, r.owner_id)
+        if owner is None or not reachable(owner) or not dl.claimable(
+            existing.get((r.owner_id, RENEWAL, periods[cid])), now, max_attempts
+        ):
+            continue
+        d = dl.claim_delivery(
+            session, workspace_id=workspace_id, person_id=r.owner_id, cadence=RENEWAL,
+            period=periods[cid], claimer=claimer, now=now, lease=lease,
+            max_attempts=max_attempts,
+        )
+        if d is not None:
+            out.append(ClaimedAsk(d, owner, cid, r.customer, r.renewal_on))
+    for d in reasks_due(session, workspace_id, now):
+        about = customer_of(d)
+        still = due.get(about) if about is not None else None
+        if still is None or still.owner_id != d.person_id \
+                or periods.get(still.customer_id) != d.period:
+            dl.claim_close(session, d.id, now)  # decided elsewhere, or no longer theirs
+            continue
+        owner = session.get(Person, d.person_id)
+        if owner is None or not reachable(owner):
+            continue
+        if dl.claim_followup(session, d, now=now, next_at=None):
+            out.append(ClaimedAsk(d, owner, still.customer_id, still.customer,
+                                  still.renewal_on, again=True))
+    return out

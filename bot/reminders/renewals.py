@@ -32,10 +32,8 @@ from bot.reminders.plan import is_away, why_unreachable
 from bot.zones import zone
 from storage import deliveries as dl
 from storage import renewals as renewals_db
-from storage.deliveries import RENEWAL
 from storage.engine import session_scope
-from storage.models import Person, ReminderDelivery, Workspace
-from storage.outcomes import RenewalDue, renewals_due
+from storage.models import Person, ReminderDelivery, Workspace, WorkspaceSettings
 
 log = logging.getLogger("gradebot.reminders")
 
@@ -52,16 +50,15 @@ class Ask:
     again: bool = False
 
 
-def asked_through(ws: Workspace, now: datetime) -> date:
+def asked_through(st: WorkspaceSettings, now: datetime) -> date:
     """Renewal dates before this day are asked about now: today from the workspace's
     reminder hour on, else yesterday (no question at midnight)."""
-    st = ws.get_settings()
     local = now.astimezone(zone(st.timezone))
     return local.date() if local.hour >= st.reminder_hour else local.date() - timedelta(days=1)
 
 
-def _reachable(p: Person | None, ws: Workspace, now: datetime) -> bool:
-    return p is not None and not is_away(p, now) and why_unreachable(p, ws.platform) is None
+def _reachable(p: Person, ws: Workspace, now: datetime) -> bool:
+    return not is_away(p, now) and why_unreachable(p, ws.platform) is None
 
 
 def claim_asks(
@@ -73,63 +70,17 @@ def claim_asks(
     lease: timedelta = dl.LEASE,
     max_attempts: int = dl.MAX_ATTEMPTS,
 ) -> list[Ask]:
-    """Claim every question due in ``ws`` now (new ones, and "not yet" ones whose day has
-    come); questions answered some other way are closed, quietly."""
+    """Claim every question due in ``ws`` now (``storage.renewals.claim_asks``), each with
+    where to send it."""
     st = ws.get_settings()
-    out: list[Ask] = []
     with session_scope(db) as s:
-        due: dict[int, RenewalDue] = {
-            r.customer_id: r
-            for r in renewals_due(s, ws.id, asked_through(ws, now))
-            if r.owner_id is not None
-        }
-        periods = {cid: renewals_db.ask_period(cid, r.renewal_on) for cid, r in due.items()}
-        existing = dl.existing_deliveries(s, ws.id, periods.values())
-        for cid, r in due.items():
-            assert r.owner_id is not None
-            owner = s.get(Person, r.owner_id)
-            if not _reachable(owner, ws, now) or not dl.claimable(
-                existing.get((r.owner_id, RENEWAL, periods[cid])), now, max_attempts
-            ):
-                continue
-            d = dl.claim_delivery(
-                s,
-                workspace_id=ws.id,
-                person_id=r.owner_id,
-                cadence=RENEWAL,
-                period=periods[cid],
-                claimer=claimer,
-                now=now,
-                lease=lease,
-                max_attempts=max_attempts,
-            )
-            if d is not None and owner is not None:
-                out.append(Ask(d, Recipient.of(owner, st), cid, r.customer, r.renewal_on))
-        for d in renewals_db.reasks_due(s, ws.id, now):
-            about = renewals_db.customer_of(d)
-            still = due.get(about) if about is not None else None
-            if (
-                still is None
-                or still.owner_id != d.person_id
-                or periods.get(still.customer_id) != d.period
-            ):
-                dl.claim_close(s, d.id, now)  # decided elsewhere, or no longer theirs
-                continue
-            owner = s.get(Person, d.person_id)
-            if not _reachable(owner, ws, now) or owner is None:
-                continue
-            if dl.claim_followup(s, d, now=now, next_at=None):
-                out.append(
-                    Ask(
-                        d,
-                        Recipient.of(owner, st),
-                        still.customer_id,
-                        still.customer,
-                        still.renewal_on,
-                        again=True,
-                    )
-                )
-    return out
+        claimed = renewals_db.claim_asks(
+            s, ws.id, asked_through(st, now), now,
+            reachable=lambda p: _reachable(p, ws, now),
+            claimer=claimer, lease=lease, max_attempts=max_attempts,
+        )  # (each claim commits: the owners are read again, so inside the session)
+        return [Ask(c.delivery, Recipient.of(c.owner, st), c.customer_id, c.customer,
+                    c.renewal_on, again=c.again) for c in claimed]
 
 
 async def sweep_renewals(

@@ -111,3 +111,36 @@ def test_closing_one_customers_question_leaves_the_others(
     assert r is not None
     assert renewals_db.get_ask(session, r.id) is None
     assert not renewals_db.defer_ask(session, r.id, rep.id, NOW, NOW)
+
+
+def test_claim_asks_claims_each_due_question_once_and_skips_the_unreachable(
+    session: Session, workspace: Workspace, rep: Person
+) -> None:
+    """The sweep's claim loop on every backend: a passed renewal date is claimed once (a
+    second claimer gets nothing), an owner ``reachable`` refuses is left unclaimed for a
+    later sweep, and a "not yet" whose time has come is claimed as asked again."""
+    away = person(session, workspace, "U0AWAY")
+    acme, globex = customer(session, workspace, "Acme", rep), customer(
+        session, workspace, "Globex", away)
+    for c in (acme, globex):
+        c.renewal_on = date(2026, 11, 30)
+        session.add(c)
+    session.commit()
+
+    def claim(by: str, at: datetime) -> list[renewals_db.ClaimedAsk]:
+        return renewals_db.claim_asks(session, workspace.id, at.date(), at,
+                                      reachable=lambda p: p.id != away.id, claimer=by)
+
+    [first] = claim("a", NOW)
+    assert (first.customer, first.owner.id, first.renewal_on, first.again) == (
+        "Acme", rep.id, date(2026, 11, 30), False)
+    assert first.delivery.period == renewals_db.ask_period(acme.id, date(2026, 11, 30))
+    assert claim("b", NOW) == []  # claimed: another replica asks nothing
+    dl.mark_sent(session, first.delivery, channel=None, thread_ts=None, customers_due=1,
+                 next_followup_at=None, now=NOW)
+    assert renewals_db.defer_ask(session, first.delivery.id, rep.id,
+                                 NOW + timedelta(days=14), NOW)
+    assert claim("a", NOW + timedelta(days=13)) == []
+    [again] = claim("a", NOW + timedelta(days=14))
+    assert (again.customer_id, again.again) == (acme.id, True)
+    assert claim("b", NOW + timedelta(days=14)) == []  # the re-ask, claimed once too
