@@ -33,12 +33,17 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from scoring import Cadence
 from storage.models import DeliveryStatus, Person, ReminderDelivery, Workspace
 from storage.types import utcnow
 
 # The cadence of a renewal question's row ("Did Acme renew?", ``storage.renewals``): the same
-# claims and leases, but its own sweep step; the reminders' reads below leave those rows alone.
+# claims and leases, but its own sweep step.
 RENEWAL = "renewal"
+# The reminder threads' cadences: the reads of open threads and follow-ups below take only
+# these, so a row of any other kind (a renewal question, an override notice, whatever comes
+# next) can never be closed or followed up as a reminder thread, whatever its status.
+REMINDER_CADENCES = tuple(c.value for c in Cadence)
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -110,7 +115,7 @@ def sent_deliveries(session: Session, workspace_id: int) -> list[tuple[ReminderD
             .where(
                 ReminderDelivery.workspace_id == workspace_id,
                 ReminderDelivery.status == DeliveryStatus.SENT,
-                col(ReminderDelivery.cadence) != RENEWAL,
+                col(ReminderDelivery.cadence).in_(REMINDER_CADENCES),
             )
             .order_by(col(ReminderDelivery.id))
         ).all()
@@ -124,7 +129,7 @@ def followups_due(session: Session, now: datetime) -> Sequence[ReminderDelivery]
         select(ReminderDelivery)
         .where(
             ReminderDelivery.status == DeliveryStatus.SENT,
-            col(ReminderDelivery.cadence) != RENEWAL,
+            col(ReminderDelivery.cadence).in_(REMINDER_CADENCES),
             col(ReminderDelivery.next_followup_at) <= now,
             or_(
                 col(ReminderDelivery.snoozed_until).is_(None),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -151,6 +152,23 @@ def test_claims_abandoned_on_every_attempt_are_given_up(
     assert dl.give_up_abandoned(session, now, max_attempts=3) == 0
     d = reread(session, d)
     assert (d.status, d.last_error) == (DeliveryStatus.FAILED, dl.ABANDONED)
+
+
+@pytest.mark.parametrize("cadence", [dl.RENEWAL, "override-warn", "override-end", "later-kind"])
+def test_only_reminder_rows_are_open_threads_or_follow_ups(
+    session: Session, workspace: Workspace, rep: Person, cadence: str
+) -> None:
+    """A sent row of any cadence but the reminders' (a renewal question, an override
+    notice, a kind not invented yet) is never closed or followed up as a reminder thread."""
+    now = utcnow()
+    other = dl.claim_delivery(session, workspace_id=workspace.id, person_id=rep.id,  # type: ignore[arg-type]
+                              cadence=cadence, period="77:261130", claimer="t", now=now)
+    assert other is not None
+    dl.mark_sent(session, other, channel="D1", thread_ts="9.9", customers_due=1,
+                 next_followup_at=now + timedelta(days=1), now=now)
+    d = sent(session, workspace, rep, next_at=now + timedelta(days=1))
+    assert [x.id for x, _ in dl.sent_deliveries(session, workspace.id)] == [d.id]  # type: ignore[arg-type]
+    assert [x.id for x in dl.followups_due(session, now + timedelta(days=2))] == [d.id]
 
 
 def test_open_threads_and_due_followups_with_their_people(
