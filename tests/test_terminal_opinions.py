@@ -36,6 +36,11 @@ def test_second_opinion_in_the_terminal(sv: Services) -> None:
     theirs = chat(sv, "resume", *["1"] * 4, who="dana")
     assert "Unfinished: Acme" in theirs
     assert "How mission-driven is Acme" in theirs
+    # she was not at this terminal when asked: resuming says who asked and that it is blind
+    told = " ".join(theirs.split())
+    assert "Picking up where you left off." in told
+    assert ("tester asked for your second opinion on Acme. You grade it blind: the grade of "
+            "record and any other opinion show only after you save yours.") in told
     gone = chat(sv, "grade Acme second-opinion cancel dana")
     assert "Withdrew the request for dana's second opinion on Acme; they are told." in gone
     assert "→ for dana: tester withdrew the request for your second opinion on Acme" in gone

@@ -721,7 +721,8 @@ class Conversation:
                 return [error(f"You already have another {what} open.")]
         elif gs.status not in ACTIVE_STATUSES:
             return [info(gs, f"This grading is {gs.status} and cannot be resumed.")]
-        return [info(gs, "Picking up where you left off."), self._current(s, gs)]
+        asked = self.opinions.resume_note(s, gs) if gs.kind == SessionKind.OPINION else ""
+        return [info(gs, "Picking up where you left off.", asked), self._current(s, gs)]
 
     def _restart(self, st: Step) -> Reply:
         s, gs = st.s, st.gs

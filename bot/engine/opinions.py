@@ -166,6 +166,16 @@ class SecondOpinions:
         )
         return [told, *to_them]
 
+    def resume_note(self, s: Session, gs: GradingSession) -> str:
+        """What a resumed second opinion reminds its grader of: who asked, and that it is
+        blind (the invitation went to their chat once; a terminal user, or one who scrolled
+        away, resumes without it)."""
+        req = opinions_db.request_of_session(s, gs.id)
+        asker = s.get(Person, req.asked_by_id) if req is not None else None
+        customer = gs.state.get("customer") or "this customer"
+        who = asker.display_name if asker is not None else "Someone"
+        return f"{who} asked for your second opinion on {customer}. {BLIND}"
+
     # ------------------------------------------------------------------ saving
     def save(
         self,
