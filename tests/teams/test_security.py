@@ -18,7 +18,16 @@ from bot.services import build_services
 from bot.teams.app import TeamsBot, build_teams
 from bot.teams.cards import md, plain
 from tests.fakes.bot_connector import FakeBotConnector
-from tests.teams.conftest import BOT, Env, actions, activity, response_card, shown, text_blocks
+from tests.teams.conftest import (
+    BOT,
+    USER,
+    Env,
+    actions,
+    activity,
+    response_card,
+    shown,
+    text_blocks,
+)
 
 APP_ID = "5d1a1c4e-aaaa-bbbb-cccc-0123456789ab"
 EVIL = "<at>everyone</at> **x** [link](http://evil)"
@@ -201,3 +210,27 @@ def test_markdown_escaping_rules() -> None:
     assert md("back\\slash") == "back\\\\slash"
     assert plain("<at>x</at>") == "‹at›x‹/at›"
     assert BOT.startswith("28:")
+
+
+def test_teams_requests_are_counted_timed_and_logged(env, caplog) -> None:
+    """Operators see Teams beside Slack on /metrics and in the access log: each POST to
+    /api/messages by its activity's kind and outcome, refusals included, no text logged."""
+    import json
+    import logging
+
+    from bot.observability import JsonFormatter
+
+    caplog.set_level(logging.INFO, logger="gradebot.access")
+    env.rep().ask("grades")
+    assert env.post(b"{not json").status_code == 400
+    body = env.http.get("/metrics").text
+    assert 'gradebot_requests_total{kind="message",outcome="ok",platform="teams"}' in body
+    assert ('gradebot_requests_total{kind="unreadable",outcome="http_400",platform="teams"}'
+            in body)
+    assert 'gradebot_ack_seconds_count{kind="message",platform="teams"}' in body
+    records = [json.loads(JsonFormatter().format(r)) for r in caplog.records
+               if r.name == "gradebot.access"]
+    [said] = [r for r in records if r["kind"] == "message"]
+    assert (said["platform"], said["outcome"], said["user"]) == ("teams", "ok", USER)
+    assert said["latency_ms"] >= 0
+    assert "grades" not in json.dumps(records)  # what the rep typed is not logged
