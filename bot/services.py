@@ -126,10 +126,10 @@ class Services:
         renders what this returns and decides nothing itself. ``calibration`` computes
         for seconds on a large book: channels call this after their ack."""
         rest = rest.strip()
-        if ask is LookUp.CARD:
-            return self.customer_card(person, rest)
-        if ask is LookUp.OVERRIDE:
-            return self.customer(person, rest)
+        if ask in (LookUp.CARD, LookUp.OVERRIDE):
+            name, verb = split_override(rest)
+            return self.customer_card(person, rest) if verb is None \
+                else self.override(person, name, verb)
         if ask is LookUp.BOOK:
             return self.book(person, rest)
         if ask is LookUp.OPTIMISM:
@@ -146,17 +146,13 @@ class Services:
                                                   rules=self.worksheet.grading,
                                                   names=self.dimension_names))
 
-    def customer(self, person: Person, text: str
-                 ) -> CustomerCard | NotFoundCard | Denied | OverrideResult:
-        """``/customer <name>`` (a card), or ``/customer <name> override …`` /
-        ``… overrides`` (``bot.trust.OverrideResult``): one entry for every channel."""
+    def override(self, person: Person, name: str, verb: str
+                 ) -> NotFoundCard | Denied | OverrideResult:
+        """``/customer <name> override …`` / ``… overrides`` on a customer the person may
+        see (``bot.trust.OverrideResult``), or why not."""
         from bot.lookups import Denied, NotFoundCard, find_visible
         from bot.trust import override_command
         from bot.zones import zone_of
-
-        name, verb = split_override(text)
-        if verb is None:
-            return self.customer_card(person, text)
 
         def run() -> NotFoundCard | Denied | OverrideResult:
             with session_scope(self.db) as s:

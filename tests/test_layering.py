@@ -78,7 +78,7 @@ def test_the_codec_does_not_load_the_conversation_engine():
     assert out.stdout.strip() == "False"
 
 
-LOOK_UPS = {"customer_card", "customer", "book", "portfolio", "optimism", "calibration"}
+LOOK_UPS = {"customer_card", "override", "book", "portfolio", "optimism", "calibration"}
 
 
 def look_up_calls(path: Path) -> list[str]:

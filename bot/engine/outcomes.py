@@ -34,7 +34,7 @@ from bot.zones import zone
 from storage import outcomes as outcomes_db
 from storage import renewals as renewals_db
 from storage.errors import InvalidInput
-from storage.models import Customer, OutcomeSource, Person, Workspace
+from storage.models import Customer, OutcomeSource, Person, Workspace, WorkspaceSettings
 from storage.visibility import can_record_outcome
 
 NOT_YET_DAYS = 14  # "not yet" under a renewal question: asked again two weeks later
@@ -71,10 +71,8 @@ def ask_again_at(s: Session, person: Person, day: date) -> datetime:
     tapped (a stored ``now + 14 days`` left a question tapped at 11:45 unasked by the
     sweep at 11:00 on the promised day)."""
     ws = s.get(Workspace, person.workspace_id)
-    st = ws.get_settings() if ws else None
-    hour = st.reminder_hour if st else 9
-    at = datetime.combine(day, time(hour), tzinfo=zone(st.timezone if st else None))
-    return at.astimezone(UTC)
+    st = ws.get_settings() if ws else WorkspaceSettings()
+    return datetime.combine(day, time(st.reminder_hour), tzinfo=zone(st.timezone)).astimezone(UTC)
 
 
 def workspace_today(s: Session, person: Person, now: datetime) -> date:

@@ -219,9 +219,6 @@ class TeamsBot:
             return _bad_request("the body is not JSON"), None
         if not isinstance(body, dict):
             return _bad_request("the body is not a JSON object (an activity)"), None
-        return await self._handle(body, request), body
-
-    async def _handle(self, body: dict[str, Any], request: Request) -> Response:
         await self._ensure_ready()
         handler = self.adapter.handlers[ENDPOINT]
         result = await handler({"body": body, "headers": dict(request.headers)})
@@ -232,8 +229,8 @@ class TeamsBot:
                         "Framework token (type=%s)", str(body.get("type"))[:32])
         payload = result.get("body")
         if payload is None:
-            return Response(status_code=status)
-        return JSONResponse(payload, status_code=status)
+            return Response(status_code=status), body
+        return JSONResponse(payload, status_code=status), body
 
     def _refusal(self, body: dict[str, Any]) -> InvokeResponse[Any] | None:
         """None for an activity the SDK can type; a clean answer for anything else."""
